@@ -1,0 +1,418 @@
+//! A STUN Binding server: the sans-IO core ([`BindingServer`]) and the tokio
+//! drivers for UDP and TCP used by the `stun-server` binary.
+//!
+//! The core answers Binding requests with XOR-MAPPED-ADDRESS, SOFTWARE and
+//! FINGERPRINT, 420 (with UNKNOWN-ATTRIBUTES) for unknown
+//! comprehension-required attributes, 400 for malformed requests and other
+//! methods, and stays silent for everything else. It never allocates per
+//! request and never panics on any input.
+//!
+//! ```
+//! use stun::server::BindingServer;
+//! use stun::{Message, MessageBuilder, Class, Method, TransactionId};
+//! use stun::attributes::XorMappedAddress;
+//!
+//! let server = BindingServer::new("peerstack");
+//! let mut req = [0u8; 64];
+//! let mut b = MessageBuilder::new(&mut req, Class::Request, Method::BINDING, TransactionId([9; 12])).unwrap();
+//! b.add_fingerprint().unwrap();
+//! let n = b.finish();
+//!
+//! let client = "127.0.0.1:50000".parse().unwrap();
+//! let mut out = [0u8; 1500];
+//! let len = server.handle(&req[..n], client, &mut out).unwrap();
+//! let resp = Message::parse(&out[..len]).unwrap();
+//! assert_eq!(resp.class(), Class::SuccessResponse);
+//! assert_eq!(resp.get::<XorMappedAddress>().unwrap(), Some(XorMappedAddress(client)));
+//! ```
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::attributes::{
+    AttributeType, ChangeRequest, ErrorCode, MappedAddress, Software, UnknownAttributes,
+    XorMappedAddress,
+};
+use crate::message::{
+    decode_message_type, Class, Message, MessageBuilder, Method, TransactionId, HEADER_LEN,
+};
+
+/// Most unknown attributes listed in one 420 response.
+const MAX_UNKNOWN_LISTED: usize = 16;
+
+/// The sans-IO Binding server.
+#[derive(Debug, Clone)]
+pub struct BindingServer {
+    software: String,
+}
+
+impl BindingServer {
+    /// A server that names itself `software` in the SOFTWARE attribute (empty: none).
+    pub fn new(software: &str) -> BindingServer {
+        // RFC 8489: fewer than 128 characters.
+        let software: String = software.chars().take(127).collect();
+        BindingServer { software }
+    }
+
+    /// Handles one datagram (or one framed TCP message) from `source`; writes
+    /// the response into `out` and returns its length, or `None` when nothing
+    /// should be sent back.
+    pub fn handle(&self, data: &[u8], source: SocketAddr, out: &mut [u8]) -> Option<usize> {
+        if data.len() < HEADER_LEN || data[0] & 0xC0 != 0 {
+            return None;
+        }
+        let (class, method) = decode_message_type(u16::from_be_bytes([data[0], data[1]]));
+        if class != Class::Request {
+            return None;
+        }
+        let mut tid = [0u8; 12];
+        tid.copy_from_slice(&data[8..20]);
+        let tid = TransactionId(tid);
+        let msg = match Message::parse(data) {
+            Ok(m) => m,
+            Err(crate::Error::BadMagicCookie(_)) => {
+                // An RFC 3489 client: answer with MAPPED-ADDRESS and its own 16-byte id.
+                return self.classic_response(data, method, source, out);
+            }
+            Err(e) => {
+                tracing::trace!(%source, error = %e, "malformed request");
+                return self.error(out, method, tid, ErrorCode::BAD_REQUEST, &[]);
+            }
+        };
+        if msg.verify_fingerprint_if_present().is_err() {
+            // RFC 8489 §7.3: a bad FINGERPRINT means it is not STUN; discard silently.
+            return None;
+        }
+        let mut unknown = [AttributeType(0); MAX_UNKNOWN_LISTED];
+        let mut n_unknown = 0;
+        for a in msg.attributes() {
+            let unsupported_change = a.typ == AttributeType::CHANGE_REQUEST
+                && msg
+                    .get::<ChangeRequest>()
+                    .ok()
+                    .flatten()
+                    .is_some_and(|c| c.change_ip || c.change_port);
+            // With one address we cannot honour CHANGE-REQUEST (RFC 5780): report it as coturn does.
+            let is_unknown = a.typ.is_comprehension_required() && !a.typ.is_known();
+            if (is_unknown || unsupported_change)
+                && n_unknown < MAX_UNKNOWN_LISTED
+                && !unknown[..n_unknown].contains(&a.typ)
+            {
+                unknown[n_unknown] = a.typ;
+                n_unknown += 1;
+            }
+        }
+        if n_unknown > 0 {
+            return self.error(
+                out,
+                method,
+                tid,
+                ErrorCode::UNKNOWN_ATTRIBUTE,
+                &unknown[..n_unknown],
+            );
+        }
+        if method != Method::BINDING {
+            return self.error(out, method, tid, ErrorCode::BAD_REQUEST, &[]);
+        }
+        let mut b = MessageBuilder::new(out, Class::SuccessResponse, Method::BINDING, tid).ok()?;
+        b.add(&XorMappedAddress(source)).ok()?;
+        if !self.software.is_empty() {
+            b.add(&Software(&self.software)).ok()?;
+        }
+        b.add_fingerprint().ok()?;
+        Some(b.finish())
+    }
+
+    fn error(
+        &self,
+        out: &mut [u8],
+        method: Method,
+        tid: TransactionId,
+        code: ErrorCode<'_>,
+        unknown: &[AttributeType],
+    ) -> Option<usize> {
+        let mut b = MessageBuilder::new(out, Class::ErrorResponse, method, tid).ok()?;
+        b.add(&code).ok()?;
+        if !unknown.is_empty() {
+            b.add(&UnknownAttributes::from_types(unknown)).ok()?;
+        }
+        if !self.software.is_empty() {
+            b.add(&Software(&self.software)).ok()?;
+        }
+        b.add_fingerprint().ok()?;
+        Some(b.finish())
+    }
+
+    /// RFC 3489 Binding: a 128-bit transaction id and MAPPED-ADDRESS only.
+    fn classic_response(
+        &self,
+        data: &[u8],
+        method: Method,
+        source: SocketAddr,
+        out: &mut [u8],
+    ) -> Option<usize> {
+        let declared = u16::from_be_bytes([data[2], data[3]]) as usize;
+        if method != Method::BINDING || declared % 4 != 0 || declared + HEADER_LEN != data.len() {
+            return None;
+        }
+        let mut tid = [0u8; 12];
+        tid.copy_from_slice(&data[8..20]);
+        let mut b = MessageBuilder::new(
+            out,
+            Class::SuccessResponse,
+            Method::BINDING,
+            TransactionId(tid),
+        )
+        .ok()?;
+        b.add(&MappedAddress(source)).ok()?;
+        let len = b.finish();
+        out[4..8].copy_from_slice(&data[4..8]);
+        Some(len)
+    }
+}
+
+/// Counters shared by the server's drivers.
+#[derive(Debug, Default)]
+pub struct ServerStats {
+    /// Responses sent.
+    pub responses: AtomicU64,
+    /// Datagrams or messages dropped without a response.
+    pub dropped: AtomicU64,
+}
+
+/// Serves Binding requests on a UDP socket until the task is dropped.
+///
+/// Reads are drained with `try_recv_from` until the socket would block, so a
+/// loaded server pays one readiness wake-up per burst, not per packet.
+pub async fn serve_udp(
+    socket: tokio::net::UdpSocket,
+    server: Arc<BindingServer>,
+    stats: Arc<ServerStats>,
+) -> std::io::Result<()> {
+    let mut inbuf = vec![0u8; 65_536];
+    let mut outbuf = [0u8; 1500];
+    loop {
+        socket.readable().await?;
+        loop {
+            let (n, from) = match socket.try_recv_from(&mut inbuf) {
+                Ok(x) => x,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                // ICMP port unreachable from an earlier send surfaces here on Linux; keep serving.
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => continue,
+                Err(e) => return Err(e),
+            };
+            match server.handle(&inbuf[..n], from, &mut outbuf) {
+                Some(len) => {
+                    match socket.try_send_to(&outbuf[..len], from) {
+                        Ok(_) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                            socket.send_to(&outbuf[..len], from).await?;
+                        }
+                        Err(e) => tracing::debug!(%from, error = %e, "send failed"),
+                    }
+                    stats.responses.fetch_add(1, Ordering::Relaxed);
+                }
+                None => {
+                    stats.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+}
+
+/// Most time a TCP connection may stay idle before the server closes it.
+const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Accepts TCP connections and serves STUN messages framed back to back
+/// (RFC 8489 §6.2.2) on each, until the task is dropped.
+pub async fn serve_tcp(
+    listener: tokio::net::TcpListener,
+    server: Arc<BindingServer>,
+    stats: Arc<ServerStats>,
+) -> std::io::Result<()> {
+    loop {
+        let (stream, from) = listener.accept().await?;
+        let server = server.clone();
+        let stats = stats.clone();
+        tokio::spawn(async move {
+            if let Err(e) = serve_tcp_connection(stream, from, &server, &stats).await {
+                tracing::debug!(%from, error = %e, "tcp connection ended");
+            }
+        });
+    }
+}
+
+async fn serve_tcp_connection(
+    mut stream: tokio::net::TcpStream,
+    from: SocketAddr,
+    server: &BindingServer,
+    stats: &ServerStats,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // One maximal STUN message plus a read's worth: the buffer is bounded.
+    let mut buf = vec![0u8; HEADER_LEN + 65_535 + 4096];
+    let mut filled = 0;
+    let mut out = [0u8; 1500];
+    loop {
+        let n = tokio::time::timeout(TCP_IDLE_TIMEOUT, stream.read(&mut buf[filled..]))
+            .await
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "idle"))??;
+        if n == 0 {
+            return Ok(());
+        }
+        filled += n;
+        let mut start = 0;
+        while filled - start >= HEADER_LEN {
+            let chunk = &buf[start..filled];
+            if chunk[0] & 0xC0 != 0 {
+                // Not STUN framing: nothing sensible can follow on this stream.
+                stats.dropped.fetch_add(1, Ordering::Relaxed);
+                return Ok(());
+            }
+            let len = crate::message::message_len(chunk).unwrap_or(usize::MAX);
+            if chunk.len() < len {
+                break;
+            }
+            match server.handle(&chunk[..len], from, &mut out) {
+                Some(m) => {
+                    stream.write_all(&out[..m]).await?;
+                    stats.responses.fetch_add(1, Ordering::Relaxed);
+                }
+                None => {
+                    stats.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            start += len;
+        }
+        buf.copy_within(start..filled, 0);
+        filled -= start;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attributes::Priority;
+
+    fn request(extra: impl FnOnce(&mut MessageBuilder<'_>)) -> Vec<u8> {
+        let mut buf = vec![0u8; 256];
+        let mut b = MessageBuilder::new(
+            &mut buf,
+            Class::Request,
+            Method::BINDING,
+            TransactionId([3; 12]),
+        )
+        .unwrap();
+        extra(&mut b);
+        let n = b.finish();
+        buf.truncate(n);
+        buf
+    }
+
+    #[test]
+    fn answers_binding_with_fingerprint() {
+        let s = BindingServer::new("test");
+        let src: SocketAddr = "[::1]:9".parse().unwrap();
+        let mut out = [0u8; 1500];
+        let n = s.handle(&request(|_| {}), src, &mut out).unwrap();
+        let m = Message::parse(&out[..n]).unwrap();
+        m.verify_fingerprint().unwrap();
+        assert_eq!(
+            m.get::<XorMappedAddress>().unwrap(),
+            Some(XorMappedAddress(src))
+        );
+        assert_eq!(m.get::<Software<'_>>().unwrap(), Some(Software("test")));
+        assert_eq!(m.transaction_id(), TransactionId([3; 12]));
+    }
+
+    #[test]
+    fn unknown_required_attribute_gets_420() {
+        let s = BindingServer::new("");
+        let req = request(|b| {
+            b.add(&Priority(1)).unwrap();
+            b.add_raw(&crate::RawAttribute {
+                typ: AttributeType(0x7777),
+                value: b"x",
+                padding: &[0, 0, 0],
+                offset: 0,
+            })
+            .unwrap();
+            b.add_raw(&crate::RawAttribute {
+                typ: AttributeType(0xC999),
+                value: b"",
+                padding: &[],
+                offset: 0,
+            })
+            .unwrap();
+        });
+        let mut out = [0u8; 1500];
+        let n = s
+            .handle(&req, "127.0.0.1:1".parse().unwrap(), &mut out)
+            .unwrap();
+        let m = Message::parse(&out[..n]).unwrap();
+        assert_eq!(m.class(), Class::ErrorResponse);
+        assert_eq!(m.get::<ErrorCode<'_>>().unwrap().unwrap().code, 420);
+        let u: Vec<_> = m
+            .get::<UnknownAttributes<'_>>()
+            .unwrap()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(u, vec![AttributeType(0x7777)]);
+    }
+
+    #[test]
+    fn malformed_request_gets_400_and_garbage_gets_nothing() {
+        let s = BindingServer::new("x");
+        let mut req = request(|b| {
+            b.add(&Priority(1)).unwrap();
+        });
+        req[22..24].copy_from_slice(&[0, 40]); // attribute length past the end
+        let mut out = [0u8; 1500];
+        let n = s
+            .handle(&req, "127.0.0.1:1".parse().unwrap(), &mut out)
+            .unwrap();
+        let m = Message::parse(&out[..n]).unwrap();
+        assert_eq!(m.get::<ErrorCode<'_>>().unwrap().unwrap().code, 400);
+        assert_eq!(
+            s.handle(&[0xff; 40], "127.0.0.1:1".parse().unwrap(), &mut out),
+            None
+        );
+        assert_eq!(
+            s.handle(&[], "127.0.0.1:1".parse().unwrap(), &mut out),
+            None
+        );
+        // A success response is never answered.
+        let mut resp = request(|_| {});
+        resp[0..2].copy_from_slice(&0x0101u16.to_be_bytes());
+        assert_eq!(
+            s.handle(&resp, "127.0.0.1:1".parse().unwrap(), &mut out),
+            None
+        );
+    }
+
+    #[test]
+    fn other_methods_get_400() {
+        let s = BindingServer::new("x");
+        let mut buf = [0u8; 64];
+        let b = MessageBuilder::new(
+            &mut buf,
+            Class::Request,
+            Method::ALLOCATE,
+            TransactionId([1; 12]),
+        )
+        .unwrap();
+        let n = b.finish();
+        let mut out = [0u8; 1500];
+        let len = s
+            .handle(&buf[..n], "127.0.0.1:1".parse().unwrap(), &mut out)
+            .unwrap();
+        let m = Message::parse(&out[..len]).unwrap();
+        assert_eq!(
+            (m.method(), m.get::<ErrorCode<'_>>().unwrap().unwrap().code),
+            (Method::ALLOCATE, 400)
+        );
+    }
+}
