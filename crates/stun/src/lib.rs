@@ -11,8 +11,9 @@
 //! - [`ChannelData`] framing and the RFC 7983 demultiplexer [`classify`].
 //! - [`RequestManager`]: libwebrtc's StunRequestManager as a sans-IO state
 //!   machine: retransmissions, timeouts and response matching on virtual time.
-//! - With the default `tokio` feature: [`client`] (an async Binding client) and
-//!   [`server`] (the core of the `stun-server` binary).
+//! - [`server::BindingServer`]: the sans-IO core of a Binding server; with the
+//!   default `tokio` feature also its UDP/TCP drivers and [`client`], an async
+//!   Binding client.
 //!
 //! ## The sans-IO loop
 //!
@@ -61,7 +62,6 @@ pub mod request_manager;
 
 #[cfg(feature = "tokio")]
 pub mod client;
-#[cfg(feature = "tokio")]
 pub mod server;
 
 pub use attributes::{Attribute, AttributeType, RawAttribute, StunAttribute};

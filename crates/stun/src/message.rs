@@ -201,12 +201,13 @@ pub struct Message<'a> {
     buf: &'a [u8],
     class: Class,
     method: Method,
-    /// Offset of the MESSAGE-INTEGRITY attribute header.
-    integrity: Option<u16>,
+    /// Offset of the MESSAGE-INTEGRITY attribute header. Offsets are `u32`:
+    /// a message may be 20 + 65 535 bytes long, so they need more than 16 bits.
+    integrity: Option<u32>,
     /// Offset of the MESSAGE-INTEGRITY-SHA256 attribute header.
-    integrity_sha256: Option<u16>,
+    integrity_sha256: Option<u32>,
     /// Offset of the FINGERPRINT attribute header.
-    fingerprint: Option<u16>,
+    fingerprint: Option<u32>,
 }
 
 impl<'a> Message<'a> {
@@ -263,7 +264,7 @@ impl<'a> Message<'a> {
             if msg.fingerprint.is_some() {
                 return Err(Error::AttributeAfterFingerprint(typ));
             }
-            let at = pos as u16;
+            let at = pos as u32;
             match typ {
                 AttributeType::FINGERPRINT => {
                     if len != 4 {
@@ -495,6 +496,7 @@ pub struct MessageBuilder<'b> {
     len: usize,
     padding_byte: u8,
     sealed: bool,
+    sealed_sha256: bool,
     fingerprinted: bool,
 }
 
@@ -518,6 +520,7 @@ impl<'b> MessageBuilder<'b> {
             len: HEADER_LEN,
             padding_byte: 0,
             sealed: false,
+            sealed_sha256: false,
             fingerprinted: false,
         })
     }
@@ -649,7 +652,8 @@ impl<'b> MessageBuilder<'b> {
     /// May follow MESSAGE-INTEGRITY.
     pub fn add_message_integrity_sha256(&mut self, key: &IntegrityKey) -> Result<&mut Self, Error> {
         let typ = AttributeType::MESSAGE_INTEGRITY_SHA256;
-        if self.fingerprinted {
+        // At most one MESSAGE-INTEGRITY-SHA256: `Message::parse` rejects a second.
+        if self.fingerprinted || self.sealed_sha256 {
             return Err(Error::BuilderOrder(typ));
         }
         let at = self.len;
@@ -657,6 +661,7 @@ impl<'b> MessageBuilder<'b> {
         let mac = key.sign_sha256(self.buf, at);
         self.buf[range].copy_from_slice(&mac);
         self.sealed = true;
+        self.sealed_sha256 = true;
         Ok(self)
     }
 

@@ -1,5 +1,5 @@
-//! A STUN Binding server: the sans-IO core ([`BindingServer`]) and the tokio
-//! drivers for UDP and TCP used by the `stun-server` binary.
+//! A STUN Binding server: the sans-IO core ([`BindingServer`]) and, with the
+//! `tokio` feature, the drivers for UDP and TCP used by the `stun-server` binary.
 //!
 //! The core answers Binding requests with XOR-MAPPED-ADDRESS, SOFTWARE and
 //! FINGERPRINT, 420 (with UNKNOWN-ATTRIBUTES) for unknown
@@ -27,8 +27,11 @@
 //! ```
 
 use std::net::SocketAddr;
+#[cfg(feature = "tokio")]
 use std::sync::atomic::{AtomicU64, Ordering};
+#[cfg(feature = "tokio")]
 use std::sync::Arc;
+#[cfg(feature = "tokio")]
 use std::time::Duration;
 
 use crate::attributes::{
@@ -174,6 +177,7 @@ impl BindingServer {
 }
 
 /// Counters shared by the server's drivers.
+#[cfg(feature = "tokio")]
 #[derive(Debug, Default)]
 pub struct ServerStats {
     /// Responses sent.
@@ -182,6 +186,7 @@ pub struct ServerStats {
     pub dropped: AtomicU64,
 }
 
+#[cfg(feature = "tokio")]
 /// Serves Binding requests on a UDP socket until the task is dropped.
 ///
 /// Reads are drained with `try_recv_from` until the socket would block, so a
@@ -222,17 +227,26 @@ pub async fn serve_udp(
     }
 }
 
+#[cfg(feature = "tokio")]
 /// Most time a TCP connection may stay idle before the server closes it.
 const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+#[cfg(feature = "tokio")]
+/// Most TCP connections served at once; further ones wait in the listen backlog.
+pub const MAX_TCP_CONNECTIONS: usize = 1024;
 
+#[cfg(feature = "tokio")]
 /// Accepts TCP connections and serves STUN messages framed back to back
-/// (RFC 8489 §6.2.2) on each, until the task is dropped.
+/// (RFC 8489 §6.2.2) on each, until the task is dropped. At most
+/// [`MAX_TCP_CONNECTIONS`] are served at once; idle ones close after 60 s.
 pub async fn serve_tcp(
     listener: tokio::net::TcpListener,
     server: Arc<BindingServer>,
     stats: Arc<ServerStats>,
 ) -> std::io::Result<()> {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_TCP_CONNECTIONS));
     loop {
+        // Each connection holds a bounded buffer; the semaphore bounds their number.
+        let permit = slots.clone().acquire_owned().await.expect("semaphore never closed");
         let (stream, from) = listener.accept().await?;
         let server = server.clone();
         let stats = stats.clone();
@@ -240,10 +254,12 @@ pub async fn serve_tcp(
             if let Err(e) = serve_tcp_connection(stream, from, &server, &stats).await {
                 tracing::debug!(%from, error = %e, "tcp connection ended");
             }
+            drop(permit);
         });
     }
 }
 
+#[cfg(feature = "tokio")]
 async fn serve_tcp_connection(
     mut stream: tokio::net::TcpStream,
     from: SocketAddr,
