@@ -1,1 +1,74 @@
-fn main() {}
+//! `cargo xtask`: peerstack's developer commands (the `cargo xtask` alias lives
+//! in `.cargo/config.toml`).
+//!
+//! ```text
+//! cargo xtask test-all [--quick]     fmt, clippy, tests, fuzzing, interop with real peers
+//! cargo xtask bench stun-server ...  load-test the stun-server binary
+//! cargo xtask help
+//! ```
+//!
+//! Plain `std::process::Command` throughout: every command is printed before
+//! it runs, so any step can be repeated by hand.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+mod bench;
+mod cmd;
+mod test_all;
+
+const HELP: &str = "\
+usage: cargo xtask <command> [args]
+
+commands:
+  test-all [--quick]   run every check in order and print a summary; exits non-zero
+                       if any step failed. Steps: fmt, clippy, test (unit, integration,
+                       doc), fuzz (every target of every crates/*/fuzz for $FUZZ_SECONDS,
+                       default 20), interop-stun (real peers: coturn, turnutils_stunclient,
+                       Debian's stun client, inside a loopback-only network namespace;
+                       installs coturn and stun-client with apt when root).
+                       --quick runs fmt, clippy and test only.
+  bench stun-server [args]
+                       load-test the stun-server binary
+  help                 this text
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test-all") => test_all::main(workspace_root(), &args[1..]),
+        Some("bench") => match args.get(1).map(String::as_str) {
+            Some("stun-server") => bench::stun_server(&args[2..]),
+            Some(other) => Err(format!("unknown benchmark `{other}`; try `stun-server`")),
+            None => Err("bench: which one? try `cargo xtask bench stun-server`".into()),
+        },
+        Some("help" | "--help" | "-h") => {
+            print!("{HELP}");
+            Ok(())
+        }
+        None => {
+            eprint!("{HELP}");
+            return ExitCode::from(2);
+        }
+        Some(other) => {
+            eprint!("unknown command `{other}`\n\n{HELP}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: the parent of this crate's directory.
+fn workspace_root() -> PathBuf {
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or(manifest_dir)
+}

@@ -1,0 +1,439 @@
+//! `cargo xtask test-all`: every check the project has, in order, as a list of
+//! [`Step`]s. A failing step does not stop the run; the summary at the end
+//! lists every step and the exit code says whether any failed.
+//!
+//! To add a suite (aiortc, Chromium, NAT topologies…), write a
+//! `fn(&Context) -> Outcome` and add a [`Step`] to [`STEPS`]. Anything that
+//! talks to a peer runs inside a loopback-only network namespace
+//! ([`cmd::in_loopback_netns`]).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::cmd;
+
+/// Seconds each fuzz target runs unless `FUZZ_SECONDS` says otherwise.
+const DEFAULT_FUZZ_SECONDS: u64 = 20;
+
+/// What the steps need to know about the run.
+pub(crate) struct Context {
+    /// The workspace root (the directory holding the top `Cargo.toml`).
+    pub(crate) root: PathBuf,
+}
+
+/// How a step ended.
+pub(crate) enum Outcome {
+    /// Everything it checked passed.
+    Ok,
+    /// Something failed; the message says what.
+    Failed(String),
+    /// The step could not run here; the message says why.
+    Skipped(String),
+}
+
+impl From<Result<(), String>> for Outcome {
+    fn from(r: Result<(), String>) -> Outcome {
+        match r {
+            Ok(()) => Outcome::Ok,
+            Err(e) => Outcome::Failed(e),
+        }
+    }
+}
+
+/// One entry of the test plan.
+pub(crate) struct Step {
+    /// Short name shown in the header and the summary.
+    pub(crate) name: &'static str,
+    /// Whether `--quick` leaves this step out (slow or needs extra tools).
+    pub(crate) slow: bool,
+    /// Runs the step.
+    pub(crate) run: fn(&Context) -> Outcome,
+}
+
+/// The test plan, in the order it runs.
+pub(crate) const STEPS: &[Step] = &[
+    Step {
+        name: "fmt",
+        slow: false,
+        run: fmt,
+    },
+    Step {
+        name: "clippy",
+        slow: false,
+        run: clippy,
+    },
+    Step {
+        name: "test",
+        slow: false,
+        run: test,
+    },
+    Step {
+        name: "fuzz",
+        slow: true,
+        run: fuzz,
+    },
+    Step {
+        name: "interop-stun",
+        slow: true,
+        run: interop_stun,
+    },
+];
+
+/// Runs `cargo xtask test-all [--quick]`.
+pub(crate) fn main(root: PathBuf, args: &[String]) -> Result<(), String> {
+    let mut quick = false;
+    for a in args {
+        match a.as_str() {
+            "--quick" => quick = true,
+            other => return Err(format!("test-all: unknown argument `{other}`")),
+        }
+    }
+    let ctx = Context { root };
+    let mut results: Vec<(&str, Outcome, Duration)> = Vec::new();
+    for step in STEPS {
+        if quick && step.slow {
+            results.push((
+                step.name,
+                Outcome::Skipped("--quick".into()),
+                Duration::ZERO,
+            ));
+            continue;
+        }
+        println!("\n==> {}", step.name);
+        let start = Instant::now();
+        let outcome = (step.run)(&ctx);
+        let elapsed = start.elapsed();
+        match &outcome {
+            Outcome::Ok => println!("==> {}: ok ({:.1} s)", step.name, elapsed.as_secs_f64()),
+            Outcome::Failed(why) => println!("==> {}: FAILED: {why}", step.name),
+            Outcome::Skipped(why) => println!("==> {}: skipped: {why}", step.name),
+        }
+        results.push((step.name, outcome, elapsed));
+    }
+    print_summary(&results);
+    let failed = results
+        .iter()
+        .filter(|(_, o, _)| matches!(o, Outcome::Failed(_)))
+        .count();
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(format!("{failed} step(s) failed"))
+    }
+}
+
+fn print_summary(results: &[(&str, Outcome, Duration)]) {
+    let width = results
+        .iter()
+        .map(|(n, _, _)| n.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    println!("\n==> summary");
+    println!(
+        "{:<width$}  {:<7}  {:>8}  note",
+        "step", "result", "seconds"
+    );
+    for (name, outcome, elapsed) in results {
+        let (status, note) = match outcome {
+            Outcome::Ok => ("ok", ""),
+            Outcome::Failed(why) => ("FAILED", why.as_str()),
+            Outcome::Skipped(why) => ("skipped", why.as_str()),
+        };
+        println!(
+            "{name:<width$}  {status:<7}  {:>8.1}  {note}",
+            elapsed.as_secs_f64()
+        );
+    }
+}
+
+fn fmt(ctx: &Context) -> Outcome {
+    cmd::run(
+        cmd::cargo()
+            .current_dir(&ctx.root)
+            .args(["fmt", "--all", "--check"]),
+    )
+    .into()
+}
+
+fn clippy(ctx: &Context) -> Outcome {
+    cmd::run(cmd::cargo().current_dir(&ctx.root).args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))
+    .into()
+}
+
+fn test(ctx: &Context) -> Outcome {
+    // Unit, integration and doc tests; the #[ignore]d interop tests run in their own step.
+    cmd::run(
+        cmd::cargo()
+            .current_dir(&ctx.root)
+            .args(["test", "--workspace"]),
+    )
+    .into()
+}
+
+/// Every fuzz target of every crate with a `fuzz/` directory, for
+/// `FUZZ_SECONDS` (default 20) each, starting from the committed seed corpus
+/// `fuzz/corpus/<target>` plus the working corpus of earlier runs.
+fn fuzz(ctx: &Context) -> Outcome {
+    let seconds = match std::env::var("FUZZ_SECONDS") {
+        Ok(s) => match s.trim().parse::<u64>() {
+            Ok(n) => n,
+            Err(e) => return Outcome::Failed(format!("FUZZ_SECONDS={s:?}: {e}")),
+        },
+        Err(_) => DEFAULT_FUZZ_SECONDS,
+    };
+    let crates = match fuzzed_crates(&ctx.root) {
+        Ok(c) => c,
+        Err(e) => return Outcome::Failed(e),
+    };
+    if crates.is_empty() {
+        return Outcome::Skipped("no crates/*/fuzz/Cargo.toml".into());
+    }
+    if !cmd::probe(cmd::cargo().args(["fuzz", "--version"])) {
+        if let Err(e) = cmd::run(cmd::cargo().args(["install", "cargo-fuzz", "--locked"])) {
+            return Outcome::Failed(e);
+        }
+    }
+    let mut failures = Vec::new();
+    for dir in crates {
+        let targets = match cmd::output(cmd::cargo().current_dir(&dir).args(["fuzz", "list"])) {
+            Ok(out) => out
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect::<Vec<_>>(),
+            Err(e) => {
+                failures.push(e);
+                continue;
+            }
+        };
+        let crate_name = dir.file_name().unwrap_or_default().to_owned();
+        for target in targets {
+            // libFuzzer reads every corpus directory given but writes the inputs it
+            // discovers into the first one only: a working corpus under target/, so
+            // the committed seeds in fuzz/corpus/<target> are read and never modified.
+            let work = ctx
+                .root
+                .join("target/fuzz-corpus")
+                .join(&crate_name)
+                .join(&target);
+            if let Err(e) = std::fs::create_dir_all(&work) {
+                failures.push(format!("creating {}: {e}", work.display()));
+                continue;
+            }
+            let seeds = dir.join("fuzz/corpus").join(&target);
+            // cargo-fuzz wants the crate directory as cwd and finds fuzz/ itself. Its
+            // sanitizer flags need nightly features, which RUSTC_BOOTSTRAP unlocks on
+            // a stable toolchain.
+            let mut run = cmd::cargo();
+            run.current_dir(&dir)
+                .env("RUSTC_BOOTSTRAP", "1")
+                .args(["fuzz", "run", &target])
+                .arg(&work);
+            if seeds.is_dir() {
+                run.arg(&seeds);
+            }
+            run.arg("--")
+                .arg(format!("-max_total_time={seconds}"))
+                .arg("-rss_limit_mb=2048");
+            let result = cmd::run(&mut run);
+            if result.is_err() {
+                failures.push(format!("{}: {target}", short(&ctx.root, &dir)));
+            }
+        }
+    }
+    if failures.is_empty() {
+        Outcome::Ok
+    } else {
+        Outcome::Failed(format!("fuzz targets failed: {}", failures.join(", ")))
+    }
+}
+
+/// The crate directories `crates/*` that have a `fuzz/Cargo.toml`, sorted.
+fn fuzzed_crates(root: &Path) -> Result<Vec<PathBuf>, String> {
+    let crates = root.join("crates");
+    let entries =
+        std::fs::read_dir(&crates).map_err(|e| format!("reading {}: {e}", crates.display()))?;
+    let mut found: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join("fuzz").join("Cargo.toml").is_file())
+        .collect();
+    found.sort();
+    Ok(found)
+}
+
+fn short(root: &Path, p: &Path) -> String {
+    p.strip_prefix(root).unwrap_or(p).display().to_string()
+}
+
+/// System tools the interop suites need, and the Debian package of each.
+const PEER_TOOLS: &[(&str, &str)] = &[
+    ("turnserver", "coturn"),
+    ("turnutils_stunclient", "coturn"),
+    ("stun", "stun-client"),
+];
+
+/// Makes sure the `PEER_TOOLS` exist, installing them with apt as root.
+/// `Err` carries the reason the interop steps must be skipped.
+fn ensure_peer_tools() -> Result<(), String> {
+    let mut missing_packages: Vec<&str> = Vec::new();
+    for (tool, package) in PEER_TOOLS {
+        if cmd::which(tool).is_none() && !missing_packages.contains(package) {
+            missing_packages.push(package);
+        }
+    }
+    if missing_packages.is_empty() {
+        return Ok(());
+    }
+    if !cmd::is_root() {
+        return Err(format!(
+            "missing packages {} and not root to install them (apt-get install {})",
+            missing_packages.join(", "),
+            missing_packages.join(" ")
+        ));
+    }
+    cmd::run(Command::new("apt-get").arg("update"))?;
+    cmd::run(
+        Command::new("apt-get")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .args(["install", "-y"])
+            .args(&missing_packages),
+    )?;
+    match PEER_TOOLS
+        .iter()
+        .find(|(tool, _)| cmd::which(tool).is_none())
+    {
+        Some((tool, package)) => Err(format!("`{tool}` still missing after installing {package}")),
+        None => Ok(()),
+    }
+}
+
+/// The stun crate's `tests/interop.rs` (coturn, turnutils_stunclient, Debian's
+/// `stun`, our `stun-server` binary), run with `--ignored` in a loopback-only
+/// network namespace.
+fn interop_stun(ctx: &Context) -> Outcome {
+    if let Err(why) = ensure_peer_tools() {
+        return Outcome::Skipped(why);
+    }
+    let exe = match build_test_executable(&ctx.root, "stun", "interop") {
+        Ok(exe) => exe,
+        Err(e) => return Outcome::Failed(e),
+    };
+    run_in_loopback_netns(
+        &ctx.root.join("crates/stun"),
+        &exe,
+        &["--ignored", "--test-threads=1", "--nocapture"],
+    )
+    .into()
+}
+
+/// Runs `exe args…` from `dir` inside a fresh loopback-only network namespace,
+/// or directly (saying why) when no namespace can be made here.
+fn run_in_loopback_netns(dir: &Path, exe: &Path, args: &[&str]) -> Result<(), String> {
+    match cmd::netns_unavailable() {
+        None => cmd::run(cmd::in_loopback_netns(exe, args).current_dir(dir)),
+        Some(why) => {
+            println!("note: running without a network namespace: {why}");
+            cmd::run(Command::new(exe).args(args).current_dir(dir))
+        }
+    }
+}
+
+/// Builds integration test `test` of `package` and returns the path of its
+/// executable, read from cargo's JSON messages.
+fn build_test_executable(root: &Path, package: &str, test: &str) -> Result<PathBuf, String> {
+    let stdout = cmd::output(cmd::cargo().current_dir(root).args([
+        "test",
+        "-p",
+        package,
+        "--test",
+        test,
+        "--no-run",
+        "--message-format=json",
+    ]))?;
+    stdout
+        .lines()
+        .filter(|l| l.contains(r#""reason":"compiler-artifact""#))
+        .filter(|l| target_name(l).as_deref() == Some(test))
+        .find_map(|l| json_string_field(l, "executable"))
+        .map(PathBuf::from)
+        .ok_or_else(|| format!("cargo reported no executable for test `{test}` of `{package}`"))
+}
+
+/// The `"name"` inside the `"target":{…}` object of a cargo JSON message.
+fn target_name(line: &str) -> Option<String> {
+    let start = line.find(r#""target":{"#)?;
+    json_string_field(&line[start..], "name")
+}
+
+/// The first string value of `"key":"…"` in `json`, unescaped. A deliberately
+/// small scanner for cargo's one-line messages, not a JSON parser: it handles
+/// the escapes cargo emits in paths (`\\`, `\"`, `\/`, `\uXXXX`).
+fn json_string_field(json: &str, key: &str) -> Option<String> {
+    let needle = format!("\"{key}\":\"");
+    let rest = &json[json.find(&needle)? + needle.len()..];
+    let mut out = String::new();
+    let mut chars = rest.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(out),
+            '\\' => match chars.next()? {
+                'n' => out.push('\n'),
+                't' => out.push('\t'),
+                'r' => out.push('\r'),
+                'b' => out.push('\u{8}'),
+                'f' => out.push('\u{c}'),
+                'u' => {
+                    let hex: String = chars.by_ref().take(4).collect();
+                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+                }
+                other => out.push(other),
+            },
+            c => out.push(c),
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_executable_of_the_named_target() {
+        let lib = r#"{"reason":"compiler-artifact","package_id":"path+file:///w/crates/stun#0.1.0","target":{"kind":["lib"],"crate_types":["lib"],"name":"stun","src_path":"/w/crates/stun/src/lib.rs"},"executable":null,"fresh":true}"#;
+        let test = r#"{"reason":"compiler-artifact","target":{"kind":["test"],"name":"interop","src_path":"/w/a \"b\"\\c.rs"},"profile":{"test":true},"executable":"/w/target/debug/deps/interop-0123\u00e9","fresh":false}"#;
+        assert_eq!(target_name(lib).as_deref(), Some("stun"));
+        assert_eq!(target_name(test).as_deref(), Some("interop"));
+        assert_eq!(json_string_field(lib, "executable"), None);
+        assert_eq!(
+            json_string_field(test, "executable").as_deref(),
+            Some("/w/target/debug/deps/interop-0123é")
+        );
+        assert_eq!(
+            json_string_field(test, "src_path").as_deref(),
+            Some(r#"/w/a "b"\c.rs"#)
+        );
+    }
+
+    #[test]
+    fn step_names_are_unique() {
+        for (i, a) in STEPS.iter().enumerate() {
+            assert!(
+                STEPS[i + 1..].iter().all(|b| b.name != a.name),
+                "{}",
+                a.name
+            );
+        }
+    }
+}
