@@ -149,6 +149,9 @@ impl BindingServer {
     }
 
     /// RFC 3489 Binding: a 128-bit transaction id and MAPPED-ADDRESS only.
+    /// A CHANGE-REQUEST asking for another address or port, which a
+    /// one-address server cannot honour, gets 420 as on the RFC 5389 path
+    /// (coturn does the same), so NAT-type probes are not misled.
     fn classic_response(
         &self,
         data: &[u8],
@@ -160,17 +163,45 @@ impl BindingServer {
         if method != Method::BINDING || declared % 4 != 0 || declared + HEADER_LEN != data.len() {
             return None;
         }
+        let mut change_requested = false;
+        let mut pos = HEADER_LEN;
+        while pos + 4 <= data.len() {
+            let typ = u16::from_be_bytes([data[pos], data[pos + 1]]);
+            let len = u16::from_be_bytes([data[pos + 2], data[pos + 3]]) as usize;
+            let value = data.get(pos + 4..pos + 4 + len)?;
+            if typ == AttributeType::CHANGE_REQUEST.0 && len == 4 && value[3] & 0x06 != 0 {
+                change_requested = true;
+            }
+            pos += 4 + ((len + 3) & !3);
+        }
         let mut tid = [0u8; 12];
         tid.copy_from_slice(&data[8..20]);
-        let mut b = MessageBuilder::new(
-            out,
-            Class::SuccessResponse,
-            Method::BINDING,
-            TransactionId(tid),
-        )
-        .ok()?;
-        b.add(&MappedAddress(source)).ok()?;
-        let len = b.finish();
+        let len = if change_requested {
+            let mut b = MessageBuilder::new(
+                out,
+                Class::ErrorResponse,
+                Method::BINDING,
+                TransactionId(tid),
+            )
+            .ok()?;
+            b.add(&ErrorCode::UNKNOWN_ATTRIBUTE).ok()?;
+            b.add(&UnknownAttributes::from_types(&[
+                AttributeType::CHANGE_REQUEST,
+            ]))
+            .ok()?;
+            b.finish()
+        } else {
+            let mut b = MessageBuilder::new(
+                out,
+                Class::SuccessResponse,
+                Method::BINDING,
+                TransactionId(tid),
+            )
+            .ok()?;
+            b.add(&MappedAddress(source)).ok()?;
+            b.finish()
+        };
+        // The first four bytes of the 128-bit RFC 3489 transaction id sit where the cookie would be.
         out[4..8].copy_from_slice(&data[4..8]);
         Some(len)
     }
@@ -246,7 +277,11 @@ pub async fn serve_tcp(
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_TCP_CONNECTIONS));
     loop {
         // Each connection holds a bounded buffer; the semaphore bounds their number.
-        let permit = slots.clone().acquire_owned().await.expect("semaphore never closed");
+        let permit = slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("semaphore never closed");
         let (stream, from) = listener.accept().await?;
         let server = server.clone();
         let stats = stats.clone();
@@ -407,6 +442,31 @@ mod tests {
             s.handle(&resp, "127.0.0.1:1".parse().unwrap(), &mut out),
             None
         );
+    }
+
+    #[test]
+    fn rfc3489_requests_get_mapped_address_or_420_for_change_requests() {
+        let s = BindingServer::new("x");
+        let src: SocketAddr = "127.0.0.1:4242".parse().unwrap();
+        // An RFC 3489 Binding request: 16-byte transaction id, no magic cookie.
+        let mut req = vec![0x00, 0x01, 0x00, 0x00, 0xde, 0xad, 0xbe, 0xef];
+        req.extend_from_slice(&[7; 12]);
+        let mut out = [0u8; 1500];
+        let n = s.handle(&req, src, &mut out).unwrap();
+        assert_eq!(&out[4..20], &req[4..20]);
+        assert_eq!(&out[0..2], &[0x01, 0x01]);
+        // MAPPED-ADDRESS, not XOR-ed.
+        assert_eq!(&out[20..24], &[0x00, 0x01, 0x00, 0x08]);
+        assert_eq!(&out[26..28], &4242u16.to_be_bytes());
+        assert_eq!(&out[28..32], &[127, 0, 0, 1]);
+        // With CHANGE-REQUEST (change port): 420 listing CHANGE-REQUEST.
+        req[2..4].copy_from_slice(&8u16.to_be_bytes());
+        req.extend_from_slice(&[0x00, 0x03, 0x00, 0x04, 0, 0, 0, 0x02]);
+        let n = s.handle(&req, src, &mut out).unwrap();
+        assert_eq!(&out[0..2], &[0x01, 0x11]);
+        assert_eq!(&out[4..20], &req[4..20]);
+        assert!(out[20..n].windows(2).any(|w| w == [0x00, 0x03]));
+        assert!(out[20..n].windows(2).any(|w| w == [0x04, 20]), "420");
     }
 
     #[test]
