@@ -11,6 +11,8 @@
 //! - `encode_sign`: build the request with MESSAGE-INTEGRITY and FINGERPRINT.
 //! - `decode_all`: the same request without MESSAGE-INTEGRITY/FINGERPRINT,
 //!   validated and every attribute decoded.
+//! - `decode_verify_parts` (ours only): parse, MESSAGE-INTEGRITY, FINGERPRINT,
+//!   the typed reads and building the key, separately.
 
 use std::hint::black_box;
 
@@ -103,5 +105,43 @@ fn decode_all(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, decode_verify, encode_sign, decode_all);
+/// Where `decode_verify/ours` spends its time (ours only, no competitor).
+fn decode_verify_parts(c: &mut Criterion) {
+    use stun::attributes::{IceControlling, Priority, UseCandidate, Username};
+    use stun::Message;
+    let req = ice_request();
+    let key = ice_key();
+    let msg = Message::parse(&req).expect("valid");
+    let mut g = c.benchmark_group("decode_verify_parts");
+    g.bench_function("parse", |b| b.iter(|| Message::parse(black_box(&req))));
+    g.bench_function("verify_integrity", |b| {
+        b.iter(|| black_box(&msg).verify_integrity(&key))
+    });
+    g.bench_function("verify_fingerprint", |b| {
+        b.iter(|| black_box(&msg).verify_fingerprint())
+    });
+    g.bench_function("typed_reads", |b| {
+        b.iter(|| {
+            let m = black_box(&msg);
+            (
+                m.get::<Username<'_>>(),
+                m.get::<Priority>(),
+                m.get::<IceControlling>(),
+                m.get::<UseCandidate>(),
+            )
+        })
+    });
+    g.bench_function("short_term_key", |b| {
+        b.iter(|| stun::IntegrityKey::short_term(black_box(ICE_PWD)))
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    decode_verify,
+    encode_sign,
+    decode_all,
+    decode_verify_parts
+);
 criterion_main!(benches);
