@@ -23,13 +23,18 @@ fn responder(drop_every: u64) -> (String, Arc<AtomicBool>, JoinHandle<u64>) {
         let mut buf = [0u8; 1500];
         let mut out = [0u8; 128];
         let mut seen = 0u64;
+        let mut until_drop = drop_every;
         while !stopped.load(Ordering::Relaxed) {
             let Ok((n, from)) = socket.recv_from(&mut buf) else {
                 continue;
             };
             seen += 1;
-            if drop_every != 0 && seen % drop_every == 0 {
-                continue;
+            if drop_every != 0 {
+                until_drop -= 1;
+                if until_drop == 0 {
+                    until_drop = drop_every;
+                    continue;
+                }
             }
             let req = Message::parse(&buf[..n]).unwrap();
             assert_eq!(
