@@ -4,7 +4,7 @@
 //! ```text
 //! cargo xtask bench stun-server [--rounds 3] [--duration 5] [--warmup 1]
 //!     [--sockets 8] [--inflight 32] [--server-core 0] [--load-core 1]
-//!     [--fingerprint] [--no-build] [--no-coturn]
+//!     [--fingerprint] [--no-build] [--no-coturn] [--server-bin PATH]
 //! ```
 //!
 //! 1. `cargo build --release` of `stun-server` (crate `stun`) and `stun-load`
@@ -29,7 +29,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const USAGE: &str = "usage: cargo xtask bench stun-server [--rounds N] [--duration SECS] [--warmup SECS] \
-[--sockets N] [--inflight K] [--server-core C] [--load-core C] [--fingerprint] [--no-build] [--no-coturn]";
+[--sockets N] [--inflight K] [--server-core C] [--load-core C] [--fingerprint] [--no-build] [--no-coturn] \
+[--server-bin PATH]";
 
 /// Options of one benchmark session.
 struct Options {
@@ -43,6 +44,9 @@ struct Options {
     fingerprint: bool,
     build: bool,
     coturn: bool,
+    /// A `stun-server` binary to measure instead of the one just built
+    /// (e.g. a build of a proposed change).
+    server_bin: Option<PathBuf>,
 }
 
 fn parse_number<T>(
@@ -79,6 +83,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         fingerprint: false,
         build: true,
         coturn: true,
+        server_bin: None,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -93,6 +98,12 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             "--fingerprint" => o.fingerprint = true,
             "--no-build" => o.build = false,
             "--no-coturn" => o.coturn = false,
+            "--server-bin" => {
+                let v = it
+                    .next()
+                    .ok_or_else(|| format!("--server-bin needs a path\n{USAGE}"))?;
+                o.server_bin = Some(PathBuf::from(v));
+            }
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
     }
@@ -120,7 +131,10 @@ pub(crate) fn stun_server(args: &[String]) -> Result<(), String> {
         build(&root)?;
     }
     let bin_dir = target_dir(&root)?.join("release");
-    let ours_bin = bin_dir.join("stun-server");
+    let ours_bin = o
+        .server_bin
+        .clone()
+        .unwrap_or_else(|| bin_dir.join("stun-server"));
     let load_bin = bin_dir.join("stun-load");
     for b in [&ours_bin, &load_bin] {
         if !b.is_file() {
