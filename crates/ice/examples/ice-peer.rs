@@ -1,0 +1,2 @@
+//! Placeholder: the ice-peer example is being written.
+fn main() {}

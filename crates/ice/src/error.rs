@@ -1,0 +1,83 @@
+//! The crate's one error type.
+
+/// What is wrong with a `candidate:` line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CandidateParseError {
+    /// The line does not start with `candidate:`.
+    #[error("missing `candidate:` prefix")]
+    Prefix,
+    /// Foundation missing, too long, or not ice-chars.
+    #[error("bad foundation")]
+    Foundation,
+    /// Component id missing or outside 1..=256.
+    #[error("bad component id")]
+    Component,
+    /// Transport is neither UDP nor TCP.
+    #[error("bad transport")]
+    Transport,
+    /// Priority missing, zero or not a number.
+    #[error("bad priority")]
+    Priority,
+    /// Connection address neither an IP nor an mDNS `.local` name.
+    #[error("bad connection address")]
+    Address,
+    /// Port missing or not a port number.
+    #[error("bad port")]
+    Port,
+    /// `typ` and a known candidate type are missing.
+    #[error("bad candidate type")]
+    Type,
+    /// `raddr`/`rport` malformed or only one of them present.
+    #[error("bad related address")]
+    RelatedAddress,
+    /// `tcptype` missing on a TCP candidate, or unknown.
+    #[error("bad tcptype")]
+    TcpType,
+    /// An extension attribute without a value, or too many of them.
+    #[error("bad extension attribute")]
+    Extension,
+    /// The line is longer than 1024 bytes.
+    #[error("line too long")]
+    TooLong,
+}
+
+/// Everything that can go wrong in this crate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A candidate line could not be parsed.
+    #[error("invalid candidate: {0}")]
+    CandidateParse(#[from] CandidateParseError),
+    /// A STUN-level error.
+    #[error("stun: {0}")]
+    Stun(#[from] stun::Error),
+    /// ufrag or pwd violate RFC 8445 §5.3 (ufrag ≥ 4, pwd ≥ 22 ice-chars, ≤ 256).
+    #[error("invalid ICE credentials")]
+    InvalidCredentials,
+    /// The remote candidate limit is reached.
+    #[error("too many remote candidates (limit {0})")]
+    TooManyRemoteCandidates(usize),
+    /// The remote candidate cannot be used (wrong component, mDNS name not resolved, …).
+    #[error("unusable remote candidate")]
+    UnusableCandidate,
+    /// There is no selected pair to send on (not connected, or consent expired).
+    #[error("no selected candidate pair")]
+    NotConnected,
+    /// The agent was closed.
+    #[error("agent closed")]
+    Closed,
+    /// An I/O error in the driver.
+    #[error("I/O error: {0:?}")]
+    Io(std::io::ErrorKind),
+    /// Signalling input (JSON line) could not be understood.
+    #[error("bad signalling message")]
+    Signalling,
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        tracing::debug!(error = %e, "ice I/O error");
+        Error::Io(e.kind())
+    }
+}

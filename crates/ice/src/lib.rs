@@ -1,0 +1,36 @@
+//! # ice: candidates, port allocation and the P2P transport channel
+//!
+//! The layer above [`stun`], following libwebrtc's structure as sans-IO state
+//! machines:
+//!
+//! | module | libwebrtc |
+//! |---|---|
+//! | [`candidate`] | Candidate (RFC 8445 priorities, RFC 8839 `candidate:` lines) |
+//! | [`network`] | BasicNetworkManager (interface enumeration and filters) |
+//! | [`allocator`] | PortAllocatorSession, AllocationSequence, UDPPort/StunPort |
+//! | [`channel`] | P2PTransportChannel: checklist, pairs (Connection), nomination, consent |
+//! | [`sim`] | a deterministic virtual network with NATs (RFC 4787) for tests |
+//! | `driver` (tokio) | sockets and timers pumping an [`IceAgent`] |
+//!
+//! Not implemented yet: TurnPort (relay candidates) and TCPPort (ICE-TCP).
+//!
+//! The agent never reads a clock: every input carries `now`, so two agents
+//! connect on virtual time in microseconds; see [`IceAgent`] for the loop.
+#![forbid(unsafe_code)]
+
+pub mod allocator;
+pub mod candidate;
+pub mod channel;
+#[cfg(feature = "tokio")]
+pub mod driver;
+mod error;
+pub mod network;
+pub mod sim;
+
+pub use allocator::{CandidateFilter, GatheringState, LocalCandidate, Transmit};
+pub use candidate::{Candidate, CandidateKind, NetworkType, TransportProtocol};
+pub use channel::{
+    Credentials, IceAgent, IceConfig, IceConnectionState, IceEvent, IceRole, NominationMode,
+    Receive, Received, Route,
+};
+pub use error::{CandidateParseError, Error};

@@ -1,0 +1,505 @@
+//! ICE on virtual time: two agents across every NAT combination, role
+//! conflicts, trickle orders, peer-reflexive candidates, ICE restart, consent
+//! expiry, failover and loss. Deterministic: every run replays exactly.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use ice::sim::{AgentPair, LinkConfig, NatBehavior, SimNetwork};
+use ice::{IceAgent, IceConfig, IceConnectionState, IceEvent, IceRole, NominationMode};
+
+const STUN: &str = "198.18.100.1:3478";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NatType {
+    None,
+    FullCone,
+    Restricted,
+    PortRestricted,
+    Symmetric,
+}
+
+impl NatType {
+    fn behaviours(self) -> Option<(NatBehavior, NatBehavior)> {
+        use NatBehavior::*;
+        match self {
+            NatType::None => None,
+            NatType::FullCone => Some((EndpointIndependent, EndpointIndependent)),
+            NatType::Restricted => Some((EndpointIndependent, AddressDependent)),
+            NatType::PortRestricted => Some((EndpointIndependent, AddressAndPortDependent)),
+            NatType::Symmetric => Some((AddressAndPortDependent, AddressAndPortDependent)),
+        }
+    }
+}
+
+fn config(role: IceRole, seed: u64) -> IceConfig {
+    IceConfig {
+        role,
+        seed: Some(seed),
+        stun_servers: vec![STUN.parse().unwrap()],
+        ..Default::default()
+    }
+}
+
+/// A behind `nat_a` at 10.0.1.2, B behind `nat_b` at 10.0.2.2 (public hosts
+/// at 198.18.1.2 / 198.18.2.2 when no NAT), a STUN server, sockets added,
+/// credentials exchanged, candidates trickled as they are gathered.
+fn setup(
+    nat_a: NatType,
+    nat_b: NatType,
+    seed: u64,
+    link: LinkConfig,
+    ca: IceConfig,
+    cb: IceConfig,
+) -> AgentPair {
+    let mut net = SimNetwork::new(seed, link);
+    net.add_stun_server(STUN.parse().unwrap());
+    let mut addrs = Vec::new();
+    for (i, nat) in [nat_a, nat_b].into_iter().enumerate() {
+        let addr: SocketAddr = match nat.behaviours() {
+            Some((m, f)) => {
+                let id = net.add_nat(format!("198.18.0.{}", i + 1).parse().unwrap(), m, f);
+                let ip: IpAddr = format!("10.0.{}.2", i + 1).parse().unwrap();
+                net.add_host(ip, Some(id));
+                SocketAddr::new(ip, 5000)
+            }
+            None => {
+                let ip: IpAddr = format!("198.18.{}.2", i + 1).parse().unwrap();
+                net.add_host(ip, None);
+                SocketAddr::new(ip, 5000)
+            }
+        };
+        addrs.push(addr);
+    }
+    let start = Instant::now();
+    let mut pair = AgentPair::new(net, IceAgent::new(ca), IceAgent::new(cb), start);
+    pair.exchange_credentials();
+    pair.add_socket(false, addrs[0]);
+    pair.add_socket(true, addrs[1]);
+    pair.finish_sockets();
+    pair
+}
+
+fn both_connected(p: &AgentPair) -> bool {
+    p.a.route().is_some()
+        && p.b.route().is_some()
+        && connected(p.a.state())
+        && connected(p.b.state())
+}
+
+fn connected(s: IceConnectionState) -> bool {
+    matches!(
+        s,
+        IceConnectionState::Connected | IceConnectionState::Completed
+    )
+}
+
+/// Sends data both ways and checks it arrives.
+fn data_flows(p: &mut AgentPair) -> bool {
+    let (na, nb) = (p.received[0].len(), p.received[1].len());
+    let ok = p.send_data(false, b"hello from a") && p.send_data(true, b"hello from b");
+    ok && p.run_until(Duration::from_secs(2), |p| {
+        p.received[0].len() > na && p.received[1].len() > nb
+    })
+}
+
+fn end_of_candidates_when_gathered(p: &mut AgentPair) {
+    // Signal end-of-candidates once gathering completes on each side.
+    let ok = p.run_until(Duration::from_secs(60), |p| {
+        p.a.gathering_state() == ice::GatheringState::Complete
+            && p.b.gathering_state() == ice::GatheringState::Complete
+    });
+    assert!(ok, "gathering completes");
+    let now = p.now;
+    p.a.end_of_remote_candidates(now);
+    p.b.end_of_remote_candidates(now);
+}
+
+#[test]
+fn nat_matrix() {
+    use NatType::*;
+    let all = [None, FullCone, Restricted, PortRestricted, Symmetric];
+    for (i, a) in all.iter().enumerate() {
+        for (j, b) in all.iter().enumerate() {
+            let expected = !matches!(
+                (a, b),
+                (Symmetric, Symmetric) | (Symmetric, PortRestricted) | (PortRestricted, Symmetric)
+            );
+            let seed = (i * 10 + j) as u64;
+            let mut p = setup(
+                *a,
+                *b,
+                seed,
+                LinkConfig::default(),
+                config(IceRole::Controlling, seed * 2 + 100),
+                config(IceRole::Controlled, seed * 2 + 101),
+            );
+            let connected = p.run_until(Duration::from_secs(30), both_connected);
+            assert_eq!(
+                connected,
+                expected,
+                "{a:?} <-> {b:?}: connected={connected}, a={:?} b={:?}",
+                p.a.state(),
+                p.b.state()
+            );
+            if expected {
+                assert!(data_flows(&mut p), "{a:?} <-> {b:?}: data");
+                // Both sides agree on the nominated pair eventually.
+                assert!(p.run_until(Duration::from_secs(5), |p| p.a.state()
+                    == IceConnectionState::Connected
+                    || p.a.state() == IceConnectionState::Completed));
+            } else {
+                end_of_candidates_when_gathered(&mut p);
+                let failed = p.run_until(Duration::from_secs(60), |p| {
+                    p.a.state() == IceConnectionState::Failed
+                        && p.b.state() == IceConnectionState::Failed
+                });
+                assert!(
+                    failed,
+                    "{a:?} <-> {b:?} must fail without a relay: a={:?} b={:?}",
+                    p.a.state(),
+                    p.b.state()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn connects_fast_on_a_clean_link_and_completes() {
+    let mut p = setup(
+        NatType::None,
+        NatType::None,
+        1,
+        LinkConfig::default(),
+        config(IceRole::Controlling, 1),
+        config(IceRole::Controlled, 2),
+    );
+    assert!(p.run_until(Duration::from_secs(5), both_connected));
+    // Host-host over a 10 ms link: a few round trips.
+    assert!(
+        p.now - p.start < Duration::from_millis(200),
+        "took {:?}",
+        p.now - p.start
+    );
+    end_of_candidates_when_gathered(&mut p);
+    assert!(p.run_until(Duration::from_secs(5), |p| p.a.state()
+        == IceConnectionState::Completed
+        && p.b.state() == IceConnectionState::Completed));
+    let (la, ra) = p.a.selected_pair().unwrap();
+    let (lb, rb) = p.b.selected_pair().unwrap();
+    assert_eq!(la.socket_addr(), rb.socket_addr());
+    assert_eq!(lb.socket_addr(), ra.socket_addr());
+    assert!(data_flows(&mut p));
+}
+
+#[test]
+fn role_conflict_is_resolved_both_ways() {
+    for (ra, rb) in [
+        (IceRole::Controlling, IceRole::Controlling),
+        (IceRole::Controlled, IceRole::Controlled),
+    ] {
+        let mut p = setup(
+            NatType::None,
+            NatType::None,
+            3,
+            LinkConfig::default(),
+            config(ra, 11),
+            config(rb, 12),
+        );
+        assert!(
+            p.run_until(Duration::from_secs(10), both_connected),
+            "{ra:?}/{rb:?}"
+        );
+        assert_ne!(p.a.role(), p.b.role(), "exactly one controlling agent");
+        assert!(p
+            .events
+            .iter()
+            .any(|(_, _, e)| matches!(e, IceEvent::RoleChanged(_))));
+        assert!(data_flows(&mut p));
+    }
+}
+
+#[test]
+fn trickle_in_any_order() {
+    // Candidates before credentials, and credentials late on one side.
+    let mut net = SimNetwork::new(5, LinkConfig::default());
+    net.add_host("198.18.1.2".parse().unwrap(), None);
+    net.add_host("198.18.2.2".parse().unwrap(), None);
+    let mut p = AgentPair::new(
+        net,
+        IceAgent::new(config(IceRole::Controlling, 21)),
+        IceAgent::new(config(IceRole::Controlled, 22)),
+        Instant::now(),
+    );
+    p.signalling = Some(Duration::from_millis(30));
+    p.add_socket(false, "198.18.1.2:5000".parse().unwrap());
+    p.add_socket(true, "198.18.2.2:5000".parse().unwrap());
+    // Let candidates arrive with no credentials anywhere.
+    p.run_until(Duration::from_millis(100), |_| false);
+    assert_eq!(p.a.state(), IceConnectionState::Checking);
+    // B learns A's credentials first; A only 200 ms later.
+    let ca = p.a.local_credentials().clone();
+    p.b.set_remote_credentials(ca);
+    p.run_until(Duration::from_millis(200), |_| false);
+    assert!(p.a.route().is_none());
+    let cb = p.b.local_credentials().clone();
+    p.a.set_remote_credentials(cb);
+    assert!(p.run_until(Duration::from_secs(5), both_connected));
+    assert!(data_flows(&mut p));
+}
+
+#[test]
+fn peer_reflexive_candidates_when_the_peer_signals_nothing() {
+    // B never signals its candidates: A learns B as peer-reflexive from B's checks.
+    let mut net = SimNetwork::new(6, LinkConfig::default());
+    net.add_host("198.18.1.2".parse().unwrap(), None);
+    net.add_host("198.18.2.2".parse().unwrap(), None);
+    let mut p = AgentPair::new(
+        net,
+        IceAgent::new(config(IceRole::Controlling, 31)),
+        IceAgent::new(config(IceRole::Controlled, 32)),
+        Instant::now(),
+    );
+    p.signalling = None;
+    p.exchange_credentials();
+    p.add_socket(false, "198.18.1.2:5000".parse().unwrap());
+    p.add_socket(true, "198.18.2.2:5000".parse().unwrap());
+    // Only A's candidate reaches B.
+    for c in p.a.local_candidates() {
+        let now = p.now;
+        p.b.add_remote_candidate(now, c).unwrap();
+    }
+    assert!(p.run_until(Duration::from_secs(5), both_connected));
+    let (_, remote) = p.a.selected_pair().unwrap();
+    assert_eq!(remote.kind, ice::CandidateKind::PeerReflexive);
+    assert!(data_flows(&mut p));
+}
+
+#[test]
+fn twenty_percent_loss_still_connects() {
+    let link = LinkConfig {
+        latency: Duration::from_millis(20),
+        jitter: Duration::from_millis(10),
+        loss: 0.2,
+        duplicate: 0.05,
+    };
+    for seed in 0..10 {
+        let mut p = setup(
+            NatType::PortRestricted,
+            NatType::Restricted,
+            seed,
+            link,
+            config(IceRole::Controlling, seed + 40),
+            config(IceRole::Controlled, seed + 80),
+        );
+        assert!(
+            p.run_until(Duration::from_secs(30), both_connected),
+            "seed {seed}: a={:?} b={:?}",
+            p.a.state(),
+            p.b.state()
+        );
+    }
+}
+
+#[test]
+fn aggressive_nomination_and_lite() {
+    let mut ca = config(IceRole::Controlling, 51);
+    ca.nomination = NominationMode::Aggressive;
+    let mut p = setup(
+        NatType::None,
+        NatType::None,
+        7,
+        LinkConfig::default(),
+        ca,
+        config(IceRole::Controlled, 52),
+    );
+    assert!(p.run_until(Duration::from_secs(5), both_connected));
+    assert!(data_flows(&mut p));
+
+    // A lite B: never sends a check, still connects, and A must be controlling.
+    let cb = IceConfig {
+        lite: true,
+        role: IceRole::Controlling,
+        ..config(IceRole::Controlled, 54)
+    };
+    let mut p = setup(
+        NatType::None,
+        NatType::None,
+        8,
+        LinkConfig::default(),
+        config(IceRole::Controlled, 53),
+        cb,
+    );
+    p.a.set_remote_ice_lite(true);
+    assert_eq!(p.a.role(), IceRole::Controlling);
+    assert_eq!(p.b.role(), IceRole::Controlled);
+    assert!(p.run_until(Duration::from_secs(5), both_connected));
+    assert!(data_flows(&mut p));
+}
+
+#[test]
+fn consent_expiry_stops_sending_after_30_seconds() {
+    let mut p = setup(
+        NatType::None,
+        NatType::None,
+        9,
+        LinkConfig::default(),
+        config(IceRole::Controlling, 61),
+        config(IceRole::Controlled, 62),
+    );
+    assert!(p.run_until(Duration::from_secs(5), both_connected));
+    end_of_candidates_when_gathered(&mut p);
+    // Consent keeps the pair alive for minutes while the peer answers.
+    assert!(!p.run_until(Duration::from_secs(120), |p| !both_connected(p)));
+    // B vanishes.
+    p.net.blackhole("198.18.2.2".parse().unwrap(), true);
+    let cut = p.now;
+    assert!(p.run_until(Duration::from_secs(20), |p| p.a.state()
+        == IceConnectionState::Disconnected));
+    assert!(
+        p.a.route().is_some(),
+        "still allowed to send while disconnected"
+    );
+    assert!(p.run_until(Duration::from_secs(40), |p| p.a.route().is_none()));
+    let stopped = p.now - cut;
+    // The last answered consent check was at most ~6 s before the cut.
+    assert!(
+        stopped <= Duration::from_secs(30) && stopped >= Duration::from_secs(23),
+        "sending stopped after {stopped:?}"
+    );
+    assert!(p.run_until(Duration::from_secs(5), |p| p.a.state()
+        == IceConnectionState::Failed));
+}
+
+#[test]
+fn failover_when_the_selected_path_dies() {
+    // Each agent has two networks; kill the one in use.
+    let mut net = SimNetwork::new(10, LinkConfig::default());
+    for ip in ["198.18.1.2", "198.18.1.3", "198.18.2.2", "198.18.2.3"] {
+        net.add_host(ip.parse().unwrap(), None);
+    }
+    let mut p = AgentPair::new(
+        net,
+        IceAgent::new(config(IceRole::Controlling, 71)),
+        IceAgent::new(config(IceRole::Controlled, 72)),
+        Instant::now(),
+    );
+    p.exchange_credentials();
+    p.add_socket(false, "198.18.1.2:5000".parse().unwrap());
+    p.add_socket(false, "198.18.1.3:5000".parse().unwrap());
+    p.add_socket(true, "198.18.2.2:5000".parse().unwrap());
+    p.add_socket(true, "198.18.2.3:5000".parse().unwrap());
+    p.finish_sockets();
+    assert!(p.run_until(Duration::from_secs(5), both_connected));
+    // Let every pair get checked.
+    p.run_until(Duration::from_secs(3), |_| false);
+    let before = p.a.route().unwrap();
+    p.net.blackhole(before.source.ip(), true);
+    let ok = p.run_until(Duration::from_secs(30), |p| {
+        p.a.route().is_some_and(|r| r.source != before.source)
+            && p.b
+                .route()
+                .is_some_and(|r| r.destination.ip() != before.source.ip())
+    });
+    assert!(ok, "switched: a={:?} b={:?}", p.a.route(), p.b.route());
+    assert!(data_flows(&mut p));
+}
+
+#[test]
+fn ice_restart_keeps_data_flowing() {
+    let mut p = setup(
+        NatType::None,
+        NatType::None,
+        11,
+        LinkConfig::default(),
+        config(IceRole::Controlling, 81),
+        config(IceRole::Controlled, 82),
+    );
+    assert!(p.run_until(Duration::from_secs(5), both_connected));
+    let old_ufrag = p.a.local_credentials().ufrag.clone();
+    let now = p.now;
+    p.a.restart(now);
+    p.b.restart(now);
+    assert_ne!(p.a.local_credentials().ufrag, old_ufrag);
+    // Before the new credentials are exchanged, the old pair still carries data.
+    assert!(data_flows(&mut p));
+    p.exchange_credentials();
+    let (ca, cb) = (p.a.local_candidates(), p.b.local_candidates());
+    let now = p.now;
+    for c in ca {
+        p.b.add_remote_candidate(now, c).unwrap();
+    }
+    for c in cb {
+        p.a.add_remote_candidate(now, c).unwrap();
+    }
+    assert!(p.run_until(Duration::from_secs(5), |p| {
+        both_connected(p)
+            && p.a.selected_pair().is_some_and(|(l, _)| {
+                l.ufrag.as_deref() == Some(p.a.local_credentials().ufrag.as_str())
+            })
+    }));
+    assert!(data_flows(&mut p));
+}
+
+#[test]
+fn unauthenticated_checks_create_no_state() {
+    let mut p = setup(
+        NatType::None,
+        NatType::None,
+        12,
+        LinkConfig::default(),
+        config(IceRole::Controlling, 91),
+        config(IceRole::Controlled, 92),
+    );
+    // A check signed with the wrong password, from an unknown address.
+    let wrong = stun::IntegrityKey::short_term("wrong-password-wrong-password").unwrap();
+    let mut buf = [0u8; 256];
+    let username = format!("{}:{}", p.b.local_credentials().ufrag, "evil");
+    let mut b = stun::MessageBuilder::new(
+        &mut buf,
+        stun::Class::Request,
+        stun::Method::BINDING,
+        stun::TransactionId([1; 12]),
+    )
+    .unwrap();
+    b.add(&stun::attributes::Username(&username)).unwrap();
+    b.add(&stun::attributes::Priority(1)).unwrap();
+    b.add(&stun::attributes::IceControlling(1)).unwrap();
+    b.add_message_integrity(&wrong).unwrap();
+    b.add_fingerprint().unwrap();
+    let n = b.finish();
+    let now = p.now;
+    let before = p.b.remote_candidate_count();
+    let r = p.b.handle_receive(
+        now,
+        ice::Receive {
+            local: "198.18.2.2:5000".parse().unwrap(),
+            source: "198.18.66.6:666".parse().unwrap(),
+            data: &buf[..n],
+        },
+    );
+    assert_eq!(r, ice::Received::Dropped);
+    assert_eq!(p.b.remote_candidate_count(), before);
+    // It is answered with 401, unsigned.
+    let t = p.b.poll_transmit().unwrap();
+    let m = stun::Message::parse(&t.contents).unwrap();
+    assert_eq!(
+        m.get::<stun::attributes::ErrorCode<'_>>()
+            .unwrap()
+            .unwrap()
+            .code,
+        401
+    );
+    assert!(!m.has_integrity());
+    // Data from an unknown source is dropped too.
+    let r = p.b.handle_receive(
+        now,
+        ice::Receive {
+            local: "198.18.2.2:5000".parse().unwrap(),
+            source: "198.18.66.6:666".parse().unwrap(),
+            data: &[0x80, 96, 0, 0],
+        },
+    );
+    assert_eq!(r, ice::Received::Dropped);
+}
