@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use stun::attributes::{ErrorCode, XorMappedAddress};
 use stun::{
-    Class, Error, IntegrityKey, Message, MessageBuilder, Method, RequestEvent, RequestManager, RetransmitConfig,
-    TransactionId, Transport,
+    Class, Error, IntegrityKey, Message, MessageBuilder, Method, RequestEvent, RequestManager,
+    RetransmitConfig, TransactionId, Transport,
 };
 
 fn server() -> SocketAddr {
@@ -16,7 +16,13 @@ fn server() -> SocketAddr {
 
 fn request(tid: u8) -> Vec<u8> {
     let mut buf = vec![0u8; 64];
-    let mut b = MessageBuilder::new(&mut buf, Class::Request, Method::BINDING, TransactionId([tid; 12])).unwrap();
+    let mut b = MessageBuilder::new(
+        &mut buf,
+        Class::Request,
+        Method::BINDING,
+        TransactionId([tid; 12]),
+    )
+    .unwrap();
     b.add_fingerprint().unwrap();
     let n = b.finish();
     buf.truncate(n);
@@ -25,11 +31,13 @@ fn request(tid: u8) -> Vec<u8> {
 
 fn response(tid: u8, class: Class, key: Option<&IntegrityKey>) -> Vec<u8> {
     let mut buf = vec![0u8; 128];
-    let mut b = MessageBuilder::new(&mut buf, class, Method::BINDING, TransactionId([tid; 12])).unwrap();
+    let mut b =
+        MessageBuilder::new(&mut buf, class, Method::BINDING, TransactionId([tid; 12])).unwrap();
     if class == Class::ErrorResponse {
         b.add(&ErrorCode::ROLE_CONFLICT).unwrap();
     } else {
-        b.add(&XorMappedAddress("192.0.2.7:4000".parse().unwrap())).unwrap();
+        b.add(&XorMappedAddress("192.0.2.7:4000".parse().unwrap()))
+            .unwrap();
     }
     if let Some(k) = key {
         b.add_message_integrity(k).unwrap();
@@ -42,7 +50,10 @@ fn response(tid: u8, class: Class, key: Option<&IntegrityKey>) -> Vec<u8> {
 
 /// Runs the manager on virtual time until it is idle; returns the send times
 /// (relative to `start`) and the events.
-fn run_to_idle(m: &mut RequestManager, start: Instant) -> (Vec<Duration>, Vec<(Duration, RequestEvent)>) {
+fn run_to_idle(
+    m: &mut RequestManager,
+    start: Instant,
+) -> (Vec<Duration>, Vec<(Duration, RequestEvent)>) {
     let mut sends = Vec::new();
     let mut events = Vec::new();
     let mut now = start;
@@ -73,13 +84,21 @@ fn ms(v: &[u64]) -> Vec<Duration> {
 fn rfc8489_schedule_is_exact() {
     let mut m = RequestManager::new(RetransmitConfig::rfc8489());
     let start = Instant::now();
-    let tid = m.send(start, &request(1), server(), Transport::Udp, None).unwrap();
+    let tid = m
+        .send(start, &request(1), server(), Transport::Udp, None)
+        .unwrap();
     let (sends, events) = run_to_idle(&mut m, start);
     // RFC 8489 §6.2.1: 0, 500, 1500, 3500, 7500, 15500, 31500; timeout at 39500.
     assert_eq!(sends, ms(&[0, 500, 1500, 3500, 7500, 15500, 31500]));
     assert_eq!(
         events,
-        vec![(Duration::from_millis(39_500), RequestEvent::Timeout { transaction_id: tid, destination: server() })]
+        vec![(
+            Duration::from_millis(39_500),
+            RequestEvent::Timeout {
+                transaction_id: tid,
+                destination: server()
+            }
+        )]
     );
     assert_eq!(m.outstanding(), 0);
 }
@@ -88,9 +107,13 @@ fn rfc8489_schedule_is_exact() {
 fn libwebrtc_schedule_is_exact() {
     let mut m = RequestManager::new(RetransmitConfig::libwebrtc());
     let start = Instant::now();
-    m.send(start, &request(1), server(), Transport::Udp, None).unwrap();
+    m.send(start, &request(1), server(), Transport::Udp, None)
+        .unwrap();
     let (sends, events) = run_to_idle(&mut m, start);
-    assert_eq!(sends, ms(&[0, 250, 750, 1750, 3750, 7750, 15750, 23750, 31750]));
+    assert_eq!(
+        sends,
+        ms(&[0, 250, 750, 1750, 3750, 7750, 15750, 23750, 31750])
+    );
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].0, Duration::from_millis(39_750));
 }
@@ -99,7 +122,8 @@ fn libwebrtc_schedule_is_exact() {
 fn reliable_transport_sends_once_and_times_out_at_ti() {
     let mut m = RequestManager::new(RetransmitConfig::rfc8489());
     let start = Instant::now();
-    m.send(start, &request(1), server(), Transport::Tcp, None).unwrap();
+    m.send(start, &request(1), server(), Transport::Tcp, None)
+        .unwrap();
     let (sends, events) = run_to_idle(&mut m, start);
     assert_eq!(sends, ms(&[0]));
     assert_eq!(events[0].0, Duration::from_millis(39_500));
@@ -118,7 +142,8 @@ fn custom_schedule_with_cap() {
     };
     let mut m = RequestManager::new(config);
     let start = Instant::now();
-    m.send(start, &request(1), server(), Transport::Udp, None).unwrap();
+    m.send(start, &request(1), server(), Transport::Udp, None)
+        .unwrap();
     let (sends, events) = run_to_idle(&mut m, start);
     assert_eq!(sends, ms(&[0, 100, 300, 600, 900]));
     assert_eq!(events[0].0, Duration::from_millis(1900));
@@ -128,17 +153,27 @@ fn custom_schedule_with_cap() {
 fn success_stops_retransmission_and_reports_rtt() {
     let mut m = RequestManager::new(RetransmitConfig::rfc8489());
     let start = Instant::now();
-    let tid = m.send(start, &request(1), server(), Transport::Udp, None).unwrap();
+    let tid = m
+        .send(start, &request(1), server(), Transport::Udp, None)
+        .unwrap();
     assert!(m.poll_transmit().is_some());
     let resp = response(1, Class::SuccessResponse, None);
     let at = start + Duration::from_millis(30);
     assert!(m.handle_response(at, &Message::parse(&resp).unwrap()));
     match m.poll_event().unwrap() {
-        RequestEvent::Success { transaction_id, rtt, response, .. } => {
+        RequestEvent::Success {
+            transaction_id,
+            rtt,
+            response,
+            ..
+        } => {
             assert_eq!(transaction_id, tid);
             assert_eq!(rtt, Some(Duration::from_millis(30)));
             let r = Message::parse(&response).unwrap();
-            assert_eq!(r.get::<XorMappedAddress>().unwrap().unwrap().0, "192.0.2.7:4000".parse().unwrap());
+            assert_eq!(
+                r.get::<XorMappedAddress>().unwrap().unwrap().0,
+                "192.0.2.7:4000".parse().unwrap()
+            );
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -150,18 +185,26 @@ fn success_stops_retransmission_and_reports_rtt() {
 fn rtt_is_withheld_after_a_retransmission() {
     let mut m = RequestManager::new(RetransmitConfig::rfc8489());
     let start = Instant::now();
-    m.send(start, &request(1), server(), Transport::Udp, None).unwrap();
+    m.send(start, &request(1), server(), Transport::Udp, None)
+        .unwrap();
     m.handle_timeout(start + Duration::from_millis(500));
     let resp = response(1, Class::SuccessResponse, None);
-    assert!(m.handle_response(start + Duration::from_millis(600), &Message::parse(&resp).unwrap()));
-    assert!(matches!(m.poll_event(), Some(RequestEvent::Success { rtt: None, .. })));
+    assert!(m.handle_response(
+        start + Duration::from_millis(600),
+        &Message::parse(&resp).unwrap()
+    ));
+    assert!(matches!(
+        m.poll_event(),
+        Some(RequestEvent::Success { rtt: None, .. })
+    ));
 }
 
 #[test]
 fn late_and_duplicate_responses_are_ignored() {
     let mut m = RequestManager::new(RetransmitConfig::rfc8489());
     let start = Instant::now();
-    m.send(start, &request(1), server(), Transport::Udp, None).unwrap();
+    m.send(start, &request(1), server(), Transport::Udp, None)
+        .unwrap();
     let resp = response(1, Class::SuccessResponse, None);
     let msg = Message::parse(&resp).unwrap();
     assert!(m.handle_response(start, &msg));
@@ -170,17 +213,25 @@ fn late_and_duplicate_responses_are_ignored() {
     assert!(m.poll_event().is_none());
 
     // A response after the timeout completes nothing.
-    m.send(start, &request(2), server(), Transport::Udp, None).unwrap();
+    m.send(start, &request(2), server(), Transport::Udp, None)
+        .unwrap();
     let (_, events) = run_to_idle(&mut m, start);
     assert!(matches!(events[0].1, RequestEvent::Timeout { .. }));
     let late = response(2, Class::SuccessResponse, None);
-    assert!(!m.handle_response(start + Duration::from_secs(60), &Message::parse(&late).unwrap()));
+    assert!(!m.handle_response(
+        start + Duration::from_secs(60),
+        &Message::parse(&late).unwrap()
+    ));
     assert!(m.poll_event().is_none());
 
     // Requests (not responses) and unknown transaction ids are ignored.
-    m.send(start, &request(3), server(), Transport::Udp, None).unwrap();
+    m.send(start, &request(3), server(), Transport::Udp, None)
+        .unwrap();
     assert!(!m.handle_response(start, &Message::parse(&request(3)).unwrap()));
-    assert!(!m.handle_response(start, &Message::parse(&response(4, Class::SuccessResponse, None)).unwrap()));
+    assert!(!m.handle_response(
+        start,
+        &Message::parse(&response(4, Class::SuccessResponse, None)).unwrap()
+    ));
 }
 
 #[test]
@@ -189,9 +240,20 @@ fn responses_failing_integrity_are_ignored() {
     let wrong = IntegrityKey::short_term("the-wrong-password-1234").unwrap();
     let mut m = RequestManager::new(RetransmitConfig::rfc8489());
     let start = Instant::now();
-    let tid = m.send(start, &request(1), server(), Transport::Udp, Some(key.clone())).unwrap();
+    let tid = m
+        .send(
+            start,
+            &request(1),
+            server(),
+            Transport::Udp,
+            Some(key.clone()),
+        )
+        .unwrap();
     // Wrong key, no integrity at all, bad fingerprint: all ignored, the request keeps waiting.
-    for r in [response(1, Class::SuccessResponse, Some(&wrong)), response(1, Class::SuccessResponse, None)] {
+    for r in [
+        response(1, Class::SuccessResponse, Some(&wrong)),
+        response(1, Class::SuccessResponse, None),
+    ] {
         assert!(!m.handle_response(start, &Message::parse(&r).unwrap()));
     }
     let mut bad_fp = response(1, Class::SuccessResponse, Some(&key));
@@ -199,7 +261,10 @@ fn responses_failing_integrity_are_ignored() {
     bad_fp[last] ^= 0xff;
     assert!(!m.handle_response(start, &Message::parse(&bad_fp).unwrap()));
     // An unauthenticated error response is not accepted by default either.
-    assert!(!m.handle_response(start, &Message::parse(&response(1, Class::ErrorResponse, None)).unwrap()));
+    assert!(!m.handle_response(
+        start,
+        &Message::parse(&response(1, Class::ErrorResponse, None)).unwrap()
+    ));
     assert!(m.poll_event().is_none());
     assert!(m.is_outstanding(&tid));
     // The right key completes it.
@@ -213,17 +278,31 @@ fn error_responses_carry_the_code() {
     let key = IntegrityKey::short_term("pw-pw-pw-pw-pw-pw-pw-pw").unwrap();
     let mut m = RequestManager::new(RetransmitConfig::rfc8489());
     let start = Instant::now();
-    m.send(start, &request(1), server(), Transport::Udp, Some(key.clone())).unwrap();
+    m.send(
+        start,
+        &request(1),
+        server(),
+        Transport::Udp,
+        Some(key.clone()),
+    )
+    .unwrap();
     let r = response(1, Class::ErrorResponse, Some(&key));
     assert!(m.handle_response(start, &Message::parse(&r).unwrap()));
-    assert!(matches!(m.poll_event(), Some(RequestEvent::Error { code: 487, .. })));
+    assert!(matches!(
+        m.poll_event(),
+        Some(RequestEvent::Error { code: 487, .. })
+    ));
 
     // Opting in to unauthenticated error codes (long-term credential flows).
     m.set_unauthenticated_error_codes(&[487]);
-    m.send(start, &request(2), server(), Transport::Udp, Some(key)).unwrap();
+    m.send(start, &request(2), server(), Transport::Udp, Some(key))
+        .unwrap();
     let r = response(2, Class::ErrorResponse, None);
     assert!(m.handle_response(start, &Message::parse(&r).unwrap()));
-    assert!(matches!(m.poll_event(), Some(RequestEvent::Error { code: 487, .. })));
+    assert!(matches!(
+        m.poll_event(),
+        Some(RequestEvent::Error { code: 487, .. })
+    ));
 }
 
 #[test]
@@ -232,10 +311,19 @@ fn cancel_and_bounds() {
     config.max_outstanding = 2;
     let mut m = RequestManager::new(config);
     let start = Instant::now();
-    let a = m.send(start, &request(1), server(), Transport::Udp, None).unwrap();
-    m.send(start, &request(2), server(), Transport::Udp, None).unwrap();
-    assert_eq!(m.send(start, &request(3), server(), Transport::Udp, None), Err(Error::TooManyOutstanding(2)));
-    assert_eq!(m.send(start, &request(2), server(), Transport::Udp, None), Err(Error::DuplicateTransaction));
+    let a = m
+        .send(start, &request(1), server(), Transport::Udp, None)
+        .unwrap();
+    m.send(start, &request(2), server(), Transport::Udp, None)
+        .unwrap();
+    assert_eq!(
+        m.send(start, &request(3), server(), Transport::Udp, None),
+        Err(Error::TooManyOutstanding(2))
+    );
+    assert_eq!(
+        m.send(start, &request(2), server(), Transport::Udp, None),
+        Err(Error::DuplicateTransaction)
+    );
     assert!(m.cancel(&a));
     assert!(!m.cancel(&a));
     // The cancelled request's queued transmission is gone too.
@@ -244,8 +332,14 @@ fn cancel_and_bounds() {
     assert_eq!(queued[0].transaction_id, TransactionId([2; 12]));
     // Only requests are accepted.
     let resp = response(9, Class::SuccessResponse, None);
-    assert_eq!(m.send(start, &resp, server(), Transport::Udp, None), Err(Error::NotARequest));
-    assert!(matches!(m.send(start, &[1, 2, 3], server(), Transport::Udp, None), Err(Error::TooShort(3))));
+    assert_eq!(
+        m.send(start, &resp, server(), Transport::Udp, None),
+        Err(Error::NotARequest)
+    );
+    assert!(matches!(
+        m.send(start, &[1, 2, 3], server(), Transport::Udp, None),
+        Err(Error::TooShort(3))
+    ));
     let (_, events) = run_to_idle(&mut m, start);
     assert_eq!(events.len(), 1, "the cancelled request produces no event");
 }
@@ -255,7 +349,8 @@ fn many_requests_time_out_in_a_deterministic_order() {
     let mut m = RequestManager::new(RetransmitConfig::rfc8489());
     let start = Instant::now();
     for i in 0..50u8 {
-        m.send(start, &request(i), server(), Transport::Udp, None).unwrap();
+        m.send(start, &request(i), server(), Transport::Udp, None)
+            .unwrap();
     }
     let (sends, events) = run_to_idle(&mut m, start);
     assert_eq!(sends.len(), 50 * 7);
