@@ -336,6 +336,12 @@ fn parse(line: &str) -> Result<Candidate, CandidateParseError> {
         return Err(E::TooLong);
     }
     let line = line.trim_end_matches(['\r', '\n']);
+    // RFC 8866 byte-strings exclude NUL, CR and LF; we also refuse other
+    // control characters, which no browser sends and which would not survive
+    // being written back into an SDP line.
+    if line.chars().any(char::is_control) {
+        return Err(E::Extension);
+    }
     let line = line.strip_prefix("a=").unwrap_or(line);
     let rest = line.strip_prefix("candidate:").ok_or(E::Prefix)?;
     let mut it = rest.split(' ');
