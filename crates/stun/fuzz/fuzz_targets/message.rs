@@ -1,6 +1,6 @@
 //! Arbitrary bytes into the STUN decoder: parse, decode every attribute,
 //! verify integrity and fingerprint, re-encode; and the ChannelData parser and
-//! demultiplexer. Nothing may panic, and whatever parses must re-encode
+//! demultiplexer, and the Binding server core. Nothing may panic, and whatever parses must re-encode
 //! byte-exact (attributes copied raw, integrity and fingerprint recomputed
 //! only when they verified).
 #![no_main]
@@ -10,6 +10,15 @@ use stun::{classify, Attribute, ChannelData, IntegrityKey, Message, MessageBuild
 
 fuzz_target!(|data: &[u8]| {
     let _ = classify(data);
+    // The Binding server's core answers anything without panicking, and what
+    // it answers is a valid STUN message.
+    let mut out = [0u8; 1500];
+    let server = stun::server::BindingServer::new("fuzz");
+    if let Some(n) = server.handle(data, "127.0.0.1:9".parse().unwrap(), &mut out) {
+        if stun::is_stun(&out[..n]) {
+            Message::parse(&out[..n]).expect("server output parses");
+        }
+    }
     if let Ok(cd) = ChannelData::parse(data) {
         let mut out = vec![0u8; cd.data.len() + 8];
         let n = ChannelData::encode(cd.channel, cd.data, &mut out, false).expect("valid channel");
