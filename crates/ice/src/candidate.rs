@@ -161,6 +161,33 @@ pub fn priority(kind: CandidateKind, local_preference: u16, component: u16) -> u
         + (256 - component.clamp(1, 256) as u32)
 }
 
+/// libwebrtc's type preference for host TCP candidates (below UDP host's 126,
+/// so UDP wins when both work).
+pub const TCP_HOST_TYPE_PREFERENCE: u32 = 90;
+
+/// Priority of a TCP candidate (RFC 6544 §4.2): the local preference is
+/// `2^13 × direction-pref + other-pref`, with direction preference active 6,
+/// passive 4, simultaneous-open 2 for host candidates; other-pref carries the
+/// network preference.
+pub fn tcp_priority(
+    kind: CandidateKind,
+    tcp_type: TcpType,
+    network: NetworkType,
+    component: u16,
+) -> u32 {
+    let direction = match tcp_type {
+        TcpType::Active => 6,
+        TcpType::Passive => 4,
+        TcpType::So => 2,
+    };
+    let local = (direction << 13) | (network.preference() << 8);
+    let type_pref = match kind {
+        CandidateKind::Host => TCP_HOST_TYPE_PREFERENCE,
+        other => other.type_preference(),
+    };
+    (type_pref << 24) + (local << 8) + (256 - component.clamp(1, 256) as u32)
+}
+
 /// A 16-bit local preference: network type in the high byte, RFC 6724 address
 /// precedence in the low byte, so a wired IPv6 address beats Wi-Fi IPv4, and
 /// loopback ranks last.
@@ -253,6 +280,30 @@ impl Candidate {
             transport_upper_case: false,
         }
         .with_foundation_computed(None)
+    }
+
+    /// A host TCP candidate (RFC 6544): passive at the listener's address, or
+    /// active at the address with the discard port 9.
+    pub fn host_tcp(
+        addr: SocketAddr,
+        tcp_type: TcpType,
+        component: u16,
+        network: NetworkType,
+    ) -> Candidate {
+        let port = if tcp_type == TcpType::Active {
+            9
+        } else {
+            addr.port()
+        };
+        let mut c = Candidate::host(
+            SocketAddr::new(addr.ip(), port),
+            component,
+            TransportProtocol::Tcp,
+            network,
+        );
+        c.priority = tcp_priority(CandidateKind::Host, tcp_type, network, component);
+        c.tcp_type = Some(tcp_type);
+        c.with_foundation_computed(None)
     }
 
     /// The socket address, when the address is an IP (not mDNS).

@@ -503,3 +503,58 @@ fn unauthenticated_checks_create_no_state() {
     );
     assert_eq!(r, ice::Received::Dropped);
 }
+
+#[test]
+fn ice_tcp_connects_when_only_tcp_is_available() {
+    let mut net = SimNetwork::new(13, LinkConfig::default());
+    net.add_host("198.18.1.2".parse().unwrap(), None);
+    net.add_host("198.18.2.2".parse().unwrap(), None);
+    let mut p = AgentPair::new(
+        net,
+        IceAgent::new(config(IceRole::Controlling, 101)),
+        IceAgent::new(config(IceRole::Controlled, 102)),
+        Instant::now(),
+    );
+    p.exchange_credentials();
+    p.add_tcp_listener(false, "198.18.1.2:7000".parse().unwrap());
+    p.add_tcp_listener(true, "198.18.2.2:7000".parse().unwrap());
+    p.finish_sockets();
+    // Each side signals a passive and an active candidate.
+    let tcp: Vec<_> = p.a.local_candidates();
+    assert_eq!(tcp.len(), 2);
+    assert!(tcp
+        .iter()
+        .all(|c| c.transport == ice::TransportProtocol::Tcp));
+    assert!(
+        p.run_until(Duration::from_secs(10), both_connected),
+        "a={:?} b={:?}",
+        p.a.state(),
+        p.b.state()
+    );
+    assert_eq!(p.a.route().unwrap().transport, ice::TransportProtocol::Tcp);
+    assert_eq!(p.b.route().unwrap().transport, ice::TransportProtocol::Tcp);
+    assert!(data_flows(&mut p));
+}
+
+#[test]
+fn udp_wins_over_tcp_when_both_work() {
+    let mut net = SimNetwork::new(14, LinkConfig::default());
+    net.add_host("198.18.1.2".parse().unwrap(), None);
+    net.add_host("198.18.2.2".parse().unwrap(), None);
+    let mut p = AgentPair::new(
+        net,
+        IceAgent::new(config(IceRole::Controlling, 111)),
+        IceAgent::new(config(IceRole::Controlled, 112)),
+        Instant::now(),
+    );
+    p.exchange_credentials();
+    p.add_tcp_listener(false, "198.18.1.2:7000".parse().unwrap());
+    p.add_tcp_listener(true, "198.18.2.2:7000".parse().unwrap());
+    p.add_socket(false, "198.18.1.2:5000".parse().unwrap());
+    p.add_socket(true, "198.18.2.2:5000".parse().unwrap());
+    p.finish_sockets();
+    assert!(p.run_until(Duration::from_secs(10), both_connected));
+    p.run_until(Duration::from_secs(2), |_| false);
+    assert_eq!(p.a.route().unwrap().transport, ice::TransportProtocol::Udp);
+    assert_eq!(p.b.route().unwrap().transport, ice::TransportProtocol::Udp);
+}

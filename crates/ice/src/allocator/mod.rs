@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use stun::{Message, RequestEvent, RequestManager, RetransmitConfig, TransactionId};
 
-use crate::candidate::{Candidate, CandidateKind, NetworkType};
+use crate::candidate::{Candidate, CandidateKind, NetworkType, TcpType, TransportProtocol};
 
 /// Which local candidates are gathered and signalled (libwebrtc's CandidateFilter /
 /// W3C `iceTransportPolicy`).
@@ -84,14 +84,23 @@ pub struct LocalCandidate {
     pub network_type: NetworkType,
 }
 
-/// A datagram to send from one of the driver's sockets.
+/// A datagram to send from one of the driver's sockets, or (for
+/// [`TransportProtocol::Tcp`]) one RFC 4571 frame on a TCP connection.
+///
+/// For TCP, `source` is the local candidate's base as the agent knows it: a
+/// passive candidate's listener address, or an active candidate's address
+/// with port 9. The driver keeps the connection for (`source`, `destination`),
+/// opening one for an active base when there is none yet, and adds the
+/// two-byte length prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transmit {
-    /// The local socket to send from.
+    /// The local socket (or TCP base) to send from.
     pub source: SocketAddr,
     /// Where to.
     pub destination: SocketAddr,
-    /// The bytes.
+    /// UDP datagram or TCP frame.
+    pub transport: TransportProtocol,
+    /// The bytes (without framing).
     pub contents: Bytes,
 }
 
@@ -206,6 +215,38 @@ impl PortAllocatorSession {
         self.check_complete();
     }
 
+    /// Adds a TCP listener (RFC 6544): a passive host candidate at its address
+    /// and an active host candidate on the same IP (port 9). TCP candidates
+    /// need no server, so they are complete at once.
+    pub fn add_tcp_listener(&mut self, socket: LocalSocket) {
+        if self
+            .candidates
+            .iter()
+            .any(|c| c.base == socket.addr && c.candidate.transport == TransportProtocol::Tcp)
+        {
+            return;
+        }
+        self.set_state(GatheringState::Gathering);
+        for tcp_type in [TcpType::Passive, TcpType::Active] {
+            let mut c = Candidate::host_tcp(
+                socket.addr,
+                tcp_type,
+                self.config.component,
+                socket.network_type,
+            );
+            c.generation = Some(0);
+            c.network_id = Some(socket.network_id);
+            c.network_cost = Some(socket.network_type.cost());
+            let base = c.socket_addr().unwrap_or(socket.addr);
+            self.push_candidate(LocalCandidate {
+                candidate: c,
+                base,
+                network_type: socket.network_type,
+            });
+        }
+        self.check_complete();
+    }
+
     /// No more sockets will be added; gathering completes once every sequence is done.
     pub fn finish_sockets(&mut self) {
         self.sockets_finished = true;
@@ -267,6 +308,7 @@ impl PortAllocatorSession {
             self.transmits.push_back(Transmit {
                 source: src,
                 destination: t.destination,
+                transport: TransportProtocol::Udp,
                 contents: t.contents,
             });
         }

@@ -39,7 +39,7 @@ use crate::allocator::{
     PortAllocatorSession, Transmit,
 };
 use crate::candidate::{
-    Candidate, CandidateAddress, CandidateKind, NetworkType, TransportProtocol,
+    Candidate, CandidateAddress, CandidateKind, NetworkType, TcpType, TransportProtocol,
 };
 use crate::error::Error;
 use pair::Pair;
@@ -244,10 +244,12 @@ pub enum Received {
 /// Where application data goes: from `source` (a local socket) to `destination`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Route {
-    /// The local socket to send from.
+    /// The local socket (or TCP base) to send from.
     pub source: SocketAddr,
     /// The peer's address.
     pub destination: SocketAddr,
+    /// UDP, or a TCP connection (RFC 6544) framed per RFC 4571.
+    pub transport: TransportProtocol,
 }
 
 #[derive(Debug, Clone)]
@@ -488,6 +490,7 @@ impl IceAgent {
                 return Some(Route {
                     source: p.base,
                     destination: p.remote_addr,
+                    transport: p.transport,
                 });
             }
         }
@@ -495,6 +498,7 @@ impl IceAgent {
         p.is_valid().then_some(Route {
             source: p.base,
             destination: p.remote_addr,
+            transport: p.transport,
         })
     }
 
@@ -505,6 +509,7 @@ impl IceAgent {
         Ok(Transmit {
             source: r.source,
             destination: r.destination,
+            transport: r.transport,
             contents: Bytes::copy_from_slice(data),
         })
     }
@@ -532,6 +537,26 @@ impl IceAgent {
             },
             &mut tid,
         );
+        self.pump_allocator(now);
+        self.process(now);
+    }
+
+    /// Adds a local TCP listener (RFC 6544 ICE-TCP): a passive candidate at its
+    /// address and an active candidate on its IP. Frames on TCP connections
+    /// go through [`IceAgent::handle_stream_frame`] and come out as
+    /// [`Transmit`]s with [`TransportProtocol::Tcp`].
+    pub fn add_local_tcp_listener(
+        &mut self,
+        now: Instant,
+        addr: SocketAddr,
+        network_type: NetworkType,
+    ) {
+        let id = self.allocator.candidates().len() as u32 + 1;
+        self.allocator.add_tcp_listener(LocalSocket {
+            addr,
+            network_type,
+            network_id: id,
+        });
         self.pump_allocator(now);
         self.process(now);
     }
@@ -637,16 +662,23 @@ impl IceAgent {
         if self.closed {
             return Err(Error::Closed);
         }
-        if candidate.component != self.config.component
-            || candidate.transport != TransportProtocol::Udp
+        if candidate.component != self.config.component {
+            return Err(Error::UnusableCandidate);
+        }
+        if candidate.transport == TransportProtocol::Tcp
+            && !matches!(candidate.tcp_type, Some(TcpType::Active | TcpType::Passive))
         {
+            // Simultaneous-open is not supported.
             return Err(Error::UnusableCandidate);
         }
         let addr = match candidate.address {
             CandidateAddress::Ip(ip) => SocketAddr::new(ip, candidate.port),
             CandidateAddress::Mdns(_) => return Err(Error::UnusableCandidate),
         };
-        if addr.port() == 0 || addr.ip().is_unspecified() || addr.ip().is_multicast() {
+        if (addr.port() == 0 && candidate.tcp_type != Some(TcpType::Active))
+            || addr.ip().is_unspecified()
+            || addr.ip().is_multicast()
+        {
             return Err(Error::UnusableCandidate);
         }
         if let (Some(u), Some(r)) = (&candidate.ufrag, &self.remote) {
@@ -655,7 +687,11 @@ impl IceAgent {
                 return Err(Error::UnusableCandidate);
             }
         }
-        if let Some(i) = self.remotes.iter().position(|r| r.addr == addr) {
+        if let Some(i) = self
+            .remotes
+            .iter()
+            .position(|r| r.addr == addr && r.candidate.transport == candidate.transport)
+        {
             // A signalled candidate replaces a peer-reflexive one learned earlier (RFC 8445 §7.3.1.3).
             if self.remotes[i].candidate.kind == CandidateKind::PeerReflexive {
                 self.remotes[i].candidate = candidate;
@@ -698,25 +734,47 @@ impl IceAgent {
 
     // ------------------------------------------------------------------ inputs
 
-    /// Handles one datagram from a socket.
+    /// Handles one UDP datagram from a socket.
     pub fn handle_receive(&mut self, now: Instant, receive: Receive<'_>) -> Received {
+        self.receive(now, TransportProtocol::Udp, receive)
+    }
+
+    /// Handles one RFC 4571 frame (without its length prefix) from a TCP
+    /// connection. `receive.local` is the candidate base the connection
+    /// belongs to: the listener's address for accepted connections, the
+    /// active candidate's address (port 9) for connections the driver opened
+    /// for a [`Transmit`]; `receive.source` is the peer's address.
+    pub fn handle_stream_frame(&mut self, now: Instant, receive: Receive<'_>) -> Received {
+        self.receive(now, TransportProtocol::Tcp, receive)
+    }
+
+    fn receive(
+        &mut self,
+        now: Instant,
+        transport: TransportProtocol,
+        receive: Receive<'_>,
+    ) -> Received {
         if self.closed {
             return Received::Dropped;
         }
         if stun::classify(receive.data) != stun::PacketKind::Stun {
-            return self.handle_data(now, receive);
+            return if self.touch(now, transport, receive.local, receive.source) {
+                Received::Data
+            } else {
+                Received::Dropped
+            };
         }
         let Ok(msg) = Message::parse(receive.data) else {
             return Received::Dropped;
         };
         let outcome = match (msg.class(), msg.method()) {
-            (Class::Request, Method::BINDING) => self.handle_check(now, receive, &msg),
+            (Class::Request, Method::BINDING) => self.handle_check(now, transport, receive, &msg),
             (Class::SuccessResponse | Class::ErrorResponse, _) => {
-                self.handle_stun_response(now, receive, &msg)
+                self.handle_stun_response(now, transport, receive, &msg)
             }
             (Class::Indication, Method::BINDING) => {
                 // A keepalive (RFC 8445 §11): refreshes nothing but "received".
-                self.touch(now, receive.local, receive.source);
+                self.touch(now, transport, receive.local, receive.source);
                 Received::Stun
             }
             _ => Received::Dropped,
@@ -725,26 +783,24 @@ impl IceAgent {
         outcome
     }
 
-    fn handle_data(&mut self, now: Instant, receive: Receive<'_>) -> Received {
-        if self.touch(now, receive.local, receive.source) {
-            Received::Data
-        } else {
-            Received::Dropped
-        }
-    }
-
     /// Marks a pair as having received something; false if no pair matches.
-    fn touch(&mut self, now: Instant, local: SocketAddr, source: SocketAddr) -> bool {
+    fn touch(
+        &mut self,
+        now: Instant,
+        transport: TransportProtocol,
+        local: SocketAddr,
+        source: SocketAddr,
+    ) -> bool {
         if let Some(p) = self
             .pairs
             .iter_mut()
-            .find(|p| p.base == local && p.remote_addr == source)
+            .find(|p| p.is(local, source, transport))
         {
             p.last_received = Some(now);
             return true;
         }
         if let Some(p) = self.previous.as_mut().and_then(|g| g.pair.as_mut()) {
-            if p.base == local && p.remote_addr == source {
+            if p.is(local, source, transport) {
                 p.last_received = Some(now);
                 return true;
             }
@@ -755,11 +811,12 @@ impl IceAgent {
     fn handle_stun_response(
         &mut self,
         now: Instant,
+        transport: TransportProtocol,
         receive: Receive<'_>,
         msg: &Message<'_>,
     ) -> Received {
         let tid = msg.transaction_id();
-        if self.allocator.owns_response(msg) {
+        if transport == TransportProtocol::Udp && self.allocator.owns_response(msg) {
             self.allocator
                 .handle_response(now, receive.local, receive.source, msg);
             self.pump_allocator(now);
@@ -777,7 +834,7 @@ impl IceAgent {
             return Received::Dropped;
         };
         // RFC 8445 §7.2.5.2.1: the response must come back on the same 5-tuple.
-        if pair.base != receive.local || pair.remote_addr != receive.source {
+        if !pair.is(receive.local, receive.source, transport) {
             return Received::Dropped;
         }
         if !self.checks.handle_response(now, msg) {
@@ -788,20 +845,30 @@ impl IceAgent {
     }
 
     /// An incoming connectivity check (RFC 8445 §7.3).
-    fn handle_check(&mut self, now: Instant, receive: Receive<'_>, msg: &Message<'_>) -> Received {
+    fn handle_check(
+        &mut self,
+        now: Instant,
+        transport: TransportProtocol,
+        receive: Receive<'_>,
+        msg: &Message<'_>,
+    ) -> Received {
         // RFC 8445 §7.3: checks without a valid FINGERPRINT are not ICE: drop.
         if msg.verify_fingerprint().is_err() {
             return Received::Dropped;
         }
-        let Some(local_idx) = self.locals.iter().position(|l| l.base == receive.local) else {
+        let Some(local_idx) = self
+            .locals
+            .iter()
+            .position(|l| l.base == receive.local && l.candidate.transport == transport)
+        else {
             return Received::Dropped;
         };
         let username = match msg.get::<Username<'_>>() {
             Ok(Some(u)) => u.0,
-            _ => return self.reject(receive, msg, ErrorCode::BAD_REQUEST),
+            _ => return self.reject(transport, receive, msg, ErrorCode::BAD_REQUEST),
         };
         if !msg.has_integrity() {
-            return self.reject(receive, msg, ErrorCode::BAD_REQUEST);
+            return self.reject(transport, receive, msg, ErrorCode::BAD_REQUEST);
         }
         let (ours, theirs) = username.split_once(':').unwrap_or((username, ""));
         let previous_generation = ours != self.local.ufrag;
@@ -810,17 +877,17 @@ impl IceAgent {
         } else {
             match &self.previous {
                 Some(g) if g.local.ufrag == ours => &g.local_key,
-                _ => return self.reject(receive, msg, ErrorCode::UNAUTHENTICATED),
+                _ => return self.reject(transport, receive, msg, ErrorCode::UNAUTHENTICATED),
             }
         };
         if msg.verify_integrity(key).is_err() {
-            return self.reject(receive, msg, ErrorCode::UNAUTHENTICATED);
+            return self.reject(transport, receive, msg, ErrorCode::UNAUTHENTICATED);
         }
         let key = key.clone();
         // From here on the request is authenticated.
         let priority = match msg.get::<Priority>() {
             Ok(Some(p)) => p.0,
-            _ => return self.respond_error(receive, msg, &key, ErrorCode::BAD_REQUEST),
+            _ => return self.respond_error(transport, receive, msg, &key, ErrorCode::BAD_REQUEST),
         };
         let controlling = msg.get::<IceControlling>().ok().flatten();
         let controlled = msg.get::<IceControlled>().ok().flatten();
@@ -829,7 +896,13 @@ impl IceAgent {
         match (self.role, controlling, controlled) {
             (IceRole::Controlling, Some(IceControlling(tb)), _) => {
                 if self.tie_breaker >= tb {
-                    return self.respond_error(receive, msg, &key, ErrorCode::ROLE_CONFLICT);
+                    return self.respond_error(
+                        transport,
+                        receive,
+                        msg,
+                        &key,
+                        ErrorCode::ROLE_CONFLICT,
+                    );
                 }
                 self.set_role(IceRole::Controlled);
             }
@@ -837,18 +910,24 @@ impl IceAgent {
                 if self.tie_breaker >= tb {
                     self.set_role(IceRole::Controlling);
                 } else {
-                    return self.respond_error(receive, msg, &key, ErrorCode::ROLE_CONFLICT);
+                    return self.respond_error(
+                        transport,
+                        receive,
+                        msg,
+                        &key,
+                        ErrorCode::ROLE_CONFLICT,
+                    );
                 }
             }
             (_, None, None) => {
-                return self.respond_error(receive, msg, &key, ErrorCode::BAD_REQUEST)
+                return self.respond_error(transport, receive, msg, &key, ErrorCode::BAD_REQUEST)
             }
             _ => {}
         }
-        self.respond_success(receive, msg, &key);
+        self.respond_success(transport, receive, msg, &key);
         if previous_generation {
             if let Some(p) = self.previous.as_mut().and_then(|g| g.pair.as_mut()) {
-                if p.base == receive.local && p.remote_addr == receive.source {
+                if p.is(receive.local, receive.source, transport) {
                     p.last_received = Some(now);
                 }
             }
@@ -861,7 +940,11 @@ impl IceAgent {
             }
         }
         // Find or learn the remote candidate (peer-reflexive, RFC 8445 §7.3.1.3).
-        let remote_idx = match self.remotes.iter().position(|r| r.addr == receive.source) {
+        let remote_idx = match self
+            .remotes
+            .iter()
+            .position(|r| r.addr == receive.source && r.candidate.transport == transport)
+        {
             Some(i) => i,
             None => {
                 if self.remotes.len() >= self.config.max_remote_candidates {
@@ -871,13 +954,19 @@ impl IceAgent {
                 let candidate = Candidate {
                     foundation,
                     component: self.config.component,
-                    transport: TransportProtocol::Udp,
+                    transport,
                     priority,
                     address: CandidateAddress::Ip(receive.source.ip()),
                     port: receive.source.port(),
                     kind: CandidateKind::PeerReflexive,
                     related: None,
-                    tcp_type: None,
+                    tcp_type: match (transport, self.locals[local_idx].candidate.tcp_type) {
+                        // Over TCP the peer's candidate is the opposite of ours (RFC 6544 §7.1).
+                        (TransportProtocol::Tcp, Some(TcpType::Passive)) => Some(TcpType::Active),
+                        (TransportProtocol::Tcp, Some(TcpType::Active)) => Some(TcpType::Passive),
+                        (TransportProtocol::Tcp, other) => other,
+                        (TransportProtocol::Udp, _) => None,
+                    },
                     generation: None,
                     ufrag: self.remote.as_ref().map(|r| r.ufrag.clone()),
                     network_id: None,
@@ -937,7 +1026,13 @@ impl IceAgent {
         Received::Stun
     }
 
-    fn reject(&mut self, receive: Receive<'_>, msg: &Message<'_>, code: ErrorCode<'_>) -> Received {
+    fn reject(
+        &mut self,
+        transport: TransportProtocol,
+        receive: Receive<'_>,
+        msg: &Message<'_>,
+        code: ErrorCode<'_>,
+    ) -> Received {
         // Unauthenticated: answer without integrity and keep no state.
         let mut buf = [0u8; 128];
         if let Ok(mut b) = MessageBuilder::new(
@@ -951,6 +1046,7 @@ impl IceAgent {
                 self.transmits.push_back(Transmit {
                     source: receive.local,
                     destination: receive.source,
+                    transport,
                     contents: Bytes::copy_from_slice(&buf[..n]),
                 });
             }
@@ -960,6 +1056,7 @@ impl IceAgent {
 
     fn respond_error(
         &mut self,
+        transport: TransportProtocol,
         receive: Receive<'_>,
         msg: &Message<'_>,
         key: &IntegrityKey,
@@ -980,6 +1077,7 @@ impl IceAgent {
                 self.transmits.push_back(Transmit {
                     source: receive.local,
                     destination: receive.source,
+                    transport,
                     contents: Bytes::copy_from_slice(&buf[..n]),
                 });
             }
@@ -987,7 +1085,13 @@ impl IceAgent {
         Received::Stun
     }
 
-    fn respond_success(&mut self, receive: Receive<'_>, msg: &Message<'_>, key: &IntegrityKey) {
+    fn respond_success(
+        &mut self,
+        transport: TransportProtocol,
+        receive: Receive<'_>,
+        msg: &Message<'_>,
+        key: &IntegrityKey,
+    ) {
         let mut buf = [0u8; 128];
         if let Ok(mut b) = MessageBuilder::new(
             &mut buf,
@@ -1003,6 +1107,7 @@ impl IceAgent {
                 self.transmits.push_back(Transmit {
                     source: receive.local,
                     destination: receive.source,
+                    transport,
                     contents: Bytes::copy_from_slice(&buf[..n]),
                 });
             }
@@ -1122,8 +1227,25 @@ impl IceAgent {
     fn add_pair(&mut self, l: usize, r: usize) -> Option<usize> {
         let local = &self.locals[l];
         let remote = &self.remotes[r];
-        if local.base.is_ipv4() != remote.addr.is_ipv4() {
+        if local.base.is_ipv4() != remote.addr.is_ipv4()
+            || local.candidate.transport != remote.candidate.transport
+        {
             return None;
+        }
+        if local.candidate.transport == TransportProtocol::Tcp {
+            // RFC 6544 §6.2: active pairs with passive. A passive local pairs only with the
+            // peer-reflexive candidate of a connection the peer opened (the signalled active
+            // candidate's port 9 cannot be reached).
+            let ok = match (local.candidate.tcp_type, remote.candidate.tcp_type) {
+                (Some(TcpType::Active), Some(TcpType::Passive)) => true,
+                (Some(TcpType::Passive), Some(TcpType::Active)) => {
+                    remote.candidate.kind == CandidateKind::PeerReflexive
+                }
+                _ => false,
+            };
+            if !ok {
+                return None;
+            }
         }
         // Loopback only pairs with loopback, and link-local IPv6 only with link-local.
         if local.base.ip().is_loopback() != remote.addr.ip().is_loopback() {
@@ -1151,7 +1273,14 @@ impl IceAgent {
                 .map(|(i, p)| (i, p.priority));
             match victim {
                 Some((i, prio)) if prio < priority => {
-                    self.pairs[i] = Pair::new(l, r, local.base, remote.addr, priority);
+                    self.pairs[i] = Pair::new(
+                        l,
+                        r,
+                        local.base,
+                        remote.addr,
+                        local.candidate.transport,
+                        priority,
+                    );
                     self.triggered.retain(|&t| t != i);
                     self.initial_pair_state(i);
                     return Some(i);
@@ -1159,8 +1288,14 @@ impl IceAgent {
                 _ => return None,
             }
         }
-        self.pairs
-            .push(Pair::new(l, r, local.base, remote.addr, priority));
+        self.pairs.push(Pair::new(
+            l,
+            r,
+            local.base,
+            remote.addr,
+            local.candidate.transport,
+            priority,
+        ));
         let i = self.pairs.len() - 1;
         self.initial_pair_state(i);
         Some(i)
@@ -1192,7 +1327,11 @@ impl IceAgent {
                 AllocatorEvent::Candidate(c) => {
                     self.events
                         .push_back(IceEvent::LocalCandidate(self.stamp(c.candidate.clone())));
-                    if !self.locals.iter().any(|l| l.base == c.base) {
+                    if !self
+                        .locals
+                        .iter()
+                        .any(|l| l.base == c.base && l.candidate.transport == c.candidate.transport)
+                    {
                         self.locals.push(c);
                         let l = self.locals.len() - 1;
                         for r in 0..self.remotes.len() {
@@ -1351,8 +1490,22 @@ impl IceAgent {
         let local_priority = {
             let l = &self.locals[self.pairs[i].local];
             // PRIORITY: what a peer-reflexive candidate learned from this check would get.
-            let lp = crate::candidate::local_preference(l.network_type, l.base.ip());
-            crate::candidate::priority(CandidateKind::PeerReflexive, lp, self.config.component)
+            match l.candidate.tcp_type {
+                Some(t) => crate::candidate::tcp_priority(
+                    CandidateKind::PeerReflexive,
+                    t,
+                    l.network_type,
+                    self.config.component,
+                ),
+                None => {
+                    let lp = crate::candidate::local_preference(l.network_type, l.base.ip());
+                    crate::candidate::priority(
+                        CandidateKind::PeerReflexive,
+                        lp,
+                        self.config.component,
+                    )
+                }
+            }
         };
         let tid = random_tid(&mut self.rng);
         let mut buf = [0u8; 512];
@@ -1373,7 +1526,7 @@ impl IceAgent {
             now,
             &buf[..n],
             p.remote_addr,
-            stun::Transport::Udp,
+            stun_transport(p.transport),
             Some(key),
         ) {
             Ok(tid) => {
@@ -1433,7 +1586,7 @@ impl IceAgent {
             now,
             &buf[..n],
             p.remote_addr,
-            stun::Transport::Udp,
+            stun_transport(p.transport),
             Some(key),
         ) {
             p.check = Some(tid);
@@ -1455,18 +1608,16 @@ impl IceAgent {
             let Some(info) = self.in_flight.get(&t.transaction_id) else {
                 continue;
             };
-            let base = if info.previous {
-                self.previous
-                    .as_ref()
-                    .and_then(|g| g.pair.as_ref())
-                    .map(|p| p.base)
+            let pair = if info.previous {
+                self.previous.as_ref().and_then(|g| g.pair.as_ref())
             } else {
-                self.pairs.get(info.pair).map(|p| p.base)
+                self.pairs.get(info.pair)
             };
-            if let Some(source) = base {
+            if let Some(p) = pair {
                 self.transmits.push_back(Transmit {
-                    source,
+                    source: p.base,
                     destination: t.destination,
+                    transport: p.transport,
                     contents: t.contents,
                 });
             }
@@ -1786,6 +1937,13 @@ impl IceAgent {
             self.events
                 .push_back(IceEvent::ConnectionStateChanged(state));
         }
+    }
+}
+
+fn stun_transport(t: TransportProtocol) -> stun::Transport {
+    match t {
+        TransportProtocol::Udp => stun::Transport::Udp,
+        TransportProtocol::Tcp => stun::Transport::Tcp,
     }
 }
 

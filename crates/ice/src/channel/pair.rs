@@ -5,6 +5,8 @@ use std::time::{Duration, Instant};
 
 use stun::TransactionId;
 
+use crate::candidate::TransportProtocol;
+
 /// State of a pair in the checklist (RFC 8445 §6.1.2.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PairState {
@@ -33,6 +35,7 @@ pub(crate) struct Pair {
     pub(crate) remote: usize,
     pub(crate) base: SocketAddr,
     pub(crate) remote_addr: SocketAddr,
+    pub(crate) transport: TransportProtocol,
     pub(crate) priority: u64,
     pub(crate) state: PairState,
     /// USE-CANDIDATE was exchanged on this pair (and when).
@@ -61,6 +64,7 @@ impl Pair {
         remote: usize,
         base: SocketAddr,
         remote_addr: SocketAddr,
+        transport: TransportProtocol,
         priority: u64,
     ) -> Pair {
         Pair {
@@ -68,6 +72,7 @@ impl Pair {
             remote,
             base,
             remote_addr,
+            transport,
             priority,
             state: PairState::Frozen,
             nominated_at: None,
@@ -89,6 +94,16 @@ impl Pair {
     /// Valid and answering: usable for data.
     pub(crate) fn is_alive(&self) -> bool {
         self.is_valid() && !self.unanswered
+    }
+
+    /// True when this pair is the 5-tuple (`base`, `remote`, `transport`).
+    pub(crate) fn is(
+        &self,
+        base: SocketAddr,
+        remote: SocketAddr,
+        transport: TransportProtocol,
+    ) -> bool {
+        self.base == base && self.remote_addr == remote && self.transport == transport
     }
 
     pub(crate) fn is_pending(&self) -> bool {

@@ -23,6 +23,7 @@ use rand_core::{RngCore, SeedableRng};
 
 use crate::allocator::Transmit;
 use crate::candidate::Candidate;
+use crate::candidate::TransportProtocol;
 use crate::channel::{IceAgent, IceEvent, Receive};
 
 /// Link impairments applied to every datagram.
@@ -49,11 +50,13 @@ impl Default for LinkConfig {
     }
 }
 
-/// A datagram delivered to a host socket.
+/// A datagram (or TCP frame) delivered to a host socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
-    /// The host socket it arrives on.
+    /// The host socket it arrives on (for TCP: the candidate base).
     pub local: SocketAddr,
+    /// UDP datagram or TCP frame.
+    pub transport: TransportProtocol,
     /// The source as the host sees it (after NAT translation).
     pub source: SocketAddr,
     /// The bytes.
@@ -64,6 +67,7 @@ pub struct Delivery {
 struct Scheduled {
     at: Instant,
     seq: u64,
+    transport: TransportProtocol,
     source: SocketAddr,
     destination: SocketAddr,
     data: Bytes,
@@ -88,6 +92,9 @@ pub struct SimNetwork {
     seq: u64,
     /// Hosts whose traffic is dropped (a path that dies).
     blackholed: Vec<IpAddr>,
+    /// TCP connections opened from active bases (port 9): (base, remote) → ephemeral port.
+    tcp_connections: HashMap<(SocketAddr, SocketAddr), u16>,
+    next_ephemeral: u16,
     /// Datagrams sent, delivered and dropped (by loss, NAT filtering, no route).
     pub stats: SimStats,
 }
@@ -117,6 +124,8 @@ impl SimNetwork {
             queue: BinaryHeap::new(),
             seq: 0,
             blackholed: Vec::new(),
+            tcp_connections: HashMap::new(),
+            next_ephemeral: 50_000,
             stats: SimStats::default(),
         }
     }
@@ -192,22 +201,37 @@ impl SimNetwork {
         }
         // Outbound translation when leaving a private realm.
         let mut source = transmit.source;
+        if transmit.transport == TransportProtocol::Tcp && source.port() == 9 {
+            // An active TCP candidate: the connection leaves from an ephemeral port.
+            let key = (source, transmit.destination);
+            let port = match self.tcp_connections.get(&key) {
+                Some(p) => *p,
+                None => {
+                    self.next_ephemeral += 1;
+                    self.tcp_connections.insert(key, self.next_ephemeral);
+                    self.next_ephemeral
+                }
+            };
+            source = SocketAddr::new(source.ip(), port);
+        }
         if let Realm::Behind(n) = src_realm {
             if dst_realm != Realm::Behind(n) {
                 source = self.nats[n].outbound(now, transmit.source, transmit.destination);
             }
         }
-        if self.rng_f64() < self.link.loss {
+        let tcp = transmit.transport == TransportProtocol::Tcp;
+        // TCP is reliable and ordered: no loss, duplication or jitter.
+        if !tcp && self.rng_f64() < self.link.loss {
             self.stats.lost += 1;
             return;
         }
-        let copies = if self.rng_f64() < self.link.duplicate {
+        let copies = if !tcp && self.rng_f64() < self.link.duplicate {
             2
         } else {
             1
         };
         for _ in 0..copies {
-            let jitter = if self.link.jitter.is_zero() {
+            let jitter = if tcp || self.link.jitter.is_zero() {
                 Duration::ZERO
             } else {
                 self.link.jitter.mul_f64(self.rng_f64())
@@ -216,6 +240,7 @@ impl SimNetwork {
             self.queue.push(Reverse(Scheduled {
                 at: now + self.link.latency + jitter,
                 seq: self.seq,
+                transport: transmit.transport,
                 source,
                 destination: transmit.destination,
                 data: transmit.contents.clone(),
@@ -250,6 +275,7 @@ impl SimNetwork {
                     let reply = Transmit {
                         source: s.destination,
                         destination: s.source,
+                        transport: TransportProtocol::Udp,
                         contents: Bytes::copy_from_slice(&out[..n]),
                     };
                     self.send(now, &reply);
@@ -270,6 +296,18 @@ impl SimNetwork {
                     }
                 }
             }
+            if s.transport == TransportProtocol::Tcp {
+                // Frames to an active connection's ephemeral port reach its base.
+                if let Some(((base, _), _)) =
+                    self.tcp_connections.iter().find(|((base, remote), port)| {
+                        base.ip() == destination.ip()
+                            && **port == destination.port()
+                            && *remote == s.source
+                    })
+                {
+                    destination = *base;
+                }
+            }
             if !self.hosts.contains_key(&destination.ip())
                 || self.blackholed.contains(&destination.ip())
             {
@@ -279,6 +317,7 @@ impl SimNetwork {
             self.stats.delivered += 1;
             return Some(Delivery {
                 local: destination,
+                transport: s.transport,
                 source: s.source,
                 data: s.data,
             });
@@ -334,6 +373,15 @@ impl AgentPair {
         agent.add_local_socket(self.now, addr, crate::candidate::NetworkType::Ethernet);
     }
 
+    /// Adds a TCP listener at `addr` to agent A or B: a passive candidate
+    /// there and an active one on the same IP (base port 9).
+    pub fn add_tcp_listener(&mut self, to_b: bool, addr: SocketAddr) {
+        self.sockets[usize::from(to_b)].push(addr);
+        self.sockets[usize::from(to_b)].push(SocketAddr::new(addr.ip(), 9));
+        let agent = if to_b { &mut self.b } else { &mut self.a };
+        agent.add_local_tcp_listener(self.now, addr, crate::candidate::NetworkType::Ethernet);
+    }
+
     /// Both agents: no more sockets.
     pub fn finish_sockets(&mut self) {
         self.a.finish_local_sockets(self.now);
@@ -383,14 +431,15 @@ impl AgentPair {
                     continue;
                 };
                 let agent = if to_b { &mut self.b } else { &mut self.a };
-                let r = agent.handle_receive(
-                    now,
-                    Receive {
-                        local: d.local,
-                        source: d.source,
-                        data: &d.data,
-                    },
-                );
+                let rx = Receive {
+                    local: d.local,
+                    source: d.source,
+                    data: &d.data,
+                };
+                let r = match d.transport {
+                    TransportProtocol::Udp => agent.handle_receive(now, rx),
+                    TransportProtocol::Tcp => agent.handle_stream_frame(now, rx),
+                };
                 if r == crate::channel::Received::Data {
                     self.received[usize::from(to_b)].push(d.data.clone());
                 }
