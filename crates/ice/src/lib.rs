@@ -25,6 +25,7 @@ pub mod channel;
 pub mod driver;
 mod error;
 pub mod network;
+pub mod port;
 pub mod sim;
 
 pub use allocator::{CandidateFilter, GatheringState, LocalCandidate, Transmit};

@@ -9,8 +9,10 @@
 //! signalling channel, advancing time to the next event.
 
 mod nat;
+mod turn_server;
 
 pub use nat::{Nat, NatBehavior};
+pub use turn_server::{TurnServer, TurnServerStats};
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -88,6 +90,7 @@ pub struct SimNetwork {
     hosts: HashMap<IpAddr, Realm>,
     nats: Vec<Nat>,
     stun_servers: Vec<(SocketAddr, stun::server::BindingServer)>,
+    turn_servers: Vec<TurnServer>,
     queue: BinaryHeap<Reverse<Scheduled>>,
     seq: u64,
     /// Hosts whose traffic is dropped (a path that dies).
@@ -121,6 +124,7 @@ impl SimNetwork {
             hosts: HashMap::new(),
             nats: Vec::new(),
             stun_servers: Vec::new(),
+            turn_servers: Vec::new(),
             queue: BinaryHeap::new(),
             seq: 0,
             blackholed: Vec::new(),
@@ -158,6 +162,19 @@ impl SimNetwork {
             .push((addr, stun::server::BindingServer::new("sim")));
     }
 
+    /// Adds a public TURN server at `addr` (realm `peerstack.sim`) with one
+    /// user; its relayed addresses are on `addr`'s IP.
+    pub fn add_turn_server(&mut self, addr: SocketAddr, username: &str, password: &str) {
+        let mut server = TurnServer::new(addr, "peerstack.sim");
+        server.add_user(username, password);
+        self.turn_servers.push(server);
+    }
+
+    /// The TURN server at `addr`, to configure or inspect it.
+    pub fn turn_server_mut(&mut self, addr: SocketAddr) -> Option<&mut TurnServer> {
+        self.turn_servers.iter_mut().find(|t| t.addr() == addr)
+    }
+
     /// Drops everything to and from `ip` from now on (or restores it).
     pub fn blackhole(&mut self, ip: IpAddr, on: bool) {
         self.blackholed.retain(|x| *x != ip);
@@ -172,6 +189,7 @@ impl SimNetwork {
         }
         if self.nats.iter().any(|n| n.public_ip() == ip)
             || self.stun_servers.iter().any(|(a, _)| a.ip() == ip)
+            || self.turn_servers.iter().any(|t| t.addr().ip() == ip)
         {
             return Some(Realm::Public);
         }
@@ -279,6 +297,14 @@ impl SimNetwork {
                         contents: Bytes::copy_from_slice(&out[..n]),
                     };
                     self.send(now, &reply);
+                }
+                continue;
+            }
+            if let Some(t) = self.turn_servers.iter_mut().find(|t| t.owns(s.destination)) {
+                t.handle(now, s.source, s.destination, &s.data);
+                let replies: Vec<Transmit> = std::iter::from_fn(|| t.poll_transmit()).collect();
+                for reply in &replies {
+                    self.send(now, reply);
                 }
                 continue;
             }

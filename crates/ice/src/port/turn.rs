@@ -1,0 +1,1377 @@
+//! libwebrtc's TurnPort as a sans-IO TURN client (RFC 8656) over UDP.
+//!
+//! [`TurnClient`] holds one allocation on one TURN server, reached from one
+//! local UDP socket (which the driver owns and may share with other ports).
+//! It owns no socket and reads no clock: every input carries `now`, outputs
+//! are drained with [`TurnClient::poll_transmit`] and [`TurnClient::poll_event`],
+//! and [`TurnClient::poll_timeout`] says when to call
+//! [`TurnClient::handle_timeout`].
+//!
+//! What it does:
+//!
+//! - **Allocate** with REQUESTED-TRANSPORT = UDP. The first request carries
+//!   no credentials; the server's 401 with REALM and NONCE is answered with
+//!   USERNAME, REALM, NONCE and MESSAGE-INTEGRITY under the long-term key
+//!   `MD5(username ":" realm ":" password)`. Every request carries FINGERPRINT.
+//!   A 438 (Stale Nonce) is retried with the new nonce, on every request
+//!   type. Retries after 401/438 are bounded (a wrong password fails with
+//!   [`TurnEvent::AllocationFailed`] `{ code: Some(401) }` after one retry).
+//! - Every response to an authenticated request must carry a valid
+//!   MESSAGE-INTEGRITY under the long-term key, except error responses
+//!   400, 401, 420 and 438 without one (servers cannot sign those); anything
+//!   else is discarded, and the request keeps waiting, as if it was lost.
+//! - **Refresh** the allocation before it expires: one minute before the end of
+//!   the granted lifetime, or at half of it when it is under two minutes
+//!   (libwebrtc's schedule). [`TurnClient::close`] sends a Refresh with
+//!   LIFETIME 0.
+//! - **Permissions** (CreatePermission, one peer IP per request) last five
+//!   minutes on the server and are refreshed every four while in use.
+//! - **Channels** (ChannelBind, numbers from 0x4000) last ten minutes on the
+//!   server and are refreshed every nine while in use. A channel number that
+//!   expired stays reserved for its peer five more minutes (RFC 8656 §12).
+//! - [`TurnClient::send_to`] creates the permission (and, unless disabled,
+//!   starts a ChannelBind) on first use of a peer, then sends ChannelData when
+//!   a channel is bound and a Send indication otherwise.
+//! - Keepalive: a Binding indication when nothing was sent to the server for
+//!   [`TurnConfig::keepalive`], so the NAT binding towards the server (and with
+//!   it the allocation's 5-tuple) survives idle periods.
+//!
+//! "In use" means sent to with [`TurnClient::send_to`] or heard from since the
+//! previous refresh; permissions created with [`TurnClient::create_permission`]
+//! are refreshed until [`TurnClient::remove_permission`]. Unused permissions
+//! and channels lapse, which keeps the tables bounded
+//! ([`TurnConfig::max_permissions`], [`TurnConfig::max_channels`]).
+//!
+//! The first [`TurnClient::send_to`] to a peer queues a CreatePermission and
+//! returns the Send indication: drain [`TurnClient::poll_transmit`] before
+//! sending the returned datagram, so the request reaches the server first.
+//! Even then the two may be reordered or the request lost, and the server
+//! drops data to a peer without permission (as with libwebrtc): wait for
+//! [`TurnEvent::PermissionCreated`] or rely on retransmission above (ICE
+//! checks are retransmitted).
+//!
+//! Not implemented: TURN over TCP/TLS (RFC 8656 stream framing), ALTERNATE-SERVER
+//! redirects (300), IPv6 relays (REQUESTED-ADDRESS-FAMILY), EVEN-PORT,
+//! SHA-256 long-term keys (PASSWORD-ALGORITHMS), TCP relays (RFC 6062).
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use ice::port::{TurnClient, TurnConfig, TurnEvent};
+//!
+//! let server = "198.18.100.2:3478".parse().unwrap();
+//! let mut config = TurnConfig::new(server, "user", "pass");
+//! config.seed = Some(7); // replayable transaction ids
+//! let mut client = TurnClient::new(config, "10.0.0.2:5000".parse().unwrap());
+//! let now = Instant::now();
+//! client.allocate(now).unwrap();
+//! // The unauthenticated Allocate goes first; the server will answer 401.
+//! let t = client.poll_transmit().unwrap();
+//! assert_eq!(t.destination, server);
+//! assert_eq!(client.poll_timeout(), Some(now + Duration::from_millis(500)));
+//! ```
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rand_chacha::ChaCha8Rng;
+use rand_core::{RngCore, SeedableRng};
+use stun::attributes::{
+    ChannelNumber, Data, DontFragment, Lifetime, Nonce, Realm, RequestedTransport, Software,
+    Username, XorMappedAddress, XorPeerAddress, XorRelayedAddress,
+};
+use stun::channel_data::CHANNEL_NUMBER_RANGE;
+use stun::{
+    ChannelData, Class, IntegrityKey, Message, MessageBuilder, Method, PasswordAlgorithm,
+    RequestEvent, RequestManager, RetransmitConfig, TransactionId, Transport,
+};
+
+use crate::allocator::Transmit;
+
+/// How long a permission lives on the server (RFC 8656 §9).
+pub const PERMISSION_LIFETIME: Duration = Duration::from_secs(300);
+/// When a permission in use is refreshed, counted from the request that installed it.
+pub const PERMISSION_REFRESH: Duration = Duration::from_secs(240);
+/// How long a channel binding lives on the server (RFC 8656 §12).
+pub const CHANNEL_LIFETIME: Duration = Duration::from_secs(600);
+/// When a channel in use is re-bound, counted from the request that bound it.
+pub const CHANNEL_REFRESH: Duration = Duration::from_secs(540);
+/// How long an expired channel number stays reserved for its peer (RFC 8656 §12).
+pub const CHANNEL_COOLDOWN: Duration = Duration::from_secs(300);
+/// The default allocation lifetime (RFC 8656 §7.2).
+pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(600);
+/// The largest application payload [`TurnClient::send_to`] accepts.
+pub const MAX_PAYLOAD: usize = 65_000;
+
+/// Retries of one request after 401/438 answers (new realm or nonce).
+const MAX_AUTH_RETRIES: u8 = 3;
+/// After a CreatePermission or ChannelBind fails, no new attempt for this long.
+const FAILED_RETRY: Duration = Duration::from_secs(30);
+/// A failed refresh is retried after at most this long (while time remains).
+const REFRESH_RETRY: Duration = Duration::from_secs(30);
+/// Request buffer: USERNAME (≤ 513) + REALM, NONCE, SOFTWARE (≤ 763 each) + the rest.
+const REQUEST_BUF: usize = 3_072;
+
+/// Configuration of a [`TurnClient`].
+#[derive(Debug, Clone)]
+pub struct TurnConfig {
+    /// The TURN server's UDP address.
+    pub server: SocketAddr,
+    /// The long-term credential username.
+    pub username: String,
+    /// The long-term credential password.
+    pub password: String,
+    /// The allocation lifetime to ask for (LIFETIME); the server may grant
+    /// another. Default 600 s.
+    pub lifetime: Duration,
+    /// SOFTWARE attribute on requests; `None` leaves it out.
+    pub software: Option<String>,
+    /// Retransmission schedule of requests (default: RFC 8489, 39.5 s in all).
+    pub retransmit: RetransmitConfig,
+    /// Seed of the transaction-id generator, for replayable runs; `None` seeds
+    /// from the operating system.
+    pub seed: Option<u64>,
+    /// Most peer IPs with a permission at once; [`TurnClient::send_to`] to a
+    /// new IP beyond it fails. Default 64.
+    pub max_permissions: usize,
+    /// Most channels at once (at most 4096); peers beyond it use Send
+    /// indications. Default 64.
+    pub max_channels: usize,
+    /// Bind a channel to every peer [`TurnClient::send_to`] sends to (as
+    /// libwebrtc does). Default true.
+    pub auto_channel_bind: bool,
+    /// Send a Binding indication to the server when nothing else was sent for
+    /// this long, to keep NAT bindings open. Default 15 s; `None` disables.
+    pub keepalive: Option<Duration>,
+    /// Add DONT-FRAGMENT to the Allocate request. Default false.
+    pub dont_fragment: bool,
+}
+
+impl TurnConfig {
+    /// A configuration with the defaults above.
+    pub fn new(server: SocketAddr, username: &str, password: &str) -> TurnConfig {
+        TurnConfig {
+            server,
+            username: username.to_owned(),
+            password: password.to_owned(),
+            lifetime: DEFAULT_LIFETIME,
+            software: Some(concat!("peerstack ", env!("CARGO_PKG_VERSION")).to_owned()),
+            retransmit: RetransmitConfig::rfc8489(),
+            seed: None,
+            max_permissions: 64,
+            max_channels: 64,
+            auto_channel_bind: true,
+            keepalive: Some(Duration::from_secs(15)),
+            dont_fragment: false,
+        }
+    }
+}
+
+/// Where a [`TurnClient`] is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TurnState {
+    /// Created; [`TurnClient::allocate`] not called yet.
+    Idle,
+    /// An Allocate request is outstanding.
+    Allocating,
+    /// The allocation exists; data can be relayed.
+    Allocated,
+    /// [`TurnClient::close`] sent a Refresh with LIFETIME 0; waiting for the answer.
+    Deallocating,
+    /// Closed (after [`TurnEvent::Deallocated`]).
+    Closed,
+    /// The allocation failed or was lost; [`TurnClient::allocate`] may try again.
+    Failed,
+}
+
+/// What a [`TurnClient`] reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TurnEvent {
+    /// The allocation succeeded.
+    Allocated {
+        /// The relayed transport address (XOR-RELAYED-ADDRESS): the relay candidate.
+        relayed: SocketAddr,
+        /// Our address as the server sees it (XOR-MAPPED-ADDRESS), when sent.
+        mapped: Option<SocketAddr>,
+        /// The lifetime the server granted.
+        lifetime: Duration,
+    },
+    /// The Allocate request failed: an error code, or `None` for a timeout or
+    /// an unusable success response.
+    AllocationFailed {
+        /// The ERROR-CODE, if the server answered with one.
+        code: Option<u16>,
+    },
+    /// A Refresh succeeded.
+    Refreshed {
+        /// The lifetime the server granted.
+        lifetime: Duration,
+    },
+    /// The allocation is gone: a Refresh was answered 437, or it expired
+    /// before a Refresh succeeded.
+    AllocationLost {
+        /// The ERROR-CODE that ended it, `None` when it expired.
+        code: Option<u16>,
+    },
+    /// A permission for this peer IP is installed (first install only, not refreshes).
+    PermissionCreated(IpAddr),
+    /// A CreatePermission for a peer IP failed (error code, or `None` on timeout).
+    PermissionFailed {
+        /// The peer IP.
+        peer: IpAddr,
+        /// The ERROR-CODE, if any.
+        code: Option<u16>,
+    },
+    /// A channel is bound to a peer (first bind only, not refreshes).
+    ChannelBound {
+        /// The peer transport address.
+        peer: SocketAddr,
+        /// The channel number.
+        channel: u16,
+    },
+    /// A ChannelBind failed; data to this peer keeps using Send indications.
+    ChannelBindFailed {
+        /// The peer transport address.
+        peer: SocketAddr,
+        /// The ERROR-CODE, if any.
+        code: Option<u16>,
+    },
+    /// [`TurnClient::close`] finished: the allocation was released (or the
+    /// server no longer had it, or did not answer).
+    Deallocated,
+}
+
+/// What [`TurnClient::handle_receive`] made of a datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnReceived<'a> {
+    /// Not for this client (not from its server, or a STUN message from the
+    /// server that is not one of its transactions, e.g. a Binding response on
+    /// a shared socket): offer it to someone else.
+    NotMine,
+    /// A TURN control message, or a datagram dropped (malformed, unknown
+    /// channel, no permission for the peer).
+    Consumed,
+    /// Relayed application data from a peer (ChannelData or Data
+    /// indication), borrowed from the input.
+    Data {
+        /// The peer that sent it to the relayed address.
+        peer: SocketAddr,
+        /// The payload.
+        data: &'a [u8],
+    },
+}
+
+/// Why [`TurnClient`] refused a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TurnError {
+    /// There is no allocation (yet, or any more).
+    #[error("no TURN allocation")]
+    NotAllocated,
+    /// [`TurnClient::allocate`] while allocating, allocated or closing.
+    #[error("an allocation exists or is under way")]
+    AlreadyAllocating,
+    /// The peer's address family differs from the relayed address's.
+    #[error("peer address family differs from the relayed address")]
+    AddressFamilyMismatch,
+    /// The permission table is full.
+    #[error("too many TURN permissions (limit {0})")]
+    TooManyPermissions(usize),
+    /// The channel table is full, or no channel number is free.
+    #[error("too many TURN channels (limit {0})")]
+    TooManyChannels(usize),
+    /// The payload is longer than [`MAX_PAYLOAD`].
+    #[error("payload of {0} bytes is too long to relay")]
+    PayloadTooLong(usize),
+    /// Encoding or sending a request failed.
+    #[error("stun: {0}")]
+    Stun(#[from] stun::Error),
+}
+
+/// A request kind, kept with its transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Request {
+    Allocate,
+    Refresh { lifetime: u32 },
+    CreatePermission { ip: IpAddr },
+    ChannelBind { peer: SocketAddr, channel: u16 },
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    request: Request,
+    /// 401/438 retries so far.
+    retries: u8,
+    /// The nonce the request carried (`None`: unauthenticated).
+    nonce: Option<String>,
+    /// First transmission; lifetimes are counted from here (conservatively).
+    sent_at: Instant,
+}
+
+#[derive(Debug, Clone)]
+struct Permission {
+    in_flight: bool,
+    /// Until when the server holds it, as far as we know.
+    installed_until: Option<Instant>,
+    refresh_at: Option<Instant>,
+    /// After a failure: forget the entry then (no new attempt before).
+    retry_at: Option<Instant>,
+    used: bool,
+    /// Created with [`TurnClient::create_permission`]: refreshed even when unused.
+    pinned: bool,
+}
+
+impl Permission {
+    fn new() -> Permission {
+        Permission {
+            in_flight: false,
+            installed_until: None,
+            refresh_at: None,
+            retry_at: None,
+            used: true,
+            pinned: false,
+        }
+    }
+
+    fn installed(&self, now: Instant) -> bool {
+        self.installed_until.is_some_and(|t| now < t)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Channel {
+    number: u16,
+    in_flight: bool,
+    bound_until: Option<Instant>,
+    refresh_at: Option<Instant>,
+    /// After a failure: no new attempt before this.
+    retry_at: Option<Instant>,
+    /// Unbound: forget the entry (and free its number) then.
+    release_at: Option<Instant>,
+    used: bool,
+}
+
+impl Channel {
+    fn bound(&self, now: Instant) -> bool {
+        self.bound_until.is_some_and(|t| now < t)
+    }
+}
+
+/// A sans-IO TURN client over UDP (libwebrtc's TurnPort); see the [module docs](self).
+#[derive(Debug)]
+pub struct TurnClient {
+    config: TurnConfig,
+    local: SocketAddr,
+    rng: ChaCha8Rng,
+    requests: RequestManager,
+    pending: BTreeMap<TransactionId, Pending>,
+    state: TurnState,
+    realm: Option<String>,
+    nonce: Option<String>,
+    key: Option<IntegrityKey>,
+    relayed: Option<SocketAddr>,
+    mapped: Option<SocketAddr>,
+    lifetime: Duration,
+    refresh_at: Option<Instant>,
+    expires_at: Option<Instant>,
+    keepalive_at: Option<Instant>,
+    permissions: BTreeMap<IpAddr, Permission>,
+    channels: BTreeMap<SocketAddr, Channel>,
+    channel_peers: BTreeMap<u16, SocketAddr>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<TurnEvent>,
+}
+
+impl TurnClient {
+    /// A client for `config.server`, sending from the local socket `local`.
+    pub fn new(config: TurnConfig, local: SocketAddr) -> TurnClient {
+        let rng = match config.seed {
+            Some(seed) => ChaCha8Rng::seed_from_u64(seed),
+            None => {
+                let mut seed = [0u8; 32];
+                getrandom::fill(&mut seed).expect("operating system random source");
+                ChaCha8Rng::from_seed(seed)
+            }
+        };
+        let mut requests = RequestManager::new(config.retransmit.clone());
+        requests.set_unauthenticated_error_codes(&[400, 401, 420, 438]);
+        TurnClient {
+            config,
+            local,
+            rng,
+            requests,
+            pending: BTreeMap::new(),
+            state: TurnState::Idle,
+            realm: None,
+            nonce: None,
+            key: None,
+            relayed: None,
+            mapped: None,
+            lifetime: Duration::ZERO,
+            refresh_at: None,
+            expires_at: None,
+            keepalive_at: None,
+            permissions: BTreeMap::new(),
+            channels: BTreeMap::new(),
+            channel_peers: BTreeMap::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TurnConfig {
+        &self.config
+    }
+
+    /// The TURN server's address.
+    pub fn server(&self) -> SocketAddr {
+        self.config.server
+    }
+
+    /// The local socket this client sends from.
+    pub fn local(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The state.
+    pub fn state(&self) -> TurnState {
+        self.state
+    }
+
+    /// The relayed transport address, while allocated.
+    pub fn relayed_address(&self) -> Option<SocketAddr> {
+        self.relayed
+    }
+
+    /// Our address as the server saw it (XOR-MAPPED-ADDRESS), while allocated.
+    pub fn mapped_address(&self) -> Option<SocketAddr> {
+        self.mapped
+    }
+
+    /// The lifetime last granted by the server.
+    pub fn lifetime(&self) -> Duration {
+        self.lifetime
+    }
+
+    /// When the allocation expires unless refreshed.
+    pub fn expires_at(&self) -> Option<Instant> {
+        self.expires_at
+    }
+
+    /// The realm learned from the server.
+    pub fn realm(&self) -> Option<&str> {
+        self.realm.as_deref()
+    }
+
+    /// True when a permission for `ip` is installed at `now`.
+    pub fn has_permission(&self, now: Instant, ip: IpAddr) -> bool {
+        self.permissions.get(&ip).is_some_and(|p| p.installed(now))
+    }
+
+    /// The channel bound to `peer` at `now`.
+    pub fn channel(&self, now: Instant, peer: SocketAddr) -> Option<u16> {
+        self.channels
+            .get(&peer)
+            .filter(|c| c.bound(now))
+            .map(|c| c.number)
+    }
+
+    /// Number of permission entries (installed, pending or recently failed).
+    pub fn permission_count(&self) -> usize {
+        self.permissions.len()
+    }
+
+    /// Number of channel entries (bound, binding, or reserved).
+    pub fn channel_count(&self) -> usize {
+        self.channels.len()
+    }
+
+    /// Starts the allocation: sends an Allocate request. Allowed in
+    /// [`TurnState::Idle`] and [`TurnState::Failed`].
+    pub fn allocate(&mut self, now: Instant) -> Result<(), TurnError> {
+        if !matches!(self.state, TurnState::Idle | TurnState::Failed) {
+            return Err(TurnError::AlreadyAllocating);
+        }
+        tracing::debug!(server = %self.config.server, local = %self.local, "turn: allocating");
+        self.state = TurnState::Allocating;
+        if let Err(e) = self.send_request(now, Request::Allocate, 0) {
+            self.state = TurnState::Failed;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Installs a permission for `ip` and keeps it refreshed until
+    /// [`TurnClient::remove_permission`] (or close).
+    pub fn create_permission(&mut self, now: Instant, ip: IpAddr) -> Result<(), TurnError> {
+        self.check_peer(ip)?;
+        self.ensure_permission(now, ip, true)
+    }
+
+    /// Stops refreshing the permission for `ip` (it lapses on the server) and
+    /// forgets it locally. Channels to that IP are no longer refreshed either;
+    /// their numbers stay reserved until the bindings have expired and cooled
+    /// down (RFC 8656 §12), unless the peer is used again.
+    pub fn remove_permission(&mut self, ip: IpAddr) {
+        if self.permissions.remove(&ip).is_some() {
+            tracing::debug!(%ip, "turn: permission removed");
+        }
+        for (_, c) in self.channels.iter_mut().filter(|(p, _)| p.ip() == ip) {
+            c.used = false;
+        }
+    }
+
+    /// Binds a channel to `peer` (installing the permission too) and keeps it
+    /// refreshed while in use. Returns the channel number; data uses it once
+    /// [`TurnEvent::ChannelBound`] is reported.
+    pub fn bind_channel(&mut self, now: Instant, peer: SocketAddr) -> Result<u16, TurnError> {
+        self.check_peer(peer.ip())?;
+        self.ensure_permission(now, peer.ip(), false)?;
+        self.ensure_channel(now, peer)
+            .ok_or(TurnError::TooManyChannels(self.config.max_channels))
+    }
+
+    /// Relays `data` to `peer`: ChannelData when a channel is bound to it, a
+    /// Send indication otherwise. On first use of a peer it starts the
+    /// CreatePermission (and the ChannelBind, with
+    /// [`TurnConfig::auto_channel_bind`]). Send the returned datagram from
+    /// [`TurnClient::local`], after draining [`TurnClient::poll_transmit`]
+    /// (which may hold that CreatePermission).
+    pub fn send_to(
+        &mut self,
+        now: Instant,
+        peer: SocketAddr,
+        data: &[u8],
+    ) -> Result<Transmit, TurnError> {
+        self.check_peer(peer.ip())?;
+        if data.len() > MAX_PAYLOAD {
+            return Err(TurnError::PayloadTooLong(data.len()));
+        }
+        self.ensure_permission(now, peer.ip(), false)?;
+        let channel = if self.config.auto_channel_bind || self.channels.contains_key(&peer) {
+            self.ensure_channel(now, peer);
+            self.channel(now, peer)
+        } else {
+            None
+        };
+        let contents = match channel {
+            Some(number) => {
+                let mut buf = vec![0u8; 4 + data.len()];
+                let n = ChannelData::encode(number, data, &mut buf, false)?;
+                buf.truncate(n);
+                Bytes::from(buf)
+            }
+            None => {
+                let addr_len = if peer.is_ipv4() { 8 } else { 20 };
+                let mut buf = vec![0u8; 20 + 4 + addr_len + 4 + ((data.len() + 3) & !3)];
+                let tid = self.next_tid();
+                let mut b = MessageBuilder::new(&mut buf, Class::Indication, Method::SEND, tid)?;
+                b.add(&XorPeerAddress(peer))?;
+                b.add(&Data(data))?;
+                let n = b.finish();
+                buf.truncate(n);
+                Bytes::from(buf)
+            }
+        };
+        self.note_sent(now);
+        Ok(Transmit {
+            source: self.local,
+            destination: self.config.server,
+            contents,
+        })
+    }
+
+    /// Releases the allocation: a Refresh with LIFETIME 0, then
+    /// [`TurnEvent::Deallocated`]. Before an allocation exists it just stops
+    /// (an Allocate in flight is abandoned; the server's allocation, if any,
+    /// expires on its own).
+    pub fn close(&mut self, now: Instant) {
+        match self.state {
+            TurnState::Allocated => {
+                tracing::debug!(relayed = ?self.relayed, "turn: deallocating");
+                self.clear_allocation();
+                self.state = TurnState::Deallocating;
+                if self
+                    .send_request(now, Request::Refresh { lifetime: 0 }, 0)
+                    .is_err()
+                {
+                    self.finish_close();
+                }
+            }
+            TurnState::Idle | TurnState::Allocating | TurnState::Failed => {
+                self.clear_allocation();
+                self.state = TurnState::Closed;
+            }
+            TurnState::Deallocating | TurnState::Closed => {}
+        }
+    }
+
+    /// Offers a datagram that arrived on the local socket from `source`.
+    pub fn handle_receive<'a>(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        data: &'a [u8],
+    ) -> TurnReceived<'a> {
+        if source != self.config.server {
+            return TurnReceived::NotMine;
+        }
+        match data.first() {
+            Some(0x40..=0x4F) => self.receive_channel_data(data),
+            Some(0x00..=0x03) => self.receive_stun(now, data),
+            _ => TurnReceived::NotMine,
+        }
+    }
+
+    fn receive_channel_data<'a>(&mut self, data: &'a [u8]) -> TurnReceived<'a> {
+        let cd = match ChannelData::parse(data) {
+            Ok(cd) => cd,
+            Err(e) => {
+                tracing::trace!(error = %e, "turn: malformed ChannelData dropped");
+                return TurnReceived::Consumed;
+            }
+        };
+        let Some(&peer) = self.channel_peers.get(&cd.channel) else {
+            tracing::trace!(
+                channel = cd.channel,
+                "turn: ChannelData on an unknown channel dropped"
+            );
+            return TurnReceived::Consumed;
+        };
+        // Traffic keeps the channel and permission alive, unless the
+        // permission was removed on purpose.
+        if let Some(p) = self.permissions.get_mut(&peer.ip()) {
+            p.used = true;
+            if let Some(c) = self.channels.get_mut(&peer) {
+                c.used = true;
+            }
+        }
+        TurnReceived::Data {
+            peer,
+            data: cd.data,
+        }
+    }
+
+    fn receive_stun<'a>(&mut self, now: Instant, data: &'a [u8]) -> TurnReceived<'a> {
+        let Ok(msg) = Message::parse(data) else {
+            return TurnReceived::NotMine;
+        };
+        match msg.class() {
+            Class::SuccessResponse | Class::ErrorResponse => {
+                if !self.pending.contains_key(&msg.transaction_id()) {
+                    // Another port's transaction on a shared socket, or a late duplicate.
+                    return TurnReceived::NotMine;
+                }
+                self.requests.handle_response(now, &msg);
+                self.drain_request_events(now);
+                TurnReceived::Consumed
+            }
+            Class::Indication if msg.method() == Method::DATA => {
+                if msg.verify_fingerprint_if_present().is_err() {
+                    return TurnReceived::Consumed;
+                }
+                let (Ok(Some(XorPeerAddress(peer))), Ok(Some(Data(payload)))) =
+                    (msg.get::<XorPeerAddress>(), msg.get::<Data<'a>>())
+                else {
+                    tracing::trace!(
+                        "turn: Data indication without XOR-PEER-ADDRESS or DATA dropped"
+                    );
+                    return TurnReceived::Consumed;
+                };
+                // RFC 8656 §11.6: only from peers we believe have a permission.
+                let Some(p) = self.permissions.get_mut(&peer.ip()) else {
+                    tracing::trace!(%peer, "turn: Data indication from a peer without permission dropped");
+                    return TurnReceived::Consumed;
+                };
+                p.used = true;
+                if let Some(c) = self.channels.get_mut(&peer) {
+                    c.used = true;
+                }
+                TurnReceived::Data {
+                    peer,
+                    data: payload,
+                }
+            }
+            _ => TurnReceived::NotMine,
+        }
+    }
+
+    /// Retransmits, refreshes and expires whatever is due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.requests.handle_timeout(now);
+        self.flush_requests(now);
+        self.drain_request_events(now);
+
+        if self.state == TurnState::Allocated {
+            if self.expires_at.is_some_and(|t| t <= now) {
+                tracing::warn!(relayed = ?self.relayed, "turn: allocation expired before a refresh succeeded");
+                self.lose_allocation(None);
+                return;
+            }
+            if self.refresh_at.is_some_and(|t| t <= now) {
+                self.refresh_at = None;
+                let lifetime = self.config.lifetime.as_secs().clamp(1, u32::MAX as u64) as u32;
+                if let Err(e) = self.send_request(now, Request::Refresh { lifetime }, 0) {
+                    tracing::warn!(error = %e, "turn: cannot send Refresh");
+                    self.refresh_at = Some(now + REFRESH_RETRY);
+                }
+            }
+            self.permission_timers(now);
+            self.channel_timers(now);
+            if self.keepalive_at.is_some_and(|t| t <= now) {
+                self.send_keepalive(now);
+            }
+        }
+    }
+
+    fn permission_timers(&mut self, now: Instant) {
+        let mut refresh = Vec::new();
+        let mut forget = Vec::new();
+        for (ip, p) in self.permissions.iter_mut() {
+            if p.retry_at.is_some_and(|t| t <= now) {
+                p.retry_at = None;
+                if !p.in_flight && !p.installed(now) {
+                    forget.push(*ip);
+                    continue;
+                }
+            }
+            if p.refresh_at.is_some_and(|t| t <= now) {
+                p.refresh_at = None;
+                if (p.used || p.pinned) && !p.in_flight {
+                    refresh.push(*ip);
+                } else if !p.in_flight {
+                    tracing::debug!(%ip, "turn: unused permission lapses");
+                    forget.push(*ip);
+                    continue;
+                }
+            }
+            if p.installed_until.is_some_and(|t| t <= now) {
+                p.installed_until = None;
+                if !p.in_flight {
+                    tracing::debug!(%ip, "turn: permission expired");
+                    forget.push(*ip);
+                }
+            }
+        }
+        for ip in forget {
+            self.permissions.remove(&ip);
+        }
+        for ip in refresh {
+            if let Some(p) = self.permissions.get_mut(&ip) {
+                p.used = false;
+            }
+            self.send_permission(now, ip);
+        }
+    }
+
+    fn channel_timers(&mut self, now: Instant) {
+        let mut rebind = Vec::new();
+        let mut forget = Vec::new();
+        for (peer, c) in self.channels.iter_mut() {
+            if c.refresh_at.is_some_and(|t| t <= now) {
+                c.refresh_at = None;
+                if c.used && !c.in_flight {
+                    rebind.push(*peer);
+                }
+            }
+            if c.bound_until.is_some_and(|t| t <= now) {
+                c.bound_until = None;
+                tracing::debug!(%peer, channel = c.number, "turn: channel binding expired");
+                if !c.in_flight {
+                    c.release_at = Some(now + CHANNEL_COOLDOWN);
+                }
+            }
+            if c.release_at.is_some_and(|t| t <= now) {
+                c.release_at = None;
+                if !c.in_flight && c.bound_until.is_none() {
+                    forget.push(*peer);
+                }
+            }
+        }
+        for peer in forget {
+            if let Some(c) = self.channels.remove(&peer) {
+                self.channel_peers.remove(&c.number);
+            }
+        }
+        for peer in rebind {
+            if let Some(c) = self.channels.get_mut(&peer) {
+                c.used = false;
+            }
+            self.send_channel_bind(now, peer);
+        }
+    }
+
+    /// The next datagram to send from [`TurnClient::local`].
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<TurnEvent> {
+        self.events.pop_front()
+    }
+
+    /// When [`TurnClient::handle_timeout`] must next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let mut next = self.requests.poll_timeout();
+        let mut consider = |t: Option<Instant>| {
+            if let Some(t) = t {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        };
+        if self.state == TurnState::Allocated {
+            consider(self.expires_at);
+            consider(self.refresh_at);
+            consider(self.keepalive_at);
+            for p in self.permissions.values() {
+                consider(p.refresh_at);
+                consider(p.installed_until);
+                consider(p.retry_at);
+            }
+            for c in self.channels.values() {
+                consider(c.refresh_at);
+                consider(c.bound_until);
+                consider(c.release_at);
+            }
+        }
+        next
+    }
+
+    // -----------------------------------------------------------------------
+    // Requests
+
+    fn next_tid(&mut self) -> TransactionId {
+        let mut id = [0u8; 12];
+        self.rng.fill_bytes(&mut id);
+        TransactionId(id)
+    }
+
+    fn check_peer(&self, ip: IpAddr) -> Result<(), TurnError> {
+        if self.state != TurnState::Allocated {
+            return Err(TurnError::NotAllocated);
+        }
+        match self.relayed {
+            Some(r) if r.is_ipv4() == ip.is_ipv4() => Ok(()),
+            Some(_) => Err(TurnError::AddressFamilyMismatch),
+            None => Err(TurnError::NotAllocated),
+        }
+    }
+
+    fn encode_request(
+        &self,
+        buf: &mut [u8],
+        tid: TransactionId,
+        request: &Request,
+    ) -> Result<usize, stun::Error> {
+        let method = match request {
+            Request::Allocate => Method::ALLOCATE,
+            Request::Refresh { .. } => Method::REFRESH,
+            Request::CreatePermission { .. } => Method::CREATE_PERMISSION,
+            Request::ChannelBind { .. } => Method::CHANNEL_BIND,
+        };
+        let mut b = MessageBuilder::new(buf, Class::Request, method, tid)?;
+        match request {
+            Request::Allocate => {
+                b.add(&RequestedTransport::UDP)?;
+                let secs = self.config.lifetime.as_secs().clamp(1, u32::MAX as u64) as u32;
+                b.add(&Lifetime(secs))?;
+                if self.config.dont_fragment {
+                    b.add(&DontFragment)?;
+                }
+            }
+            Request::Refresh { lifetime } => {
+                b.add(&Lifetime(*lifetime))?;
+            }
+            Request::CreatePermission { ip } => {
+                b.add(&XorPeerAddress(SocketAddr::new(*ip, 0)))?;
+            }
+            Request::ChannelBind { peer, channel } => {
+                b.add(&ChannelNumber(*channel))?;
+                b.add(&XorPeerAddress(*peer))?;
+            }
+        }
+        if let Some(software) = &self.config.software {
+            b.add(&Software(software))?;
+        }
+        if let (Some(key), Some(realm), Some(nonce)) = (&self.key, &self.realm, &self.nonce) {
+            b.add(&Username(&self.config.username))?;
+            b.add(&Realm(realm))?;
+            b.add(&Nonce(nonce))?;
+            b.add_message_integrity(key)?;
+        }
+        b.add_fingerprint()?;
+        Ok(b.finish())
+    }
+
+    fn send_request(
+        &mut self,
+        now: Instant,
+        request: Request,
+        retries: u8,
+    ) -> Result<TransactionId, TurnError> {
+        let tid = self.next_tid();
+        let mut buf = vec![0u8; REQUEST_BUF];
+        let n = self.encode_request(&mut buf, tid, &request)?;
+        self.requests.send(
+            now,
+            &buf[..n],
+            self.config.server,
+            Transport::Udp,
+            self.key.clone(),
+        )?;
+        tracing::debug!(?request, transaction_id = %tid, retries, "turn: request sent");
+        self.pending.insert(
+            tid,
+            Pending {
+                request,
+                retries,
+                nonce: self.key.as_ref().and(self.nonce.clone()),
+                sent_at: now,
+            },
+        );
+        self.flush_requests(now);
+        Ok(tid)
+    }
+
+    fn flush_requests(&mut self, now: Instant) {
+        let mut sent = false;
+        while let Some(t) = self.requests.poll_transmit() {
+            self.transmits.push_back(Transmit {
+                source: self.local,
+                destination: t.destination,
+                contents: t.contents,
+            });
+            sent = true;
+        }
+        if sent {
+            self.note_sent(now);
+        }
+    }
+
+    fn note_sent(&mut self, now: Instant) {
+        if self.state == TurnState::Allocated {
+            self.keepalive_at = self.config.keepalive.map(|k| now + k);
+        }
+    }
+
+    fn send_keepalive(&mut self, now: Instant) {
+        let mut buf = [0u8; 28];
+        let tid = self.next_tid();
+        let n = MessageBuilder::new(&mut buf, Class::Indication, Method::BINDING, tid).and_then(
+            |mut b| {
+                b.add_fingerprint()?;
+                Ok(b.finish())
+            },
+        );
+        match n {
+            Ok(n) => {
+                tracing::trace!(server = %self.config.server, "turn: keepalive");
+                self.transmits.push_back(Transmit {
+                    source: self.local,
+                    destination: self.config.server,
+                    contents: Bytes::copy_from_slice(&buf[..n]),
+                });
+                self.note_sent(now);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "turn: cannot build keepalive");
+                self.keepalive_at = None;
+            }
+        }
+    }
+
+    fn drain_request_events(&mut self, now: Instant) {
+        while let Some(event) = self.requests.poll_event() {
+            match event {
+                RequestEvent::Success {
+                    transaction_id,
+                    response,
+                    ..
+                } => {
+                    if let Some(p) = self.pending.remove(&transaction_id) {
+                        self.on_success(now, p, &response);
+                    }
+                }
+                RequestEvent::Error {
+                    transaction_id,
+                    code,
+                    response,
+                    ..
+                } => {
+                    if let Some(p) = self.pending.remove(&transaction_id) {
+                        self.on_error(now, p, code, &response);
+                    }
+                }
+                RequestEvent::Timeout { transaction_id, .. } => {
+                    if let Some(p) = self.pending.remove(&transaction_id) {
+                        tracing::debug!(request = ?p.request, "turn: request timed out");
+                        self.on_failure(now, p, None);
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_success(&mut self, now: Instant, p: Pending, response: &[u8]) {
+        let Ok(msg) = Message::parse(response) else {
+            self.on_failure(now, p, None);
+            return;
+        };
+        match p.request {
+            Request::Allocate => {
+                if self.state != TurnState::Allocating {
+                    return;
+                }
+                let Ok(Some(XorRelayedAddress(relayed))) = msg.get::<XorRelayedAddress>() else {
+                    tracing::warn!("turn: Allocate success without XOR-RELAYED-ADDRESS");
+                    self.on_failure(now, p, None);
+                    return;
+                };
+                let mapped = msg.get::<XorMappedAddress>().ok().flatten().map(|a| a.0);
+                let lifetime = msg
+                    .get::<Lifetime>()
+                    .ok()
+                    .flatten()
+                    .map_or(self.config.lifetime, |l| Duration::from_secs(l.0.into()));
+                tracing::info!(%relayed, ?mapped, ?lifetime, server = %self.config.server, "turn: allocated");
+                self.state = TurnState::Allocated;
+                self.relayed = Some(relayed);
+                self.mapped = mapped;
+                self.set_lifetime(now, p.sent_at, lifetime);
+                self.note_sent(now);
+                self.events.push_back(TurnEvent::Allocated {
+                    relayed,
+                    mapped,
+                    lifetime,
+                });
+            }
+            Request::Refresh { lifetime: 0 } => self.finish_close(),
+            Request::Refresh { lifetime } => {
+                if self.state != TurnState::Allocated {
+                    return;
+                }
+                let granted = msg
+                    .get::<Lifetime>()
+                    .ok()
+                    .flatten()
+                    .map_or(Duration::from_secs(lifetime.into()), |l| {
+                        Duration::from_secs(l.0.into())
+                    });
+                if granted.is_zero() {
+                    self.lose_allocation(None);
+                    return;
+                }
+                tracing::debug!(lifetime = ?granted, "turn: refreshed");
+                self.set_lifetime(now, p.sent_at, granted);
+                self.events
+                    .push_back(TurnEvent::Refreshed { lifetime: granted });
+            }
+            Request::CreatePermission { ip } => {
+                if let Some(perm) = self.permissions.get_mut(&ip) {
+                    perm.in_flight = false;
+                }
+                self.permission_installed(now, ip, p.sent_at);
+            }
+            Request::ChannelBind { peer, channel } => {
+                let Some(c) = self.channels.get_mut(&peer) else {
+                    return;
+                };
+                c.in_flight = false;
+                if c.number != channel {
+                    return;
+                }
+                let was_bound = c.bound(now);
+                c.bound_until = Some(p.sent_at + CHANNEL_LIFETIME);
+                c.refresh_at = Some(p.sent_at + CHANNEL_REFRESH);
+                c.retry_at = None;
+                c.release_at = None;
+                if !was_bound {
+                    tracing::debug!(%peer, channel, "turn: channel bound");
+                    self.events
+                        .push_back(TurnEvent::ChannelBound { peer, channel });
+                }
+                // ChannelBind installs or refreshes the peer's permission too.
+                self.permission_installed(now, peer.ip(), p.sent_at);
+            }
+        }
+    }
+
+    fn set_lifetime(&mut self, now: Instant, sent_at: Instant, lifetime: Duration) {
+        self.lifetime = lifetime;
+        self.expires_at = Some(sent_at + lifetime);
+        // libwebrtc: one minute before expiry, or at half the lifetime when it is short.
+        let delay = if lifetime < Duration::from_secs(120) {
+            lifetime / 2
+        } else {
+            lifetime - Duration::from_secs(60)
+        };
+        self.refresh_at = Some(now + delay);
+    }
+
+    fn permission_installed(&mut self, now: Instant, ip: IpAddr, sent_at: Instant) {
+        let Some(perm) = self.permissions.get_mut(&ip) else {
+            return;
+        };
+        let was = perm.installed(now);
+        let until = sent_at + PERMISSION_LIFETIME;
+        perm.installed_until = Some(perm.installed_until.map_or(until, |t| t.max(until)));
+        if !perm.in_flight {
+            let refresh = sent_at + PERMISSION_REFRESH;
+            perm.refresh_at = Some(perm.refresh_at.map_or(refresh, |t| t.max(refresh)));
+        }
+        perm.retry_at = None;
+        if !was {
+            tracing::debug!(%ip, "turn: permission installed");
+            self.events.push_back(TurnEvent::PermissionCreated(ip));
+        }
+    }
+
+    fn on_error(&mut self, now: Instant, p: Pending, code: u16, response: &[u8]) {
+        if (code == 401 || code == 438) && self.absorb_challenge(&p, code, response) {
+            let retries = p.retries + 1;
+            tracing::debug!(code, request = ?p.request, "turn: retrying with new credentials");
+            if let Err(e) = self.send_request(now, p.request.clone(), retries) {
+                tracing::warn!(error = %e, "turn: retry failed");
+                self.on_failure(now, p, Some(code));
+            }
+            return;
+        }
+        tracing::debug!(code, request = ?p.request, "turn: error response");
+        self.on_failure(now, p, Some(code));
+    }
+
+    /// Takes REALM and NONCE from a 401/438; true when the request should be
+    /// re-sent with them.
+    fn absorb_challenge(&mut self, p: &Pending, code: u16, response: &[u8]) -> bool {
+        if p.retries >= MAX_AUTH_RETRIES {
+            return false;
+        }
+        let Ok(msg) = Message::parse(response) else {
+            return false;
+        };
+        let Ok(Some(Nonce(nonce))) = msg.get::<Nonce<'_>>() else {
+            return false;
+        };
+        let realm = msg.get::<Realm<'_>>().ok().flatten().map(|r| r.0);
+        let realm = match (realm, self.realm.as_deref()) {
+            (Some(r), _) => r,
+            (None, Some(r)) if code == 438 => r,
+            _ => return false,
+        };
+        if code == 401 && p.nonce.as_deref() == Some(nonce) && self.realm.as_deref() == Some(realm)
+        {
+            // The credentials we sent were rejected as they were: wrong username or password.
+            return false;
+        }
+        if self.key.is_none() || self.realm.as_deref() != Some(realm) {
+            match IntegrityKey::long_term(
+                &self.config.username,
+                realm,
+                &self.config.password,
+                PasswordAlgorithm::Md5,
+            ) {
+                Ok(key) => self.key = Some(key),
+                Err(e) => {
+                    tracing::warn!(error = %e, "turn: cannot derive the long-term key");
+                    return false;
+                }
+            }
+            self.realm = Some(realm.to_owned());
+        }
+        self.nonce = Some(nonce.to_owned());
+        true
+    }
+
+    fn on_failure(&mut self, now: Instant, p: Pending, code: Option<u16>) {
+        match p.request {
+            Request::Allocate => {
+                if self.state == TurnState::Allocating {
+                    tracing::warn!(?code, server = %self.config.server, "turn: allocation failed");
+                    self.state = TurnState::Failed;
+                    self.clear_allocation();
+                    self.events.push_back(TurnEvent::AllocationFailed { code });
+                }
+            }
+            Request::Refresh { lifetime: 0 } => self.finish_close(),
+            Request::Refresh { .. } => {
+                if self.state != TurnState::Allocated {
+                    return;
+                }
+                if code == Some(437) {
+                    tracing::warn!("turn: server no longer has the allocation (437)");
+                    self.lose_allocation(code);
+                    return;
+                }
+                // Try again while time remains; expiry ends the allocation.
+                if let Some(expires) = self.expires_at {
+                    let left = expires.saturating_duration_since(now);
+                    if left > Duration::from_secs(2) {
+                        self.refresh_at = Some(now + REFRESH_RETRY.min(left / 2));
+                    }
+                }
+            }
+            Request::CreatePermission { ip } => {
+                let Some(perm) = self.permissions.get_mut(&ip) else {
+                    return;
+                };
+                perm.in_flight = false;
+                if let Some(until) = perm.installed_until.filter(|t| now < *t) {
+                    // A refresh failed; retry while the permission lasts.
+                    if now + REFRESH_RETRY < until {
+                        perm.refresh_at = Some(now + REFRESH_RETRY);
+                        perm.used = true;
+                    }
+                } else {
+                    tracing::debug!(%ip, ?code, "turn: CreatePermission failed");
+                    perm.retry_at = Some(now + FAILED_RETRY);
+                    self.events
+                        .push_back(TurnEvent::PermissionFailed { peer: ip, code });
+                }
+            }
+            Request::ChannelBind { peer, .. } => {
+                let Some(c) = self.channels.get_mut(&peer) else {
+                    return;
+                };
+                c.in_flight = false;
+                if let Some(until) = c.bound_until.filter(|t| now < *t) {
+                    if now + REFRESH_RETRY < until {
+                        c.refresh_at = Some(now + REFRESH_RETRY);
+                        c.used = true;
+                    }
+                } else {
+                    tracing::debug!(%peer, ?code, "turn: ChannelBind failed");
+                    c.retry_at = Some(now + FAILED_RETRY);
+                    c.release_at = Some(now + FAILED_RETRY);
+                    self.events
+                        .push_back(TurnEvent::ChannelBindFailed { peer, code });
+                }
+            }
+        }
+    }
+
+    fn ensure_permission(&mut self, now: Instant, ip: IpAddr, pin: bool) -> Result<(), TurnError> {
+        if let Some(p) = self.permissions.get_mut(&ip) {
+            p.used = true;
+            p.pinned |= pin;
+            if !p.in_flight && !p.installed(now) && p.retry_at.is_none() {
+                self.send_permission(now, ip);
+            }
+            return Ok(());
+        }
+        if self.permissions.len() >= self.config.max_permissions {
+            return Err(TurnError::TooManyPermissions(self.config.max_permissions));
+        }
+        let mut p = Permission::new();
+        p.pinned = pin;
+        self.permissions.insert(ip, p);
+        self.send_permission(now, ip);
+        Ok(())
+    }
+
+    fn send_permission(&mut self, now: Instant, ip: IpAddr) {
+        match self.send_request(now, Request::CreatePermission { ip }, 0) {
+            Ok(_) => {
+                if let Some(p) = self.permissions.get_mut(&ip) {
+                    p.in_flight = true;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, %ip, "turn: cannot send CreatePermission");
+                if let Some(p) = self.permissions.get_mut(&ip) {
+                    if !p.installed(now) {
+                        p.retry_at = Some(now + FAILED_RETRY);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Makes sure a channel to `peer` is bound or binding; `None` when the
+    /// table is full.
+    fn ensure_channel(&mut self, now: Instant, peer: SocketAddr) -> Option<u16> {
+        if let Some(c) = self.channels.get_mut(&peer) {
+            c.used = true;
+            let number = c.number;
+            if !c.in_flight && !c.bound(now) && c.retry_at.is_none_or(|t| now >= t) {
+                c.retry_at = None;
+                c.release_at = None;
+                self.send_channel_bind(now, peer);
+            }
+            return Some(number);
+        }
+        if self.channels.len() >= self.config.max_channels.min(4096) {
+            return None;
+        }
+        let mut numbers = CHANNEL_NUMBER_RANGE;
+        let number = numbers.find(|n| !self.channel_peers.contains_key(n))?;
+        self.channels.insert(
+            peer,
+            Channel {
+                number,
+                in_flight: false,
+                bound_until: None,
+                refresh_at: None,
+                retry_at: None,
+                release_at: None,
+                used: true,
+            },
+        );
+        self.channel_peers.insert(number, peer);
+        self.send_channel_bind(now, peer);
+        Some(number)
+    }
+
+    fn send_channel_bind(&mut self, now: Instant, peer: SocketAddr) {
+        let Some(channel) = self.channels.get(&peer).map(|c| c.number) else {
+            return;
+        };
+        match self.send_request(now, Request::ChannelBind { peer, channel }, 0) {
+            Ok(_) => {
+                if let Some(c) = self.channels.get_mut(&peer) {
+                    c.in_flight = true;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, %peer, "turn: cannot send ChannelBind");
+                if let Some(c) = self.channels.get_mut(&peer) {
+                    if !c.bound(now) {
+                        c.retry_at = Some(now + FAILED_RETRY);
+                        c.release_at = Some(now + FAILED_RETRY);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Forgets the allocation's state and abandons every request in flight.
+    fn clear_allocation(&mut self) {
+        for tid in std::mem::take(&mut self.pending).into_keys() {
+            self.requests.cancel(&tid);
+        }
+        self.permissions.clear();
+        self.channels.clear();
+        self.channel_peers.clear();
+        self.relayed = None;
+        self.mapped = None;
+        self.refresh_at = None;
+        self.expires_at = None;
+        self.keepalive_at = None;
+    }
+
+    fn lose_allocation(&mut self, code: Option<u16>) {
+        self.clear_allocation();
+        self.state = TurnState::Failed;
+        self.events.push_back(TurnEvent::AllocationLost { code });
+    }
+
+    fn finish_close(&mut self) {
+        if self.state == TurnState::Deallocating {
+            tracing::debug!("turn: deallocated");
+            self.clear_allocation();
+            self.state = TurnState::Closed;
+            self.events.push_back(TurnEvent::Deallocated);
+        }
+    }
+}
