@@ -12,7 +12,8 @@
 //! | [`sim`] | a deterministic virtual network with NATs (RFC 4787) for tests |
 //! | `driver` (tokio) | sockets and timers pumping an [`IceAgent`] |
 //!
-//! Not implemented yet: TurnPort (relay candidates) and TCPPort (ICE-TCP).
+//! Relay candidates come from [`port::TurnClient`] (TURN over UDP); ICE-TCP
+//! (RFC 6544) candidates from TCP listeners the driver owns.
 //!
 //! The agent never reads a clock: every input carries `now`, so two agents
 //! connect on virtual time in microseconds; see [`IceAgent`] for the loop.

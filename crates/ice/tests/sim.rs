@@ -9,6 +9,7 @@ use ice::sim::{AgentPair, LinkConfig, NatBehavior, SimNetwork};
 use ice::{IceAgent, IceConfig, IceConnectionState, IceEvent, IceRole, NominationMode};
 
 const STUN: &str = "198.18.100.1:3478";
+const TURN: &str = "198.18.100.2:3478";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum NatType {
@@ -41,6 +42,15 @@ fn config(role: IceRole, seed: u64) -> IceConfig {
     }
 }
 
+fn with_turn(mut c: IceConfig) -> IceConfig {
+    c.turn_servers = vec![ice::allocator::TurnServerConfig {
+        server: TURN.parse().unwrap(),
+        username: "user".into(),
+        password: "pass".into(),
+    }];
+    c
+}
+
 /// A behind `nat_a` at 10.0.1.2, B behind `nat_b` at 10.0.2.2 (public hosts
 /// at 198.18.1.2 / 198.18.2.2 when no NAT), a STUN server, sockets added,
 /// credentials exchanged, candidates trickled as they are gathered.
@@ -54,6 +64,7 @@ fn setup(
 ) -> AgentPair {
     let mut net = SimNetwork::new(seed, link);
     net.add_stun_server(STUN.parse().unwrap());
+    net.add_turn_server(TURN.parse().unwrap(), "user", "pass");
     let mut addrs = Vec::new();
     for (i, nat) in [nat_a, nat_b].into_iter().enumerate() {
         let addr: SocketAddr = match nat.behaviours() {
@@ -163,6 +174,66 @@ fn nat_matrix() {
             }
         }
     }
+}
+
+#[test]
+fn symmetric_to_symmetric_connects_through_a_relay() {
+    for (seed, loss) in [(201u64, 0.0), (202, 0.1)] {
+        let link = LinkConfig {
+            loss,
+            ..LinkConfig::default()
+        };
+        let mut p = setup(
+            NatType::Symmetric,
+            NatType::Symmetric,
+            seed,
+            link,
+            with_turn(config(IceRole::Controlling, seed)),
+            with_turn(config(IceRole::Controlled, seed + 1)),
+        );
+        assert!(
+            p.run_until(Duration::from_secs(30), both_connected),
+            "loss {loss}: a={:?} b={:?}",
+            p.a.state(),
+            p.b.state()
+        );
+        let (local, remote) = p.a.selected_pair().unwrap();
+        assert!(
+            local.kind == ice::CandidateKind::Relay || remote.kind == ice::CandidateKind::Relay,
+            "{local} / {remote}"
+        );
+        // One datagram each way: measure it on a clean link.
+        p.net.set_link(LinkConfig::default());
+        assert!(data_flows(&mut p), "loss {loss}: data through the relay");
+    }
+}
+
+#[test]
+fn relay_only_filter_signals_and_uses_only_relays() {
+    let mut ca = with_turn(config(IceRole::Controlling, 211));
+    ca.candidate_filter = ice::CandidateFilter::RelayOnly;
+    let cb = with_turn(config(IceRole::Controlled, 212));
+    let mut p = setup(
+        NatType::None,
+        NatType::None,
+        21,
+        LinkConfig::default(),
+        ca,
+        cb,
+    );
+    assert!(p.run_until(Duration::from_secs(30), both_connected));
+    assert!(p
+        .a
+        .local_candidates()
+        .iter()
+        .all(|c| c.kind == ice::CandidateKind::Relay));
+    let (local, _) = p.a.selected_pair().unwrap();
+    assert_eq!(local.kind, ice::CandidateKind::Relay);
+    assert!(data_flows(&mut p));
+    // Closing releases the allocation at the server.
+    let now = p.now;
+    p.a.close(now);
+    p.run_until(Duration::from_secs(1), |_| false);
 }
 
 #[test]

@@ -230,6 +230,7 @@ impl Harness {
             &Transmit {
                 source: from,
                 destination: to,
+                transport: ice::TransportProtocol::Udp,
                 contents: Bytes::copy_from_slice(data),
             },
         );

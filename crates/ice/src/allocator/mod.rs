@@ -9,8 +9,14 @@
 //!    candidate per configured STUN server, learned with a Binding request
 //!    sent through a [`stun::RequestManager`] (libwebrtc's retransmit schedule)
 //!    and re-sent as a keepalive so the NAT binding stays open.
-//! 2. **Relay** (TurnPort) and 3. **TCP** (TCPPort) are not implemented yet;
-//!    sequences finish after the UDP phase.
+//! 2. **Relay**: one [`TurnClient`] (libwebrtc's TurnPort) per configured
+//!    TURN server, allocating from the same socket; the relayed address
+//!    becomes a relay candidate (related address: the mapped address). The
+//!    session then wraps what the agent sends from a relayed address
+//!    ([`PortAllocatorSession::relay_wrap`]) and unwraps what arrives
+//!    ([`PortAllocatorSession::handle_turn_receive`]).
+//! 3. **TCP**: [`PortAllocatorSession::add_tcp_listener`] adds RFC 6544
+//!    passive and active candidates for a listener the driver owns.
 //!
 //! Gathering is complete when every socket's phases are done and the driver
 //! has said no more sockets will come ([`PortAllocatorSession::finish_sockets`]).
@@ -26,6 +32,7 @@ use bytes::Bytes;
 use stun::{Message, RequestEvent, RequestManager, RetransmitConfig, TransactionId};
 
 use crate::candidate::{Candidate, CandidateKind, NetworkType, TcpType, TransportProtocol};
+use crate::port::{TurnClient, TurnConfig, TurnEvent, TurnReceived};
 
 /// Which local candidates are gathered and signalled (libwebrtc's CandidateFilter /
 /// W3C `iceTransportPolicy`).
@@ -128,6 +135,38 @@ pub struct AllocatorConfig {
     pub stun_retransmit: RetransmitConfig,
     /// Interval of keepalive Binding requests that hold NAT bindings open.
     pub stun_keepalive: Duration,
+    /// TURN servers for relay candidates (none by default).
+    pub turn_servers: Vec<TurnServerConfig>,
+}
+
+/// A TURN server and the long-term credentials for it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TurnServerConfig {
+    /// Its UDP address.
+    pub server: SocketAddr,
+    /// Username.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for TurnServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TurnServerConfig")
+            .field("server", &self.server)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One TURN allocation from one local socket (libwebrtc's TurnPort).
+#[derive(Debug)]
+struct RelayPort {
+    client: TurnClient,
+    network_type: NetworkType,
+    network_id: u32,
+    /// Allocated or failed: the relay phase of this port is over.
+    done: bool,
 }
 
 impl Default for AllocatorConfig {
@@ -138,6 +177,7 @@ impl Default for AllocatorConfig {
             component: 1,
             stun_retransmit: RetransmitConfig::libwebrtc(),
             stun_keepalive: Duration::from_secs(25),
+            turn_servers: Vec::new(),
         }
     }
 }
@@ -154,6 +194,7 @@ pub struct PortAllocatorSession {
     transmits: std::collections::VecDeque<Transmit>,
     candidates: Vec<LocalCandidate>,
     software: &'static str,
+    relays: Vec<RelayPort>,
 }
 
 impl PortAllocatorSession {
@@ -169,6 +210,7 @@ impl PortAllocatorSession {
             events: Default::default(),
             transmits: Default::default(),
             candidates: Vec::new(),
+            relays: Vec::new(),
             software: concat!("peerstack-ice ", env!("CARGO_PKG_VERSION")),
         }
     }
@@ -212,7 +254,122 @@ impl PortAllocatorSession {
         for server in servers {
             self.send_binding(now, socket.addr, server, tid_source);
         }
+        // Relay phase: one allocation per TURN server of the socket's family.
+        for turn in self.config.turn_servers.clone() {
+            if turn.server.is_ipv4() != socket.addr.is_ipv4() {
+                continue;
+            }
+            let seed = u64::from_be_bytes(tid_source().0[..8].try_into().expect("12 bytes"));
+            let mut config = TurnConfig::new(turn.server, &turn.username, &turn.password);
+            config.seed = Some(seed);
+            let mut client = TurnClient::new(config, socket.addr);
+            if client.allocate(now).is_ok() {
+                self.relays.push(RelayPort {
+                    client,
+                    network_type: socket.network_type,
+                    network_id: socket.network_id,
+                    done: false,
+                });
+            }
+        }
+        self.pump_relays();
         self.check_complete();
+    }
+
+    /// Moves TURN clients' datagrams to the queue and turns their events into candidates.
+    fn pump_relays(&mut self) {
+        let component = self.config.component;
+        let mut new = Vec::new();
+        for r in &mut self.relays {
+            while let Some(t) = r.client.poll_transmit() {
+                self.transmits.push_back(t);
+            }
+            while let Some(ev) = r.client.poll_event() {
+                match ev {
+                    TurnEvent::Allocated {
+                        relayed, mapped, ..
+                    } => {
+                        r.done = true;
+                        new.push(relay_candidate(r, relayed, mapped, component));
+                    }
+                    TurnEvent::AllocationFailed { code } => {
+                        tracing::debug!(server = %r.client.server(), ?code, "TURN allocation failed");
+                        r.done = true;
+                    }
+                    TurnEvent::AllocationLost { code } => {
+                        tracing::info!(server = %r.client.server(), ?code, "TURN allocation lost");
+                    }
+                    other => tracing::trace!(?other, "TURN event"),
+                }
+            }
+        }
+        for c in new {
+            self.push_candidate(c);
+        }
+    }
+
+    /// True when `addr` is the relayed address of one of our allocations.
+    pub fn is_relayed(&self, addr: SocketAddr) -> bool {
+        self.relays
+            .iter()
+            .any(|r| r.client.relayed_address() == Some(addr))
+    }
+
+    /// Offers a datagram that arrived on local socket `local` from `source`
+    /// to the TURN client for that socket and server. Returns the relayed
+    /// address it belongs to with the outcome; `None` when no client claims it.
+    pub fn handle_turn_receive<'a>(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        source: SocketAddr,
+        data: &'a [u8],
+    ) -> Option<(SocketAddr, TurnReceived<'a>)> {
+        let i = self
+            .relays
+            .iter()
+            .position(|r| r.client.local() == local && r.client.server() == source)?;
+        let outcome = self.relays[i].client.handle_receive(now, source, data);
+        if outcome == TurnReceived::NotMine {
+            return None;
+        }
+        let relayed = self.relays[i].client.relayed_address();
+        self.pump_relays();
+        self.check_complete();
+        Some((relayed.unwrap_or(local), outcome))
+    }
+
+    /// Wraps `data` sent from `relayed` to `peer` for the TURN server
+    /// (ChannelData or a Send indication); the permission and channel it
+    /// needs are queued first.
+    pub fn relay_wrap(
+        &mut self,
+        now: Instant,
+        relayed: SocketAddr,
+        peer: SocketAddr,
+        data: &[u8],
+    ) -> Option<Transmit> {
+        let i = self
+            .relays
+            .iter()
+            .position(|r| r.client.relayed_address() == Some(relayed))?;
+        let wrapped = self.relays[i].client.send_to(now, peer, data);
+        self.pump_relays();
+        match wrapped {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::debug!(error = %e, %peer, "relayed send refused");
+                None
+            }
+        }
+    }
+
+    /// Releases every TURN allocation (Refresh with LIFETIME 0).
+    pub fn close(&mut self, now: Instant) {
+        for r in &mut self.relays {
+            r.client.close(now);
+        }
+        self.pump_relays();
     }
 
     /// Adds a TCP listener (RFC 6544): a passive host candidate at its address
@@ -425,6 +582,7 @@ impl PortAllocatorSession {
         if self.sockets_finished
             && self.state != GatheringState::Complete
             && self.sequences.iter().all(|s| s.is_done())
+            && self.relays.iter().all(|r| r.done)
         {
             self.set_state(GatheringState::Complete);
         }
@@ -442,6 +600,11 @@ impl PortAllocatorSession {
         for (source, server) in due {
             self.send_binding(now, source, server, tid_source);
         }
+        for r in &mut self.relays {
+            r.client.handle_timeout(now);
+        }
+        self.pump_relays();
+        self.check_complete();
     }
 
     /// When [`PortAllocatorSession::handle_timeout`] must next run.
@@ -451,10 +614,16 @@ impl PortAllocatorSession {
             .iter()
             .filter_map(|s| s.next_keepalive())
             .min();
-        match (self.requests.poll_timeout(), keepalive) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.requests.poll_timeout(), keepalive]
+            .into_iter()
+            .chain(self.relays.iter().map(|r| r.client.poll_timeout()))
+            .flatten()
+            .min()
+    }
+
+    /// Queues a datagram built outside the session (a wrapped relay transmit).
+    pub(crate) fn queue(&mut self, transmit: Transmit) {
+        self.transmits.push_back(transmit);
     }
 
     /// The next datagram to send.
@@ -500,5 +669,43 @@ pub(crate) fn srflx_candidate(
         candidate: c,
         base: socket.addr,
         network_type: socket.network_type,
+    }
+}
+
+/// The relay candidate of an allocation: type preference 0, related address
+/// the server-reflexive (mapped) address, foundation keyed by the server.
+fn relay_candidate(
+    r: &RelayPort,
+    relayed: SocketAddr,
+    mapped: Option<SocketAddr>,
+    component: u16,
+) -> LocalCandidate {
+    let lp = crate::candidate::local_preference(r.network_type, relayed.ip());
+    let related = mapped.unwrap_or(r.client.local());
+    let c = Candidate {
+        foundation: String::new(),
+        component,
+        transport: TransportProtocol::Udp,
+        priority: crate::candidate::priority(CandidateKind::Relay, lp, component),
+        address: crate::candidate::CandidateAddress::Ip(relayed.ip()),
+        port: relayed.port(),
+        kind: CandidateKind::Relay,
+        related: Some((
+            crate::candidate::CandidateAddress::Ip(related.ip()),
+            related.port(),
+        )),
+        tcp_type: None,
+        generation: Some(0),
+        ufrag: None,
+        network_id: Some(r.network_id),
+        network_cost: Some(r.network_type.cost()),
+        extensions: Vec::new(),
+        transport_upper_case: false,
+    }
+    .with_foundation_computed(Some(r.client.server()));
+    LocalCandidate {
+        candidate: c,
+        base: relayed,
+        network_type: r.network_type,
     }
 }

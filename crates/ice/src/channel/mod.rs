@@ -10,7 +10,9 @@
 //! 1. Give it sockets with [`IceAgent::add_local_socket`], remote credentials
 //!    and candidates as they arrive from signalling.
 //! 2. Feed every datagram to [`IceAgent::handle_receive`]; when it answers
-//!    [`Received::Data`], the datagram is application data from a checked peer.
+//!    [`Received::Data`], that range of the datagram is application data from
+//!    a checked peer (the whole datagram, or the payload of a TURN ChannelData
+//!    or Data indication).
 //! 3. Drain [`IceAgent::poll_transmit`] to the sockets and [`IceAgent::poll_event`].
 //! 4. Sleep until [`IceAgent::poll_timeout`] and call [`IceAgent::handle_timeout`].
 //! 5. Send application data along [`IceAgent::route`].
@@ -36,12 +38,13 @@ use stun::{
 
 use crate::allocator::{
     AllocatorConfig, AllocatorEvent, CandidateFilter, GatheringState, LocalCandidate, LocalSocket,
-    PortAllocatorSession, Transmit,
+    PortAllocatorSession, Transmit, TurnServerConfig,
 };
 use crate::candidate::{
     Candidate, CandidateAddress, CandidateKind, NetworkType, TcpType, TransportProtocol,
 };
 use crate::error::Error;
+use crate::port::TurnReceived;
 use pair::Pair;
 
 /// ICE credentials: username fragment and password (RFC 8445 §5.3).
@@ -144,6 +147,8 @@ pub struct IceConfig {
     pub lite: bool,
     /// STUN servers for server-reflexive candidates (none by default).
     pub stun_servers: Vec<SocketAddr>,
+    /// TURN servers for relay candidates (none by default).
+    pub turn_servers: Vec<TurnServerConfig>,
     /// Which local candidates are used and signalled.
     pub candidate_filter: CandidateFilter,
     /// Component id (1 for RTP or with rtcp-mux).
@@ -177,6 +182,7 @@ impl Default for IceConfig {
             nomination: NominationMode::Regular,
             lite: false,
             stun_servers: Vec::new(),
+            turn_servers: Vec::new(),
             candidate_filter: CandidateFilter::All,
             component: 1,
             check_interval: Duration::from_millis(50),
@@ -231,12 +237,13 @@ pub struct Receive<'a> {
 }
 
 /// What the agent made of a datagram.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Received {
     /// STUN for ICE, handled.
     Stun,
-    /// Application data from a peer address on a checked pair: pass it up.
-    Data,
+    /// Application data from a peer address on a checked pair: pass
+    /// `&datagram[range]` up (a sub-range when it came through a TURN relay).
+    Data(std::ops::Range<usize>),
     /// Dropped: malformed, unauthenticated, or from an unknown source.
     Dropped,
 }
@@ -365,6 +372,7 @@ impl IceAgent {
         let tie_breaker = rng.next_u64();
         let allocator = PortAllocatorSession::new(AllocatorConfig {
             stun_servers: config.stun_servers.clone(),
+            turn_servers: config.turn_servers.clone(),
             filter: config.candidate_filter,
             component: config.component,
             ..Default::default()
@@ -506,6 +514,13 @@ impl IceAgent {
     /// buffers use [`IceAgent::route`] instead).
     pub fn send(&mut self, data: &[u8]) -> Result<Transmit, Error> {
         let r = self.route().ok_or(Error::NotConnected)?;
+        if r.transport == TransportProtocol::Udp && self.allocator.is_relayed(r.source) {
+            let now = self.last_now.ok_or(Error::NotConnected)?;
+            return self
+                .allocator
+                .relay_wrap(now, r.source, r.destination, data)
+                .ok_or(Error::NotConnected);
+        }
         Ok(Transmit {
             source: r.source,
             destination: r.destination,
@@ -720,15 +735,18 @@ impl IceAgent {
         self.update_state(now);
     }
 
-    /// Closes the agent: no more checks, data or events but the state change.
+    /// Closes the agent: no more checks, data or events but the state change;
+    /// TURN allocations are released.
     pub fn close(&mut self, now: Instant) {
-        let _ = now;
         self.closed = true;
         for tid in self.in_flight.keys().copied().collect::<Vec<_>>() {
             self.checks.cancel(&tid);
         }
         self.in_flight.clear();
         self.transmits.clear();
+        // TURN allocations are released: the Refresh (LIFETIME 0) requests are
+        // still returned by `poll_transmit`.
+        self.allocator.close(now);
         self.set_state(IceConnectionState::Closed);
     }
 
@@ -757,9 +775,37 @@ impl IceAgent {
         if self.closed {
             return Received::Dropped;
         }
+        if transport == TransportProtocol::Udp {
+            // TURN traffic from one of our servers: control messages, or relayed data that
+            // continues as if it had arrived on the relayed address.
+            if let Some((relayed, outcome)) =
+                self.allocator
+                    .handle_turn_receive(now, receive.local, receive.source, receive.data)
+            {
+                return match outcome {
+                    TurnReceived::Data { peer, data } => {
+                        let offset = data.as_ptr() as usize - receive.data.as_ptr() as usize;
+                        let inner = Receive {
+                            local: relayed,
+                            source: peer,
+                            data,
+                        };
+                        match self.receive(now, TransportProtocol::Udp, inner) {
+                            Received::Data(r) => Received::Data(r.start + offset..r.end + offset),
+                            other => other,
+                        }
+                    }
+                    _ => {
+                        self.pump_allocator(now);
+                        self.process(now);
+                        Received::Stun
+                    }
+                };
+            }
+        }
         if stun::classify(receive.data) != stun::PacketKind::Stun {
             return if self.touch(now, transport, receive.local, receive.source) {
-                Received::Data
+                Received::Data(0..receive.data.len())
             } else {
                 Received::Dropped
             };
@@ -1135,7 +1181,19 @@ impl IceAgent {
 
     /// The next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        if let Some(t) = self.transmits.pop_front() {
+        while let Some(t) = self.transmits.pop_front() {
+            if t.transport == TransportProtocol::Udp && self.allocator.is_relayed(t.source) {
+                // From a relayed address: wrap it for the TURN server, after the
+                // permission or channel it may need (both in the allocator's queue).
+                let now = self.last_now.expect("transmits are queued by timed inputs");
+                if let Some(w) =
+                    self.allocator
+                        .relay_wrap(now, t.source, t.destination, &t.contents)
+                {
+                    self.allocator.queue(w);
+                }
+                continue;
+            }
             return Some(t);
         }
         self.allocator.poll_transmit()

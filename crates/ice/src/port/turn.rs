@@ -577,6 +577,7 @@ impl TurnClient {
         };
         self.note_sent(now);
         Ok(Transmit {
+            transport: crate::candidate::TransportProtocol::Udp,
             source: self.local,
             destination: self.config.server,
             contents,
@@ -939,6 +940,7 @@ impl TurnClient {
         let mut sent = false;
         while let Some(t) = self.requests.poll_transmit() {
             self.transmits.push_back(Transmit {
+                transport: crate::candidate::TransportProtocol::Udp,
                 source: self.local,
                 destination: t.destination,
                 contents: t.contents,
@@ -969,6 +971,7 @@ impl TurnClient {
             Ok(n) => {
                 tracing::trace!(server = %self.config.server, "turn: keepalive");
                 self.transmits.push_back(Transmit {
+                    transport: crate::candidate::TransportProtocol::Udp,
                     source: self.local,
                     destination: self.config.server,
                     contents: Bytes::copy_from_slice(&buf[..n]),

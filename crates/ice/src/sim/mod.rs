@@ -466,8 +466,8 @@ impl AgentPair {
                     TransportProtocol::Udp => agent.handle_receive(now, rx),
                     TransportProtocol::Tcp => agent.handle_stream_frame(now, rx),
                 };
-                if r == crate::channel::Received::Data {
-                    self.received[usize::from(to_b)].push(d.data.clone());
+                if let crate::channel::Received::Data(range) = r {
+                    self.received[usize::from(to_b)].push(d.data.slice(range));
                 }
             }
             for (is_b, agent) in [(false, &mut self.a), (true, &mut self.b)] {

@@ -290,6 +290,7 @@ impl TurnServer {
 
     fn send(&mut self, source: SocketAddr, destination: SocketAddr, contents: Bytes) {
         self.transmits.push_back(Transmit {
+            transport: crate::candidate::TransportProtocol::Udp,
             source,
             destination,
             contents,
