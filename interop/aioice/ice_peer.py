@@ -162,7 +162,10 @@ class Signalling:
             if not isinstance(message, dict):
                 log.warning("ignoring a JSON line that is not an object: %r", line)
                 continue
-            await self.handle(message)
+            try:
+                await self.handle(message)
+            except (KeyError, TypeError, ValueError, AttributeError) as e:
+                log.warning("ignoring a malformed message (%s: %s): %r", type(e).__name__, e, line)
         log.info("stdin closed")
         self.stdin_closed.set()
         if not self.end_of_candidates:
@@ -302,7 +305,7 @@ async def run(args):
         use_ipv6=False,
     )
     role = "controlled" if args.controlled else "controlling"
-    log.info("aioice %s, %s, %s", aioice.__version__, role, f"send {args.send}" if args.send else "echo")
+    log.info("aioice %s, %s, %s", aioice.__version__, role, f"send {args.send}" if args.send is not None else "echo")
 
     await connection.gather_candidates()
     emit({"type": "credentials", "ufrag": connection.local_username, "pwd": connection.local_password})
@@ -336,7 +339,7 @@ async def run(args):
             connected = True
             echo_task = asyncio.create_task(echo(connection))
         except (ConnectionError, TimeoutError, asyncio.TimeoutError) as e:
-            log.error("not connected: %s", e)
+            log.error("not connected: %s", str(e) or type(e).__name__)
         await signalling.stdin_closed.wait()
         remaining = deadline - loop.time()
         if remaining > 0:
@@ -350,7 +353,7 @@ async def run(args):
             echo_task.cancel()
         return 0 if connected else 1
     except (ConnectionError, TimeoutError, asyncio.TimeoutError) as e:
-        log.error("failed: %s", e or type(e).__name__)
+        log.error("failed: %s", str(e) or type(e).__name__)
         return 1
     finally:
         signalling_task.cancel()
