@@ -2,7 +2,8 @@
 //! in `.cargo/config.toml`).
 //!
 //! ```text
-//! cargo xtask test-all [--quick]     fmt, clippy, tests, fuzzing, interop with real peers
+//! cargo xtask test-all [--quick] [--only STEP,...]
+//!                                    fmt, clippy, tests, fuzzing, interop with real peers
 //! cargo xtask bench stun-server ...  load-test the stun-server binary
 //! cargo xtask help
 //! ```
@@ -15,19 +16,25 @@ use std::process::ExitCode;
 
 mod bench;
 mod cmd;
+mod pair;
 mod test_all;
 
 const HELP: &str = "\
 usage: cargo xtask <command> [args]
 
 commands:
-  test-all [--quick]   run every check in order and print a summary; exits non-zero
+  test-all [--quick] [--only STEP,...]
+                       run every check in order and print a summary; exits non-zero
                        if any step failed. Steps: fmt, clippy, test (unit, integration,
                        doc), fuzz (every target of every crates/*/fuzz for $FUZZ_SECONDS,
                        default 20), interop-stun (real peers: coturn, turnutils_stunclient,
                        Debian's stun client, inside a loopback-only network namespace;
-                       installs coturn and stun-client with apt when root).
-                       --quick runs fmt, clippy and test only.
+                       installs coturn and stun-client with apt when root),
+                       interop-ice-aioice (ice-peer example <-> aioice's ICE agent, both
+                       roles, in a loopback-only network namespace; makes a Python venv
+                       in target/interop-venv with interop/aioice/requirements.txt).
+                       --quick runs fmt, clippy and test only; --only STEP[,STEP...]
+                       runs the named steps only.
   bench stun-server [args]
                        load-test the stun-server binary
   help                 this text
@@ -42,6 +49,8 @@ fn main() -> ExitCode {
             Some(other) => Err(format!("unknown benchmark `{other}`; try `stun-server`")),
             None => Err("bench: which one? try `cargo xtask bench stun-server`".into()),
         },
+        // Hidden: the two-peer runner of the interop-ice-aioice step (see pair.rs).
+        Some("__pair") => pair::main(&args[1..]),
         Some("help" | "--help" | "-h") => {
             print!("{HELP}");
             Ok(())

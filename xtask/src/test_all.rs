@@ -78,20 +78,45 @@ pub(crate) const STEPS: &[Step] = &[
         slow: true,
         run: interop_stun,
     },
+    Step {
+        name: "interop-ice-aioice",
+        slow: true,
+        run: interop_ice_aioice,
+    },
 ];
 
-/// Runs `cargo xtask test-all [--quick]`.
+/// Runs `cargo xtask test-all [--quick] [--only STEP[,STEP…]]`.
 pub(crate) fn main(root: PathBuf, args: &[String]) -> Result<(), String> {
     let mut quick = false;
-    for a in args {
+    let mut only: Option<Vec<String>> = None;
+    let mut args = args.iter();
+    while let Some(a) = args.next() {
         match a.as_str() {
             "--quick" => quick = true,
+            "--only" => {
+                let names = args.next().ok_or("test-all: --only needs step names")?;
+                let names: Vec<String> = names.split(',').map(String::from).collect();
+                if let Some(bad) = names.iter().find(|n| STEPS.iter().all(|s| s.name != *n)) {
+                    let all: Vec<&str> = STEPS.iter().map(|s| s.name).collect();
+                    return Err(format!(
+                        "test-all: no step `{bad}`; steps: {}",
+                        all.join(", ")
+                    ));
+                }
+                only = Some(names);
+            }
             other => return Err(format!("test-all: unknown argument `{other}`")),
         }
     }
     let ctx = Context { root };
     let mut results: Vec<(&str, Outcome, Duration)> = Vec::new();
     for step in STEPS {
+        if only
+            .as_ref()
+            .is_some_and(|names| !names.iter().any(|n| n == step.name))
+        {
+            continue;
+        }
         if quick && step.slow {
             results.push((
                 step.name,
@@ -337,6 +362,165 @@ fn interop_stun(ctx: &Context) -> Outcome {
     .into()
 }
 
+/// The aioice peer speaking ice-peer's JSON-lines protocol.
+const AIOICE_PEER: &str = "interop/aioice/ice_peer.py";
+/// The pinned Python packages of the aioice peer.
+const AIOICE_REQUIREMENTS: &str = "interop/aioice/requirements.txt";
+/// The venv the interop peers run from, made when missing or out of date.
+const INTEROP_VENV: &str = "target/interop-venv";
+/// Messages the sending side of each ICE pairing sends and awaits the echo of.
+const ICE_PAIR_MESSAGES: &str = "20";
+/// Seconds a pairing may take before the runner kills both peers.
+const ICE_PAIR_TIMEOUT: &str = "60";
+/// Seconds the sender itself waits (so it fails and explains before it is killed).
+const ICE_SENDER_TIMEOUT: &str = "50";
+
+/// Our `ice-peer` example against aioice's ICE agent, in both roles: (a) ours
+/// controlling and sending ↔ aioice controlled and echoing, (b) aioice
+/// controlling and sending ↔ ours controlled and echoing. Each pairing runs
+/// `xtask __pair` (see `pair.rs`) in its own loopback-only network namespace
+/// and passes when the sender exits 0 within [`ICE_PAIR_TIMEOUT`] seconds.
+fn interop_ice_aioice(ctx: &Context) -> Outcome {
+    match interop_venv(&ctx.root) {
+        Ok(python) => ice_pairings(&ctx.root, &python).into(),
+        Err(outcome) => outcome,
+    }
+}
+
+/// The two pairings of [`interop_ice_aioice`], with the venv's `python`.
+fn ice_pairings(root: &Path, python: &Path) -> Result<(), String> {
+    let ours = build_example(root, "ice", "ice-peer")?;
+    let xtask =
+        std::env::current_exe().map_err(|e| format!("where is the xtask executable? {e}"))?;
+    let script = root.join(AIOICE_PEER);
+    let (ours, python, script, xtask) =
+        (utf8(&ours)?, utf8(python)?, utf8(&script)?, utf8(&xtask)?);
+    let netns = cmd::netns_unavailable();
+    if let Some(why) = &netns {
+        println!("note: running without a network namespace: {why}");
+    }
+
+    let n = ICE_PAIR_MESSAGES;
+    let (send, echo) = (ICE_SENDER_TIMEOUT, ICE_PAIR_TIMEOUT);
+    let pairings: [(&str, Vec<&str>, Vec<&str>); 2] = [
+        (
+            "ours,aioice",
+            vec![ours, "--send", n, "--loopback", "--timeout", send],
+            vec![python, script, "--controlled", "--timeout", echo],
+        ),
+        (
+            "aioice,ours",
+            vec![python, script, "--send", n, "--timeout", send],
+            vec![ours, "--controlled", "--loopback", "--timeout", echo],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (names, sender, echoer) in pairings {
+        let (a, b) = names.split_once(',').unwrap_or((names, ""));
+        println!("\n--> {a} (controlling, --send {n}) <-> {b} (controlled, echo)");
+        let mut args = vec!["__pair", "--timeout", ICE_PAIR_TIMEOUT, "--names", names];
+        args.extend(sender);
+        args.push("--");
+        args.extend(echoer);
+        let mut run = match netns {
+            None => cmd::in_loopback_netns(Path::new(xtask), &args),
+            Some(_) => {
+                let mut c = Command::new(xtask);
+                c.args(&args);
+                c
+            }
+        };
+        if cmd::run(run.current_dir(root)).is_err() {
+            failures.push(format!("{a} -> {b}"));
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("pairings failed: {}", failures.join(", ")))
+    }
+}
+
+fn utf8(p: &Path) -> Result<&str, String> {
+    p.to_str()
+        .ok_or_else(|| format!("path is not UTF-8: {}", p.display()))
+}
+
+/// The Python of [`INTEROP_VENV`], (re)made with [`AIOICE_REQUIREMENTS`] when it
+/// is missing or was made from other requirements.
+fn interop_venv(root: &Path) -> Result<PathBuf, Outcome> {
+    let requirements_path = root.join(AIOICE_REQUIREMENTS);
+    let requirements = std::fs::read_to_string(&requirements_path)
+        .map_err(|e| Outcome::Failed(format!("reading {}: {e}", requirements_path.display())))?;
+    let venv = root.join(INTEROP_VENV);
+    let python = venv.join("bin/python");
+    // A copy of the requirements the venv was made from: a changed pin remakes it.
+    let stamp = venv.join("requirements.installed.txt");
+    if python.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == requirements) {
+        println!(
+            "venv {} is up to date with {AIOICE_REQUIREMENTS}",
+            venv.display()
+        );
+        return Ok(python);
+    }
+    let python3 = python_with_venv()?;
+    if venv.exists() {
+        std::fs::remove_dir_all(&venv)
+            .map_err(|e| Outcome::Failed(format!("removing {}: {e}", venv.display())))?;
+    }
+    cmd::run(Command::new(&python3).args(["-m", "venv"]).arg(&venv)).map_err(Outcome::Failed)?;
+    cmd::run(
+        Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--quiet",
+                "-r",
+            ])
+            .arg(&requirements_path),
+    )
+    .map_err(Outcome::Failed)?;
+    std::fs::write(&stamp, &requirements)
+        .map_err(|e| Outcome::Failed(format!("writing {}: {e}", stamp.display())))?;
+    Ok(python)
+}
+
+/// A `python3` that can make venvs (Debian splits `venv`/`ensurepip` off into
+/// `python3-venv`), installing Debian's with apt when root. `Err` is the
+/// step's outcome: skipped when it cannot be had here.
+fn python_with_venv() -> Result<PathBuf, Outcome> {
+    let find = || {
+        cmd::which("python3")
+            .into_iter()
+            .chain([PathBuf::from("/usr/bin/python3")])
+            .find(|p| cmd::probe(Command::new(p).args(["-c", "import venv, ensurepip"])))
+    };
+    if let Some(python3) = find() {
+        return Ok(python3);
+    }
+    if !cmd::is_root() || cmd::which("apt-get").is_none() {
+        return Err(Outcome::Skipped(
+            "no python3 with the venv module, and not root with apt-get to install it \
+             (apt-get install python3 python3-venv python3-pip)"
+                .into(),
+        ));
+    }
+    cmd::run(Command::new("apt-get").arg("update")).map_err(Outcome::Failed)?;
+    cmd::run(
+        Command::new("apt-get")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .args(["install", "-y", "python3", "python3-venv", "python3-pip"]),
+    )
+    .map_err(Outcome::Failed)?;
+    find().ok_or_else(|| {
+        Outcome::Failed(
+            "python3 still cannot `import venv, ensurepip` after installing python3-venv".into(),
+        )
+    })
+}
+
 /// Runs `exe args…` from `dir` inside a fresh loopback-only network namespace,
 /// or directly (saying why) when no namespace can be made here.
 fn run_in_loopback_netns(dir: &Path, exe: &Path, args: &[&str]) -> Result<(), String> {
@@ -352,22 +536,43 @@ fn run_in_loopback_netns(dir: &Path, exe: &Path, args: &[&str]) -> Result<(), St
 /// Builds integration test `test` of `package` and returns the path of its
 /// executable, read from cargo's JSON messages.
 fn build_test_executable(root: &Path, package: &str, test: &str) -> Result<PathBuf, String> {
-    let stdout = cmd::output(cmd::cargo().current_dir(root).args([
-        "test",
-        "-p",
-        package,
-        "--test",
+    build_executable(
+        root,
+        &["test", "-p", package, "--test", test, "--no-run"],
         test,
-        "--no-run",
-        "--message-format=json",
-    ]))?;
+    )
+}
+
+/// Builds example `example` of `package` and returns the path of its executable.
+fn build_example(root: &Path, package: &str, example: &str) -> Result<PathBuf, String> {
+    build_executable(
+        root,
+        &["build", "-p", package, "--example", example],
+        example,
+    )
+}
+
+/// Runs `cargo <args> --message-format=json` and returns the executable cargo
+/// reports for the target called `name`.
+fn build_executable(root: &Path, args: &[&str], name: &str) -> Result<PathBuf, String> {
+    let stdout = cmd::output(
+        cmd::cargo()
+            .current_dir(root)
+            .args(args)
+            .arg("--message-format=json"),
+    )?;
     stdout
         .lines()
         .filter(|l| l.contains(r#""reason":"compiler-artifact""#))
-        .filter(|l| target_name(l).as_deref() == Some(test))
+        .filter(|l| target_name(l).as_deref() == Some(name))
         .find_map(|l| json_string_field(l, "executable"))
         .map(PathBuf::from)
-        .ok_or_else(|| format!("cargo reported no executable for test `{test}` of `{package}`"))
+        .ok_or_else(|| {
+            format!(
+                "cargo reported no executable for `{name}` (cargo {})",
+                args.join(" ")
+            )
+        })
 }
 
 /// The `"name"` inside the `"target":{…}` object of a cargo JSON message.

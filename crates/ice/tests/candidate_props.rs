@@ -15,7 +15,9 @@ fn address() -> impl Strategy<Value = CandidateAddress> {
     prop_oneof![
         any::<[u8; 4]>().prop_map(|b| CandidateAddress::Ip(IpAddr::from(b))),
         any::<[u8; 16]>().prop_map(|b| CandidateAddress::Ip(IpAddr::from(b))),
-        proptest::string::string_regex("[a-f0-9]{8}-[a-f0-9]{4}\\.local").unwrap().prop_map(CandidateAddress::Mdns),
+        proptest::string::string_regex("[a-f0-9]{8}-[a-f0-9]{4}\\.local")
+            .unwrap()
+            .prop_map(CandidateAddress::Mdns),
     ]
 }
 
