@@ -2,7 +2,13 @@
 //!
 //! ```text
 //! cargo run -p ice --example ice-peer -- [--controlled] [--loopback] [--send N] [--timeout SECS]
+//!     [--stun ADDR] [--turn ADDR,USER,PASS] [--relay-only] [--tcp]
 //! ```
+//!
+//! `--stun` adds a STUN server (server-reflexive candidates), `--turn` a TURN
+//! server (relay candidates), `--relay-only` signals and uses relay
+//! candidates only, `--tcp` adds ICE-TCP candidates. No server is used
+//! unless given.
 //!
 //! Stdout is the signalling channel, one JSON object per line:
 //!
@@ -55,7 +61,7 @@ const RESEND_AFTER: Duration = Duration::from_millis(500);
 /// Most transmissions of one ping.
 const MAX_ATTEMPTS: u32 = 10;
 
-const USAGE: &str = "usage: ice-peer [--controlled] [--loopback] [--send N] [--timeout SECS]";
+const USAGE: &str = "usage: ice-peer [--controlled] [--loopback] [--send N] [--timeout SECS] [--stun ADDR] [--turn ADDR,USER,PASS] [--relay-only] [--tcp]";
 
 #[derive(Debug)]
 struct Args {
@@ -63,6 +69,10 @@ struct Args {
     loopback: bool,
     send: Option<usize>,
     timeout: Duration,
+    stun: Vec<std::net::SocketAddr>,
+    turn: Vec<ice::allocator::TurnServerConfig>,
+    relay_only: bool,
+    tcp: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -71,12 +81,39 @@ fn parse_args() -> Result<Args, String> {
         loopback: false,
         send: None,
         timeout: Duration::from_secs(30),
+        stun: Vec::new(),
+        turn: Vec::new(),
+        relay_only: false,
+        tcp: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
         match a.as_str() {
             "--controlled" => args.controlled = true,
+            "--relay-only" => args.relay_only = true,
+            "--tcp" => args.tcp = true,
+            "--stun" => {
+                let v = value("--stun")?;
+                args.stun
+                    .push(v.parse().map_err(|e| format!("bad --stun {v}: {e}"))?);
+            }
+            "--turn" => {
+                let v = value("--turn")?;
+                let mut parts = v.splitn(3, ',');
+                let (Some(addr), Some(user), Some(pass)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
+                    return Err(format!("--turn wants ADDR,USER,PASS, got {v}"));
+                };
+                args.turn.push(ice::allocator::TurnServerConfig {
+                    server: addr
+                        .parse()
+                        .map_err(|e| format!("bad --turn address {addr}: {e}"))?,
+                    username: user.to_string(),
+                    password: pass.to_string(),
+                });
+            }
             "--loopback" => args.loopback = true,
             "--send" => {
                 let n = value("--send")?;
@@ -531,9 +568,17 @@ async fn run(args: Args) -> Result<(), String> {
     let t = IceTransport::bind(DriverConfig {
         ice: IceConfig {
             role,
+            stun_servers: args.stun.clone(),
+            turn_servers: args.turn.clone(),
+            candidate_filter: if args.relay_only {
+                ice::CandidateFilter::RelayOnly
+            } else {
+                ice::CandidateFilter::All
+            },
             ..Default::default()
         },
         networks,
+        tcp: args.tcp,
         ..Default::default()
     })
     .map_err(|e| format!("cannot bind: {e}"))?;

@@ -24,9 +24,15 @@
 //! reads a clock. Datagrams the agent classifies as [`Received::Data`] go to a
 //! bounded queue ([`DriverConfig::recv_queue`]): when the application does not
 //! keep up they are dropped and counted ([`IceTransport::dropped_datagrams`]),
-//! as a socket buffer would, so memory stays bounded. Application data is sent
-//! from the handle straight onto the socket of the current route, without a
-//! hop through the task.
+//! as a socket buffer would, so memory stays bounded. Application data on a
+//! direct UDP route is sent from the handle straight onto the socket, without
+//! a hop through the task; on a TURN-relayed or TCP route it goes through the
+//! task, which wraps or frames it.
+//!
+//! With [`DriverConfig::tcp`], each address also gets a TCP listener (ICE-TCP,
+//! RFC 6544): accepted connections and connections opened for the agent's
+//! active candidates carry RFC 4571 frames (a two-byte length, then the
+//! packet), read and written by one small task per connection.
 
 use std::future::Future;
 use std::io;
@@ -37,11 +43,12 @@ use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::net::UdpSocket;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use crate::candidate::Candidate;
+use crate::candidate::{Candidate, TransportProtocol};
 use crate::channel::{
     Credentials, IceAgent, IceConfig, IceConnectionState, IceEvent, Receive, Received, Route,
 };
@@ -57,6 +64,15 @@ const MAX_DATAGRAM: usize = 65_535;
 
 /// Pending commands from handles; senders wait when it is full.
 const COMMAND_QUEUE: usize = 64;
+
+/// Most ICE-TCP connections at once (accepted and opened).
+pub const MAX_TCP_CONNECTIONS: usize = 64;
+
+/// Frames queued for one TCP connection (while it connects, or behind a slow writer).
+const TCP_FRAME_QUEUE: usize = 64;
+
+/// How long connecting an active ICE-TCP candidate may take.
+const TCP_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Configuration of an [`IceTransport`].
 #[derive(Debug, Clone)]
@@ -75,6 +91,10 @@ pub struct DriverConfig {
     /// dropped and counted (the connection state stays readable with
     /// [`IceTransport::state`]).
     pub event_queue: usize,
+    /// Also gather ICE-TCP candidates: one TCP listener per address
+    /// (passive candidate) and an active candidate on the same address.
+    /// Off by default.
+    pub tcp: bool,
 }
 
 impl Default for DriverConfig {
@@ -84,6 +104,7 @@ impl Default for DriverConfig {
             networks: NetworkFilter::default(),
             recv_queue: 1024,
             event_queue: 1024,
+            tcp: false,
         }
     }
 }
@@ -99,6 +120,8 @@ impl DriverConfig {
 }
 
 enum Command {
+    /// Data for a route the handle cannot send on itself (relayed or TCP).
+    Send(Bytes, oneshot::Sender<Result<(), Error>>),
     SetRemoteCredentials(Credentials),
     AddRemoteCandidate(Candidate, oneshot::Sender<Result<(), Error>>),
     EndOfRemoteCandidates,
@@ -236,6 +259,26 @@ impl IceTransport {
             tracing::error!(networks = networks.len(), "no local address could be bound");
             return Err(Error::Io(io::ErrorKind::AddrNotAvailable));
         }
+        let mut listeners = Vec::new();
+        if config.tcp {
+            for net in &networks {
+                let bound = std::net::TcpListener::bind(network::bind_addr(net)).and_then(|l| {
+                    l.set_nonblocking(true)?;
+                    let l = TcpListener::from_std(l)?;
+                    Ok((l.local_addr()?, l))
+                });
+                match bound {
+                    Ok((addr, listener)) => {
+                        tracing::debug!(%addr, interface = %net.name, "ICE-TCP listener");
+                        agent.add_local_tcp_listener(now, addr, net.network_type);
+                        listeners.push((addr, listener));
+                    }
+                    Err(e) => {
+                        tracing::warn!(ip = %net.ip, error = %e, "cannot listen on TCP: skipped")
+                    }
+                }
+            }
+        }
         agent.finish_local_sockets(now);
 
         let shared = Arc::new(Shared {
@@ -251,7 +294,14 @@ impl IceTransport {
         let (event_tx, event_rx) = mpsc::channel(config.event_queue.max(1));
         let (data_tx, data_rx) = mpsc::channel(config.recv_queue.max(1));
         let (state_tx, state_rx) = watch::channel(agent.state());
+        let (tcp_tx, tcp_rx) = mpsc::channel(256);
+        for (base, listener) in listeners {
+            runtime.spawn(accept_loop(base, listener, tcp_tx.clone()));
+        }
         let driver = Driver {
+            tcp_tx,
+            tcp_rx,
+            tcp: std::collections::HashMap::new(),
             agent,
             shared: shared.clone(),
             sockets,
@@ -428,11 +478,23 @@ impl IceTransport {
             return Err(Error::Closed);
         }
         let route = (*lock(&shared.route)).ok_or(Error::NotConnected)?;
-        let socket = find_socket(&lock(&shared.sockets), route.source)
-            .cloned()
-            .ok_or(Error::NotConnected)?;
-        socket.send_to(data, route.destination).await?;
-        Ok(())
+        let direct = match route.transport {
+            TransportProtocol::Udp => find_socket(&lock(&shared.sockets), route.source).cloned(),
+            TransportProtocol::Tcp => None,
+        };
+        match direct {
+            Some(socket) => {
+                socket.send_to(data, route.destination).await?;
+                Ok(())
+            }
+            None => {
+                // Relayed (the source is a TURN relayed address) or TCP: the task wraps it.
+                let (tx, rx) = oneshot::channel();
+                self.command(Command::Send(Bytes::copy_from_slice(data), tx))
+                    .await?;
+                rx.await.map_err(|_| Error::Closed)?
+            }
+        }
     }
 
     /// Receives one application datagram into `buf`, truncating it if `buf`
@@ -472,6 +534,148 @@ struct Driver {
     warned_events: bool,
     /// The socket polled first next time, so one busy socket cannot starve the others.
     next_socket: usize,
+    /// Events from TCP accept, connect and reader tasks.
+    tcp_rx: mpsc::Receiver<TcpEvent>,
+    tcp_tx: mpsc::Sender<TcpEvent>,
+    /// ICE-TCP connections by (candidate base, remote).
+    tcp: std::collections::HashMap<(SocketAddr, SocketAddr), TcpConnection>,
+}
+
+/// One ICE-TCP connection as the task sees it.
+enum TcpConnection {
+    /// Being opened for an active candidate; frames wait here.
+    Connecting(Vec<Bytes>),
+    /// Open: frames go to its writer task.
+    Open(mpsc::Sender<Bytes>),
+}
+
+enum TcpEvent {
+    /// A connection is open (accepted on a listener, or opened for an active base).
+    Open {
+        base: SocketAddr,
+        remote: SocketAddr,
+        stream: TcpStream,
+    },
+    /// Opening a connection failed.
+    ConnectFailed {
+        base: SocketAddr,
+        remote: SocketAddr,
+    },
+    /// One RFC 4571 frame arrived.
+    Frame {
+        base: SocketAddr,
+        remote: SocketAddr,
+        data: Bytes,
+    },
+    /// The connection ended.
+    Closed {
+        base: SocketAddr,
+        remote: SocketAddr,
+    },
+}
+
+/// Accepts ICE-TCP connections on a listener until the task ends.
+async fn accept_loop(base: SocketAddr, listener: TcpListener, events: mpsc::Sender<TcpEvent>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, remote)) => {
+                let _ = stream.set_nodelay(true);
+                if events
+                    .send(TcpEvent::Open {
+                        base,
+                        remote,
+                        stream,
+                    })
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::debug!(%base, error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        if events.is_closed() {
+            return;
+        }
+    }
+}
+
+/// Opens a connection from an active candidate's IP to `remote`.
+async fn connect(base: SocketAddr, remote: SocketAddr, events: mpsc::Sender<TcpEvent>) {
+    let attempt = async {
+        let socket = if base.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.bind(SocketAddr::new(base.ip(), 0))?;
+        socket.connect(remote).await
+    };
+    let event = match tokio::time::timeout(TCP_CONNECT_TIMEOUT, attempt).await {
+        Ok(Ok(stream)) => {
+            let _ = stream.set_nodelay(true);
+            TcpEvent::Open {
+                base,
+                remote,
+                stream,
+            }
+        }
+        Ok(Err(e)) => {
+            tracing::debug!(%remote, error = %e, "ICE-TCP connect failed");
+            TcpEvent::ConnectFailed { base, remote }
+        }
+        Err(_) => TcpEvent::ConnectFailed { base, remote },
+    };
+    let _ = events.send(event).await;
+}
+
+/// Reads RFC 4571 frames from a connection and writes queued ones to it.
+async fn run_connection(
+    base: SocketAddr,
+    remote: SocketAddr,
+    stream: TcpStream,
+    mut frames: mpsc::Receiver<Bytes>,
+    events: mpsc::Sender<TcpEvent>,
+) {
+    let (mut reader, mut writer) = stream.into_split();
+    let write = async move {
+        while let Some(frame) = frames.recv().await {
+            let len = (frame.len() as u16).to_be_bytes();
+            if writer.write_all(&len).await.is_err() || writer.write_all(&frame).await.is_err() {
+                return;
+            }
+        }
+    };
+    let read_events = events.clone();
+    let read = async move {
+        let mut len = [0u8; 2];
+        loop {
+            if reader.read_exact(&mut len).await.is_err() {
+                return;
+            }
+            let n = u16::from_be_bytes(len) as usize;
+            let mut buf = vec![0u8; n];
+            if reader.read_exact(&mut buf).await.is_err() {
+                return;
+            }
+            let frame = TcpEvent::Frame {
+                base,
+                remote,
+                data: Bytes::from(buf),
+            };
+            if read_events.send(frame).await.is_err() {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        () = write => {}
+        () = read => {}
+    }
+    let _ = events.send(TcpEvent::Closed { base, remote }).await;
 }
 
 fn clock() -> std::time::Instant {
@@ -536,6 +740,7 @@ impl Driver {
                     self.next_socket = (i + 1) % sockets.len();
                     self.read_socket(i);
                 }
+                Some(event) = self.tcp_rx.recv() => self.handle_tcp(event),
                 () = &mut sleep, if deadline.is_some() => {
                     self.agent.handle_timeout(clock());
                 }
@@ -559,6 +764,10 @@ impl Driver {
     fn handle_command(&mut self, command: Command) {
         let now = clock();
         match command {
+            Command::Send(data, reply) => {
+                let result = self.agent.send(&data).map(|t| self.transmit(t));
+                let _ = reply.send(result);
+            }
             Command::SetRemoteCredentials(c) => self.agent.set_remote_credentials(c),
             Command::AddRemoteCandidate(c, reply) => {
                 let result = self.agent.add_remote_candidate(now, c);
@@ -617,17 +826,9 @@ impl Driver {
                 },
             );
             match received {
-                Received::Data => {
-                    if let Err(mpsc::error::TrySendError::Full(_)) =
-                        self.data.try_send(Bytes::copy_from_slice(data))
-                    {
-                        self.shared
-                            .dropped_datagrams
-                            .fetch_add(1, Ordering::Relaxed);
-                        if !std::mem::replace(&mut self.warned_data, true) {
-                            tracing::warn!("receive queue full: dropping datagrams (counted in dropped_datagrams)");
-                        }
-                    }
+                Received::Data(range) => {
+                    let payload = Bytes::copy_from_slice(&data[range]);
+                    self.deliver(payload);
                 }
                 Received::Stun => {}
                 Received::Dropped => {
@@ -637,17 +838,122 @@ impl Driver {
         }
     }
 
+    /// Queues received application data for the handles (dropped and counted when full).
+    fn deliver(&mut self, payload: Bytes) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.data.try_send(payload) {
+            self.shared
+                .dropped_datagrams
+                .fetch_add(1, Ordering::Relaxed);
+            if !std::mem::replace(&mut self.warned_data, true) {
+                tracing::warn!(
+                    "receive queue full: dropping datagrams (counted in dropped_datagrams)"
+                );
+            }
+        }
+    }
+
+    /// Sends one transmit: UDP right away (without waiting for buffer space),
+    /// TCP onto its connection, opening one for an active candidate if needed.
+    fn transmit(&mut self, t: crate::allocator::Transmit) {
+        match t.transport {
+            TransportProtocol::Udp => match find_socket(&self.sockets, t.source) {
+                Some(socket) => match socket.try_send_to(&t.contents, t.destination) {
+                    Ok(_) => {}
+                    // A full socket buffer drops the datagram, as the network would.
+                    Err(e) => {
+                        tracing::debug!(source = %t.source, destination = %t.destination, error = %e, "send failed")
+                    }
+                },
+                None => tracing::debug!(source = %t.source, "transmit from an unknown socket"),
+            },
+            TransportProtocol::Tcp => self.transmit_tcp(t.source, t.destination, t.contents),
+        }
+    }
+
+    fn transmit_tcp(&mut self, base: SocketAddr, remote: SocketAddr, frame: Bytes) {
+        if frame.len() > u16::MAX as usize {
+            return;
+        }
+        match self.tcp.get_mut(&(base, remote)) {
+            Some(TcpConnection::Open(tx)) => {
+                if tx.try_send(frame).is_err() {
+                    tracing::debug!(%remote, "ICE-TCP writer full: frame dropped");
+                }
+            }
+            Some(TcpConnection::Connecting(queued)) => {
+                if queued.len() < TCP_FRAME_QUEUE {
+                    queued.push(frame);
+                }
+            }
+            None => {
+                // Only an active candidate (port 9) opens connections.
+                if base.port() != 9 || self.tcp.len() >= MAX_TCP_CONNECTIONS {
+                    tracing::debug!(%base, %remote, "no ICE-TCP connection for this transmit");
+                    return;
+                }
+                self.tcp
+                    .insert((base, remote), TcpConnection::Connecting(vec![frame]));
+                tokio::spawn(connect(base, remote, self.tcp_tx.clone()));
+            }
+        }
+    }
+
+    fn handle_tcp(&mut self, event: TcpEvent) {
+        match event {
+            TcpEvent::Open {
+                base,
+                remote,
+                stream,
+            } => {
+                let queued = match self.tcp.remove(&(base, remote)) {
+                    Some(TcpConnection::Connecting(q)) => q,
+                    Some(TcpConnection::Open(old)) => {
+                        // A second connection for the same pair replaces the first.
+                        drop(old);
+                        Vec::new()
+                    }
+                    None if self.tcp.len() >= MAX_TCP_CONNECTIONS => {
+                        tracing::debug!(%remote, "too many ICE-TCP connections: refused");
+                        return;
+                    }
+                    None => Vec::new(),
+                };
+                let (tx, rx) = mpsc::channel(TCP_FRAME_QUEUE);
+                for f in queued {
+                    let _ = tx.try_send(f);
+                }
+                self.tcp.insert((base, remote), TcpConnection::Open(tx));
+                tokio::spawn(run_connection(
+                    base,
+                    remote,
+                    stream,
+                    rx,
+                    self.tcp_tx.clone(),
+                ));
+            }
+            TcpEvent::ConnectFailed { base, remote } | TcpEvent::Closed { base, remote } => {
+                self.tcp.remove(&(base, remote));
+            }
+            TcpEvent::Frame { base, remote, data } => {
+                let received = self.agent.handle_stream_frame(
+                    clock(),
+                    Receive {
+                        local: base,
+                        source: remote,
+                        data: &data,
+                    },
+                );
+                if let Received::Data(range) = received {
+                    self.deliver(data.slice(range));
+                }
+            }
+        }
+    }
+
     /// Sends what the agent queued and publishes route, events and state.
     async fn flush(&mut self) {
         while let Some(t) = self.agent.poll_transmit() {
-            match find_socket(&self.sockets, t.source) {
-                Some(socket) => {
-                    if let Err(e) = socket.send_to(&t.contents, t.destination).await {
-                        tracing::debug!(source = %t.source, destination = %t.destination, error = %e, "send failed");
-                    }
-                }
-                None => tracing::debug!(source = %t.source, "transmit from an unknown socket"),
-            }
+            self.transmit(t);
         }
         // The route first, so a handle that sees Connected can send.
         let route = self.agent.route();
