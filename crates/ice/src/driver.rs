@@ -95,6 +95,10 @@ pub struct DriverConfig {
     /// (passive candidate) and an active candidate on the same address.
     /// Off by default.
     pub tcp: bool,
+    /// How often the networks are listed again; addresses that appeared since
+    /// get a socket and candidates (libwebrtc's network monitor). `None`
+    /// turns re-gathering off. Default 5 s.
+    pub network_monitor: Option<Duration>,
 }
 
 impl Default for DriverConfig {
@@ -105,6 +109,7 @@ impl Default for DriverConfig {
             recv_queue: 1024,
             event_queue: 1024,
             tcp: false,
+            network_monitor: Some(Duration::from_secs(5)),
         }
     }
 }
@@ -133,7 +138,7 @@ enum Command {
 #[derive(Debug)]
 struct Shared {
     /// Bound addresses, in binding order.
-    addrs: Vec<SocketAddr>,
+    addrs: Mutex<Vec<SocketAddr>>,
     /// The sockets, for sending from handles; emptied when the task stops so
     /// that they close even while handles live on.
     sockets: Mutex<Vec<(SocketAddr, Arc<UdpSocket>)>>,
@@ -282,7 +287,7 @@ impl IceTransport {
         agent.finish_local_sockets(now);
 
         let shared = Arc::new(Shared {
-            addrs: sockets.iter().map(|(a, _)| *a).collect(),
+            addrs: Mutex::new(sockets.iter().map(|(a, _)| *a).collect()),
             sockets: Mutex::new(sockets.clone()),
             route: Mutex::new(None),
             credentials: Mutex::new(agent.local_credentials().clone()),
@@ -314,6 +319,8 @@ impl IceTransport {
             warned_data: false,
             warned_events: false,
             next_socket: 0,
+            filter: config.networks.clone(),
+            monitor: config.network_monitor,
         };
         runtime.spawn(driver.run());
         Ok(IceTransport {
@@ -337,7 +344,7 @@ impl IceTransport {
 
     /// The addresses of the bound sockets (the bases of the host candidates).
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
-        self.inner.shared.addrs.clone()
+        lock(&self.inner.shared.addrs).clone()
     }
 
     /// The connection state now.
@@ -539,6 +546,20 @@ struct Driver {
     tcp_tx: mpsc::Sender<TcpEvent>,
     /// ICE-TCP connections by (candidate base, remote).
     tcp: std::collections::HashMap<(SocketAddr, SocketAddr), TcpConnection>,
+    /// Which networks get sockets, and how often to look for new ones.
+    filter: NetworkFilter,
+    monitor: Option<Duration>,
+}
+
+/// The networks in `current` whose address has no socket in `bound` yet.
+fn new_networks<'a>(
+    current: &'a [network::Network],
+    bound: &[SocketAddr],
+) -> Vec<&'a network::Network> {
+    current
+        .iter()
+        .filter(|n| !bound.iter().any(|b| b.ip() == n.ip))
+        .collect()
 }
 
 /// One ICE-TCP connection as the task sees it.
@@ -702,9 +723,12 @@ fn readable<'a>(
 
 impl Driver {
     async fn run(mut self) {
-        let sockets = self.sockets.clone();
+        let mut sockets = self.sockets.clone();
         let sleep = tokio::time::sleep(Duration::from_secs(3600));
         tokio::pin!(sleep);
+        let monitor_period = self.monitor.unwrap_or(Duration::from_secs(3600));
+        let mut monitor = tokio::time::interval_at(Instant::now() + monitor_period, monitor_period);
+        monitor.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let now = clock();
             if self.agent.poll_timeout().is_some_and(|t| t <= now) {
@@ -741,6 +765,11 @@ impl Driver {
                     self.read_socket(i);
                 }
                 Some(event) = self.tcp_rx.recv() => self.handle_tcp(event),
+                _ = monitor.tick(), if self.monitor.is_some() => {
+                    if self.regather() {
+                        sockets = self.sockets.clone();
+                    }
+                }
                 () = &mut sleep, if deadline.is_some() => {
                     self.agent.handle_timeout(clock());
                 }
@@ -836,6 +865,41 @@ impl Driver {
                 }
             }
         }
+    }
+
+    /// Lists the networks again and gives new addresses a socket (and so
+    /// candidates, which go out as events). Returns whether sockets were added.
+    /// Sockets of addresses that went away stay: their pairs fail by consent.
+    fn regather(&mut self) -> bool {
+        let current = match network::enumerate(&self.filter) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::debug!(error = %e, "network enumeration failed");
+                return false;
+            }
+        };
+        let bound: Vec<SocketAddr> = self.sockets.iter().map(|(a, _)| *a).collect();
+        let mut added = false;
+        for net in new_networks(&current, &bound) {
+            let bound = std::net::UdpSocket::bind(network::bind_addr(net)).and_then(|s| {
+                s.set_nonblocking(true)?;
+                let s = UdpSocket::from_std(s)?;
+                Ok((s.local_addr()?, s))
+            });
+            match bound {
+                Ok((addr, socket)) => {
+                    tracing::info!(%addr, interface = %net.name, "new network: gathering on it");
+                    self.agent.add_local_socket(clock(), addr, net.network_type);
+                    let socket = Arc::new(socket);
+                    self.sockets.push((addr, socket.clone()));
+                    lock(&self.shared.sockets).push((addr, socket));
+                    lock(&self.shared.addrs).push(addr);
+                    added = true;
+                }
+                Err(e) => tracing::debug!(ip = %net.ip, error = %e, "cannot bind new address"),
+            }
+        }
+        added
     }
 
     /// Queues received application data for the handles (dropped and counted when full).
@@ -985,5 +1049,28 @@ impl Driver {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::candidate::NetworkType;
+
+    #[test]
+    fn only_unbound_addresses_are_new() {
+        let net = |ip: &str| network::Network {
+            name: "eth0".into(),
+            ip: ip.parse().unwrap(),
+            network_type: NetworkType::Ethernet,
+        };
+        let current = vec![net("10.0.0.1"), net("10.0.0.2"), net("2001:db8::1")];
+        let bound: Vec<SocketAddr> = vec!["10.0.0.1:5000".parse().unwrap()];
+        let new: Vec<_> = new_networks(&current, &bound)
+            .into_iter()
+            .map(|n| n.ip.to_string())
+            .collect();
+        assert_eq!(new, vec!["10.0.0.2", "2001:db8::1"]);
+        assert!(new_networks(&current[..1], &bound).is_empty());
     }
 }
