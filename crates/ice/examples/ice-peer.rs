@@ -2,11 +2,11 @@
 //!
 //! ```text
 //! cargo run -p ice --example ice-peer -- [--controlled] [--loopback] [--send N] [--timeout SECS]
-//!     [--stun ADDR] [--turn ADDR,USER,PASS] [--relay-only] [--tcp]
+//!     [--stun ADDR] [--turn ADDR,USER,PASS[,tcp]] [--relay-only] [--tcp]
 //! ```
 //!
 //! `--stun` adds a STUN server (server-reflexive candidates), `--turn` a TURN
-//! server (relay candidates), `--relay-only` signals and uses relay
+//! server (relay candidates; `,tcp` reaches it over TCP), `--relay-only` signals and uses relay
 //! candidates only, `--tcp` adds ICE-TCP candidates. No server is used
 //! unless given.
 //!
@@ -61,7 +61,7 @@ const RESEND_AFTER: Duration = Duration::from_millis(500);
 /// Most transmissions of one ping.
 const MAX_ATTEMPTS: u32 = 10;
 
-const USAGE: &str = "usage: ice-peer [--controlled] [--loopback] [--send N] [--timeout SECS] [--stun ADDR] [--turn ADDR,USER,PASS] [--relay-only] [--tcp]";
+const USAGE: &str = "usage: ice-peer [--controlled] [--loopback] [--send N] [--timeout SECS] [--stun ADDR] [--turn ADDR,USER,PASS[,tcp]] [--relay-only] [--tcp]";
 
 #[derive(Debug)]
 struct Args {
@@ -100,18 +100,19 @@ fn parse_args() -> Result<Args, String> {
             }
             "--turn" => {
                 let v = value("--turn")?;
-                let mut parts = v.splitn(3, ',');
-                let (Some(addr), Some(user), Some(pass)) =
-                    (parts.next(), parts.next(), parts.next())
-                else {
-                    return Err(format!("--turn wants ADDR,USER,PASS, got {v}"));
+                let parts: Vec<&str> = v.split(',').collect();
+                let (addr, user, pass, tcp) = match parts.as_slice() {
+                    [a, u, p] => (*a, *u, *p, false),
+                    [a, u, p, "tcp"] => (*a, *u, *p, true),
+                    _ => return Err(format!("--turn wants ADDR,USER,PASS[,tcp], got {v}")),
                 };
-                args.turn.push(ice::allocator::TurnServerConfig {
-                    server: addr
-                        .parse()
-                        .map_err(|e| format!("bad --turn address {addr}: {e}"))?,
-                    username: user.to_string(),
-                    password: pass.to_string(),
+                let addr = addr
+                    .parse()
+                    .map_err(|e| format!("bad --turn address {addr}: {e}"))?;
+                args.turn.push(if tcp {
+                    ice::allocator::TurnServerConfig::tcp(addr, user, pass)
+                } else {
+                    ice::allocator::TurnServerConfig::udp(addr, user, pass)
                 });
             }
             "--loopback" => args.loopback = true,

@@ -240,6 +240,13 @@ impl IceTransport {
             Error::Io(io::ErrorKind::Other)
         })?;
         let networks = network::enumerate(&config.networks)?;
+        let turn_tcp_servers: Vec<SocketAddr> = config
+            .ice
+            .turn_servers
+            .iter()
+            .filter(|t| t.transport == TransportProtocol::Tcp)
+            .map(|t| t.server)
+            .collect();
         let mut agent = IceAgent::new(config.ice);
         let now = Instant::now().into_std();
         let mut sockets = Vec::new();
@@ -321,6 +328,7 @@ impl IceTransport {
             next_socket: 0,
             filter: config.networks.clone(),
             monitor: config.network_monitor,
+            turn_tcp_servers,
         };
         runtime.spawn(driver.run());
         Ok(IceTransport {
@@ -549,6 +557,8 @@ struct Driver {
     /// Which networks get sockets, and how often to look for new ones.
     filter: NetworkFilter,
     monitor: Option<Duration>,
+    /// TURN servers reached over TCP: their connections carry STUN framing.
+    turn_tcp_servers: Vec<SocketAddr>,
 }
 
 /// The networks in `current` whose address has no socket in `bound` yet.
@@ -653,35 +663,69 @@ async fn connect(base: SocketAddr, remote: SocketAddr, events: mpsc::Sender<TcpE
     let _ = events.send(event).await;
 }
 
-/// Reads RFC 4571 frames from a connection and writes queued ones to it.
+/// How messages are delimited on a TCP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// RFC 4571: a two-byte length before each packet (ICE-TCP).
+    Rfc4571,
+    /// STUN messages and padded ChannelData back to back (TURN over TCP).
+    Stun,
+}
+
+/// Reads one message from `reader` in `framing`; `None` at the end of the stream or on error.
+async fn read_frame(
+    reader: &mut tokio::net::tcp::OwnedReadHalf,
+    framing: Framing,
+) -> Option<Vec<u8>> {
+    match framing {
+        Framing::Rfc4571 => {
+            let mut len = [0u8; 2];
+            reader.read_exact(&mut len).await.ok()?;
+            let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
+            reader.read_exact(&mut buf).await.ok()?;
+            Some(buf)
+        }
+        Framing::Stun => {
+            // Both headers carry the length in bytes 2..4: read four bytes, then the rest.
+            let mut buf = vec![0u8; 4];
+            reader.read_exact(&mut buf).await.ok()?;
+            let total = crate::port::turn::stream_frame_len(&buf)?;
+            buf.resize(total.max(4), 0);
+            reader.read_exact(&mut buf[4..]).await.ok()?;
+            Some(buf)
+        }
+    }
+}
+
+/// Reads frames from a connection and writes queued ones to it.
 async fn run_connection(
     base: SocketAddr,
     remote: SocketAddr,
     stream: TcpStream,
+    framing: Framing,
     mut frames: mpsc::Receiver<Bytes>,
     events: mpsc::Sender<TcpEvent>,
 ) {
     let (mut reader, mut writer) = stream.into_split();
     let write = async move {
         while let Some(frame) = frames.recv().await {
-            let len = (frame.len() as u16).to_be_bytes();
-            if writer.write_all(&len).await.is_err() || writer.write_all(&frame).await.is_err() {
+            if framing == Framing::Rfc4571 {
+                let len = (frame.len() as u16).to_be_bytes();
+                if writer.write_all(&len).await.is_err() {
+                    return;
+                }
+            }
+            if writer.write_all(&frame).await.is_err() {
                 return;
             }
         }
     };
     let read_events = events.clone();
     let read = async move {
-        let mut len = [0u8; 2];
         loop {
-            if reader.read_exact(&mut len).await.is_err() {
+            let Some(buf) = read_frame(&mut reader, framing).await else {
                 return;
-            }
-            let n = u16::from_be_bytes(len) as usize;
-            let mut buf = vec![0u8; n];
-            if reader.read_exact(&mut buf).await.is_err() {
-                return;
-            }
+            };
             let frame = TcpEvent::Frame {
                 base,
                 remote,
@@ -987,10 +1031,16 @@ impl Driver {
                     let _ = tx.try_send(f);
                 }
                 self.tcp.insert((base, remote), TcpConnection::Open(tx));
+                let framing = if self.turn_tcp_servers.contains(&remote) {
+                    Framing::Stun
+                } else {
+                    Framing::Rfc4571
+                };
                 tokio::spawn(run_connection(
                     base,
                     remote,
                     stream,
+                    framing,
                     rx,
                     self.tcp_tx.clone(),
                 ));

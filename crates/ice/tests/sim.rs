@@ -43,11 +43,11 @@ fn config(role: IceRole, seed: u64) -> IceConfig {
 }
 
 fn with_turn(mut c: IceConfig) -> IceConfig {
-    c.turn_servers = vec![ice::allocator::TurnServerConfig {
-        server: TURN.parse().unwrap(),
-        username: "user".into(),
-        password: "pass".into(),
-    }];
+    c.turn_servers = vec![ice::allocator::TurnServerConfig::udp(
+        TURN.parse().unwrap(),
+        "user",
+        "pass",
+    )];
     c
 }
 

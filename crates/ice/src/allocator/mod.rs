@@ -148,6 +148,28 @@ pub struct TurnServerConfig {
     pub username: String,
     /// Password.
     pub password: String,
+    /// UDP, or a TCP connection to the server (the relayed address is UDP either way).
+    pub transport: TransportProtocol,
+}
+
+impl TurnServerConfig {
+    /// A TURN server reached over UDP.
+    pub fn udp(server: SocketAddr, username: &str, password: &str) -> TurnServerConfig {
+        TurnServerConfig {
+            server,
+            username: username.to_owned(),
+            password: password.to_owned(),
+            transport: TransportProtocol::Udp,
+        }
+    }
+
+    /// A TURN server reached over TCP.
+    pub fn tcp(server: SocketAddr, username: &str, password: &str) -> TurnServerConfig {
+        TurnServerConfig {
+            transport: TransportProtocol::Tcp,
+            ..TurnServerConfig::udp(server, username, password)
+        }
+    }
 }
 
 impl std::fmt::Debug for TurnServerConfig {
@@ -155,6 +177,7 @@ impl std::fmt::Debug for TurnServerConfig {
         f.debug_struct("TurnServerConfig")
             .field("server", &self.server)
             .field("username", &self.username)
+            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }
@@ -262,7 +285,14 @@ impl PortAllocatorSession {
             let seed = u64::from_be_bytes(tid_source().0[..8].try_into().expect("12 bytes"));
             let mut config = TurnConfig::new(turn.server, &turn.username, &turn.password);
             config.seed = Some(seed);
-            let mut client = TurnClient::new(config, socket.addr);
+            config.transport = turn.transport;
+            // Over TCP the client's "socket" is a connection the driver opens
+            // from this IP, keyed like an active ICE-TCP candidate (port 9).
+            let local = match turn.transport {
+                TransportProtocol::Udp => socket.addr,
+                TransportProtocol::Tcp => SocketAddr::new(socket.addr.ip(), 9),
+            };
+            let mut client = TurnClient::new(config, local);
             if client.allocate(now).is_ok() {
                 self.relays.push(RelayPort {
                     client,

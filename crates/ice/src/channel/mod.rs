@@ -775,8 +775,8 @@ impl IceAgent {
         if self.closed {
             return Received::Dropped;
         }
-        if transport == TransportProtocol::Udp {
-            // TURN traffic from one of our servers: control messages, or relayed data that
+        {
+            // TURN traffic from one of our servers (over UDP, or a TCP connection to it): control messages, or relayed data that
             // continues as if it had arrived on the relayed address.
             if let Some((relayed, outcome)) =
                 self.allocator

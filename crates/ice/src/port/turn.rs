@@ -88,6 +88,7 @@ use stun::{
 };
 
 use crate::allocator::Transmit;
+use crate::candidate::TransportProtocol;
 
 /// How long a permission lives on the server (RFC 8656 §9).
 pub const PERMISSION_LIFETIME: Duration = Duration::from_secs(300);
@@ -146,6 +147,22 @@ pub struct TurnConfig {
     pub keepalive: Option<Duration>,
     /// Add DONT-FRAGMENT to the Allocate request. Default false.
     pub dont_fragment: bool,
+    /// How the client reaches the server: UDP (default) or a TCP connection
+    /// (RFC 8656 §3.1), where requests are sent once and ChannelData is padded
+    /// to four bytes. Over TCP the driver frames the byte stream with
+    /// [`stream_frame_len`] and hands each message to
+    /// [`TurnClient::handle_receive`]. The relayed transport is UDP either way.
+    pub transport: TransportProtocol,
+}
+
+/// Length of the first STUN message or ChannelData message at the start of a
+/// byte stream from a TURN server (RFC 8656 §12.5: ChannelData padded to four
+/// bytes over streams), when its header is there; `None` when more bytes are needed.
+pub fn stream_frame_len(buf: &[u8]) -> Option<usize> {
+    match buf.first()? {
+        0x40..=0x4F => ChannelData::framed_len(buf),
+        _ => stun::message::message_len(buf),
+    }
 }
 
 impl TurnConfig {
@@ -164,6 +181,7 @@ impl TurnConfig {
             auto_channel_bind: true,
             keepalive: Some(Duration::from_secs(15)),
             dont_fragment: false,
+            transport: TransportProtocol::Udp,
         }
     }
 }
@@ -558,8 +576,9 @@ impl TurnClient {
         };
         let contents = match channel {
             Some(number) => {
-                let mut buf = vec![0u8; 4 + data.len()];
-                let n = ChannelData::encode(number, data, &mut buf, false)?;
+                let mut buf = vec![0u8; 4 + ((data.len() + 3) & !3)];
+                let pad = self.config.transport == TransportProtocol::Tcp;
+                let n = ChannelData::encode(number, data, &mut buf, pad)?;
                 buf.truncate(n);
                 Bytes::from(buf)
             }
@@ -577,7 +596,7 @@ impl TurnClient {
         };
         self.note_sent(now);
         Ok(Transmit {
-            transport: crate::candidate::TransportProtocol::Udp,
+            transport: self.config.transport,
             source: self.local,
             destination: self.config.server,
             contents,
@@ -919,7 +938,10 @@ impl TurnClient {
             now,
             &buf[..n],
             self.config.server,
-            Transport::Udp,
+            match self.config.transport {
+                TransportProtocol::Udp => Transport::Udp,
+                TransportProtocol::Tcp => Transport::Tcp,
+            },
             self.key.clone(),
         )?;
         tracing::debug!(?request, transaction_id = %tid, retries, "turn: request sent");
@@ -940,7 +962,7 @@ impl TurnClient {
         let mut sent = false;
         while let Some(t) = self.requests.poll_transmit() {
             self.transmits.push_back(Transmit {
-                transport: crate::candidate::TransportProtocol::Udp,
+                transport: self.config.transport,
                 source: self.local,
                 destination: t.destination,
                 contents: t.contents,
@@ -971,7 +993,7 @@ impl TurnClient {
             Ok(n) => {
                 tracing::trace!(server = %self.config.server, "turn: keepalive");
                 self.transmits.push_back(Transmit {
-                    transport: crate::candidate::TransportProtocol::Udp,
+                    transport: self.config.transport,
                     source: self.local,
                     destination: self.config.server,
                     contents: Bytes::copy_from_slice(&buf[..n]),
