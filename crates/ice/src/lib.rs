@@ -36,3 +36,5 @@ pub use channel::{
     Receive, Received, Route,
 };
 pub use error::{CandidateParseError, Error};
+/// The layer below, re-exported so users of this crate need not depend on it separately.
+pub use stun;

@@ -1,0 +1,1 @@
+//! DTLS (being written).

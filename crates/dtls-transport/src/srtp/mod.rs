@@ -1,0 +1,1 @@
+//! SRTP (being written).
