@@ -22,6 +22,10 @@
 //!
 //! Servers are killed when a run ends, also on errors (a guard kills and reaps
 //! the child on drop).
+//!
+//! `cargo xtask bench ice-connect` (see [`ice_connect`]): ICE connection setup
+//! on loopback, our tokio driver (`ice-connect`) against aioice
+//! (`interop/aioice/connect_bench.py`), alternating, several rounds.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -493,7 +497,7 @@ fn field(line: &str, key: &str) -> Result<f64, String> {
     line.split_whitespace()
         .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
         .and_then(|v| v.parse().ok())
-        .ok_or_else(|| format!("no `{key}=` in stun-load output: {line}"))
+        .ok_or_else(|| format!("no `{key}=` in the output line: {line}"))
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -541,4 +545,274 @@ fn report(o: &Options, ours: &[Run], coturn: &[Run]) {
         ours_cpu / coturn_cpu,
         if ratio >= 2.0 { "met" } else { "NOT met" }
     );
+}
+
+// ------------------------------------------------------------- ice-connect
+
+const ICE_USAGE: &str = "usage: cargo xtask bench ice-connect [--rounds N] [--connections N] \
+[--warmup N] [--no-build] [--no-aioice]";
+
+/// The aioice side of the comparison.
+const AIOICE_BENCH: &str = "interop/aioice/connect_bench.py";
+/// The pinned Python packages of the aioice scripts.
+const AIOICE_REQUIREMENTS: &str = "interop/aioice/requirements.txt";
+/// The venv `cargo xtask test-all` makes for them (same path and stamp file,
+/// so either command reuses the other's venv).
+const INTEROP_VENV: &str = "target/interop-venv";
+/// Issue #3's bar for our median.
+const ICE_CONNECT_TARGET_US: f64 = 5_000.0;
+
+struct IceOptions {
+    rounds: usize,
+    connections: usize,
+    warmup: usize,
+    build: bool,
+    aioice: bool,
+}
+
+fn parse_ice_options(args: &[String]) -> Result<IceOptions, String> {
+    let mut o = IceOptions {
+        rounds: 3,
+        connections: 200,
+        warmup: 5,
+        build: true,
+        aioice: true,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--rounds" => o.rounds = parse_number("--rounds", it.next(), 1..=20)?,
+            "--connections" => {
+                o.connections = parse_number("--connections", it.next(), 1..=10_000)?
+            }
+            "--warmup" => o.warmup = parse_number("--warmup", it.next(), 0..=100)?,
+            "--no-build" => o.build = false,
+            "--no-aioice" => o.aioice = false,
+            other => return Err(format!("unknown argument `{other}`\n{ICE_USAGE}")),
+        }
+    }
+    Ok(o)
+}
+
+/// One run's summary line, parsed.
+struct ConnectRun {
+    median: f64,
+    line: String,
+    /// `ice-connect` only: the median time to both Completed (pair
+    /// nominated), the like-for-like figure next to aioice's `connect()`.
+    completed_median: Option<f64>,
+}
+
+/// `cargo xtask bench ice-connect`: builds `ice-connect` (release), makes sure
+/// the aioice venv exists, then runs `ice-connect` and `connect_bench.py`
+/// alternately (`--rounds` times each, `--connections` connections per run),
+/// inside a loopback-only network namespace when one can be made. Prints every
+/// run's line, the median of the runs' medians for each, and the ratio.
+pub(crate) fn ice_connect(args: &[String]) -> Result<(), String> {
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{ICE_USAGE}");
+        return Ok(());
+    }
+    let o = parse_ice_options(args)?;
+    let root = workspace_root();
+    if o.build {
+        let mut cmd = cargo();
+        cmd.current_dir(&root).args([
+            "build",
+            "--release",
+            "-p",
+            "peerstack-benches",
+            "--bin",
+            "ice-connect",
+        ]);
+        crate::cmd::run(&mut cmd)?;
+    }
+    let ours_bin = target_dir(&root)?.join("release/ice-connect");
+    if !ours_bin.is_file() {
+        return Err(format!(
+            "{} is missing: run without --no-build",
+            ours_bin.display()
+        ));
+    }
+    let python = if o.aioice {
+        Some(aioice_venv(&root)?)
+    } else {
+        None
+    };
+    let script = root.join(AIOICE_BENCH);
+    let netns = crate::cmd::netns_unavailable();
+    match &netns {
+        None => println!("running inside a fresh network namespace with only `lo`"),
+        Some(why) => println!("note: running without a network namespace: {why}"),
+    }
+    let (connections, warmup) = (o.connections.to_string(), o.warmup.to_string());
+    let count_args = [
+        "--rounds",
+        connections.as_str(),
+        "--warmup",
+        warmup.as_str(),
+    ];
+    let run = |program: &Path, args: &[&str], key: &str| -> Result<ConnectRun, String> {
+        let mut cmd = match netns {
+            None => crate::cmd::in_loopback_netns(program, args),
+            Some(_) => {
+                let mut c = Command::new(program);
+                c.args(args);
+                c
+            }
+        };
+        let out = crate::cmd::output(cmd.current_dir(&root))?;
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(key) && l[key.len()..].starts_with(' '))
+            .ok_or_else(|| format!("no `{key}` line in the output:\n{out}"))?
+            .to_string();
+        for l in out.lines() {
+            println!("  {l}");
+        }
+        let completed_median = match out.lines().find(|l| l.starts_with("ice_completed_us ")) {
+            Some(l) => Some(field(l, "median")?),
+            None => None,
+        };
+        Ok(ConnectRun {
+            median: field(&line, "median")?,
+            line,
+            completed_median,
+        })
+    };
+    let script_str = script
+        .to_str()
+        .ok_or_else(|| format!("path is not UTF-8: {}", script.display()))?;
+
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    for round in 1..=o.rounds {
+        // Alternate the order so slow drifts (other load) hit both alike.
+        let ours_first = round % 2 == 1;
+        for step in 0..2 {
+            if (step == 0) == ours_first {
+                println!("round {round}/{}: peerstack ice-connect", o.rounds);
+                ours.push(run(&ours_bin, &count_args, "ice_connect_us")?);
+            } else if let Some(python) = &python {
+                println!("round {round}/{}: aioice connect_bench.py", o.rounds);
+                let mut a = vec![script_str];
+                a.extend(count_args);
+                theirs.push(run(python, &a, "aioice_connect_us")?);
+            }
+        }
+    }
+    report_ice(&o, &ours, &theirs);
+    Ok(())
+}
+
+fn report_ice(o: &IceOptions, ours: &[ConnectRun], theirs: &[ConnectRun]) {
+    println!();
+    println!(
+        "ICE connection setup on 127.0.0.1 (both have the other's candidates -> both connected), \
+         {} runs x {} connections after {} warm-up",
+        o.rounds, o.connections, o.warmup
+    );
+    let list = |runs: &[ConnectRun]| {
+        runs.iter()
+            .map(|r| format!("{:.1}", r.median))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let ours_median = median(ours.iter().map(|r| r.median).collect());
+    println!(
+        "peerstack: median of run medians {ours_median:.1} us (runs: {})",
+        list(ours)
+    );
+    for r in ours {
+        println!("  {}", r.line);
+    }
+    let completed: Vec<f64> = ours.iter().filter_map(|r| r.completed_median).collect();
+    let ours_completed = median(completed.clone());
+    if !completed.is_empty() {
+        println!(
+            "peerstack to both Completed (pair nominated): median of run medians {ours_completed:.1} us"
+        );
+    }
+    println!(
+        "target median < {:.0} us: {}",
+        ICE_CONNECT_TARGET_US,
+        if ours_median < ICE_CONNECT_TARGET_US {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
+    if theirs.is_empty() {
+        return;
+    }
+    let theirs_median = median(theirs.iter().map(|r| r.median).collect());
+    println!(
+        "aioice:    median of run medians {theirs_median:.1} us (runs: {})",
+        list(theirs)
+    );
+    for r in theirs {
+        println!("  {}", r.line);
+    }
+    println!(
+        "ratio aioice/peerstack: {:.1}x (ahead of aioice: {})",
+        theirs_median / ours_median,
+        if ours_median < theirs_median {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
+    if !completed.is_empty() {
+        println!(
+            "ratio aioice/peerstack to nomination (aioice's connect() returns after it): {:.1}x",
+            theirs_median / ours_completed
+        );
+    }
+}
+
+/// The Python of [`INTEROP_VENV`]; made with [`AIOICE_REQUIREMENTS`] when it is
+/// missing or was made from other requirements (the same check and stamp file
+/// as `cargo xtask test-all`'s interop step, without its apt fallback).
+fn aioice_venv(root: &Path) -> Result<PathBuf, String> {
+    let requirements_path = root.join(AIOICE_REQUIREMENTS);
+    let requirements = std::fs::read_to_string(&requirements_path)
+        .map_err(|e| format!("reading {}: {e}", requirements_path.display()))?;
+    let venv = root.join(INTEROP_VENV);
+    let python = venv.join("bin/python");
+    let stamp = venv.join("requirements.installed.txt");
+    if python.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == requirements) {
+        println!(
+            "venv {} is up to date with {AIOICE_REQUIREMENTS}",
+            venv.display()
+        );
+        return Ok(python);
+    }
+    let python3 = crate::cmd::which("python3")
+        .into_iter()
+        .chain([PathBuf::from("/usr/bin/python3")])
+        .find(|p| crate::cmd::probe(Command::new(p).args(["-c", "import venv, ensurepip"])))
+        .ok_or(
+            "no python3 with the venv module (apt-get install python3-venv, or run \
+             `cargo xtask test-all --only interop-ice-aioice` as root, which installs it), \
+             or pass --no-aioice",
+        )?;
+    if venv.exists() {
+        std::fs::remove_dir_all(&venv).map_err(|e| format!("removing {}: {e}", venv.display()))?;
+    }
+    crate::cmd::run(Command::new(&python3).args(["-m", "venv"]).arg(&venv))?;
+    crate::cmd::run(
+        Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--quiet",
+                "-r",
+            ])
+            .arg(&requirements_path),
+    )?;
+    std::fs::write(&stamp, &requirements)
+        .map_err(|e| format!("writing {}: {e}", stamp.display()))?;
+    Ok(python)
 }

@@ -46,6 +46,7 @@ fn main() -> ExitCode {
         Some("test-all") => test_all::main(workspace_root(), &args[1..]),
         Some("bench") => match args.get(1).map(String::as_str) {
             Some("stun-server") => bench::stun_server(&args[2..]),
+            Some("ice-connect") => bench::ice_connect(&args[2..]),
             Some(other) => Err(format!("unknown benchmark `{other}`; try `stun-server`")),
             None => Err("bench: which one? try `cargo xtask bench stun-server`".into()),
         },
