@@ -1080,23 +1080,7 @@ impl IceAgent {
         code: ErrorCode<'_>,
     ) -> Received {
         // Unauthenticated: answer without integrity and keep no state.
-        let mut buf = [0u8; 128];
-        if let Ok(mut b) = MessageBuilder::new(
-            &mut buf,
-            Class::ErrorResponse,
-            Method::BINDING,
-            msg.transaction_id(),
-        ) {
-            if b.add(&code).is_ok() && b.add_fingerprint().is_ok() {
-                let n = b.finish();
-                self.transmits.push_back(Transmit {
-                    source: receive.local,
-                    destination: receive.source,
-                    transport,
-                    contents: Bytes::copy_from_slice(&buf[..n]),
-                });
-            }
-        }
+        self.respond(transport, receive, msg, Err(code), None);
         Received::Dropped
     }
 
@@ -1108,26 +1092,7 @@ impl IceAgent {
         key: &IntegrityKey,
         code: ErrorCode<'_>,
     ) -> Received {
-        let mut buf = [0u8; 128];
-        if let Ok(mut b) = MessageBuilder::new(
-            &mut buf,
-            Class::ErrorResponse,
-            Method::BINDING,
-            msg.transaction_id(),
-        ) {
-            if b.add(&code).is_ok()
-                && b.add_message_integrity(key).is_ok()
-                && b.add_fingerprint().is_ok()
-            {
-                let n = b.finish();
-                self.transmits.push_back(Transmit {
-                    source: receive.local,
-                    destination: receive.source,
-                    transport,
-                    contents: Bytes::copy_from_slice(&buf[..n]),
-                });
-            }
-        }
+        self.respond(transport, receive, msg, Err(code), Some(key));
         Received::Stun
     }
 
@@ -1138,25 +1103,44 @@ impl IceAgent {
         msg: &Message<'_>,
         key: &IntegrityKey,
     ) {
+        self.respond(transport, receive, msg, Ok(()), Some(key));
+    }
+
+    /// Queues the response to a check: success with XOR-MAPPED-ADDRESS, or an
+    /// error code; MESSAGE-INTEGRITY when `key` is given; always FINGERPRINT.
+    fn respond(
+        &mut self,
+        transport: TransportProtocol,
+        receive: Receive<'_>,
+        msg: &Message<'_>,
+        outcome: Result<(), ErrorCode<'_>>,
+        key: Option<&IntegrityKey>,
+    ) {
         let mut buf = [0u8; 128];
-        if let Ok(mut b) = MessageBuilder::new(
-            &mut buf,
-            Class::SuccessResponse,
-            Method::BINDING,
-            msg.transaction_id(),
-        ) {
-            if b.add(&XorMappedAddress(receive.source)).is_ok()
-                && b.add_message_integrity(key).is_ok()
-                && b.add_fingerprint().is_ok()
-            {
-                let n = b.finish();
-                self.transmits.push_back(Transmit {
-                    source: receive.local,
-                    destination: receive.source,
-                    transport,
-                    contents: Bytes::copy_from_slice(&buf[..n]),
-                });
-            }
+        let class = if outcome.is_ok() {
+            Class::SuccessResponse
+        } else {
+            Class::ErrorResponse
+        };
+        let built = MessageBuilder::new(&mut buf, class, Method::BINDING, msg.transaction_id())
+            .and_then(|mut b| {
+                match outcome {
+                    Ok(()) => b.add(&XorMappedAddress(receive.source))?,
+                    Err(code) => b.add(&code)?,
+                };
+                if let Some(key) = key {
+                    b.add_message_integrity(key)?;
+                }
+                b.add_fingerprint()?;
+                Ok(b.finish())
+            });
+        if let Ok(n) = built {
+            self.transmits.push_back(Transmit {
+                source: receive.local,
+                destination: receive.source,
+                transport,
+                contents: Bytes::copy_from_slice(&buf[..n]),
+            });
         }
     }
 
