@@ -251,12 +251,7 @@ impl IceTransport {
         let now = Instant::now().into_std();
         let mut sockets = Vec::new();
         for net in &networks {
-            let bound = std::net::UdpSocket::bind(network::bind_addr(net)).and_then(|s| {
-                s.set_nonblocking(true)?;
-                let s = UdpSocket::from_std(s)?;
-                Ok((s.local_addr()?, s))
-            });
-            match bound {
+            match bind_udp(net) {
                 Ok((addr, socket)) => {
                     tracing::debug!(%addr, interface = %net.name, "bound ICE socket");
                     agent.add_local_socket(now, addr, net.network_type);
@@ -559,6 +554,14 @@ struct Driver {
     monitor: Option<Duration>,
     /// TURN servers reached over TCP: their connections carry STUN framing.
     turn_tcp_servers: Vec<SocketAddr>,
+}
+
+/// A non-blocking UDP socket on `net`'s address with an OS-chosen port.
+fn bind_udp(net: &network::Network) -> io::Result<(SocketAddr, UdpSocket)> {
+    let s = std::net::UdpSocket::bind(network::bind_addr(net))?;
+    s.set_nonblocking(true)?;
+    let s = UdpSocket::from_std(s)?;
+    Ok((s.local_addr()?, s))
 }
 
 /// The networks in `current` whose address has no socket in `bound` yet.
@@ -925,11 +928,7 @@ impl Driver {
         let bound: Vec<SocketAddr> = self.sockets.iter().map(|(a, _)| *a).collect();
         let mut added = false;
         for net in new_networks(&current, &bound) {
-            let bound = std::net::UdpSocket::bind(network::bind_addr(net)).and_then(|s| {
-                s.set_nonblocking(true)?;
-                let s = UdpSocket::from_std(s)?;
-                Ok((s.local_addr()?, s))
-            });
+            let bound = bind_udp(net);
             match bound {
                 Ok((addr, socket)) => {
                     tracing::info!(%addr, interface = %net.name, "new network: gathering on it");
