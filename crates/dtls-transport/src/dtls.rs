@@ -1,1 +1,0 @@
-//! DTLS (being written).
