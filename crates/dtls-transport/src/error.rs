@@ -53,6 +53,10 @@ pub enum Error {
     /// The SSRC table is full.
     #[error("too many SSRCs")]
     TooManySsrcs,
+    /// The key may not protect more packets: the SRTCP index (2^31) or the
+    /// rollover counter (2^32) is used up. Re-key (a new DTLS handshake).
+    #[error("SRTP key exhausted")]
+    KeyExhausted,
     /// A crypto primitive failed unexpectedly.
     #[error("crypto failure")]
     Crypto,
