@@ -2,16 +2,21 @@
 //! [`Step`]s. A failing step does not stop the run; the summary at the end
 //! lists every step and the exit code says whether any failed.
 //!
-//! To add a suite (aiortc, Chromium, NAT topologies…), write a
-//! `fn(&Context) -> Outcome` and add a [`Step`] to [`STEPS`]. Anything that
-//! talks to a peer runs inside a loopback-only network namespace
-//! ([`cmd::in_loopback_netns`]).
+//! To add a suite (aiortc, Chromium…), write a `fn(&Context) -> Outcome` and
+//! add a [`Step`] to [`STEPS`]. Anything that talks to a peer runs inside a
+//! loopback-only network namespace ([`cmd::in_loopback_netns`]), or, for the
+//! NAT topology of `interop-ice-nat`, inside namespaces the step makes and
+//! deletes (`netns.rs`, which also has `interop-ice-coturn`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::cmd;
+
+// The coturn and NAT-topology steps live in their own file.
+#[path = "netns.rs"]
+mod netns;
 
 /// Seconds each fuzz target runs unless `FUZZ_SECONDS` says otherwise.
 const DEFAULT_FUZZ_SECONDS: u64 = 20;
@@ -82,6 +87,16 @@ pub(crate) const STEPS: &[Step] = &[
         name: "interop-ice-aioice",
         slow: true,
         run: interop_ice_aioice,
+    },
+    Step {
+        name: "interop-ice-coturn",
+        slow: true,
+        run: netns::interop_ice_coturn,
+    },
+    Step {
+        name: "interop-ice-nat",
+        slow: true,
+        run: netns::interop_ice_nat,
     },
 ];
 
