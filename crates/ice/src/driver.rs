@@ -324,6 +324,7 @@ impl IceTransport {
             filter: config.networks.clone(),
             monitor: config.network_monitor,
             turn_tcp_servers,
+            outbox: std::collections::VecDeque::new(),
         };
         runtime.spawn(driver.run());
         Ok(IceTransport {
@@ -554,6 +555,8 @@ struct Driver {
     monitor: Option<Duration>,
     /// TURN servers reached over TCP: their connections carry STUN framing.
     turn_tcp_servers: Vec<SocketAddr>,
+    /// UDP datagrams waiting for `flush`.
+    outbox: std::collections::VecDeque<crate::allocator::Transmit>,
 }
 
 /// A non-blocking UDP socket on `net`'s address with an OS-chosen port.
@@ -961,18 +964,13 @@ impl Driver {
 
     /// Sends one transmit: UDP right away (without waiting for buffer space),
     /// TCP onto its connection, opening one for an active candidate if needed.
+    /// Sends one transmit: UDP goes to the outbox that [`Driver::flush`]
+    /// sends (awaiting the socket, so the first datagram on a new socket is
+    /// not lost to a readiness tokio has not seen yet); TCP onto its
+    /// connection, opening one for an active candidate if needed.
     fn transmit(&mut self, t: crate::allocator::Transmit) {
         match t.transport {
-            TransportProtocol::Udp => match find_socket(&self.sockets, t.source) {
-                Some(socket) => match socket.try_send_to(&t.contents, t.destination) {
-                    Ok(_) => {}
-                    // A full socket buffer drops the datagram, as the network would.
-                    Err(e) => {
-                        tracing::debug!(source = %t.source, destination = %t.destination, error = %e, "send failed")
-                    }
-                },
-                None => tracing::debug!(source = %t.source, "transmit from an unknown socket"),
-            },
+            TransportProtocol::Udp => self.outbox.push_back(t),
             TransportProtocol::Tcp => self.transmit_tcp(t.source, t.destination, t.contents),
         }
     }
@@ -1067,6 +1065,16 @@ impl Driver {
     async fn flush(&mut self) {
         while let Some(t) = self.agent.poll_transmit() {
             self.transmit(t);
+        }
+        while let Some(t) = self.outbox.pop_front() {
+            match find_socket(&self.sockets, t.source) {
+                Some(socket) => {
+                    if let Err(e) = socket.send_to(&t.contents, t.destination).await {
+                        tracing::debug!(source = %t.source, destination = %t.destination, error = %e, "send failed");
+                    }
+                }
+                None => tracing::debug!(source = %t.source, "transmit from an unknown socket"),
+            }
         }
         // The route first, so a handle that sees Connected can send.
         let route = self.agent.route();

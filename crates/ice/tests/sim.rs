@@ -629,3 +629,44 @@ fn udp_wins_over_tcp_when_both_work() {
     assert_eq!(p.a.route().unwrap().transport, ice::TransportProtocol::Udp);
     assert_eq!(p.b.route().unwrap().transport, ice::TransportProtocol::Udp);
 }
+
+#[test]
+fn a_check_lost_to_the_peers_nat_is_replaced_by_a_triggered_check() {
+    // B sits behind a port-restricted NAT and learns A's credentials late, so A's first
+    // check is dropped by B's NAT (B has sent nothing yet). When B's own check reaches A,
+    // A sends a new check at once (RFC 8445 §7.3.1.4) instead of waiting for the 250 ms
+    // retransmission of the lost one.
+    let mut net = SimNetwork::new(31, LinkConfig::default());
+    net.add_host("198.18.1.2".parse().unwrap(), None);
+    let nat = net.add_nat(
+        "198.18.0.2".parse().unwrap(),
+        NatBehavior::EndpointIndependent,
+        NatBehavior::AddressAndPortDependent,
+    );
+    net.add_host("10.0.2.2".parse().unwrap(), Some(nat));
+    net.add_stun_server(STUN.parse().unwrap());
+    let mut p = AgentPair::new(
+        net,
+        IceAgent::new(config(IceRole::Controlling, 301)),
+        IceAgent::new(config(IceRole::Controlled, 302)),
+        Instant::now(),
+    );
+    p.add_socket(false, "198.18.1.2:5000".parse().unwrap());
+    p.add_socket(true, "10.0.2.2:5000".parse().unwrap());
+    p.finish_sockets();
+    let cb = p.b.local_credentials().clone();
+    p.a.set_remote_credentials(cb);
+    // Gathering and trickle complete; A checks B's server-reflexive address and is filtered.
+    p.run_until(Duration::from_millis(120), |_| false);
+    assert!(p.a.route().is_none());
+    let ca = p.a.local_credentials().clone();
+    p.b.set_remote_credentials(ca);
+    let start = p.now;
+    assert!(p.run_until(Duration::from_secs(5), both_connected));
+    let took = p.now - start;
+    // Two one-way trips of 10 ms plus the triggered check's round trip: well under 250 ms.
+    assert!(
+        took < Duration::from_millis(100),
+        "connected {took:?} after B started checking"
+    );
+}

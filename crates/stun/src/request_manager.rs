@@ -260,6 +260,22 @@ impl RequestManager {
         self.requests.remove(transaction_id).is_some()
     }
 
+    /// Stops retransmitting a request but keeps waiting for its response until
+    /// its current timer runs out (then it times out as usual). ICE uses this
+    /// when a triggered check replaces one in flight (RFC 8445 §7.3.1.4).
+    /// Returns whether the request was outstanding.
+    pub fn stop_retransmissions(&mut self, transaction_id: &TransactionId) -> bool {
+        match self.requests.get_mut(transaction_id) {
+            Some(req) => {
+                req.transmissions = req.transmissions.max(self.config.max_transmissions);
+                self.transmits
+                    .retain(|t| t.transaction_id != *transaction_id);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Retransmits and times out whatever is due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         let config = &self.config;

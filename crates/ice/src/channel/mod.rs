@@ -1049,7 +1049,19 @@ impl IceAgent {
             p.unanswered = false;
         } else {
             match p.state {
-                PairState::Succeeded | PairState::InProgress => {}
+                PairState::Succeeded => {}
+                PairState::InProgress if p.nominating => {}
+                PairState::InProgress => {
+                    // RFC 8445 §7.3.1.4: stop retransmitting the check in flight (a
+                    // response to it still counts) and send a new one at once: the
+                    // first may have been lost before the peer's NAT binding existed.
+                    if let Some(tid) = p.check.take() {
+                        self.checks.stop_retransmissions(&tid);
+                    }
+                    if !self.triggered.contains(&pair_idx) {
+                        self.triggered.push_back(pair_idx);
+                    }
+                }
                 _ => {
                     p.state = PairState::Waiting;
                     if !self.triggered.contains(&pair_idx) {
@@ -1701,6 +1713,14 @@ impl IceAgent {
                 continue;
             }
             if info.pair >= self.pairs.len() {
+                continue;
+            }
+            if self.pairs[info.pair].check != Some(tid) {
+                // A check replaced by a triggered one: its success still validates
+                // the pair; its failure or timeout means nothing.
+                if let RequestEvent::Success { response, rtt, .. } = ev {
+                    self.on_check_success(now, info, &response, rtt);
+                }
                 continue;
             }
             self.pairs[info.pair].check = None;
