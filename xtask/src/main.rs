@@ -4,7 +4,8 @@
 //! ```text
 //! cargo xtask test-all [--quick] [--only STEP,...]
 //!                                    fmt, clippy, tests, fuzzing, interop with real peers
-//! cargo xtask bench stun-server ...  load-test the stun-server binary
+//! cargo xtask bench stun-server ...  load-test the stun-server binary against coturn
+//! cargo xtask bench ice-connect ...  ICE setup time on loopback against aioice
 //! cargo xtask help
 //! ```
 //!
@@ -32,11 +33,18 @@ commands:
                        installs coturn and stun-client with apt when root),
                        interop-ice-aioice (ice-peer example <-> aioice's ICE agent, both
                        roles, in a loopback-only network namespace; makes a Python venv
-                       in target/interop-venv with interop/aioice/requirements.txt).
+                       in target/interop-venv with interop/aioice/requirements.txt),
+                       interop-ice-coturn (ice-peer pairs relayed through coturn over UDP
+                       and TCP, ICE-TCP, and the ice crate's coturn TURN tests),
+                       interop-ice-nat (root: two hosts behind real NATs in network
+                       namespaces, server-reflexive through cone NATs and relayed through
+                       symmetric NATs; namespaces are removed afterwards).
                        --quick runs fmt, clippy and test only; --only STEP[,STEP...]
                        runs the named steps only.
   bench stun-server [args]
-                       load-test the stun-server binary
+                       load-test the stun-server binary against coturn (1 core each)
+  bench ice-connect [args]
+                       ICE setup time on loopback, peerstack vs aioice
   help                 this text
 ";
 
@@ -47,7 +55,9 @@ fn main() -> ExitCode {
         Some("bench") => match args.get(1).map(String::as_str) {
             Some("stun-server") => bench::stun_server(&args[2..]),
             Some("ice-connect") => bench::ice_connect(&args[2..]),
-            Some(other) => Err(format!("unknown benchmark `{other}`; try `stun-server`")),
+            Some(other) => Err(format!(
+                "unknown benchmark `{other}`; try `stun-server` or `ice-connect`"
+            )),
             None => Err("bench: which one? try `cargo xtask bench stun-server`".into()),
         },
         // Hidden: the two-peer runner of the interop-ice-aioice step (see pair.rs).
