@@ -26,7 +26,7 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use openssl::asn1::Asn1Time;
@@ -398,6 +398,9 @@ struct Inner {
     pkey: PKey<Private>,
     sha256: Fingerprint,
     not_after: SystemTime,
+    /// The DTLS `SSL_CTX` built from this certificate, shared by every
+    /// transport that uses it (see `dtls::dtls_context`).
+    dtls_context: OnceLock<openssl::ssl::SslContext>,
 }
 
 fn cert_err(what: &str, e: impl fmt::Display) -> Error {
@@ -519,6 +522,7 @@ impl Certificate {
                 pkey,
                 sha256,
                 not_after,
+                dtls_context: OnceLock::new(),
             }),
         })
     }
@@ -583,6 +587,10 @@ impl Certificate {
 
     pub(crate) fn private_key(&self) -> &PKey<Private> {
         &self.inner.pkey
+    }
+
+    pub(crate) fn dtls_context_slot(&self) -> &OnceLock<openssl::ssl::SslContext> {
+        &self.inner.dtls_context
     }
 }
 

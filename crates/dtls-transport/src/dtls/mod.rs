@@ -55,8 +55,8 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use openssl::ssl::{
-    ErrorCode, Ssl, SslContextBuilder, SslMethod, SslOptions, SslSessionCacheMode, SslStream,
-    SslVerifyMode, SslVersion,
+    ErrorCode, Ssl, SslContextBuilder, SslContextRef, SslMethod, SslOptions, SslSessionCacheMode,
+    SslStream, SslVerifyMode, SslVersion,
 };
 
 use crate::certificate::{Certificate, Fingerprint, HashAlgorithm};
@@ -454,7 +454,16 @@ impl fmt::Debug for DtlsTransport {
     }
 }
 
-fn build_ssl(config: &DtlsConfig) -> Result<Ssl, Error> {
+/// The OpenSSL context for `certificate`: everything that does not depend on
+/// the role, MTU or SRTP profiles. Building one costs about as much as a
+/// third of a handshake with OpenSSL 3 (provider and algorithm look-ups), so
+/// it is built once per certificate and shared by every transport using it
+/// (cached inside the certificate).
+fn dtls_context(certificate: &Certificate) -> Result<&SslContextRef, Error> {
+    let slot = certificate.dtls_context_slot();
+    if let Some(ctx) = slot.get() {
+        return Ok(ctx);
+    }
     let mut ctx = SslContextBuilder::new(SslMethod::dtls())?;
     ctx.set_min_proto_version(Some(SslVersion::DTLS1_2))?;
     ctx.set_max_proto_version(Some(SslVersion::DTLS1_2))?;
@@ -468,8 +477,8 @@ fn build_ssl(config: &DtlsConfig) -> Result<Ssl, Error> {
     ctx.set_session_cache_mode(SslSessionCacheMode::OFF);
     ctx.set_cipher_list(CIPHER_LIST)?;
     ctx.set_groups_list(GROUPS)?;
-    ctx.set_certificate(config.certificate.x509())?;
-    ctx.set_private_key(config.certificate.private_key())?;
+    ctx.set_certificate(certificate.x509())?;
+    ctx.set_private_key(certificate.private_key())?;
     ctx.check_private_key()?;
     // Self-signed certificates are the norm: accept any chain here; the
     // certificate is checked against the SDP fingerprint after the handshake.
@@ -478,6 +487,12 @@ fn build_ssl(config: &DtlsConfig) -> Result<Ssl, Error> {
         SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
         |_preverify_ok, _store| true,
     );
+    // Two threads racing here both build one; the first stored wins.
+    Ok(slot.get_or_init(|| ctx.build()))
+}
+
+fn build_ssl(config: &DtlsConfig) -> Result<Ssl, Error> {
+    let mut ssl = Ssl::new(dtls_context(&config.certificate)?)?;
     if !config.srtp_profiles.is_empty() {
         let mut names = String::new();
         for (i, p) in config.srtp_profiles.iter().enumerate() {
@@ -486,10 +501,8 @@ fn build_ssl(config: &DtlsConfig) -> Result<Ssl, Error> {
             }
             names.push_str(p.name());
         }
-        ctx.set_tlsext_use_srtp(&names)?;
+        ssl.set_tlsext_use_srtp(&names)?;
     }
-    let ctx = ctx.build();
-    let mut ssl = Ssl::new(&ctx)?;
     ssl.set_mtu(u32::from(config.mtu))?;
     match config.role {
         DtlsRole::Client => ssl.set_connect_state(),
