@@ -280,7 +280,10 @@ pub struct DtlsConfig {
     /// Largest datagram OpenSSL writes (UDP payload), default [`DEFAULT_MTU`].
     pub mtu: u16,
     /// SRTP protection profiles to offer (client) or accept (server), in
-    /// preference order; empty disables DTLS-SRTP (data channels only).
+    /// preference order; empty disables DTLS-SRTP (data channels only). The
+    /// server picks its own most preferred profile among those the client
+    /// offers (OpenSSL's rule); no common profile means no SRTP keys, not a
+    /// failure.
     pub srtp_profiles: Vec<SrtpProfile>,
 }
 
