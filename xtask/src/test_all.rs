@@ -98,6 +98,11 @@ pub(crate) const STEPS: &[Step] = &[
         slow: true,
         run: netns::interop_ice_nat,
     },
+    Step {
+        name: "interop-dtls",
+        slow: true,
+        run: interop_dtls,
+    },
 ];
 
 /// Runs `cargo xtask test-all [--quick] [--only STEP[,STEP…]]`.
@@ -371,6 +376,25 @@ fn interop_stun(ctx: &Context) -> Outcome {
     };
     run_in_loopback_netns(
         &ctx.root.join("crates/stun"),
+        &exe,
+        &["--ignored", "--test-threads=1", "--nocapture"],
+    )
+    .into()
+}
+
+/// Our DtlsTransport against OpenSSL's command-line DTLS peers (`openssl
+/// s_server` / `s_client` over UDP on 127.0.0.1, keying material compared),
+/// inside a loopback-only network namespace.
+fn interop_dtls(ctx: &Context) -> Outcome {
+    if cmd::which("openssl").is_none() {
+        return Outcome::Skipped("`openssl` (the command-line tool) is not installed".into());
+    }
+    let exe = match build_test_executable(&ctx.root, "dtls-transport", "dtls_interop") {
+        Ok(exe) => exe,
+        Err(e) => return Outcome::Failed(e),
+    };
+    run_in_loopback_netns(
+        &ctx.root.join("crates/dtls-transport"),
         &exe,
         &["--ignored", "--test-threads=1", "--nocapture"],
     )
