@@ -138,7 +138,39 @@ type SsrcMap<T> = HashMap<u32, T, BuildHasherDefault<SsrcHasher>>;
 /// the per-SSRC state. Use one context per direction: a context used for both
 /// protecting and unprotecting would mix the two sides' rollover counters (a
 /// debug build asserts against it). See the [module docs](super) for the
-/// buffer conventions and an example.
+/// buffer conventions.
+///
+/// # Example
+///
+/// ```
+/// use dtls_transport::srtp::{SrtpContext, SrtpProfile};
+///
+/// let profile = SrtpProfile::AeadAes128Gcm;
+/// let (key, salt) = ([1u8; 16], [2u8; 12]);
+/// let mut tx = SrtpContext::new(profile, &key, &salt)?;
+/// let mut rx = SrtpContext::new(profile, &key, &salt)?;
+///
+/// // RTP: seq 65535 then 0 — the rollover counter follows on both sides.
+/// for seq in [65535u16, 0] {
+///     let mut buf = [0u8; 64];
+///     buf[..12].copy_from_slice(&[0x80, 96, 0, 0, 0, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef]);
+///     buf[2..4].copy_from_slice(&seq.to_be_bytes());
+///     buf[12..17].copy_from_slice(b"hello");
+///     let n = tx.protect_rtp(&mut buf, 17)?; // writes the 16-byte tag at buf[17..33]
+///     let m = rx.unprotect_rtp(&mut buf[..n])?;
+///     assert_eq!(&buf[12..m], b"hello");
+/// }
+/// assert_eq!((tx.roc(0xdeadbeef), rx.roc(0xdeadbeef)), (Some(1), Some(1)));
+///
+/// // RTCP: a receiver report from SSRC 0xdeadbeef, in a Vec with spare capacity.
+/// let report = vec![0x80, 201, 0, 1, 0xde, 0xad, 0xbe, 0xef];
+/// let mut packet = Vec::with_capacity(report.len() + profile.rtcp_overhead());
+/// packet.extend_from_slice(&report);
+/// tx.protect_rtcp_vec(&mut packet)?; // no reallocation: the capacity was reserved
+/// rx.unprotect_rtcp_vec(&mut packet)?;
+/// assert_eq!(packet, report);
+/// # Ok::<(), dtls_transport::Error>(())
+/// ```
 pub struct SrtpContext {
     profile: SrtpProfile,
     config: SrtpConfig,
@@ -510,6 +542,22 @@ fn rtp_header_len(packet: &[u8]) -> Result<usize, Error> {
 
 /// Both directions of an SRTP session: an outbound context (our keys) and an
 /// inbound one (the peer's keys).
+///
+/// ```
+/// use dtls_transport::srtp::{SrtpConfig, SrtpProfile, SrtpSession};
+///
+/// // Both ends of a DTLS handshake export the same keying material.
+/// let profile = SrtpProfile::Aes128CmHmacSha1_80;
+/// let material = vec![7u8; profile.keying_material_len()];
+/// let mut client = SrtpSession::from_dtls_keying_material(profile, &material, true, SrtpConfig::default())?;
+/// let mut server = SrtpSession::from_dtls_keying_material(profile, &material, false, SrtpConfig::default())?;
+///
+/// let mut buf = [0u8; 32];
+/// buf[..12].copy_from_slice(&[0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 42]);
+/// let n = client.protect_rtp(&mut buf, 12)?;
+/// assert_eq!(server.unprotect_rtp(&mut buf[..n])?, 12);
+/// # Ok::<(), dtls_transport::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct SrtpSession {
     /// Protects what we send.
