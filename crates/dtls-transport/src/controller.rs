@@ -1,8 +1,9 @@
 //! libwebrtc's TransportController (JsepTransportController), sans-IO.
 //!
 //! One [`JsepTransport`] per transport name (a BUNDLE group, or an m-line when
-//! not bundled): an [`IceAgent`] (the P2PTransportChannel; component 1, as
-//! WebRTC requires rtcp-mux) and a [`DtlsTransport`] over it. The controller
+//! not bundled): an [`IceAgent`] (the P2PTransportChannel) and a
+//! [`DtlsTransport`] over it for RTP (and RTCP with rtcp-mux), plus a second
+//! pair for the RTCP component when the peer refuses rtcp-mux. The controller
 //!
 //! - starts DTLS on a transport once ICE has a usable pair,
 //! - demultiplexes what ICE accepts (RFC 7983 with the `stun` crate's
@@ -69,10 +70,12 @@ pub enum ControllerEvent {
     IceConnectionState(IceConnectionState),
     /// The combined connection state changed.
     ConnectionState(PeerConnectionState),
-    /// DTLS on a transport verified the peer; SRTP keys when negotiated.
+    /// DTLS on a transport component verified the peer; SRTP keys when negotiated.
     DtlsConnected {
         /// The transport name.
         transport: String,
+        /// 1 (RTP, or both with rtcp-mux) or 2 (RTCP without rtcp-mux).
+        component: u16,
         /// The DTLS-SRTP keys, oriented for our role.
         srtp: Option<SrtpKeys>,
     },
@@ -95,14 +98,41 @@ pub enum ControllerEvent {
     },
 }
 
-/// One transport: ICE plus DTLS over it (libwebrtc's JsepTransport).
+/// One ICE component with DTLS over it (libwebrtc's P2PTransportChannel +
+/// DtlsTransportChannelWrapper).
 #[derive(Debug)]
-pub struct JsepTransport {
-    name: String,
+struct Channel {
     ice: IceAgent,
     dtls: DtlsTransport,
     dtls_started: bool,
     gathering: GatheringState,
+}
+
+impl Channel {
+    fn new(ice: IceConfig, dtls: DtlsConfig) -> Result<Channel, Error> {
+        Ok(Channel {
+            ice: IceAgent::new(ice),
+            dtls: DtlsTransport::new(dtls)?,
+            dtls_started: false,
+            gathering: GatheringState::New,
+        })
+    }
+
+    fn is_connected(&self) -> bool {
+        matches!(
+            self.ice.state(),
+            IceConnectionState::Connected | IceConnectionState::Completed
+        ) && self.dtls.state() == DtlsState::Connected
+    }
+}
+
+/// One transport (libwebrtc's JsepTransport): the RTP component's ICE agent
+/// and DTLS transport, and, without rtcp-mux, the RTCP component's.
+#[derive(Debug)]
+pub struct JsepTransport {
+    name: String,
+    rtp: Channel,
+    rtcp: Option<Channel>,
 }
 
 impl JsepTransport {
@@ -111,14 +141,40 @@ impl JsepTransport {
         &self.name
     }
 
-    /// The ICE agent (add sockets, remote credentials and candidates here).
+    /// The RTP component's ICE agent (add sockets, remote credentials and candidates here).
     pub fn ice(&mut self) -> &mut IceAgent {
-        &mut self.ice
+        &mut self.rtp.ice
     }
 
-    /// The DTLS transport.
+    /// The RTP component's DTLS transport.
     pub fn dtls(&self) -> &DtlsTransport {
-        &self.dtls
+        &self.rtp.dtls
+    }
+
+    /// The RTCP component's ICE agent, without rtcp-mux.
+    pub fn rtcp_ice(&mut self) -> Option<&mut IceAgent> {
+        self.rtcp.as_mut().map(|c| &mut c.ice)
+    }
+
+    /// The RTCP component's DTLS transport, without rtcp-mux.
+    pub fn rtcp_dtls(&self) -> Option<&DtlsTransport> {
+        self.rtcp.as_ref().map(|c| &c.dtls)
+    }
+
+    fn channels(&self) -> impl Iterator<Item = &Channel> {
+        std::iter::once(&self.rtp).chain(self.rtcp.as_ref())
+    }
+
+    fn channels_mut(&mut self) -> impl Iterator<Item = &mut Channel> {
+        std::iter::once(&mut self.rtp).chain(self.rtcp.as_mut())
+    }
+
+    fn channel_mut(&mut self, component: u16) -> Option<&mut Channel> {
+        match component {
+            1 => Some(&mut self.rtp),
+            2 => self.rtcp.as_mut(),
+            _ => None,
+        }
     }
 }
 
@@ -172,9 +228,9 @@ impl TransportController {
         }
     }
 
-    /// Creates the transport `name` (an ICE agent and a DTLS transport in
-    /// `role`); `remote_fingerprint` may come later with
-    /// [`TransportController::set_remote_fingerprint`].
+    /// Creates the transport `name` with rtcp-mux (WebRTC's default): one ICE
+    /// agent and one DTLS transport in `role`; `remote_fingerprint` may come
+    /// later with [`TransportController::set_remote_fingerprint`].
     pub fn add_transport(
         &mut self,
         now: Instant,
@@ -182,23 +238,60 @@ impl TransportController {
         role: DtlsRole,
         remote_fingerprint: Option<Fingerprint>,
     ) -> Result<(), Error> {
+        self.create(now, name, role, remote_fingerprint, true)
+    }
+
+    /// Creates the transport `name` without rtcp-mux: a second ICE agent
+    /// (component 2, same credentials) with its own DTLS transport carries
+    /// RTCP, as libwebrtc does for peers that refuse rtcp-mux.
+    pub fn add_transport_without_rtcp_mux(
+        &mut self,
+        now: Instant,
+        name: &str,
+        role: DtlsRole,
+        remote_fingerprint: Option<Fingerprint>,
+    ) -> Result<(), Error> {
+        self.create(now, name, role, remote_fingerprint, false)
+    }
+
+    fn create(
+        &mut self,
+        now: Instant,
+        name: &str,
+        role: DtlsRole,
+        remote_fingerprint: Option<Fingerprint>,
+        rtcp_mux: bool,
+    ) -> Result<(), Error> {
         if self.transports.contains_key(name) {
             return Ok(());
         }
         let mut ice_config = self.config.ice.clone();
         if let Some(seed) = ice_config.seed.as_mut() {
-            *seed = seed.wrapping_add(self.transports.len() as u64);
+            *seed = seed.wrapping_add(2 * self.transports.len() as u64);
         }
         let mut dtls = DtlsConfig::new(self.config.certificate.clone(), role);
         dtls.remote_fingerprint = remote_fingerprint;
-        let transport = JsepTransport {
-            name: name.to_string(),
-            ice: IceAgent::new(ice_config),
-            dtls: DtlsTransport::new(dtls)?,
-            dtls_started: false,
-            gathering: GatheringState::New,
+        let rtp = Channel::new(ice_config.clone(), dtls.clone())?;
+        let rtcp = if rtcp_mux {
+            None
+        } else {
+            // Both components of a stream share the ICE credentials (RFC 8445 §5.3).
+            let mut c = ice_config;
+            c.component = 2;
+            c.credentials = Some(rtp.ice.local_credentials().clone());
+            if let Some(seed) = c.seed.as_mut() {
+                *seed = seed.wrapping_add(1);
+            }
+            Some(Channel::new(c, dtls)?)
         };
-        self.transports.insert(name.to_string(), transport);
+        self.transports.insert(
+            name.to_string(),
+            JsepTransport {
+                name: name.to_string(),
+                rtp,
+                rtcp,
+            },
+        );
         self.update(now);
         Ok(())
     }
@@ -220,7 +313,10 @@ impl TransportController {
         fingerprint: Fingerprint,
     ) -> Result<(), Error> {
         let t = self.transports.get_mut(name).ok_or(Error::NotConnected)?;
-        t.dtls.set_remote_fingerprint(fingerprint)
+        for c in t.channels_mut() {
+            c.dtls.set_remote_fingerprint(fingerprint.clone())?;
+        }
+        Ok(())
     }
 
     /// Our certificate's fingerprint (for our descriptions).
@@ -243,21 +339,36 @@ impl TransportController {
         self.gathering
     }
 
-    /// A datagram for transport `name` (from one of its agent's sockets).
+    /// A datagram for transport `name`'s RTP component (from one of its agent's sockets).
     pub fn handle_receive(&mut self, now: Instant, name: &str, receive: Receive<'_>) {
+        self.handle_receive_component(now, name, 1, receive)
+    }
+
+    /// A datagram for component `component` (1 = RTP, 2 = RTCP without rtcp-mux) of `name`.
+    pub fn handle_receive_component(
+        &mut self,
+        now: Instant,
+        name: &str,
+        component: u16,
+        receive: Receive<'_>,
+    ) {
         let Some(t) = self.transports.get_mut(name) else {
             return;
         };
-        if let Received::Data(range) = t.ice.handle_receive(now, receive) {
+        let transport = t.name.clone();
+        let Some(c) = t.channel_mut(component) else {
+            return;
+        };
+        if let Received::Data(range) = c.ice.handle_receive(now, receive) {
             let payload = &receive.data[range];
             match classify(payload) {
-                PacketKind::Dtls => t.dtls.handle_receive(now, payload),
+                PacketKind::Dtls => c.dtls.handle_receive(now, payload),
                 // Media only from a peer whose certificate DTLS has verified.
                 kind @ (PacketKind::Rtp | PacketKind::Rtcp)
-                    if t.dtls.state() == DtlsState::Connected =>
+                    if c.dtls.state() == DtlsState::Connected =>
                 {
                     self.events.push_back(ControllerEvent::Media {
-                        transport: t.name.clone(),
+                        transport,
                         rtcp: kind == PacketKind::Rtcp,
                         packet: Bytes::copy_from_slice(payload),
                     });
@@ -270,12 +381,16 @@ impl TransportController {
 
     /// Runs the timers of every agent and DTLS transport.
     pub fn handle_timeout(&mut self, now: Instant) {
-        for t in self.transports.values_mut() {
-            if t.ice.poll_timeout().is_some_and(|d| d <= now) {
-                t.ice.handle_timeout(now);
+        for c in self
+            .transports
+            .values_mut()
+            .flat_map(JsepTransport::channels_mut)
+        {
+            if c.ice.poll_timeout().is_some_and(|d| d <= now) {
+                c.ice.handle_timeout(now);
             }
-            if t.dtls.poll_timeout().is_some_and(|d| d <= now) {
-                t.dtls.handle_timeout(now);
+            if c.dtls.poll_timeout().is_some_and(|d| d <= now) {
+                c.dtls.handle_timeout(now);
             }
         }
         self.update(now);
@@ -289,30 +404,44 @@ impl TransportController {
         data: &[u8],
     ) -> Result<(), Error> {
         let t = self.transports.get_mut(name).ok_or(Error::NotConnected)?;
-        t.dtls.send(data)?;
+        t.rtp.dtls.send(data)?;
         self.update(now);
         Ok(())
     }
 
-    /// Sends an already protected SRTP/SRTCP packet on `name` along ICE's route.
+    /// Sends an already protected SRTP/SRTCP packet on `name` along ICE's
+    /// route (SRTCP on the RTCP component when there is one).
     pub fn send_media(&mut self, name: &str, packet: &[u8]) -> Result<(), Error> {
         let t = self.transports.get_mut(name).ok_or(Error::NotConnected)?;
-        if t.dtls.state() != DtlsState::Connected {
+        let rtcp = classify(packet) == PacketKind::Rtcp;
+        let c = match (&mut t.rtcp, rtcp) {
+            (Some(c), true) => c,
+            _ => &mut t.rtp,
+        };
+        if c.dtls.state() != DtlsState::Connected {
             return Err(Error::NotConnected);
         }
-        let transmit = t.ice.send(packet)?;
+        let transmit = c.ice.send(packet)?;
         self.transmits.push_back(transmit);
         Ok(())
     }
 
     /// Closes DTLS (close_notify) and ICE on every transport.
     pub fn close(&mut self, now: Instant) {
-        for t in self.transports.values_mut() {
-            t.dtls.close(now);
+        for c in self
+            .transports
+            .values_mut()
+            .flat_map(JsepTransport::channels_mut)
+        {
+            c.dtls.close(now);
         }
         self.update(now);
-        for t in self.transports.values_mut() {
-            t.ice.close(now);
+        for c in self
+            .transports
+            .values_mut()
+            .flat_map(JsepTransport::channels_mut)
+        {
+            c.ice.close(now);
         }
         self.closed = true;
         self.update(now);
@@ -323,12 +452,10 @@ impl TransportController {
         if let Some(t) = self.transmits.pop_front() {
             return Some(t);
         }
-        for t in self.transports.values_mut() {
-            if let Some(x) = t.ice.poll_transmit() {
-                return Some(x);
-            }
-        }
-        None
+        self.transports
+            .values_mut()
+            .flat_map(JsepTransport::channels_mut)
+            .find_map(|c| c.ice.poll_transmit())
     }
 
     /// The next event.
@@ -340,7 +467,8 @@ impl TransportController {
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.transports
             .values()
-            .flat_map(|t| [t.ice.poll_timeout(), t.dtls.poll_timeout()])
+            .flat_map(JsepTransport::channels)
+            .flat_map(|c| [c.ice.poll_timeout(), c.dtls.poll_timeout()])
             .flatten()
             .min()
     }
@@ -350,94 +478,98 @@ impl TransportController {
     /// route, DTLS events are forwarded, and the combined states are updated.
     fn update(&mut self, now: Instant) {
         for t in self.transports.values_mut() {
-            while let Some(ev) = t.ice.poll_event() {
-                match ev {
-                    IceEvent::LocalCandidate(candidate) => {
-                        self.events.push_back(ControllerEvent::Candidate {
-                            transport: t.name.clone(),
-                            candidate,
-                        })
+            let name = t.name.clone();
+            let was_complete = t
+                .channels()
+                .all(|c| c.gathering == GatheringState::Complete);
+            for (component, c) in (1u16..).zip(t.channels_mut()) {
+                while let Some(ev) = c.ice.poll_event() {
+                    match ev {
+                        IceEvent::LocalCandidate(candidate) => {
+                            self.events.push_back(ControllerEvent::Candidate {
+                                transport: name.clone(),
+                                candidate,
+                            })
+                        }
+                        IceEvent::GatheringStateChanged(s) => c.gathering = s,
+                        _ => {}
                     }
-                    IceEvent::GatheringStateChanged(s) => {
-                        t.gathering = s;
-                        if s == GatheringState::Complete {
-                            self.events.push_back(ControllerEvent::EndOfCandidates {
-                                transport: t.name.clone(),
-                            });
+                }
+                if !c.dtls_started && c.ice.route().is_some() {
+                    c.dtls_started = true;
+                    c.dtls.start(now);
+                }
+                if c.ice.route().is_some() {
+                    while let Some(datagram) = c.dtls.poll_transmit() {
+                        match c.ice.send(&datagram) {
+                            Ok(x) => self.transmits.push_back(x),
+                            Err(e) => tracing::debug!(error = %e, "DTLS datagram not sent"),
                         }
                     }
-                    _ => {}
+                }
+                while let Some(ev) = c.dtls.poll_event() {
+                    match ev {
+                        DtlsEvent::Connected { srtp } => {
+                            self.events.push_back(ControllerEvent::DtlsConnected {
+                                transport: name.clone(),
+                                component,
+                                srtp,
+                            })
+                        }
+                        DtlsEvent::ApplicationData(data) => {
+                            self.events.push_back(ControllerEvent::ApplicationData {
+                                transport: name.clone(),
+                                data,
+                            })
+                        }
+                        DtlsEvent::Failed(e) => {
+                            tracing::warn!(transport = %name, component, error = %e, "DTLS failed")
+                        }
+                        DtlsEvent::StateChanged(_) => {}
+                    }
                 }
             }
-            if !t.dtls_started && t.ice.route().is_some() {
-                t.dtls_started = true;
-                t.dtls.start(now);
-            }
-            if t.ice.route().is_some() {
-                while let Some(datagram) = t.dtls.poll_transmit() {
-                    match t.ice.send(&datagram) {
-                        Ok(x) => self.transmits.push_back(x),
-                        Err(e) => tracing::debug!(error = %e, "DTLS datagram not sent"),
-                    }
-                }
-            }
-            while let Some(ev) = t.dtls.poll_event() {
-                match ev {
-                    DtlsEvent::Connected { srtp } => {
-                        self.events.push_back(ControllerEvent::DtlsConnected {
-                            transport: t.name.clone(),
-                            srtp,
-                        })
-                    }
-                    DtlsEvent::ApplicationData(data) => {
-                        self.events.push_back(ControllerEvent::ApplicationData {
-                            transport: t.name.clone(),
-                            data,
-                        })
-                    }
-                    DtlsEvent::Failed(e) => {
-                        tracing::warn!(transport = %t.name, error = %e, "DTLS failed")
-                    }
-                    DtlsEvent::StateChanged(_) => {}
-                }
+            if !was_complete
+                && t.channels()
+                    .all(|c| c.gathering == GatheringState::Complete)
+            {
+                self.events
+                    .push_back(ControllerEvent::EndOfCandidates { transport: name });
             }
         }
         self.update_states();
     }
 
     fn update_states(&mut self) {
-        let ts: Vec<&JsepTransport> = self.transports.values().collect();
-        let gathering = if ts.is_empty() || ts.iter().all(|t| t.gathering == GatheringState::New) {
+        let cs: Vec<&Channel> = self
+            .transports
+            .values()
+            .flat_map(JsepTransport::channels)
+            .collect();
+        let gathering = if cs.is_empty() || cs.iter().all(|c| c.gathering == GatheringState::New) {
             GatheringState::New
-        } else if ts.iter().all(|t| t.gathering == GatheringState::Complete) {
+        } else if cs.iter().all(|c| c.gathering == GatheringState::Complete) {
             GatheringState::Complete
         } else {
             GatheringState::Gathering
         };
-        let ice = combine_ice(ts.iter().map(|t| t.ice.state()));
+        let ice = combine_ice(cs.iter().map(|c| c.ice.state()));
         let state = if self.closed {
             PeerConnectionState::Closed
-        } else if ts.iter().any(|t| {
-            t.ice.state() == IceConnectionState::Failed || t.dtls.state() == DtlsState::Failed
+        } else if cs.iter().any(|c| {
+            c.ice.state() == IceConnectionState::Failed || c.dtls.state() == DtlsState::Failed
         }) {
             PeerConnectionState::Failed
-        } else if ts
+        } else if cs
             .iter()
-            .any(|t| t.ice.state() == IceConnectionState::Disconnected)
+            .any(|c| c.ice.state() == IceConnectionState::Disconnected)
         {
             PeerConnectionState::Disconnected
-        } else if !ts.is_empty()
-            && ts.iter().all(|t| {
-                matches!(
-                    t.ice.state(),
-                    IceConnectionState::Connected | IceConnectionState::Completed
-                ) && t.dtls.state() == DtlsState::Connected
-            })
-        {
+        } else if !cs.is_empty() && cs.iter().all(|c| c.is_connected()) {
             PeerConnectionState::Connected
-        } else if ts
+        } else if cs
             .iter()
-            .any(|t| t.ice.state() != IceConnectionState::New || t.dtls.state() != DtlsState::New)
+            .any(|c| c.ice.state() != IceConnectionState::New || c.dtls.state() != DtlsState::New)
         {
             PeerConnectionState::Connecting
         } else {

@@ -14,8 +14,19 @@ use ice::{IceConfig, IceRole, Receive};
 
 struct Side {
     c: TransportController,
-    addr: SocketAddr,
+    /// Local sockets and the component each belongs to.
+    addrs: Vec<(SocketAddr, u16)>,
     events: Vec<ControllerEvent>,
+}
+
+impl Side {
+    fn component_of(&self, addr: SocketAddr) -> u16 {
+        self.addrs
+            .iter()
+            .find(|(a, _)| *a == addr)
+            .map(|(_, c)| *c)
+            .expect("one of our sockets")
+    }
 }
 
 fn side(role: IceRole, dtls: DtlsRole, addr: &str, seed: u64) -> Side {
@@ -39,7 +50,39 @@ fn side(role: IceRole, dtls: DtlsRole, addr: &str, seed: u64) -> Side {
     c.transport("0").unwrap().ice().finish_local_sockets(now);
     Side {
         c,
-        addr,
+        addrs: vec![(addr, 1)],
+        events: Vec::new(),
+    }
+}
+
+/// A side whose transport "0" runs without rtcp-mux: RTCP on component 2 at port + 1.
+fn side_without_mux(role: IceRole, dtls: DtlsRole, addr: &str, seed: u64) -> Side {
+    let certificate =
+        Certificate::generate(KeyType::EcdsaP256, Duration::from_secs(86_400)).unwrap();
+    let mut c = TransportController::new(ControllerConfig {
+        certificate,
+        ice: IceConfig {
+            role,
+            seed: Some(seed),
+            ..Default::default()
+        },
+    });
+    let now = Instant::now();
+    c.add_transport_without_rtcp_mux(now, "0", dtls, None)
+        .unwrap();
+    let rtp: SocketAddr = addr.parse().unwrap();
+    let rtcp = SocketAddr::new(rtp.ip(), rtp.port() + 1);
+    let t = c.transport("0").unwrap();
+    t.ice()
+        .add_local_socket(now, rtp, ice::NetworkType::Loopback);
+    t.ice().finish_local_sockets(now);
+    t.rtcp_ice()
+        .unwrap()
+        .add_local_socket(now, rtcp, ice::NetworkType::Loopback);
+    t.rtcp_ice().unwrap().finish_local_sockets(now);
+    Side {
+        c,
+        addrs: vec![(rtp, 1), (rtcp, 2)],
         events: Vec::new(),
     }
 }
@@ -87,6 +130,29 @@ fn signal(a: &mut Side, b: &mut Side, wrong_fingerprint_for_b: bool) {
             .add_remote_candidate(now, cand)
             .unwrap();
     }
+    // The RTCP component, when there is one (same credentials as RTP).
+    let rtcp_a =
+        a.c.transport("0")
+            .unwrap()
+            .rtcp_ice()
+            .map(|i| (i.local_credentials().clone(), i.local_candidates()));
+    let rtcp_b =
+        b.c.transport("0")
+            .unwrap()
+            .rtcp_ice()
+            .map(|i| (i.local_credentials().clone(), i.local_candidates()));
+    if let (Some((cra, ka)), Some((crb, kb))) = (rtcp_a, rtcp_b) {
+        let ta = a.c.transport("0").unwrap().rtcp_ice().unwrap();
+        ta.set_remote_credentials(crb);
+        for cand in kb {
+            ta.add_remote_candidate(now, cand).unwrap();
+        }
+        let tb = b.c.transport("0").unwrap().rtcp_ice().unwrap();
+        tb.set_remote_credentials(cra);
+        for cand in ka {
+            tb.add_remote_candidate(now, cand).unwrap();
+        }
+    }
 }
 
 /// Shuttles datagrams until `done` or `limit` real time passes.
@@ -105,10 +171,12 @@ fn run(
         while moved {
             moved = false;
             while let Some(t) = a.c.poll_transmit() {
-                assert_eq!(t.destination, b.addr);
-                b.c.handle_receive(
+                let component = b.component_of(t.destination);
+                assert_eq!(component, a.component_of(t.source), "components stay apart");
+                b.c.handle_receive_component(
                     Instant::now(),
                     "0",
+                    component,
                     Receive {
                         local: t.destination,
                         source: t.source,
@@ -118,10 +186,12 @@ fn run(
                 moved = true;
             }
             while let Some(t) = b.c.poll_transmit() {
-                assert_eq!(t.destination, a.addr);
-                a.c.handle_receive(
+                let component = a.component_of(t.destination);
+                assert_eq!(component, b.component_of(t.source), "components stay apart");
+                a.c.handle_receive_component(
                     Instant::now(),
                     "0",
+                    component,
                     Receive {
                         local: t.destination,
                         source: t.source,
@@ -223,4 +293,34 @@ fn fingerprint_mismatch_fails_the_connection_and_delivers_nothing() {
         e,
         ControllerEvent::Media { .. } | ControllerEvent::ApplicationData { .. }
     )));
+}
+
+#[test]
+fn without_rtcp_mux_rtcp_has_its_own_ice_and_dtls() {
+    let mut a = side_without_mux(IceRole::Controlling, DtlsRole::Client, "127.0.0.1:5000", 5);
+    let mut b = side_without_mux(IceRole::Controlled, DtlsRole::Server, "127.0.0.1:6000", 6);
+    signal(&mut a, &mut b, false);
+    let ok = run(&mut a, &mut b, Duration::from_secs(10), |a, b| {
+        a.c.state() == PeerConnectionState::Connected
+            && b.c.state() == PeerConnectionState::Connected
+    });
+    assert!(ok, "a={:?} b={:?}", a.c.state(), b.c.state());
+    // Both components completed DTLS, each with its own SRTP keys.
+    for s in [&a, &b] {
+        for wanted in [1u16, 2] {
+            let found = s.events.iter().any(|e| match e {
+                ControllerEvent::DtlsConnected {
+                    component, srtp, ..
+                } => *component == wanted && srtp.is_some(),
+                _ => false,
+            });
+            assert!(found, "component {wanted} has DTLS-SRTP keys");
+        }
+    }
+    // SRTCP goes over the RTCP component and still reaches the media layer as RTCP.
+    let rtcp = [0x80u8, 200, 0, 1, 0, 0, 0, 7];
+    a.c.send_media("0", &rtcp).unwrap();
+    assert!(run(&mut a, &mut b, Duration::from_secs(5), |_, b| {
+        b.events.iter().any(|e| matches!(e, ControllerEvent::Media { rtcp: true, packet, .. } if packet[..] == rtcp))
+    }));
 }
