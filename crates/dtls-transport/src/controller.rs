@@ -314,7 +314,7 @@ impl TransportController {
     ) -> Result<(), Error> {
         let t = self.transports.get_mut(name).ok_or(Error::NotConnected)?;
         for c in t.channels_mut() {
-            c.dtls.set_remote_fingerprint(fingerprint.clone())?;
+            c.dtls.set_remote_fingerprint(fingerprint)?;
         }
         Ok(())
     }
