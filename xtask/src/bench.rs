@@ -608,6 +608,27 @@ struct ConnectRun {
 /// alternately (`--rounds` times each, `--connections` connections per run),
 /// inside a loopback-only network namespace when one can be made. Prints every
 /// run's line, the median of the runs' medians for each, and the ratio.
+/// `cargo xtask bench srtp`: our SRTP and webrtc-srtp (criterion, one
+/// binary), then libsrtp (pylibsrtp, `interop/srtp/bench_libsrtp.py`) right
+/// after in the same invocation, so the three are measured under the same
+/// machine conditions. Extra arguments go to criterion.
+pub(crate) fn srtp(args: &[String]) -> Result<(), String> {
+    let root = workspace_root();
+    let mut bench = cargo();
+    bench
+        .args(["bench", "-p", "peerstack-benches", "--bench", "srtp", "--"])
+        .args(["--warm-up-time", "1", "--measurement-time", "3"])
+        .args(args)
+        .current_dir(&root);
+    crate::cmd::run(&mut bench)?;
+    let python = python_venv(&root, "target/srtp-venv", "interop/srtp/requirements.txt")?;
+    let mut libsrtp = Command::new(python);
+    libsrtp
+        .arg(root.join("interop/srtp/bench_libsrtp.py"))
+        .current_dir(&root);
+    crate::cmd::run(&mut libsrtp)
+}
+
 pub(crate) fn ice_connect(args: &[String]) -> Result<(), String> {
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!("{ICE_USAGE}");
@@ -774,15 +795,21 @@ fn report_ice(o: &IceOptions, ours: &[ConnectRun], theirs: &[ConnectRun]) {
 /// missing or was made from other requirements (the same check and stamp file
 /// as `cargo xtask test-all`'s interop step, without its apt fallback).
 fn aioice_venv(root: &Path) -> Result<PathBuf, String> {
-    let requirements_path = root.join(AIOICE_REQUIREMENTS);
+    python_venv(root, INTEROP_VENV, AIOICE_REQUIREMENTS)
+}
+
+/// A Python venv at `venv_dir` with `requirements` installed, made (or remade)
+/// when missing or when the requirements file changed.
+fn python_venv(root: &Path, venv_dir: &str, requirements_file: &str) -> Result<PathBuf, String> {
+    let requirements_path = root.join(requirements_file);
     let requirements = std::fs::read_to_string(&requirements_path)
         .map_err(|e| format!("reading {}: {e}", requirements_path.display()))?;
-    let venv = root.join(INTEROP_VENV);
+    let venv = root.join(venv_dir);
     let python = venv.join("bin/python");
     let stamp = venv.join("requirements.installed.txt");
     if python.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == requirements) {
         println!(
-            "venv {} is up to date with {AIOICE_REQUIREMENTS}",
+            "venv {} is up to date with {requirements_file}",
             venv.display()
         );
         return Ok(python);

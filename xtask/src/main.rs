@@ -6,6 +6,7 @@
 //!                                    fmt, clippy, tests, fuzzing, interop with real peers
 //! cargo xtask bench stun-server ...  load-test the stun-server binary against coturn
 //! cargo xtask bench ice-connect ...  ICE setup time on loopback against aioice
+//! cargo xtask bench srtp ...         SRTP against webrtc-srtp and libsrtp
 //! cargo xtask help
 //! ```
 //!
@@ -45,6 +46,8 @@ commands:
                        load-test the stun-server binary against coturn (1 core each)
   bench ice-connect [args]
                        ICE setup time on loopback, peerstack vs aioice
+  bench srtp [criterion args]
+                       SRTP protect/unprotect, peerstack vs webrtc-srtp vs libsrtp
   help                 this text
 ";
 
@@ -55,8 +58,9 @@ fn main() -> ExitCode {
         Some("bench") => match args.get(1).map(String::as_str) {
             Some("stun-server") => bench::stun_server(&args[2..]),
             Some("ice-connect") => bench::ice_connect(&args[2..]),
+            Some("srtp") => bench::srtp(&args[2..]),
             Some(other) => Err(format!(
-                "unknown benchmark `{other}`; try `stun-server` or `ice-connect`"
+                "unknown benchmark `{other}`; try `stun-server`, `ice-connect` or `srtp`"
             )),
             None => Err("bench: which one? try `cargo xtask bench stun-server`".into()),
         },
