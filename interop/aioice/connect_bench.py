@@ -35,7 +35,6 @@ import asyncio
 import ipaddress
 import logging
 import math
-import socket
 import statistics
 import sys
 import time

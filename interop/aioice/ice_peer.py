@@ -29,11 +29,9 @@ symmetry with ice-peer and changes nothing. Logs go to stderr.
 
 import argparse
 import asyncio
-import ipaddress
 import json
 import logging
 import os
-import socket
 import statistics
 import sys
 import threading
