@@ -15,55 +15,15 @@
 // hooks need it. Every function here only forwards to the system allocator.
 #![allow(unsafe_code)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::allocations_in;
+use counting_alloc::record;
 use std::ffi::{c_char, c_int, c_void};
 use std::hint::black_box;
 
 use dtls_transport::srtp::{SrtpContext, SrtpProfile};
 use nix::libc;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn record() {
-    let _ = COUNTING.try_with(|on| {
-        if on.get() {
-            let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-        }
-    });
-}
-
-struct CountingAllocator;
-
-// SAFETY: every method forwards to `System` unchanged; the counter is
-// thread-local and never allocates.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        record();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        record();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        record();
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 type MallocFn = extern "C" fn(usize, *const c_char, c_int) -> *mut c_void;
 type ReallocFn = extern "C" fn(*mut c_void, usize, *const c_char, c_int) -> *mut c_void;
@@ -94,14 +54,6 @@ extern "C" fn ossl_realloc(
 extern "C" fn ossl_free(p: *mut c_void, _file: *const c_char, _line: c_int) {
     // SAFETY: `p` came from `ossl_malloc`/`ossl_realloc` (or is null).
     unsafe { libc::free(p) }
-}
-
-fn allocations_in<R>(f: impl FnOnce() -> R) -> (u64, R) {
-    ALLOCATIONS.with(|n| n.set(0));
-    COUNTING.with(|on| on.set(true));
-    let r = f();
-    COUNTING.with(|on| on.set(false));
-    (ALLOCATIONS.with(|n| n.get()), r)
 }
 
 fn rtp(seq: u16, ssrc: u32) -> Vec<u8> {
