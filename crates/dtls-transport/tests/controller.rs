@@ -155,6 +155,27 @@ fn signal(a: &mut Side, b: &mut Side, wrong_fingerprint_for_b: bool) {
     }
 }
 
+/// Hands everything `from` wants to send to `to`; returns whether anything moved.
+fn deliver(from: &mut Side, to: &mut Side) -> bool {
+    let mut moved = false;
+    while let Some(t) = from.c.poll_transmit() {
+        let component = to.component_of(t.destination);
+        assert_eq!(
+            component,
+            from.component_of(t.source),
+            "components stay apart"
+        );
+        let rx = Receive {
+            local: t.destination,
+            source: t.source,
+            data: &t.contents,
+        };
+        to.c.handle_receive_component(Instant::now(), "0", component, rx);
+        moved = true;
+    }
+    moved
+}
+
 /// Shuttles datagrams until `done` or `limit` real time passes.
 fn run(
     a: &mut Side,
@@ -167,45 +188,11 @@ fn run(
         let now = Instant::now();
         a.c.handle_timeout(now);
         b.c.handle_timeout(now);
-        let mut moved = true;
-        while moved {
-            moved = false;
-            while let Some(t) = a.c.poll_transmit() {
-                let component = b.component_of(t.destination);
-                assert_eq!(component, a.component_of(t.source), "components stay apart");
-                b.c.handle_receive_component(
-                    Instant::now(),
-                    "0",
-                    component,
-                    Receive {
-                        local: t.destination,
-                        source: t.source,
-                        data: &t.contents,
-                    },
-                );
-                moved = true;
+        while deliver(a, b) | deliver(b, a) {}
+        for side in [&mut *a, &mut *b] {
+            while let Some(e) = side.c.poll_event() {
+                side.events.push(e);
             }
-            while let Some(t) = b.c.poll_transmit() {
-                let component = a.component_of(t.destination);
-                assert_eq!(component, b.component_of(t.source), "components stay apart");
-                a.c.handle_receive_component(
-                    Instant::now(),
-                    "0",
-                    component,
-                    Receive {
-                        local: t.destination,
-                        source: t.source,
-                        data: &t.contents,
-                    },
-                );
-                moved = true;
-            }
-        }
-        while let Some(e) = a.c.poll_event() {
-            a.events.push(e);
-        }
-        while let Some(e) = b.c.poll_event() {
-            b.events.push(e);
         }
         if done(a, b) {
             return true;
