@@ -559,8 +559,10 @@ struct Driver {
     outbox: std::collections::VecDeque<crate::allocator::Transmit>,
 }
 
-/// A non-blocking UDP socket on `net`'s address with an OS-chosen port.
-fn bind_udp(net: &network::Network) -> io::Result<(SocketAddr, UdpSocket)> {
+/// A non-blocking tokio UDP socket on `net`'s address with an OS-chosen
+/// port, and the address it got. Public so that drivers of the layers above
+/// (the DTLS TransportController's) bind their sockets the same way.
+pub fn bind_udp(net: &network::Network) -> io::Result<(SocketAddr, UdpSocket)> {
     let s = std::net::UdpSocket::bind(network::bind_addr(net))?;
     s.set_nonblocking(true)?;
     let s = UdpSocket::from_std(s)?;
@@ -749,12 +751,52 @@ async fn run_connection(
     let _ = events.send(TcpEvent::Closed { base, remote }).await;
 }
 
+/// What one non-blocking read from a UDP socket gave ([`try_read`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketRead {
+    /// A datagram of this length from this source is in the buffer.
+    Datagram(usize, SocketAddr),
+    /// Nothing more to read now (`WouldBlock`): wait for readiness again.
+    Drained,
+    /// An error the socket reported once (an ICMP error for an earlier send,
+    /// or another pending error), already logged: read again.
+    Skip,
+}
+
+/// Reads one datagram from `socket` (bound to `local`) into `buf` without
+/// waiting, sorting errors the way every driver must: ICMP port unreachable
+/// (`ConnectionRefused`/`ConnectionReset`) and other pending errors are
+/// logged and skipped, since each read reports them once; consent freshness
+/// notices a gone peer on its own.
+pub fn try_read(local: SocketAddr, socket: &UdpSocket, buf: &mut [u8]) -> SocketRead {
+    match socket.try_recv_from(buf) {
+        Ok((n, source)) => SocketRead::Datagram(n, source),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => SocketRead::Drained,
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset
+            ) =>
+        {
+            tracing::trace!(%local, error = %e, "ICMP error on receive");
+            SocketRead::Skip
+        }
+        Err(e) => {
+            tracing::debug!(%local, error = %e, "receive error");
+            SocketRead::Skip
+        }
+    }
+}
+
 fn clock() -> std::time::Instant {
     Instant::now().into_std()
 }
 
-/// Resolves with the index of a socket that is readable (or has an error to report).
-fn readable<'a>(
+/// Resolves with the index of a socket in `sockets` that is readable (or has
+/// an error to report), polling from index `first` on so that one busy
+/// socket cannot starve the others. Never resolves when `sockets` is empty.
+/// Public for the drivers of the layers above.
+pub fn readable<'a>(
     sockets: &'a [(SocketAddr, Arc<UdpSocket>)],
     first: usize,
 ) -> impl Future<Output = usize> + 'a {
@@ -874,26 +916,10 @@ impl Driver {
     fn read_socket(&mut self, i: usize) {
         let (local, socket) = self.sockets[i].clone();
         for _ in 0..READ_BUDGET {
-            let (n, source) = match socket.try_recv_from(&mut self.buf) {
-                Ok(r) => r,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset
-                    ) =>
-                {
-                    // ICMP port unreachable for something we sent earlier: consent
-                    // freshness notices a gone peer on its own.
-                    tracing::trace!(%local, error = %e, "ICMP error on receive");
-                    continue;
-                }
-                Err(e) => {
-                    // Each call reports a pending socket error once; go on
-                    // until WouldBlock clears the readiness.
-                    tracing::debug!(%local, error = %e, "receive error");
-                    continue;
-                }
+            let (n, source) = match try_read(local, &socket, &mut self.buf) {
+                SocketRead::Datagram(n, source) => (n, source),
+                SocketRead::Drained => return,
+                SocketRead::Skip => continue,
             };
             let data = &self.buf[..n];
             let received = self.agent.handle_receive(
