@@ -10,6 +10,11 @@
 //!   classifier): DTLS records to DTLS, SRTP/SRTCP to the media layer (only
 //!   once DTLS has verified the peer), nothing else;
 //! - carries DTLS datagrams and media along ICE's selected route;
+//! - starts gathering on every transport at once
+//!   ([`TransportController::start_gathering`], libwebrtc's
+//!   MaybeStartGathering), and on transports added later: it asks the driver
+//!   for sockets with [`TransportController::poll_gather`], since only the
+//!   driver can bind them;
 //! - tags local candidates with their transport name;
 //! - aggregates ICE gathering, ICE connection and DTLS states into the
 //!   states a PeerConnection reports (W3C `iceGatheringState`,
@@ -20,12 +25,14 @@
 //! and drains transmits, events and the next timeout.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
 use ice::stun::{classify, PacketKind};
 use ice::{
-    GatheringState, IceAgent, IceConfig, IceConnectionState, IceEvent, Receive, Received, Transmit,
+    Candidate, Credentials, GatheringState, IceAgent, IceConfig, IceConnectionState, IceEvent,
+    NetworkType, Receive, Received, Transmit,
 };
 
 use crate::certificate::{Certificate, Fingerprint};
@@ -79,6 +86,17 @@ pub enum ControllerEvent {
         /// The DTLS-SRTP keys, oriented for our role.
         srtp: Option<SrtpKeys>,
     },
+    /// DTLS on a transport component failed (for example
+    /// [`Error::FingerprintMismatch`]); the connection state becomes
+    /// [`PeerConnectionState::Failed`].
+    DtlsFailed {
+        /// The transport name.
+        transport: String,
+        /// 1 (RTP, or both with rtcp-mux) or 2 (RTCP without rtcp-mux).
+        component: u16,
+        /// Why.
+        error: Error,
+    },
     /// Application data (SCTP) from the verified peer over DTLS.
     ApplicationData {
         /// The transport name.
@@ -98,6 +116,18 @@ pub enum ControllerEvent {
     },
 }
 
+/// A request from [`TransportController::poll_gather`]: bind the local
+/// sockets (one per network) for one component of one transport, hand each to
+/// [`TransportController::add_local_socket`], then call
+/// [`TransportController::finish_local_sockets`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct GatherRequest {
+    /// The transport name.
+    pub transport: String,
+    /// 1 (RTP, or both with rtcp-mux) or 2 (RTCP without rtcp-mux).
+    pub component: u16,
+}
+
 /// One ICE component with DTLS over it (libwebrtc's P2PTransportChannel +
 /// DtlsTransportChannelWrapper).
 #[derive(Debug)]
@@ -106,6 +136,8 @@ struct Channel {
     dtls: DtlsTransport,
     dtls_started: bool,
     gathering: GatheringState,
+    /// A [`GatherRequest`] was issued for this component.
+    gather_requested: bool,
 }
 
 impl Channel {
@@ -115,6 +147,7 @@ impl Channel {
             dtls: DtlsTransport::new(dtls)?,
             dtls_started: false,
             gathering: GatheringState::New,
+            gather_requested: false,
         })
     }
 
@@ -211,6 +244,9 @@ pub struct TransportController {
     ice_state: IceConnectionState,
     state: PeerConnectionState,
     closed: bool,
+    /// [`TransportController::start_gathering`] was called: new transports gather at once.
+    gathering_started: bool,
+    gather_requests: VecDeque<GatherRequest>,
 }
 
 impl TransportController {
@@ -225,12 +261,16 @@ impl TransportController {
             ice_state: IceConnectionState::New,
             state: PeerConnectionState::New,
             closed: false,
+            gathering_started: false,
+            gather_requests: VecDeque::new(),
         }
     }
 
     /// Creates the transport `name` with rtcp-mux (WebRTC's default): one ICE
     /// agent and one DTLS transport in `role`; `remote_fingerprint` may come
-    /// later with [`TransportController::set_remote_fingerprint`].
+    /// later with [`TransportController::set_remote_fingerprint`]. After
+    /// [`TransportController::start_gathering`] the new transport gathers at
+    /// once. Adding an existing name does nothing.
     pub fn add_transport(
         &mut self,
         now: Instant,
@@ -292,6 +332,9 @@ impl TransportController {
                 rtcp,
             },
         );
+        if self.gathering_started {
+            self.request_gathering();
+        }
         self.update(now);
         Ok(())
     }
@@ -306,13 +349,148 @@ impl TransportController {
         self.transports.keys().map(String::as_str)
     }
 
+    fn get_mut(&mut self, name: &str) -> Result<&mut JsepTransport, Error> {
+        self.transports
+            .get_mut(name)
+            .ok_or_else(|| Error::UnknownTransport(name.to_string()))
+    }
+
+    /// Starts gathering on every transport and on every transport added from
+    /// now on (libwebrtc's TransportController::MaybeStartGathering). The
+    /// controller owns no socket, so this queues one [`GatherRequest`] per
+    /// component that has not gathered yet, for the driver to drain with
+    /// [`TransportController::poll_gather`]. Components whose agent already
+    /// got sockets directly (through [`JsepTransport::ice`]) are left alone.
+    /// Calling it again does nothing more.
+    pub fn start_gathering(&mut self, now: Instant) {
+        if self.closed {
+            return;
+        }
+        self.gathering_started = true;
+        self.request_gathering();
+        self.update(now);
+    }
+
+    /// True once [`TransportController::start_gathering`] was called.
+    pub fn is_gathering_started(&self) -> bool {
+        self.gathering_started
+    }
+
+    /// Queues a [`GatherRequest`] for every component that has neither been
+    /// asked nor been given sockets yet.
+    fn request_gathering(&mut self) {
+        for (name, t) in self.transports.iter_mut() {
+            for (component, c) in (1u16..).zip(t.channels_mut()) {
+                if !c.gather_requested && c.ice.gathering_state() == GatheringState::New {
+                    c.gather_requested = true;
+                    self.gather_requests.push_back(GatherRequest {
+                        transport: name.clone(),
+                        component,
+                    });
+                }
+            }
+        }
+    }
+
+    /// The next component the driver must bind sockets for (after
+    /// [`TransportController::start_gathering`]).
+    pub fn poll_gather(&mut self) -> Option<GatherRequest> {
+        self.gather_requests.pop_front()
+    }
+
+    /// Hands a bound local UDP socket to component `component` of transport
+    /// `name`: its host candidate (and server-reflexive ones when STUN servers
+    /// are configured) come out as [`ControllerEvent::Candidate`] tagged with `name`.
+    pub fn add_local_socket(
+        &mut self,
+        now: Instant,
+        name: &str,
+        component: u16,
+        addr: SocketAddr,
+        network_type: NetworkType,
+    ) -> Result<(), Error> {
+        let c = self
+            .get_mut(name)?
+            .channel_mut(component)
+            .ok_or(Error::UnknownComponent(component))?;
+        c.ice.add_local_socket(now, addr, network_type);
+        self.update(now);
+        Ok(())
+    }
+
+    /// No more sockets will come for this component: its gathering completes
+    /// once its STUN/TURN servers (if any) have answered or timed out, and
+    /// [`ControllerEvent::EndOfCandidates`] follows when every component of
+    /// the transport is done.
+    pub fn finish_local_sockets(
+        &mut self,
+        now: Instant,
+        name: &str,
+        component: u16,
+    ) -> Result<(), Error> {
+        let c = self
+            .get_mut(name)?
+            .channel_mut(component)
+            .ok_or(Error::UnknownComponent(component))?;
+        c.ice.finish_local_sockets(now);
+        self.update(now);
+        Ok(())
+    }
+
+    /// Our ICE credentials for transport `name` (shared by its components),
+    /// to signal to the peer.
+    pub fn local_credentials(&self, name: &str) -> Option<&Credentials> {
+        self.transports
+            .get(name)
+            .map(|t| t.rtp.ice.local_credentials())
+    }
+
+    /// Sets the peer's ICE credentials for every component of transport `name`.
+    pub fn set_remote_credentials(
+        &mut self,
+        name: &str,
+        credentials: Credentials,
+    ) -> Result<(), Error> {
+        for c in self.get_mut(name)?.channels_mut() {
+            c.ice.set_remote_credentials(credentials.clone());
+        }
+        Ok(())
+    }
+
+    /// Adds a remote candidate to transport `name`, on the component the
+    /// candidate names (`a=candidate`'s component id).
+    pub fn add_remote_candidate(
+        &mut self,
+        now: Instant,
+        name: &str,
+        candidate: Candidate,
+    ) -> Result<(), Error> {
+        let component = candidate.component;
+        let c = self
+            .get_mut(name)?
+            .channel_mut(component)
+            .ok_or(Error::UnknownComponent(component))?;
+        c.ice.add_remote_candidate(now, candidate)?;
+        self.update(now);
+        Ok(())
+    }
+
+    /// The peer has signalled all its candidates for transport `name`.
+    pub fn end_of_remote_candidates(&mut self, now: Instant, name: &str) -> Result<(), Error> {
+        for c in self.get_mut(name)?.channels_mut() {
+            c.ice.end_of_remote_candidates(now);
+        }
+        self.update(now);
+        Ok(())
+    }
+
     /// Sets the peer's fingerprint for a transport (from its description).
     pub fn set_remote_fingerprint(
         &mut self,
         name: &str,
         fingerprint: Fingerprint,
     ) -> Result<(), Error> {
-        let t = self.transports.get_mut(name).ok_or(Error::NotConnected)?;
+        let t = self.get_mut(name)?;
         for c in t.channels_mut() {
             c.dtls.set_remote_fingerprint(fingerprint)?;
         }
@@ -403,7 +581,7 @@ impl TransportController {
         name: &str,
         data: &[u8],
     ) -> Result<(), Error> {
-        let t = self.transports.get_mut(name).ok_or(Error::NotConnected)?;
+        let t = self.get_mut(name)?;
         t.rtp.dtls.send(data)?;
         self.update(now);
         Ok(())
@@ -412,7 +590,7 @@ impl TransportController {
     /// Sends an already protected SRTP/SRTCP packet on `name` along ICE's
     /// route (SRTCP on the RTCP component when there is one).
     pub fn send_media(&mut self, name: &str, packet: &[u8]) -> Result<(), Error> {
-        let t = self.transports.get_mut(name).ok_or(Error::NotConnected)?;
+        let t = self.get_mut(name)?;
         let rtcp = classify(packet) == PacketKind::Rtcp;
         let c = match (&mut t.rtcp, rtcp) {
             (Some(c), true) => c,
@@ -522,8 +700,13 @@ impl TransportController {
                                 data,
                             })
                         }
-                        DtlsEvent::Failed(e) => {
-                            tracing::warn!(transport = %name, component, error = %e, "DTLS failed")
+                        DtlsEvent::Failed(error) => {
+                            tracing::warn!(transport = %name, component, %error, "DTLS failed");
+                            self.events.push_back(ControllerEvent::DtlsFailed {
+                                transport: name.clone(),
+                                component,
+                                error,
+                            })
                         }
                         DtlsEvent::StateChanged(_) => {}
                     }
@@ -623,6 +806,121 @@ fn combine_ice(states: impl Iterator<Item = IceConnectionState>) -> IceConnectio
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::certificate::KeyType;
+
+    fn controller() -> TransportController {
+        let certificate =
+            Certificate::generate(KeyType::EcdsaP256, std::time::Duration::from_secs(3600))
+                .unwrap();
+        TransportController::new(ControllerConfig {
+            certificate,
+            ice: IceConfig {
+                seed: Some(7),
+                ..Default::default()
+            },
+        })
+    }
+
+    fn drain(c: &mut TransportController) -> Vec<GatherRequest> {
+        std::iter::from_fn(|| c.poll_gather()).collect()
+    }
+
+    fn request(transport: &str, component: u16) -> GatherRequest {
+        GatherRequest {
+            transport: transport.into(),
+            component,
+        }
+    }
+
+    #[test]
+    fn start_gathering_asks_for_sockets_on_every_transport_and_later_ones() {
+        let now = Instant::now();
+        let mut c = controller();
+        c.add_transport(now, "audio", DtlsRole::Client, None)
+            .unwrap();
+        c.add_transport_without_rtcp_mux(now, "video", DtlsRole::Client, None)
+            .unwrap();
+        // Nothing gathers before start_gathering.
+        assert!(drain(&mut c).is_empty());
+        assert!(!c.is_gathering_started());
+        c.start_gathering(now);
+        assert_eq!(
+            drain(&mut c),
+            vec![
+                request("audio", 1),
+                request("video", 1),
+                request("video", 2)
+            ]
+        );
+        // Once: a second call asks for nothing more.
+        c.start_gathering(now);
+        assert!(drain(&mut c).is_empty());
+        // A transport added afterwards gathers at once (MaybeStartGathering).
+        c.add_transport(now, "data", DtlsRole::Client, None)
+            .unwrap();
+        assert_eq!(drain(&mut c), vec![request("data", 1)]);
+    }
+
+    #[test]
+    fn sockets_yield_candidates_tagged_with_their_transport() {
+        let now = Instant::now();
+        let mut c = controller();
+        c.add_transport_without_rtcp_mux(now, "video", DtlsRole::Client, None)
+            .unwrap();
+        c.start_gathering(now);
+        assert_eq!(c.gathering_state(), GatheringState::New);
+        let addrs: [SocketAddr; 2] = [
+            "127.0.0.1:4000".parse().unwrap(),
+            "127.0.0.1:4001".parse().unwrap(),
+        ];
+        for (
+            GatherRequest {
+                transport,
+                component,
+            },
+            addr,
+        ) in drain(&mut c).into_iter().zip(addrs)
+        {
+            c.add_local_socket(now, &transport, component, addr, NetworkType::Loopback)
+                .unwrap();
+            c.finish_local_sockets(now, &transport, component).unwrap();
+        }
+        let events: Vec<ControllerEvent> = std::iter::from_fn(|| c.poll_event()).collect();
+        let candidates: Vec<(String, u16, SocketAddr)> = events
+            .iter()
+            .filter_map(|e| match e {
+                ControllerEvent::Candidate {
+                    transport,
+                    candidate,
+                } => Some((
+                    transport.clone(),
+                    candidate.component,
+                    candidate.socket_addr()?,
+                )),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            candidates,
+            vec![
+                ("video".to_string(), 1, addrs[0]),
+                ("video".to_string(), 2, addrs[1])
+            ]
+        );
+        assert!(events.contains(&ControllerEvent::EndOfCandidates {
+            transport: "video".into()
+        }));
+        assert_eq!(c.gathering_state(), GatheringState::Complete);
+        // Unknown names and components are errors, not panics.
+        assert_eq!(
+            c.add_local_socket(now, "audio", 1, addrs[0], NetworkType::Loopback),
+            Err(Error::UnknownTransport("audio".into()))
+        );
+        assert_eq!(
+            c.finish_local_sockets(now, "video", 3),
+            Err(Error::UnknownComponent(3))
+        );
+    }
 
     #[test]
     fn ice_states_combine_as_the_w3c_says() {

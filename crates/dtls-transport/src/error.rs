@@ -61,6 +61,20 @@ pub enum Error {
     #[error("crypto failure")]
     Crypto,
 
+    // ----- TransportController and its driver
+    /// No transport has this name.
+    #[error("no transport named {0:?}")]
+    UnknownTransport(String),
+    /// The transport has no such ICE component (2 exists only without rtcp-mux).
+    #[error("no ICE component {0} on this transport")]
+    UnknownComponent(u16),
+    /// The driver's task has stopped (closed, or every handle dropped).
+    #[error("the transport controller is closed")]
+    Closed,
+    /// A socket operation failed.
+    #[error("I/O: {0:?}")]
+    Io(std::io::ErrorKind),
+
     /// An ICE-level error.
     #[error("ice: {0}")]
     Ice(#[from] ice::Error),

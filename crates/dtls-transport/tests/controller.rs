@@ -268,6 +268,11 @@ fn fingerprint_mismatch_fails_the_connection_and_delivers_nothing() {
         b.c.state() == PeerConnectionState::Failed
     });
     assert!(failed, "b={:?}", b.c.state());
+    // The failure is reported with its reason.
+    assert!(b.events.iter().any(|e| matches!(
+        e,
+        ControllerEvent::DtlsFailed { transport, component: 1, error: dtls_transport::Error::FingerprintMismatch } if transport == "0"
+    )));
     assert!(!b
         .events
         .iter()
