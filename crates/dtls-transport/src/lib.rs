@@ -20,3 +20,6 @@ mod error;
 pub mod srtp;
 
 pub use error::Error;
+/// The ICE layer this crate runs over (candidates, agents), re-exported for the
+/// layers above.
+pub use ice;
