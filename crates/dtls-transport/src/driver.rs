@@ -1,0 +1,1031 @@
+//! The tokio driver: UDP sockets and timers pumping one [`TransportController`].
+//!
+//! [`AsyncTransportController::new`] lists the machine's networks through a
+//! [`NetworkFilter`] and spawns **one task** that owns the controller, every
+//! socket and every SRTP session. [`AsyncTransportController`] and the
+//! [`TransportHandle`]s it hands out are cheap-to-clone handles to that task;
+//! the task stops when [`AsyncTransportController::close`] is called or the
+//! last handle is dropped.
+//!
+//! The task runs the loop documented on [`TransportController`], with real I/O
+//! (the same loop as `ice::driver`, whose socket helpers it reuses):
+//!
+//! 1. if [`TransportController::poll_timeout`] is due,
+//!    [`TransportController::handle_timeout`];
+//! 2. bind sockets for every [`TransportController::poll_gather`] request (one
+//!    UDP socket per selected network and component, handed to the
+//!    controller), send every [`TransportController::poll_transmit`] on its
+//!    socket, and route every [`TransportController::poll_event`]: application
+//!    data and media to the queues of their transport, the rest to
+//!    [`AsyncTransportController::next_event`];
+//! 3. `tokio::select!` over a command from a handle, a readable socket (at most
+//!    [`ice::driver::READ_BUDGET`] datagrams per wake-up) and
+//!    `sleep_until(poll_timeout)`.
+//!
+//! SRTP lives here, as libwebrtc's DtlsSrtpTransport lives beside its
+//! JsepTransport: when DTLS on a component reports its DTLS-SRTP keys, the task
+//! makes an [`SrtpSession`] from them. [`TransportHandle::send_rtp`] and
+//! [`TransportHandle::send_rtcp`] take plain RTP/RTCP, which the task protects
+//! before sending; what arrives is unprotected (authenticated and
+//! replay-checked) before [`TransportHandle::recv_media`] sees it, and packets
+//! that fail are dropped and counted ([`TransportHandle::srtp_errors`]).
+//! Without rtcp-mux, SRTCP uses the keys of the RTCP component's handshake.
+//!
+//! Every queue is bounded: commands wait for room; received data, media and
+//! events beyond their queues are dropped and counted, as a socket buffer
+//! would, so memory stays bounded when the application does not keep up. The
+//! connection state is also published on a `watch` channel, so
+//! [`AsyncTransportController::state`] never lags behind a dropped event.
+//!
+//! Not done here: ICE-TCP, TURN over TCP (UDP only; TURN over UDP and STUN
+//! servers work, the ICE server list is empty by default), and re-gathering
+//! when networks change.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use ice::driver::{bind_udp, readable, try_read, SocketRead, READ_BUDGET};
+use ice::network::{self, Network, NetworkFilter};
+use ice::{Candidate, Credentials, Receive, TransportProtocol};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+use crate::certificate::Fingerprint;
+use crate::controller::{
+    ControllerConfig, ControllerEvent, GatherRequest, PeerConnectionState, TransportController,
+};
+use crate::dtls::{DtlsRole, SrtpKeys};
+use crate::error::Error;
+use crate::srtp::{SrtpConfig, SrtpSession};
+
+/// Largest datagram the driver reads (the UDP maximum).
+const MAX_DATAGRAM: usize = 65_535;
+
+/// Pending commands from handles; senders wait when it is full.
+const COMMAND_QUEUE: usize = 256;
+
+/// Room reserved after an RTP/RTCP packet for the SRTP tag and SRTCP index.
+const SRTP_OVERHEAD: usize = 32;
+
+/// Configuration of an [`AsyncTransportController`].
+#[derive(Debug, Clone)]
+pub struct DriverConfig {
+    /// The certificate and the ICE configuration every transport uses (role,
+    /// STUN/TURN servers: none by default, so nothing leaves the machine
+    /// unless configured).
+    pub controller: ControllerConfig,
+    /// Which local addresses get sockets. The default takes every
+    /// non-loopback address and falls back to loopback when nothing else
+    /// exists; tests use `NetworkFilter::only(&[127.0.0.1])`.
+    pub networks: NetworkFilter,
+    /// Events queued for [`AsyncTransportController::next_event`]; beyond it
+    /// they are dropped and counted.
+    pub event_queue: usize,
+    /// Per transport: received application messages, and separately received
+    /// media packets, queued for the application; beyond it they are dropped
+    /// and counted.
+    pub recv_queue: usize,
+    /// Replay window and other SRTP settings of the sessions made from
+    /// DTLS-SRTP keys.
+    pub srtp: SrtpConfig,
+}
+
+impl DriverConfig {
+    /// `controller` on the default networks with default queue sizes.
+    pub fn new(controller: ControllerConfig) -> DriverConfig {
+        DriverConfig {
+            controller,
+            networks: NetworkFilter::default(),
+            event_queue: 1024,
+            recv_queue: 1024,
+            srtp: SrtpConfig::default(),
+        }
+    }
+}
+
+/// An unprotected RTP or RTCP packet received on a transport.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaPacket {
+    /// RTCP (true) or RTP (false), by RFC 5761's payload-type rule.
+    pub rtcp: bool,
+    /// The packet, SRTP/SRTCP protection removed.
+    pub packet: Bytes,
+}
+
+type Reply<T> = oneshot::Sender<Result<T, Error>>;
+
+enum Command {
+    AddTransport {
+        name: String,
+        role: DtlsRole,
+        rtcp_mux: bool,
+        reply: Reply<TransportHandle>,
+    },
+    StartGathering(oneshot::Sender<()>),
+    SetRemoteCredentials(String, Credentials, Reply<()>),
+    AddRemoteCandidate(String, Candidate, Reply<()>),
+    EndOfRemoteCandidates(String, Reply<()>),
+    SetRemoteFingerprint(String, Fingerprint, Reply<()>),
+    SendData(usize, Bytes, Reply<()>),
+    SendMedia {
+        transport: usize,
+        rtcp: bool,
+        packet: Vec<u8>,
+        reply: Reply<()>,
+    },
+    Close(oneshot::Sender<()>),
+}
+
+/// Counters and receive queues of one transport, shared by its handles and the task.
+#[derive(Debug)]
+struct TransportShared {
+    data: tokio::sync::Mutex<mpsc::Receiver<Bytes>>,
+    media: tokio::sync::Mutex<mpsc::Receiver<MediaPacket>>,
+    dropped: AtomicU64,
+    srtp_errors: AtomicU64,
+}
+
+#[derive(Debug)]
+struct TransportInner {
+    id: usize,
+    name: String,
+    credentials: Credentials,
+    commands: mpsc::Sender<Command>,
+    shared: Arc<TransportShared>,
+}
+
+/// One transport of an [`AsyncTransportController`] (a BUNDLE group or an
+/// m-line): send and receive application data over its DTLS, and RTP/RTCP
+/// over its SRTP. Clones share the transport.
+#[derive(Debug, Clone)]
+pub struct TransportHandle {
+    inner: Arc<TransportInner>,
+}
+
+impl TransportHandle {
+    /// The transport name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// Our ICE credentials for this transport, to signal to the peer.
+    pub fn local_credentials(&self) -> &Credentials {
+        &self.inner.credentials
+    }
+
+    async fn command(&self, make: impl FnOnce(Reply<()>) -> Command) -> Result<(), Error> {
+        let (tx, rx) = oneshot::channel();
+        self.inner
+            .commands
+            .send(make(tx))
+            .await
+            .map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)?
+    }
+
+    /// Sends one application message (SCTP) to the verified peer over DTLS.
+    /// `Err(Error::NotConnected)` before DTLS has verified the peer.
+    pub async fn send_data(&self, data: &[u8]) -> Result<(), Error> {
+        let id = self.inner.id;
+        let data = Bytes::copy_from_slice(data);
+        self.command(|reply| Command::SendData(id, data, reply))
+            .await
+    }
+
+    /// Receives one application message from the verified peer. Cancel-safe;
+    /// `Err(Error::Closed)` once the task has stopped and the queue is empty.
+    pub async fn recv_data(&self) -> Result<Bytes, Error> {
+        let mut rx = self.inner.shared.data.lock().await;
+        rx.recv().await.ok_or(Error::Closed)
+    }
+
+    async fn send_media(&self, rtcp: bool, packet: &[u8]) -> Result<(), Error> {
+        let id = self.inner.id;
+        let mut buf = Vec::with_capacity(packet.len() + SRTP_OVERHEAD);
+        buf.extend_from_slice(packet);
+        self.command(|reply| Command::SendMedia {
+            transport: id,
+            rtcp,
+            packet: buf,
+            reply,
+        })
+        .await
+    }
+
+    /// Protects a plain RTP packet with the transport's DTLS-SRTP keys and
+    /// sends it along ICE's route. `Err(Error::NotConnected)` before DTLS has
+    /// verified the peer, `Err(Error::NoSrtpProfile)` if no SRTP profile was
+    /// negotiated; SRTP errors (e.g. [`Error::PacketTooShort`]) as they come.
+    pub async fn send_rtp(&self, packet: &[u8]) -> Result<(), Error> {
+        self.send_media(false, packet).await
+    }
+
+    /// Protects a plain RTCP packet (SRTCP) and sends it, on the RTCP
+    /// component when the transport has one. Errors as for
+    /// [`TransportHandle::send_rtp`].
+    pub async fn send_rtcp(&self, packet: &[u8]) -> Result<(), Error> {
+        self.send_media(true, packet).await
+    }
+
+    /// Receives one RTP or RTCP packet, already unprotected (authenticated,
+    /// replay-checked). Cancel-safe; `Err(Error::Closed)` once the task has
+    /// stopped and the queue is empty.
+    pub async fn recv_media(&self) -> Result<MediaPacket, Error> {
+        let mut rx = self.inner.shared.media.lock().await;
+        rx.recv().await.ok_or(Error::Closed)
+    }
+
+    /// Received messages and media packets dropped because their queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.inner.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Received media packets dropped because SRTP/SRTCP refused them
+    /// (authentication failed, replayed, malformed, or no keys yet).
+    pub fn srtp_errors(&self) -> u64 {
+        self.inner.shared.srtp_errors.load(Ordering::Relaxed)
+    }
+}
+
+/// State shared by the controller's handles and the task.
+#[derive(Debug)]
+struct Shared {
+    local_fingerprint: Fingerprint,
+    /// The first DTLS failure, for [`AsyncTransportController::connected`].
+    failure: Mutex<Option<Error>>,
+    dropped_events: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Handle {
+    shared: Arc<Shared>,
+    commands: mpsc::Sender<Command>,
+    events: tokio::sync::Mutex<mpsc::Receiver<ControllerEvent>>,
+    state: watch::Receiver<PeerConnectionState>,
+}
+
+/// A [`TransportController`] on real UDP sockets: a handle to the task that
+/// drives it. Clones share the same controller; the task stops when
+/// [`AsyncTransportController::close`] is called or the last handle (this or
+/// a [`TransportHandle`]) is dropped.
+///
+/// Two controllers connecting on 127.0.0.1, one transport each, signalling
+/// through the handles (the application's signalling channel in real use):
+///
+/// ```
+/// use std::net::{IpAddr, Ipv4Addr};
+/// use std::time::Duration;
+/// use dtls_transport::certificate::{Certificate, KeyType};
+/// use dtls_transport::controller::{ControllerConfig, ControllerEvent};
+/// use dtls_transport::driver::{AsyncTransportController, DriverConfig};
+/// use dtls_transport::dtls::DtlsRole;
+/// use ice::network::NetworkFilter;
+/// use ice::{IceConfig, IceRole};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), dtls_transport::Error> {
+/// let config = |role| {
+///     let certificate = Certificate::generate(KeyType::EcdsaP256, Duration::from_secs(86_400))?;
+///     let ice = IceConfig { role, ..Default::default() };
+///     let mut config = DriverConfig::new(ControllerConfig { certificate, ice });
+///     config.networks = NetworkFilter::only(&[IpAddr::V4(Ipv4Addr::LOCALHOST)]);
+///     Ok::<_, dtls_transport::Error>(config)
+/// };
+/// let a = AsyncTransportController::new(config(IceRole::Controlling)?)?;
+/// let b = AsyncTransportController::new(config(IceRole::Controlled)?)?;
+/// let ta = a.add_transport("0", DtlsRole::Client).await?;
+/// let tb = b.add_transport("0", DtlsRole::Server).await?;
+///
+/// // Signalling: fingerprints and credentials, then candidates by transport name.
+/// a.set_remote_fingerprint("0", b.local_fingerprint()).await?;
+/// b.set_remote_fingerprint("0", a.local_fingerprint()).await?;
+/// a.set_remote_credentials("0", tb.local_credentials().clone()).await?;
+/// b.set_remote_credentials("0", ta.local_credentials().clone()).await?;
+/// a.start_gathering().await?;
+/// b.start_gathering().await?;
+/// for (from, to) in [(&a, &b), (&b, &a)] {
+///     while let Some(event) = from.next_event().await {
+///         match event {
+///             ControllerEvent::Candidate { transport, candidate } => {
+///                 to.add_remote_candidate(&transport, candidate).await?
+///             }
+///             ControllerEvent::EndOfCandidates { transport } => {
+///                 to.end_of_remote_candidates(&transport).await?;
+///                 break;
+///             }
+///             _ => {}
+///         }
+///     }
+/// }
+///
+/// // ICE, then DTLS with both fingerprints verified.
+/// a.connected().await?;
+/// b.connected().await?;
+/// ta.send_data(b"hello over DTLS").await?;
+/// assert_eq!(&tb.recv_data().await?[..], b"hello over DTLS");
+/// // Plain RTP in, SRTP on the wire, plain RTP out.
+/// let rtp = [0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 42, 0xde, 0xad];
+/// tb.send_rtp(&rtp).await?;
+/// assert_eq!(&ta.recv_media().await?.packet[..], &rtp[..]);
+/// a.close().await?;
+/// b.close().await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct AsyncTransportController {
+    inner: Arc<Handle>,
+}
+
+impl AsyncTransportController {
+    /// Lists the networks `config.networks` selects and spawns the task that
+    /// drives a new [`TransportController`]. Sockets are bound when gathering
+    /// starts ([`AsyncTransportController::start_gathering`]), one per
+    /// network for each transport component.
+    ///
+    /// Must be called inside a tokio runtime (`Err(Error::Io(Other))`
+    /// otherwise); `Err(Error::Io(AddrNotAvailable))` when the filter selects
+    /// no address at all.
+    pub fn new(config: DriverConfig) -> Result<AsyncTransportController, Error> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            tracing::error!("AsyncTransportController::new called outside a tokio runtime");
+            Error::Io(io::ErrorKind::Other)
+        })?;
+        let networks = network::enumerate(&config.networks).map_err(|e| Error::Io(e.kind()))?;
+        if networks.is_empty() {
+            tracing::error!("the network filter selects no local address");
+            return Err(Error::Io(io::ErrorKind::AddrNotAvailable));
+        }
+        let controller = TransportController::new(config.controller);
+        let shared = Arc::new(Shared {
+            local_fingerprint: controller.local_fingerprint(),
+            failure: Mutex::new(None),
+            dropped_events: AtomicU64::new(0),
+        });
+        let (command_tx, command_rx) = mpsc::channel(COMMAND_QUEUE);
+        let (event_tx, event_rx) = mpsc::channel(config.event_queue.max(1));
+        let (state_tx, state_rx) = watch::channel(controller.state());
+        let driver = Driver {
+            controller,
+            shared: shared.clone(),
+            commands: command_rx,
+            weak_commands: command_tx.downgrade(),
+            events: event_tx,
+            state: state_tx,
+            networks,
+            recv_queue: config.recv_queue.max(1),
+            srtp: config.srtp,
+            transports: Vec::new(),
+            by_name: HashMap::new(),
+            sockets: Vec::new(),
+            owners: Vec::new(),
+            sockets_changed: false,
+            next_socket: 0,
+            buf: vec![0; MAX_DATAGRAM],
+            close_reply: None,
+            stopping: false,
+            warned_events: false,
+        };
+        runtime.spawn(driver.run());
+        Ok(AsyncTransportController {
+            inner: Arc::new(Handle {
+                shared,
+                commands: command_tx,
+                events: tokio::sync::Mutex::new(event_rx),
+                state: state_rx,
+            }),
+        })
+    }
+
+    /// Our certificate's fingerprint, for our descriptions.
+    pub fn local_fingerprint(&self) -> Fingerprint {
+        self.inner.shared.local_fingerprint
+    }
+
+    /// The combined connection state now.
+    pub fn state(&self) -> PeerConnectionState {
+        *self.inner.state.borrow()
+    }
+
+    /// Events dropped because the event queue was full.
+    pub fn dropped_events(&self) -> u64 {
+        self.inner.shared.dropped_events.load(Ordering::Relaxed)
+    }
+
+    async fn command<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, Error> {
+        let (tx, rx) = oneshot::channel();
+        self.inner
+            .commands
+            .send(make(tx))
+            .await
+            .map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)?
+    }
+
+    async fn add(
+        &self,
+        name: &str,
+        role: DtlsRole,
+        rtcp_mux: bool,
+    ) -> Result<TransportHandle, Error> {
+        let name = name.to_string();
+        self.command(|reply| Command::AddTransport {
+            name,
+            role,
+            rtcp_mux,
+            reply,
+        })
+        .await
+    }
+
+    /// Creates the transport `name` with rtcp-mux, DTLS in `role` (from the
+    /// `a=setup` negotiation, [`DtlsRole::from_setup`]). If gathering has
+    /// started, it gathers at once. Adding an existing name returns a handle
+    /// to the existing transport.
+    pub async fn add_transport(
+        &self,
+        name: &str,
+        role: DtlsRole,
+    ) -> Result<TransportHandle, Error> {
+        self.add(name, role, true).await
+    }
+
+    /// Creates the transport `name` without rtcp-mux: RTCP gets its own ICE
+    /// component (2), DTLS handshake and SRTCP keys.
+    pub async fn add_transport_without_rtcp_mux(
+        &self,
+        name: &str,
+        role: DtlsRole,
+    ) -> Result<TransportHandle, Error> {
+        self.add(name, role, false).await
+    }
+
+    /// Starts gathering on every transport and on those added later
+    /// ([`TransportController::start_gathering`]): candidates arrive as
+    /// [`ControllerEvent::Candidate`] tagged with their transport name, then
+    /// [`ControllerEvent::EndOfCandidates`] per transport. The sockets of the
+    /// transports that exist now are bound when this returns.
+    pub async fn start_gathering(&self) -> Result<(), Error> {
+        let (tx, rx) = oneshot::channel();
+        self.inner
+            .commands
+            .send(Command::StartGathering(tx))
+            .await
+            .map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)
+    }
+
+    /// Sets the peer's ICE credentials for transport `name`.
+    pub async fn set_remote_credentials(
+        &self,
+        name: &str,
+        credentials: Credentials,
+    ) -> Result<(), Error> {
+        let name = name.to_string();
+        self.command(|r| Command::SetRemoteCredentials(name, credentials, r))
+            .await
+    }
+
+    /// Adds the peer's candidate for transport `name` (on the component the
+    /// candidate names); the ICE agent's verdict is returned.
+    pub async fn add_remote_candidate(
+        &self,
+        name: &str,
+        candidate: Candidate,
+    ) -> Result<(), Error> {
+        let name = name.to_string();
+        self.command(|r| Command::AddRemoteCandidate(name, candidate, r))
+            .await
+    }
+
+    /// The peer has signalled all its candidates for transport `name`.
+    pub async fn end_of_remote_candidates(&self, name: &str) -> Result<(), Error> {
+        let name = name.to_string();
+        self.command(|r| Command::EndOfRemoteCandidates(name, r))
+            .await
+    }
+
+    /// Sets the peer's certificate fingerprint for transport `name` (from its
+    /// description); DTLS reports connected only if the peer's certificate matches.
+    pub async fn set_remote_fingerprint(
+        &self,
+        name: &str,
+        fingerprint: Fingerprint,
+    ) -> Result<(), Error> {
+        let name = name.to_string();
+        self.command(|r| Command::SetRemoteFingerprint(name, fingerprint, r))
+            .await
+    }
+
+    /// The next event (candidates, gathering, ICE and connection states, DTLS
+    /// connected/failed); `None` once the task has stopped and the queue is
+    /// empty. Application data and media do not come here but to their
+    /// transport's [`TransportHandle`]. Cancel-safe.
+    pub async fn next_event(&self) -> Option<ControllerEvent> {
+        self.inner.events.lock().await.recv().await
+    }
+
+    /// The next event if one is queued now.
+    pub fn try_next_event(&self) -> Option<ControllerEvent> {
+        self.inner.events.try_lock().ok()?.try_recv().ok()
+    }
+
+    /// Waits until the connection state satisfies `accept`, and returns it.
+    /// `Err(Error::Closed)` if the task stops first.
+    pub async fn wait_for_state(
+        &self,
+        mut accept: impl FnMut(PeerConnectionState) -> bool,
+    ) -> Result<PeerConnectionState, Error> {
+        let mut rx = self.inner.state.clone();
+        let state = rx.wait_for(|s| accept(*s)).await.map(|s| *s);
+        match state {
+            Ok(s) => Ok(s),
+            Err(_) => {
+                let last = *rx.borrow();
+                if accept(last) {
+                    Ok(last)
+                } else {
+                    Err(Error::Closed)
+                }
+            }
+        }
+    }
+
+    /// Resolves when the connection state is Connected (every transport's ICE
+    /// connected and DTLS verified). On Failed it returns the first DTLS
+    /// failure (such as [`Error::FingerprintMismatch`]), or
+    /// `Err(Error::NotConnected)` when ICE failed; `Err(Error::Closed)` when closed.
+    pub async fn connected(&self) -> Result<(), Error> {
+        use PeerConnectionState::*;
+        match self
+            .wait_for_state(|s| matches!(s, Connected | Failed | Closed))
+            .await?
+        {
+            Connected => Ok(()),
+            Failed => {
+                let failure = self
+                    .inner
+                    .shared
+                    .failure
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
+                Err(failure.unwrap_or(Error::NotConnected))
+            }
+            _ => Err(Error::Closed),
+        }
+    }
+
+    /// Closes DTLS (close_notify) and ICE on every transport and stops the
+    /// task; returns when the sockets are closed. Queued data and events stay
+    /// readable. Closing twice is fine.
+    pub async fn close(&self) -> Result<(), Error> {
+        let (tx, rx) = oneshot::channel();
+        if self.inner.commands.send(Command::Close(tx)).await.is_err() {
+            return Ok(()); // already stopped
+        }
+        let _ = rx.await;
+        Ok(())
+    }
+}
+
+/// One transport as the task sees it.
+struct TransportState {
+    name: String,
+    rtcp_mux: bool,
+    credentials: Credentials,
+    /// Counters and receive queues, shared with the handles.
+    shared: Arc<TransportShared>,
+    data: mpsc::Sender<Bytes>,
+    media: mpsc::Sender<MediaPacket>,
+    /// SRTP of component 1 (RTP, and RTCP with rtcp-mux).
+    srtp: Option<SrtpSession>,
+    /// SRTCP of component 2, without rtcp-mux.
+    srtcp: Option<SrtpSession>,
+}
+
+impl TransportState {
+    /// The session for RTCP (`rtcp`) or RTP packets.
+    fn session(&mut self, rtcp: bool) -> Option<&mut SrtpSession> {
+        if rtcp && !self.rtcp_mux {
+            self.srtcp.as_mut()
+        } else {
+            self.srtp.as_mut()
+        }
+    }
+}
+
+/// The task owning the controller.
+struct Driver {
+    controller: TransportController,
+    shared: Arc<Shared>,
+    commands: mpsc::Receiver<Command>,
+    /// For the handles of new transports; weak, so the task stops when the
+    /// last user handle is gone.
+    weak_commands: mpsc::WeakSender<Command>,
+    events: mpsc::Sender<ControllerEvent>,
+    state: watch::Sender<PeerConnectionState>,
+    networks: Vec<Network>,
+    recv_queue: usize,
+    srtp: SrtpConfig,
+    transports: Vec<TransportState>,
+    by_name: HashMap<String, usize>,
+    sockets: Vec<(SocketAddr, Arc<UdpSocket>)>,
+    /// (transport index, component) of each socket, in the same order.
+    owners: Vec<(usize, u16)>,
+    sockets_changed: bool,
+    /// The socket polled first next time.
+    next_socket: usize,
+    buf: Vec<u8>,
+    close_reply: Option<oneshot::Sender<()>>,
+    stopping: bool,
+    warned_events: bool,
+}
+
+fn clock() -> std::time::Instant {
+    Instant::now().into_std()
+}
+
+impl Driver {
+    async fn run(mut self) {
+        let mut sockets = self.sockets.clone();
+        let sleep = tokio::time::sleep(Duration::from_secs(3600));
+        tokio::pin!(sleep);
+        loop {
+            let now = clock();
+            if self.controller.poll_timeout().is_some_and(|t| t <= now) {
+                self.controller.handle_timeout(now);
+            }
+            self.flush().await;
+            if std::mem::take(&mut self.sockets_changed) {
+                sockets = self.sockets.clone();
+            }
+            if self.stopping {
+                break;
+            }
+            let deadline = self.controller.poll_timeout().map(|t| {
+                if t <= now {
+                    // The timer did not move although it was just handled: do not spin.
+                    now + Duration::from_millis(1)
+                } else {
+                    t
+                }
+            });
+            if let Some(t) = deadline {
+                sleep.as_mut().reset(Instant::from_std(t));
+            }
+            tokio::select! {
+                biased;
+                command = self.commands.recv() => match command {
+                    Some(command) => self.handle_command(command),
+                    None => {
+                        tracing::debug!("every handle dropped: closing");
+                        self.controller.close(clock());
+                        self.stopping = true;
+                    }
+                },
+                i = readable(&sockets, self.next_socket) => {
+                    self.next_socket = (i + 1) % sockets.len();
+                    self.read_socket(i);
+                }
+                () = &mut sleep, if deadline.is_some() => {
+                    self.controller.handle_timeout(clock());
+                }
+            }
+        }
+        self.state.send_replace(PeerConnectionState::Closed);
+        drop(sockets);
+        self.sockets.clear();
+        if let Some(reply) = self.close_reply.take() {
+            let _ = reply.send(());
+        }
+        tracing::debug!("transport controller driver stopped");
+    }
+
+    fn index(&self, name: &str) -> Result<usize, Error> {
+        self.by_name
+            .get(name)
+            .copied()
+            .ok_or_else(|| Error::UnknownTransport(name.to_string()))
+    }
+
+    fn handle_command(&mut self, command: Command) {
+        let now = clock();
+        match command {
+            Command::AddTransport {
+                name,
+                role,
+                rtcp_mux,
+                reply,
+            } => {
+                let _ = reply.send(self.add_transport(name, role, rtcp_mux));
+            }
+            Command::StartGathering(reply) => {
+                self.controller.start_gathering(now);
+                // Bind the sockets before the caller resumes.
+                while let Some(request) = self.controller.poll_gather() {
+                    self.gather(request);
+                }
+                let _ = reply.send(());
+            }
+            Command::SetRemoteCredentials(name, credentials, reply) => {
+                let _ = reply.send(self.controller.set_remote_credentials(&name, credentials));
+            }
+            Command::AddRemoteCandidate(name, candidate, reply) => {
+                let result = self.controller.add_remote_candidate(now, &name, candidate);
+                if let Err(e) = &result {
+                    tracing::debug!(transport = %name, error = %e, "remote candidate refused");
+                }
+                let _ = reply.send(result);
+            }
+            Command::EndOfRemoteCandidates(name, reply) => {
+                let _ = reply.send(self.controller.end_of_remote_candidates(now, &name));
+            }
+            Command::SetRemoteFingerprint(name, fingerprint, reply) => {
+                let _ = reply.send(self.controller.set_remote_fingerprint(&name, fingerprint));
+            }
+            Command::SendData(id, data, reply) => {
+                let name = &self.transports[id].name;
+                let _ = reply.send(self.controller.send_application_data(now, name, &data));
+            }
+            Command::SendMedia {
+                transport,
+                rtcp,
+                mut packet,
+                reply,
+            } => {
+                let t = &mut self.transports[transport];
+                let result = match t.session(rtcp) {
+                    None if self.controller.state() == PeerConnectionState::Connected => {
+                        Err(Error::NoSrtpProfile)
+                    }
+                    None => Err(Error::NotConnected),
+                    Some(session) => if rtcp {
+                        session.outbound.protect_rtcp_vec(&mut packet)
+                    } else {
+                        session.outbound.protect_rtp_vec(&mut packet)
+                    }
+                    .and_then(|()| self.controller.send_media(&t.name, &packet)),
+                };
+                let _ = reply.send(result);
+            }
+            Command::Close(reply) => {
+                self.controller.close(now);
+                self.close_reply = Some(reply);
+                self.stopping = true;
+            }
+        }
+    }
+
+    fn add_transport(
+        &mut self,
+        name: String,
+        role: DtlsRole,
+        rtcp_mux: bool,
+    ) -> Result<TransportHandle, Error> {
+        if let Some(&id) = self.by_name.get(&name) {
+            return self.handle(id);
+        }
+        let now = clock();
+        if rtcp_mux {
+            self.controller.add_transport(now, &name, role, None)?;
+        } else {
+            self.controller
+                .add_transport_without_rtcp_mux(now, &name, role, None)?;
+        }
+        let credentials = self
+            .controller
+            .local_credentials(&name)
+            .cloned()
+            .ok_or_else(|| Error::UnknownTransport(name.clone()))?;
+        let (data_tx, data_rx) = mpsc::channel(self.recv_queue);
+        let (media_tx, media_rx) = mpsc::channel(self.recv_queue);
+        let id = self.transports.len();
+        self.transports.push(TransportState {
+            name: name.clone(),
+            rtcp_mux,
+            credentials,
+            shared: Arc::new(TransportShared {
+                data: tokio::sync::Mutex::new(data_rx),
+                media: tokio::sync::Mutex::new(media_rx),
+                dropped: AtomicU64::new(0),
+                srtp_errors: AtomicU64::new(0),
+            }),
+            data: data_tx,
+            media: media_tx,
+            srtp: None,
+            srtcp: None,
+        });
+        self.by_name.insert(name, id);
+        self.handle(id)
+    }
+
+    /// A new handle to transport `id`. The task keeps no strong command
+    /// sender of its own, which would keep it alive after the user dropped
+    /// every handle.
+    fn handle(&self, id: usize) -> Result<TransportHandle, Error> {
+        let t = &self.transports[id];
+        Ok(TransportHandle {
+            inner: Arc::new(TransportInner {
+                id,
+                name: t.name.clone(),
+                credentials: t.credentials.clone(),
+                commands: self.weak_commands.upgrade().ok_or(Error::Closed)?,
+                shared: t.shared.clone(),
+            }),
+        })
+    }
+
+    /// Binds one socket per network for a component and hands them to the controller.
+    fn gather(&mut self, request: GatherRequest) {
+        let Ok(id) = self.index(&request.transport) else {
+            return;
+        };
+        let now = clock();
+        for net in &self.networks {
+            match bind_udp(net) {
+                Ok((addr, socket)) => {
+                    tracing::debug!(%addr, interface = %net.name, transport = %request.transport, component = request.component, "bound socket");
+                    if let Err(e) = self.controller.add_local_socket(
+                        now,
+                        &request.transport,
+                        request.component,
+                        addr,
+                        net.network_type,
+                    ) {
+                        tracing::warn!(error = %e, "socket not taken");
+                        continue;
+                    }
+                    self.sockets.push((addr, Arc::new(socket)));
+                    self.owners.push((id, request.component));
+                    self.sockets_changed = true;
+                }
+                Err(e) => {
+                    tracing::warn!(ip = %net.ip, interface = %net.name, error = %e, "cannot bind: address skipped")
+                }
+            }
+        }
+        if let Err(e) =
+            self.controller
+                .finish_local_sockets(now, &request.transport, request.component)
+        {
+            tracing::warn!(error = %e, "finishing gathering");
+        }
+    }
+
+    fn read_socket(&mut self, i: usize) {
+        let (local, socket) = self.sockets[i].clone();
+        let (id, component) = self.owners[i];
+        for _ in 0..READ_BUDGET {
+            match try_read(local, &socket, &mut self.buf) {
+                SocketRead::Datagram(n, source) => self.controller.handle_receive_component(
+                    clock(),
+                    &self.transports[id].name,
+                    component,
+                    Receive {
+                        local,
+                        source,
+                        data: &self.buf[..n],
+                    },
+                ),
+                SocketRead::Drained => return,
+                SocketRead::Skip => {}
+            }
+        }
+    }
+
+    /// Binds requested sockets, sends what the controller queued and routes its events.
+    async fn flush(&mut self) {
+        while let Some(request) = self.controller.poll_gather() {
+            self.gather(request);
+        }
+        while let Some(t) = self.controller.poll_transmit() {
+            if t.transport != TransportProtocol::Udp {
+                tracing::debug!(destination = %t.destination, "TCP transmit: not supported by this driver");
+                continue;
+            }
+            match self.sockets.iter().find(|(a, _)| *a == t.source) {
+                Some((_, socket)) => {
+                    if let Err(e) = socket.send_to(&t.contents, t.destination).await {
+                        tracing::debug!(source = %t.source, destination = %t.destination, error = %e, "send failed");
+                    }
+                }
+                None => tracing::debug!(source = %t.source, "transmit from an unknown socket"),
+            }
+        }
+        while let Some(event) = self.controller.poll_event() {
+            self.route_event(event);
+        }
+    }
+
+    fn route_event(&mut self, event: ControllerEvent) {
+        match event {
+            ControllerEvent::ApplicationData { transport, data } => {
+                if let Some(&id) = self.by_name.get(&transport) {
+                    let t = &self.transports[id];
+                    if t.data.try_send(data).is_err() {
+                        t.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            ControllerEvent::Media {
+                transport,
+                rtcp,
+                packet,
+            } => {
+                if let Some(&id) = self.by_name.get(&transport) {
+                    self.deliver_media(id, rtcp, &packet);
+                }
+            }
+            event => {
+                match &event {
+                    ControllerEvent::DtlsConnected {
+                        transport,
+                        component,
+                        srtp: Some(keys),
+                    } => self.set_srtp_keys(transport, *component, keys),
+                    ControllerEvent::DtlsFailed { error, .. } => {
+                        let mut failure = self
+                            .shared
+                            .failure
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner());
+                        failure.get_or_insert_with(|| error.clone());
+                    }
+                    ControllerEvent::ConnectionState(s) => {
+                        tracing::debug!(state = ?s, "connection state");
+                        self.state.send_replace(*s);
+                    }
+                    _ => {}
+                }
+                if let Err(mpsc::error::TrySendError::Full(_)) = self.events.try_send(event) {
+                    self.shared.dropped_events.fetch_add(1, Ordering::Relaxed);
+                    if !std::mem::replace(&mut self.warned_events, true) {
+                        tracing::warn!(
+                            "event queue full: dropping events (counted in dropped_events)"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn set_srtp_keys(&mut self, transport: &str, component: u16, keys: &SrtpKeys) {
+        let Some(&id) = self.by_name.get(transport) else {
+            return;
+        };
+        let session = SrtpSession::new(
+            keys.profile,
+            &keys.local_key,
+            &keys.local_salt,
+            &keys.remote_key,
+            &keys.remote_salt,
+            self.srtp.clone(),
+        );
+        match session {
+            Ok(session) => {
+                let t = &mut self.transports[id];
+                if component == 2 {
+                    t.srtcp = Some(session);
+                } else {
+                    t.srtp = Some(session);
+                }
+            }
+            Err(e) => tracing::warn!(%transport, component, error = %e, "SRTP session not created"),
+        }
+    }
+
+    /// Unprotects a received SRTP/SRTCP packet and queues it for the transport.
+    fn deliver_media(&mut self, id: usize, rtcp: bool, packet: &[u8]) {
+        let t = &mut self.transports[id];
+        let counters = t.shared.clone();
+        let Some(session) = t.session(rtcp) else {
+            counters.srtp_errors.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let mut buf = packet.to_vec();
+        let result = if rtcp {
+            session.inbound.unprotect_rtcp_vec(&mut buf)
+        } else {
+            session.inbound.unprotect_rtp_vec(&mut buf)
+        };
+        if let Err(e) = result {
+            tracing::trace!(transport = %t.name, rtcp, error = %e, "SRTP packet refused");
+            counters.srtp_errors.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let media = MediaPacket {
+            rtcp,
+            packet: Bytes::from(buf),
+        };
+        if t.media.try_send(media).is_err() {
+            counters.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
