@@ -286,7 +286,12 @@ async fn fingerprint_mismatch_over_real_sockets_fails() {
     assert!(timeout(Duration::from_millis(100), tb.recv_media())
         .await
         .is_err());
-    assert!(matches!(tb.send_data(b"to a").await, Err(_)));
+    // The failed side refuses to send too.
+    assert_eq!(tb.send_data(b"to a").await, Err(Error::NotConnected));
+    assert_eq!(
+        tb.send_rtp(&[0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9]).await,
+        Err(Error::NotConnected)
+    );
     a.close().await.unwrap();
     b.close().await.unwrap();
 }
