@@ -295,3 +295,71 @@ async fn fingerprint_mismatch_over_real_sockets_fails() {
     a.close().await.unwrap();
     b.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_rtcp_mux_both_components_get_dtls_srtp_and_carry_media() {
+    let a = driver(IceRole::Controlling);
+    let b = driver(IceRole::Controlled);
+    a.start_gathering().await.unwrap();
+    b.start_gathering().await.unwrap();
+    let ta = a
+        .add_transport_without_rtcp_mux("0", DtlsRole::Client)
+        .await
+        .unwrap();
+    let tb = b
+        .add_transport_without_rtcp_mux("0", DtlsRole::Server)
+        .await
+        .unwrap();
+    a.set_remote_fingerprint("0", b.local_fingerprint())
+        .await
+        .unwrap();
+    b.set_remote_fingerprint("0", a.local_fingerprint())
+        .await
+        .unwrap();
+    a.set_remote_credentials("0", tb.local_credentials().clone())
+        .await
+        .unwrap();
+    b.set_remote_credentials("0", ta.local_credentials().clone())
+        .await
+        .unwrap();
+    let (from_a, _) = tokio::join!(
+        signal_candidates(&a, &b, &["0"]),
+        signal_candidates(&b, &a, &["0"])
+    );
+    assert_eq!(from_a.len(), 2, "one candidate per component: {from_a:?}");
+    timeout(WAIT, a.connected()).await.unwrap().unwrap();
+    timeout(WAIT, b.connected()).await.unwrap().unwrap();
+    let mut components = BTreeSet::new();
+    while let Some(event) = b.try_next_event() {
+        if let ControllerEvent::DtlsConnected {
+            component, srtp, ..
+        } = event
+        {
+            assert!(srtp.is_some());
+            components.insert(component);
+        }
+    }
+    assert_eq!(components, BTreeSet::from([1, 2]));
+    let rtcp = [
+        0x81u8, 201, 0, 7, 0, 0, 0, 5, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0,
+    ];
+    let rtp = [0x80u8, 0, 0, 9, 0, 0, 0, 1, 0, 0, 0, 5, 1, 2, 3, 4];
+    for (from, to) in [(&ta, &tb), (&tb, &ta)] {
+        from.send_rtcp(&rtcp).await.unwrap();
+        from.send_rtp(&rtp).await.unwrap();
+        let mut got = Vec::new();
+        while got.len() < 2 {
+            let m = timeout(WAIT, to.recv_media())
+                .await
+                .expect("media")
+                .unwrap();
+            got.push((m.rtcp, m.packet.to_vec()));
+        }
+        got.sort();
+        assert_eq!(got, vec![(false, rtp.to_vec()), (true, rtcp.to_vec())]);
+        assert_eq!(to.srtp_errors(), 0);
+    }
+    a.close().await.unwrap();
+    b.close().await.unwrap();
+}
