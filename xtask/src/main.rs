@@ -7,6 +7,7 @@
 //! cargo xtask bench stun-server ...  load-test the stun-server binary against coturn
 //! cargo xtask bench ice-connect ...  ICE setup time on loopback against aioice
 //! cargo xtask bench srtp ...         SRTP against webrtc-srtp and libsrtp
+//! cargo xtask capture-sdp [--out DIR] recapture the sdp crate's Chromium SDP corpus
 //! cargo xtask help
 //! ```
 //!
@@ -17,6 +18,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod bench;
+mod chromium;
 mod cmd;
 mod pair;
 mod test_all;
@@ -39,7 +41,10 @@ commands:
                        and TCP, ICE-TCP, and the ice crate's coturn TURN tests),
                        interop-ice-nat (root: two hosts behind real NATs in network
                        namespaces, server-reflexive through cone NATs and relayed through
-                       symmetric NATs; namespaces are removed afterwards).
+                       symmetric NATs; namespaces are removed afterwards),
+                       interop-sdp (the sdp crate's tests/chromium.rs against headless
+                       Chromium in a loopback-only network namespace; installs chromium
+                       with apt when root; venv target/chromium-venv).
                        --quick runs fmt, clippy and test only; --only STEP[,STEP...]
                        runs the named steps only.
   bench stun-server [args]
@@ -48,6 +53,10 @@ commands:
                        ICE setup time on loopback, peerstack vs aioice
   bench srtp [criterion args]
                        SRTP protect/unprotect, peerstack vs webrtc-srtp vs libsrtp
+  capture-sdp [--out DIR] [--verbose]
+                       root: run headless Chromium in a loopback-only network namespace
+                       and write its offers and answers to crates/sdp/tests/corpus/chromium
+                       (or DIR), with a README.md naming the Chromium version
   help                 this text
 ";
 
@@ -55,6 +64,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test-all") => test_all::main(workspace_root(), &args[1..]),
+        Some("capture-sdp") => chromium::capture_sdp(&workspace_root(), &args[1..]),
         Some("bench") => match args.get(1).map(String::as_str) {
             Some("stun-server") => bench::stun_server(&args[2..]),
             Some("ice-connect") => bench::ice_connect(&args[2..]),

@@ -103,6 +103,11 @@ pub(crate) const STEPS: &[Step] = &[
         slow: true,
         run: interop_dtls,
     },
+    Step {
+        name: "interop-sdp",
+        slow: true,
+        run: crate::chromium::interop_sdp,
+    },
 ];
 
 /// Runs `cargo xtask test-all [--quick] [--only STEP[,STEP…]]`.
@@ -496,16 +501,26 @@ fn utf8(p: &Path) -> Result<&str, String> {
 /// The Python of [`INTEROP_VENV`], (re)made with [`AIOICE_REQUIREMENTS`] when it
 /// is missing or was made from other requirements.
 fn interop_venv(root: &Path) -> Result<PathBuf, Outcome> {
-    let requirements_path = root.join(AIOICE_REQUIREMENTS);
+    python_venv(root, INTEROP_VENV, AIOICE_REQUIREMENTS)
+}
+
+/// The Python of the venv `venv_dir` (relative to `root`), (re)made with the pinned
+/// `requirements` file when it is missing or was made from other requirements.
+pub(crate) fn python_venv(
+    root: &Path,
+    venv_dir: &str,
+    requirements_file: &str,
+) -> Result<PathBuf, Outcome> {
+    let requirements_path = root.join(requirements_file);
     let requirements = std::fs::read_to_string(&requirements_path)
         .map_err(|e| Outcome::Failed(format!("reading {}: {e}", requirements_path.display())))?;
-    let venv = root.join(INTEROP_VENV);
+    let venv = root.join(venv_dir);
     let python = venv.join("bin/python");
     // A copy of the requirements the venv was made from: a changed pin remakes it.
     let stamp = venv.join("requirements.installed.txt");
     if python.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == requirements) {
         println!(
-            "venv {} is up to date with {AIOICE_REQUIREMENTS}",
+            "venv {} is up to date with {requirements_file}",
             venv.display()
         );
         return Ok(python);
@@ -582,7 +597,11 @@ fn run_in_loopback_netns(dir: &Path, exe: &Path, args: &[&str]) -> Result<(), St
 
 /// Builds integration test `test` of `package` and returns the path of its
 /// executable, read from cargo's JSON messages.
-fn build_test_executable(root: &Path, package: &str, test: &str) -> Result<PathBuf, String> {
+pub(crate) fn build_test_executable(
+    root: &Path,
+    package: &str,
+    test: &str,
+) -> Result<PathBuf, String> {
     build_executable(
         root,
         &["test", "-p", package, "--test", test, "--no-run"],
