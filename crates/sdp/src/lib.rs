@@ -32,7 +32,9 @@ pub mod parse;
 pub mod write;
 
 pub use error::Error;
-pub use jsep::{JsepCandidateCollection, JsepIceCandidate, JsepSessionDescription, SdpType};
+pub use jsep::{
+    IceCandidateInit, JsepCandidateCollection, JsepIceCandidate, JsepSessionDescription, SdpType,
+};
 pub use model::SessionDescription;
 pub use parse::parse;
 pub use write::write;

@@ -1,0 +1,259 @@
+//! `TransportDescriptionFactory`: ICE credentials, ICE options, the DTLS
+//! fingerprint and the `a=setup` role of each transport (libwebrtc's
+//! `cricket::TransportDescriptionFactory`, RFC 8842 for the roles).
+
+use dtls_transport::certificate::Fingerprint;
+use dtls_transport::dtls::Setup;
+
+use crate::model::TransportDescription;
+use crate::Error;
+
+/// The ICE characters of RFC 8445 §5.3 (`ALPHA / DIGIT / "+" / "/"`).
+const ICE_CHARS: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Length of generated ICE ufrags (RFC 8445 asks for at least 4; 24 bits of
+/// entropy is libwebrtc's 4 characters, we use 8).
+pub const ICE_UFRAG_LENGTH: usize = 8;
+/// Length of generated ICE passwords (at least 22 characters, 128 bits).
+pub const ICE_PWD_LENGTH: usize = 24;
+
+/// `count` random ICE characters from the operating system's CSPRNG.
+pub(crate) fn random_ice_string(count: usize) -> String {
+    let mut bytes = vec![0u8; count];
+    fill_random(&mut bytes);
+    // 256 is a multiple of 64: taking the low 6 bits is unbiased.
+    bytes
+        .iter()
+        .map(|b| ICE_CHARS[usize::from(b & 63)] as char)
+        .collect()
+}
+
+/// Fills `buf` from the OS CSPRNG. Failing to read it is unrecoverable for
+/// a security protocol, so it panics (as `getrandom` users commonly do).
+pub(crate) fn fill_random(buf: &mut [u8]) {
+    getrandom::fill(buf).expect("the operating system's random number generator failed");
+}
+
+/// A random non-zero `u32` (SSRCs).
+pub(crate) fn random_u32() -> u32 {
+    loop {
+        let mut b = [0u8; 4];
+        fill_random(&mut b);
+        let v = u32::from_be_bytes(b);
+        if v != 0 {
+            return v;
+        }
+    }
+}
+
+/// A random `u64` below 2^62 (SDP session ids, as libwebrtc picks them).
+pub(crate) fn random_session_id() -> u64 {
+    let mut b = [0u8; 8];
+    fill_random(&mut b);
+    u64::from_be_bytes(b) >> 2
+}
+
+/// Per-transport options (libwebrtc's `TransportOptions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TransportOptions {
+    /// Generate new ICE credentials even if the current description has some
+    /// (RFC 8445 §9 ICE restart).
+    pub ice_restart: bool,
+    /// Answer `a=setup:passive` to an `actpass` offer (be the DTLS server).
+    /// libwebrtc and browsers answer `active` by default.
+    pub prefer_passive_role: bool,
+}
+
+/// Creates the transport half of offers and answers.
+///
+/// ```
+/// use dtls_transport::certificate::{Certificate, HashAlgorithm, KeyType, DEFAULT_VALIDITY};
+/// use dtls_transport::dtls::Setup;
+/// use sdp::factory::{TransportDescriptionFactory, TransportOptions};
+///
+/// let cert = Certificate::generate(KeyType::EcdsaP256, DEFAULT_VALIDITY)?;
+/// let offerer = TransportDescriptionFactory::new(cert.fingerprint(HashAlgorithm::Sha256));
+/// let offer = offerer.create_offer(&TransportOptions::default(), None);
+/// assert_eq!(offer.setup, Some(Setup::ActPass));
+/// assert!(offer.ice_ufrag.len() >= 4 && offer.ice_pwd.len() >= 22);
+///
+/// let cert2 = Certificate::generate(KeyType::EcdsaP256, DEFAULT_VALIDITY)?;
+/// let answerer = TransportDescriptionFactory::new(cert2.fingerprint(HashAlgorithm::Sha256));
+/// let answer = answerer.create_answer(&offer, &TransportOptions::default(), None)?;
+/// assert_eq!(answer.setup, Some(Setup::Active));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct TransportDescriptionFactory {
+    fingerprint: Fingerprint,
+    ice_options: Vec<String>,
+}
+
+impl TransportDescriptionFactory {
+    /// A factory for the local certificate with this fingerprint, offering
+    /// `a=ice-options:trickle`.
+    pub fn new(fingerprint: Fingerprint) -> TransportDescriptionFactory {
+        TransportDescriptionFactory {
+            fingerprint,
+            ice_options: vec!["trickle".into()],
+        }
+    }
+
+    /// Replaces the `a=ice-options` tokens (e.g. add `renomination`).
+    pub fn set_ice_options(&mut self, options: Vec<String>) {
+        self.ice_options = options;
+    }
+
+    /// The local fingerprint written into every description.
+    pub fn fingerprint(&self) -> &Fingerprint {
+        &self.fingerprint
+    }
+
+    /// ICE credentials: the current ones unless restarting, else new.
+    fn credentials(
+        options: &TransportOptions,
+        current: Option<&TransportDescription>,
+    ) -> (String, String) {
+        match current {
+            Some(c) if !options.ice_restart && !c.ice_ufrag.is_empty() => {
+                (c.ice_ufrag.clone(), c.ice_pwd.clone())
+            }
+            _ => (
+                random_ice_string(ICE_UFRAG_LENGTH),
+                random_ice_string(ICE_PWD_LENGTH),
+            ),
+        }
+    }
+
+    /// The transport of an offer: credentials (kept from `current`, the
+    /// current local description's transport, unless restarting), our
+    /// ice-options and fingerprint, `a=setup:actpass` (RFC 8842 §5.2; in a
+    /// re-offer the previously negotiated role is kept, as libwebrtc does).
+    pub fn create_offer(
+        &self,
+        options: &TransportOptions,
+        current: Option<&TransportDescription>,
+    ) -> TransportDescription {
+        let (ice_ufrag, ice_pwd) = Self::credentials(options, current);
+        let setup = match current.and_then(|c| c.setup) {
+            Some(role @ (Setup::Active | Setup::Passive)) => role,
+            _ => Setup::ActPass,
+        };
+        TransportDescription {
+            ice_ufrag,
+            ice_pwd,
+            ice_options: self.ice_options.clone(),
+            fingerprint: Some(self.fingerprint),
+            setup: Some(setup),
+            candidates: Vec::new(),
+            end_of_candidates: false,
+        }
+    }
+
+    /// The transport of an answer to `offer`: credentials as in
+    /// [`create_offer`](Self::create_offer); the role answers the offered one
+    /// (`actpass` → `active`, or `passive` with
+    /// [`TransportOptions::prefer_passive_role`]; `active` → `passive`;
+    /// `passive` → `active`), keeping the role of `current` when it still fits.
+    /// An offer without a fingerprint is an error: WebRTC requires DTLS.
+    pub fn create_answer(
+        &self,
+        offer: &TransportDescription,
+        options: &TransportOptions,
+        current: Option<&TransportDescription>,
+    ) -> Result<TransportDescription, Error> {
+        if offer.fingerprint.is_none() {
+            return Err(Error::Negotiation(
+                "the offer has no a=fingerprint: DTLS is required (RFC 8827)".into(),
+            ));
+        }
+        let (ice_ufrag, ice_pwd) = Self::credentials(options, current);
+        let setup = match offer.setup.unwrap_or(Setup::ActPass) {
+            Setup::Active => Setup::Passive,
+            Setup::Passive => Setup::Active,
+            Setup::ActPass => match current.and_then(|c| c.setup) {
+                Some(role @ (Setup::Active | Setup::Passive)) => role,
+                _ if options.prefer_passive_role => Setup::Passive,
+                _ => Setup::Active,
+            },
+        };
+        Ok(TransportDescription {
+            ice_ufrag,
+            ice_pwd,
+            ice_options: self.ice_options.clone(),
+            fingerprint: Some(self.fingerprint),
+            setup: Some(setup),
+            candidates: Vec::new(),
+            end_of_candidates: false,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dtls_transport::certificate::HashAlgorithm;
+
+    fn factory() -> TransportDescriptionFactory {
+        TransportDescriptionFactory::new(Fingerprint::new(HashAlgorithm::Sha256, &[7; 32]).unwrap())
+    }
+
+    #[test]
+    fn credentials_are_random_ice_chars_and_kept_until_restart() {
+        let f = factory();
+        let a = f.create_offer(&TransportOptions::default(), None);
+        let b = f.create_offer(&TransportOptions::default(), None);
+        assert_ne!(a.ice_ufrag, b.ice_ufrag);
+        assert_ne!(a.ice_pwd, b.ice_pwd);
+        for s in [&a.ice_ufrag, &a.ice_pwd] {
+            assert!(s.bytes().all(|c| ICE_CHARS.contains(&c)));
+        }
+        assert_eq!(a.ice_ufrag.len(), ICE_UFRAG_LENGTH);
+        assert_eq!(a.ice_pwd.len(), ICE_PWD_LENGTH);
+        assert_eq!(a.ice_options, vec!["trickle".to_string()]);
+
+        let again = f.create_offer(&TransportOptions::default(), Some(&a));
+        assert_eq!(
+            (&again.ice_ufrag, &again.ice_pwd),
+            (&a.ice_ufrag, &a.ice_pwd)
+        );
+        let restart = TransportOptions {
+            ice_restart: true,
+            ..Default::default()
+        };
+        let restarted = f.create_offer(&restart, Some(&a));
+        assert_ne!(restarted.ice_ufrag, a.ice_ufrag);
+        assert_ne!(restarted.ice_pwd, a.ice_pwd);
+    }
+
+    #[test]
+    fn answer_roles_follow_rfc8842() {
+        let f = factory();
+        let mut offer = f.create_offer(&TransportOptions::default(), None);
+        let default = TransportOptions::default();
+        let passive = TransportOptions {
+            prefer_passive_role: true,
+            ..Default::default()
+        };
+        let role = |offer: &TransportDescription, o: &TransportOptions| {
+            f.create_answer(offer, o, None).unwrap().setup.unwrap()
+        };
+        assert_eq!(role(&offer, &default), Setup::Active);
+        assert_eq!(role(&offer, &passive), Setup::Passive);
+        offer.setup = Some(Setup::Active);
+        assert_eq!(role(&offer, &default), Setup::Passive);
+        offer.setup = Some(Setup::Passive);
+        assert_eq!(role(&offer, &passive), Setup::Active);
+
+        // A re-offer from the side that answered `active` keeps that role.
+        let answered = f.create_answer(&offer, &default, None).unwrap();
+        let reoffer = f.create_offer(&default, Some(&answered));
+        assert_eq!(reoffer.setup, Some(Setup::Active));
+
+        offer.fingerprint = None;
+        assert!(matches!(
+            f.create_answer(&offer, &default, None),
+            Err(Error::Negotiation(_))
+        ));
+    }
+}
