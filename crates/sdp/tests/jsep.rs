@@ -66,7 +66,10 @@ fn trickled_candidates_update_the_sdp() {
     // The UDP candidate is the default: m= port and c= follow it.
     assert!(sdp.contains("m=audio 40000 UDP/TLS/RTP/SAVPF"), "{sdp}");
     let audio_block = &sdp[sdp.find("m=audio").unwrap()..sdp.find("m=video").unwrap()];
-    assert!(audio_block.contains("c=IN IP4 127.0.0.1\r\n"), "{audio_block}");
+    assert!(
+        audio_block.contains("c=IN IP4 127.0.0.1\r\n"),
+        "{audio_block}"
+    );
     // Sections without candidates keep port 9 and 0.0.0.0.
     assert!(sdp.contains("m=video 9 UDP/TLS/RTP/SAVPF"), "{sdp}");
     let reparsed = sdp::parse(&sdp).unwrap();
@@ -91,14 +94,24 @@ fn trickled_candidates_update_the_sdp() {
     assert!(desc.candidates(2).unwrap().end_of_candidates());
     let sdp = desc.to_sdp();
     let data_block = &sdp[sdp.find("m=application").unwrap()..];
-    assert!(data_block.contains("a=end-of-candidates\r\n"), "{data_block}");
-    assert!(sdp::parse(&sdp).unwrap().contents[2].transport.end_of_candidates);
+    assert!(
+        data_block.contains("a=end-of-candidates\r\n"),
+        "{data_block}"
+    );
+    assert!(
+        sdp::parse(&sdp).unwrap().contents[2]
+            .transport
+            .end_of_candidates
+    );
 
     // Removal.
     let removed = desc.remove_candidates(&[candidate("0", 0, host, &ufrag)]);
     assert_eq!(removed, 1);
     assert_eq!(desc.candidates(0).unwrap().len(), 1);
-    assert!(desc.to_sdp().contains("m=audio 9 "), "TCP active port 9 is the default now");
+    assert!(
+        desc.to_sdp().contains("m=audio 9 "),
+        "TCP active port 9 is the default now"
+    );
 }
 
 #[test]
@@ -112,7 +125,10 @@ fn bad_candidates_are_refused() {
     ));
     let mut no_mid = candidate("0", 9, line, "x");
     no_mid.sdp_mid = None;
-    assert!(matches!(desc.add_candidate(no_mid), Err(Error::UnknownSection { .. })));
+    assert!(matches!(
+        desc.add_candidate(no_mid),
+        Err(Error::UnknownSection { .. })
+    ));
     // A candidate of an older ICE generation (another ufrag).
     assert!(matches!(
         desc.add_candidate(candidate("0", 0, line, "old-ufrag")),
@@ -123,7 +139,10 @@ fn bad_candidates_are_refused() {
         sdp_mid: Some("0".into()),
         ..Default::default()
     };
-    assert!(matches!(desc.add_candidate_init(&garbage), Err(Error::Candidate(_))));
+    assert!(matches!(
+        desc.add_candidate_init(&garbage),
+        Err(Error::Candidate(_))
+    ));
     assert!(desc.set_end_of_candidates(Some("nope"), None).is_err());
 }
 
