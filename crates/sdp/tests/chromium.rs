@@ -545,5 +545,32 @@ fn chromium_accepts_our_answers_to_its_offer_shapes() -> Result<(), Box<dyn std:
         chromium.set_remote(id, "answer", &sdp::write(&again))?;
         chromium.close(id)?;
     }
+    // An answer rejecting video (stopped) and data (no options): port 0, accepted.
+    chromium.new_pc("rej", json!({"bundlePolicy": "max-bundle"}))?;
+    chromium.add_transceivers("rej", &av_data())?;
+    let offer_text = chromium.create_offer("rej")?;
+    chromium.set_local("rej", "offer", &offer_text)?;
+    let offer = sdp::parse(&offer_text)?;
+    let options = MediaSessionOptions::with_sections(vec![
+        MediaDescriptionOptions::audio("0"),
+        MediaDescriptionOptions::video("1").stopped(),
+    ]);
+    let answer = factory.create_answer(&offer, &options, None)?;
+    let text = sdp::write(&answer);
+    assert!(text.contains("\r\nm=video 0 ") && text.contains("\r\nm=application 0 "));
+    chromium
+        .set_remote("rej", "answer", &text)
+        .unwrap_or_else(|e| panic!("Chromium refused our rejecting answer: {e}\n{text}"));
+    let transceivers = chromium.transceivers("rej")?;
+    // The rejected video transceiver is stopped and gone from getTransceivers(); audio stays.
+    assert!(
+        transceivers.iter().all(|t| t.kind != "video"),
+        "{transceivers:?}"
+    );
+    assert!(
+        transceivers.iter().any(|t| t.kind == "audio"),
+        "{transceivers:?}"
+    );
+    chromium.close("rej")?;
     Ok(())
 }
