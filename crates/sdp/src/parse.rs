@@ -180,13 +180,12 @@ fn new_session(origin: Origin) -> SessionDescription {
 impl Parser {
     fn run(mut self, text: &str) -> Result<SessionDescription, Error> {
         let mut state = State::Start;
-        let mut number = 0usize;
         let mut last = Line {
             number: 1,
             text: "",
         };
-        for raw in text.split('\n') {
-            number += 1;
+        for (index, raw) in text.split('\n').enumerate() {
+            let number = index + 1;
             let text = raw.strip_suffix('\r').unwrap_or(raw);
             if text.is_empty() {
                 continue;
@@ -298,7 +297,7 @@ impl Parser {
         match name {
             "group" => {
                 let v = required(line, value, "a group `<semantics> <mid>…`")?;
-                let mut it = v.split(' ');
+                let mut it = fields(v, b' ');
                 let semantics = it.next().unwrap_or_default();
                 if semantics.is_empty() {
                     return Err(line.err("a group semantics token"));
@@ -311,7 +310,7 @@ impl Parser {
             }
             "msid-semantic" => {
                 let v = required(line, value, "`msid-semantic: WMS [<id>…]`")?;
-                let mut it = v.split(' ').filter(|t| !t.is_empty());
+                let mut it = fields(v, b' ').filter(|t| !t.is_empty());
                 let semantic = it
                     .next()
                     .ok_or_else(|| line.err("an msid-semantic token"))?;
@@ -373,6 +372,16 @@ impl Parser {
             return;
         };
         let mut content = section.content;
+        for codec in &mut content.media.codecs {
+            let pt = codec.payload_type;
+            if !section.has_rtpmap[usize::from(pt)] {
+                if let Some((name, rate, channels)) = static_payload_type(pt) {
+                    codec.name = name.to_string();
+                    codec.clock_rate = rate;
+                    codec.channels = channels;
+                }
+            }
+        }
         content.rejected = content.media.port == 0 && !content.bundle_only;
         let t = &mut content.transport;
         let s = &self.transport;
@@ -402,7 +411,7 @@ impl Parser {
 
 /// `name:value` → (`name`, `Some(value)`); `name` → (`name`, `None`).
 fn split_attribute(attr: &str) -> (&str, Option<&str>) {
-    match attr.split_once(':') {
+    match attr.split_once_byte(b':') {
         Some((n, v)) => (n, Some(v)),
         None => (attr, None),
     }
@@ -424,20 +433,114 @@ fn required<'a>(
 }
 
 fn tokens(v: &str) -> impl Iterator<Item = String> + '_ {
-    v.split(' ').filter(|t| !t.is_empty()).map(str::to_string)
+    fields(v, b' ')
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
 }
 
-fn number<T: FromStr>(line: Line<'_>, s: &str, what: &'static str) -> Result<T, Error> {
-    // `FromStr` for integers accepts a leading `+`; SDP numbers are digits only.
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+/// A decimal number of digits only (`FromStr` for integers would also take a
+/// leading `+`), in range for `T`.
+fn number<T: TryFrom<u64>>(line: Line<'_>, s: &str, what: &'static str) -> Result<T, Error> {
+    if s.is_empty() {
         return Err(line.err(what));
     }
-    s.parse().map_err(|_| line.err(what))
+    let mut n: u64 = 0;
+    for b in s.bytes() {
+        if !b.is_ascii_digit() {
+            return Err(line.err(what));
+        }
+        n = n
+            .checked_mul(10)
+            .and_then(|n| n.checked_add(u64::from(b - b'0')))
+            .ok_or_else(|| line.err(what))?;
+    }
+    T::try_from(n).map_err(|_| line.err(what))
+}
+
+/// `str::split_once` for an ASCII separator, without the generic pattern
+/// machinery (lines are short; this is the parser's inner loop).
+trait SplitByte {
+    fn split_once_byte(&self, sep: u8) -> Option<(&str, &str)>;
+}
+
+impl SplitByte for str {
+    fn split_once_byte(&self, sep: u8) -> Option<(&str, &str)> {
+        debug_assert!(sep.is_ascii());
+        let i = self.bytes().position(|b| b == sep)?;
+        // `sep` is ASCII, so `i` and `i + 1` are char boundaries.
+        Some((&self[..i], &self[i + 1..]))
+    }
+}
+
+/// `str::split` for an ASCII separator.
+fn fields(s: &str, sep: u8) -> Fields<'_> {
+    Fields { rest: Some(s), sep }
+}
+
+struct Fields<'a> {
+    rest: Option<&'a str>,
+    sep: u8,
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.rest?;
+        match rest.split_once_byte(self.sep) {
+            Some((field, tail)) => {
+                self.rest = Some(tail);
+                Some(field)
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+        }
+    }
+}
+
+/// `str::splitn(3, ' ')`.
+struct SplitN3<'a> {
+    rest: Option<&'a str>,
+    left: u8,
+}
+
+impl<'a> SplitN3<'a> {
+    fn new(s: &'a str) -> Self {
+        SplitN3 {
+            rest: Some(s),
+            left: 3,
+        }
+    }
+}
+
+impl<'a> Iterator for SplitN3<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.rest?;
+        self.left -= 1;
+        if self.left == 0 {
+            self.rest = None;
+            return Some(rest);
+        }
+        match rest.split_once_byte(b' ') {
+            Some((field, tail)) => {
+                self.rest = Some(tail);
+                Some(field)
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+        }
+    }
 }
 
 fn parse_origin(line: Line<'_>, value: &str) -> Result<Origin, Error> {
     const WHAT: &str = "`o=<username> <sess-id> <sess-version> <nettype> <addrtype> <address>`";
-    let mut it = value.split(' ');
+    let mut it = fields(value, b' ');
     let mut field = || {
         it.next()
             .filter(|f| !f.is_empty())
@@ -464,7 +567,7 @@ fn parse_origin(line: Line<'_>, value: &str) -> Result<Origin, Error> {
 
 fn parse_connection(line: Line<'_>, value: &str) -> Result<Connection, Error> {
     const WHAT: &str = "`c=<nettype> <addrtype> <address>`";
-    let mut it = value.split(' ');
+    let mut it = fields(value, b' ');
     let mut field = || {
         it.next()
             .filter(|f| !f.is_empty())
@@ -485,7 +588,7 @@ fn parse_connection(line: Line<'_>, value: &str) -> Result<Connection, Error> {
 
 fn parse_bandwidth(line: Line<'_>, value: &str) -> Result<Bandwidth, Error> {
     const WHAT: &str = "`b=<bwtype>:<bandwidth>`";
-    let (kind, v) = value.split_once(':').ok_or_else(|| line.err(WHAT))?;
+    let (kind, v) = value.split_once_byte(b':').ok_or_else(|| line.err(WHAT))?;
     if kind.is_empty() {
         return Err(line.err(WHAT));
     }
@@ -497,7 +600,7 @@ fn parse_bandwidth(line: Line<'_>, value: &str) -> Result<Bandwidth, Error> {
 
 fn parse_timing(line: Line<'_>, value: &str) -> Result<(u64, u64), Error> {
     const WHAT: &str = "`t=<start-time> <stop-time>`";
-    let (a, b) = value.split_once(' ').ok_or_else(|| line.err(WHAT))?;
+    let (a, b) = value.split_once_byte(b' ').ok_or_else(|| line.err(WHAT))?;
     Ok((number(line, a, WHAT)?, number(line, b, WHAT)?))
 }
 
@@ -517,7 +620,7 @@ fn parse_setup(line: Line<'_>, value: Option<&str>) -> Result<Setup, Error> {
 
 /// Whether a `m=` protocol carries RTP, so that its formats are payload types.
 fn is_rtp_protocol(protocol: &str) -> bool {
-    protocol.split('/').any(|p| p == "RTP")
+    fields(protocol, b'/').any(|p| p == "RTP")
 }
 
 /// The static payload types of RFC 3551 (name, clock rate, channels).
@@ -562,7 +665,7 @@ fn payload_type(line: Line<'_>, s: &str) -> Result<u8, Error> {
 
 fn parse_media_line(line: Line<'_>, value: &str) -> Result<Section, Error> {
     const WHAT: &str = "`m=<media> <port> <proto> <fmt>…`";
-    let mut it = value.split(' ');
+    let mut it = fields(value, b' ');
     let mut field = || {
         it.next()
             .filter(|f| !f.is_empty())
@@ -572,16 +675,39 @@ fn parse_media_line(line: Line<'_>, value: &str) -> Result<Section, Error> {
     let port_field = field()?;
     let protocol = field()?;
     // `<port>/<number of ports>`: the count is dropped.
-    let port_str = port_field.split_once('/').map_or(port_field, |(p, _)| p);
+    let port_str = port_field
+        .split_once_byte(b'/')
+        .map_or(port_field, |(p, _)| p);
     let port: u16 = number(line, port_str, "a port number (0-65535)")?;
     let rtp = is_rtp_protocol(protocol);
-    let mut media = MediaContentDescription::new_rtp(media_type);
-    media.port = port;
-    media.protocol = protocol.to_string();
-    media.connection = None;
-    media.rtcp = None;
-    media.direction_written = false;
-    media.rtcp_mux = false;
+    let media = MediaContentDescription {
+        media_type,
+        port,
+        protocol: protocol.to_string(),
+        formats: Vec::new(),
+        connection: None,
+        bandwidths: Vec::new(),
+        rtcp: None,
+        codecs: Vec::new(),
+        header_extensions: Vec::new(),
+        extmap_allow_mixed: false,
+        direction: Direction::SendRecv,
+        direction_written: false,
+        rtcp_mux: false,
+        rtcp_mux_only: false,
+        rtcp_rsize: false,
+        msids: Vec::new(),
+        ssrcs: Vec::new(),
+        ssrc_groups: Vec::new(),
+        rids: Vec::new(),
+        simulcast: None,
+        sctp_port: None,
+        max_message_size: None,
+        ptime: None,
+        max_ptime: None,
+        wildcard_feedback: Vec::new(),
+        extra_attributes: Vec::new(),
+    };
     let mut section = Section {
         content: ContentInfo::new(String::new(), media),
         rtp,
@@ -590,17 +716,20 @@ fn parse_media_line(line: Line<'_>, value: &str) -> Result<Section, Error> {
         rtp_slot_extras: 0,
     };
     let media = &mut section.content.media;
+    // Sized once: the m= line lists every codec (at most 128 distinct).
+    if rtp {
+        let listed = value.bytes().filter(|b| *b == b' ').count().min(128);
+        media.codecs.reserve_exact(listed);
+    }
     for fmt in it.filter(|f| !f.is_empty()) {
         if rtp {
             let pt = payload_type(line, fmt)?;
             if section.pt_index[usize::from(pt)] != 0 {
                 return Err(line.err("distinct payload types"));
             }
-            let codec = match static_payload_type(pt) {
-                Some((name, rate, ch)) => Codec::new(pt, name, rate, ch),
-                None => Codec::new(pt, "", 0, None),
-            };
-            media.codecs.push(codec);
+            // Static payload types get their RFC 3551 names when the
+            // section ends without an rtpmap for them.
+            media.codecs.push(Codec::new(pt, "", 0, None));
             // At most 128 codecs: the index fits in a u8.
             section.pt_index[usize::from(pt)] = media.codecs.len() as u8;
         } else {
@@ -631,14 +760,41 @@ fn media_attribute(section: &mut Section, line: Line<'_>, attr: &str) -> Result<
         (true, i) => Some(usize::from(i) - 1),
     };
     match name {
-        "mid" => *mid = required(line, value, "a mid")?.to_string(),
-        "bundle-only" => *bundle_only = true,
+        "rtcp-fb" => {
+            const WHAT: &str = "`rtcp-fb:<pt|*> <type> [<param>]`";
+            let v = required(line, value, WHAT)?;
+            let (pt, fb) = v.split_once_byte(b' ').ok_or_else(|| line.err(WHAT))?;
+            let (kind, param) = match fb.split_once_byte(b' ') {
+                Some((k, p)) => (k, Some(p).filter(|p| !p.is_empty())),
+                None => (fb, None),
+            };
+            if kind.is_empty() {
+                return Err(line.err(WHAT));
+            }
+            let feedback = RtcpFeedback::new(kind, param);
+            if pt == "*" {
+                media.wildcard_feedback.push(feedback);
+            } else {
+                let pt = payload_type(line, pt)?;
+                match codec_index(pt) {
+                    Some(i) => {
+                        let list = &mut media.codecs[i].feedback;
+                        if list.capacity() == 0 {
+                            // Chromium writes five per video codec: one allocation.
+                            list.reserve_exact(5);
+                        }
+                        list.push(feedback);
+                    }
+                    None => media.extra_attributes.push(attribute("rtcp-fb", value)),
+                }
+            }
+        }
         "rtpmap" => {
             const WHAT: &str = "`rtpmap:<pt> <name>/<clock rate>[/<channels>]`";
             let v = required(line, value, WHAT)?;
-            let (pt, map) = v.split_once(' ').ok_or_else(|| line.err(WHAT))?;
+            let (pt, map) = v.split_once_byte(b' ').ok_or_else(|| line.err(WHAT))?;
             let pt = payload_type(line, pt)?;
-            let mut parts = map.split('/');
+            let mut parts = fields(map, b'/');
             let name = parts.next().filter(|n| !n.is_empty());
             let name = name.ok_or_else(|| line.err(WHAT))?;
             let rate = parts.next().ok_or_else(|| line.err(WHAT))?;
@@ -666,17 +822,20 @@ fn media_attribute(section: &mut Section, line: Line<'_>, attr: &str) -> Result<
         "fmtp" => {
             const WHAT: &str = "`fmtp:<pt> <parameters>`";
             let v = required(line, value, WHAT)?;
-            let (pt, params) = v.split_once(' ').unwrap_or((v, ""));
+            let (pt, params) = v.split_once_byte(b' ').unwrap_or((v, ""));
             let pt = payload_type(line, pt)?;
             match codec_index(pt) {
                 Some(i) => {
                     let codec = &mut media.codecs[i];
-                    for part in params.split(';') {
+                    codec
+                        .params
+                        .reserve(params.bytes().filter(|b| *b == b';').count() + 1);
+                    for part in fields(params, b';') {
                         let part = part.trim();
                         if part.is_empty() {
                             continue;
                         }
-                        match part.split_once('=') {
+                        match part.split_once_byte(b'=') {
                             Some((k, v)) => {
                                 let k = k.trim();
                                 if k.is_empty() {
@@ -691,37 +850,15 @@ fn media_attribute(section: &mut Section, line: Line<'_>, attr: &str) -> Result<
                 None => media.extra_attributes.push(attribute("fmtp", value)),
             }
         }
-        "rtcp-fb" => {
-            const WHAT: &str = "`rtcp-fb:<pt|*> <type> [<param>]`";
-            let v = required(line, value, WHAT)?;
-            let (pt, fb) = v.split_once(' ').ok_or_else(|| line.err(WHAT))?;
-            let (kind, param) = match fb.split_once(' ') {
-                Some((k, p)) => (k, Some(p).filter(|p| !p.is_empty())),
-                None => (fb, None),
-            };
-            if kind.is_empty() {
-                return Err(line.err(WHAT));
-            }
-            let feedback = RtcpFeedback::new(kind, param);
-            if pt == "*" {
-                media.wildcard_feedback.push(feedback);
-            } else {
-                let pt = payload_type(line, pt)?;
-                match codec_index(pt) {
-                    Some(i) => media.codecs[i].feedback.push(feedback),
-                    None => media.extra_attributes.push(attribute("rtcp-fb", value)),
-                }
-            }
-        }
         "extmap" => {
             const WHAT: &str = "`extmap:<id>[/<direction>] <uri> [<attributes>]`";
             let v = required(line, value, WHAT)?;
-            let mut it = v.splitn(3, ' ');
+            let mut it = SplitN3::new(v);
             let id_dir = it.next().unwrap_or_default();
             let uri = it.next().filter(|u| !u.is_empty());
             let uri = uri.ok_or_else(|| line.err(WHAT))?;
             let attributes = it.next().map(str::to_string);
-            let (id, direction) = match id_dir.split_once('/') {
+            let (id, direction) = match id_dir.split_once_byte(b'/') {
                 Some((id, d)) => (
                     id,
                     Some(Direction::from_token(d).ok_or_else(|| line.err("an extmap direction"))?),
@@ -735,6 +872,26 @@ fn media_attribute(section: &mut Section, line: Line<'_>, attr: &str) -> Result<
                 attributes,
             });
         }
+        "ssrc" => {
+            const WHAT: &str = "`ssrc:<ssrc> <attribute>[:<value>]`";
+            let v = required(line, value, WHAT)?;
+            let (ssrc, rest) = v.split_once_byte(b' ').ok_or_else(|| line.err(WHAT))?;
+            let (name, value) = split_attribute(rest);
+            if name.is_empty() {
+                return Err(line.err(WHAT));
+            }
+            media.ssrcs.push(SsrcAttribute {
+                ssrc: number(line, ssrc, "an SSRC (0-4294967295)")?,
+                name: name.to_string(),
+                value: value.map(str::to_string),
+            });
+        }
+        "candidate" => {
+            let c = Candidate::from_str(attr).map_err(|_| line.err("an ICE candidate"))?;
+            transport.candidates.push(c);
+        }
+        "mid" => *mid = required(line, value, "a mid")?.to_string(),
+        "bundle-only" => *bundle_only = true,
         "extmap-allow-mixed" => media.extmap_allow_mixed = true,
         "sendrecv" | "sendonly" | "recvonly" | "inactive" => {
             // The match arm lists exactly the tokens `from_token` accepts.
@@ -747,7 +904,7 @@ fn media_attribute(section: &mut Section, line: Line<'_>, attr: &str) -> Result<
         "rtcp-rsize" => media.rtcp_rsize = true,
         "msid" => {
             let v = required(line, value, "`msid:<stream id> [<track id>]`")?;
-            let msid = match v.split_once(' ') {
+            let msid = match v.split_once_byte(b' ') {
                 Some((s, t)) => Msid {
                     stream_id: s.to_string(),
                     track_id: Some(t.to_string()),
@@ -759,24 +916,10 @@ fn media_attribute(section: &mut Section, line: Line<'_>, attr: &str) -> Result<
             };
             media.msids.push(msid);
         }
-        "ssrc" => {
-            const WHAT: &str = "`ssrc:<ssrc> <attribute>[:<value>]`";
-            let v = required(line, value, WHAT)?;
-            let (ssrc, rest) = v.split_once(' ').ok_or_else(|| line.err(WHAT))?;
-            let (name, value) = split_attribute(rest);
-            if name.is_empty() {
-                return Err(line.err(WHAT));
-            }
-            media.ssrcs.push(SsrcAttribute {
-                ssrc: number(line, ssrc, "an SSRC (0-4294967295)")?,
-                name: name.to_string(),
-                value: value.map(str::to_string),
-            });
-        }
         "ssrc-group" => {
             const WHAT: &str = "`ssrc-group:<semantics> <ssrc>…`";
             let v = required(line, value, WHAT)?;
-            let mut it = v.split(' ');
+            let mut it = fields(v, b' ');
             let semantics = it.next().filter(|s| !s.is_empty());
             let semantics = semantics.ok_or_else(|| line.err(WHAT))?;
             let mut ssrcs = Vec::new();
@@ -791,7 +934,7 @@ fn media_attribute(section: &mut Section, line: Line<'_>, attr: &str) -> Result<
         "rid" => {
             const WHAT: &str = "`rid:<id> send|recv [<restrictions>]`";
             let v = required(line, value, WHAT)?;
-            let mut it = v.splitn(3, ' ');
+            let mut it = SplitN3::new(v);
             let id = it.next().filter(|s| !s.is_empty());
             let id = id.ok_or_else(|| line.err(WHAT))?;
             let direction = match it.next() {
@@ -837,10 +980,6 @@ fn media_attribute(section: &mut Section, line: Line<'_>, attr: &str) -> Result<
             transport.fingerprint.get_or_insert(fp);
         }
         "setup" => transport.setup = Some(parse_setup(line, value)?),
-        "candidate" => {
-            let c = Candidate::from_str(attr).map_err(|_| line.err("an ICE candidate"))?;
-            transport.candidates.push(c);
-        }
         "end-of-candidates" => transport.end_of_candidates = true,
         _ => {
             let a = attribute(name, value);
@@ -861,7 +1000,7 @@ fn media_attribute(section: &mut Section, line: Line<'_>, attr: &str) -> Result<
 fn parse_simulcast(line: Line<'_>, value: &str) -> Result<Simulcast, Error> {
     const WHAT: &str = "`simulcast:send <rid>[,<rid>][;…] recv …`";
     let mut simulcast = Simulcast::default();
-    let mut it = value.split(' ').filter(|t| !t.is_empty());
+    let mut it = fields(value, b' ').filter(|t| !t.is_empty());
     let mut seen_send = false;
     let mut seen_recv = false;
     while let Some(dir) = it.next() {
@@ -874,9 +1013,9 @@ fn parse_simulcast(line: Line<'_>, value: &str) -> Result<Simulcast, Error> {
             return Err(line.err(WHAT));
         }
         let list = it.next().ok_or_else(|| line.err(WHAT))?;
-        for stream in list.split(';') {
+        for stream in fields(list, b';') {
             let mut alternatives = Vec::new();
-            for alt in stream.split(',') {
+            for alt in fields(stream, b',') {
                 let (rid, paused) = match alt.strip_prefix('~') {
                     Some(r) => (r, true),
                     None => (alt, false),
