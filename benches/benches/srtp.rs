@@ -1,29 +1,40 @@
 //! SRTP benchmarks: protect and unprotect of 1200-byte RTP packets (12-byte
 //! header + 1188-byte payload) for every profile, peerstack's `dtls-transport`
 //! side by side with webrtc-rs `webrtc-srtp` 0.17 (default features: RustCrypto
-//! AES/CTR/GCM and HMAC-SHA1), one thread.
+//! AES/CTR/GCM and HMAC-SHA1) and libsrtp 2 with OpenSSL (the copy in the
+//! `pylibsrtp` wheel, loaded at run time: see `common/libsrtp.rs`), one thread.
 //!
 //! ```text
+//! cargo xtask bench srtp        # makes target/srtp-venv (libsrtp), then:
 //! cargo bench -p peerstack-benches --bench srtp -- --warm-up-time 1 --measurement-time 3
 //! ```
+//!
+//! libsrtp is `$PEERSTACK_LIBSRTP_SO`, else the wheel in `target/srtp-venv`;
+//! without either its benchmarks are skipped with a message.
 //!
 //! Groups (throughput in packets, criterion's "elem/s"):
 //! - `srtp_protect/<profile>`: `ours` protects in place in a buffer with tail
 //!   room (only the sequence number changes between iterations, so each call
-//!   has a new index); `webrtc-srtp` is `Context::encrypt_rtp(&[u8]) -> Bytes`.
+//!   has a new index); `webrtc-srtp` is `Context::encrypt_rtp(&[u8]) -> Bytes`;
+//!   `libsrtp` is `srtp_protect` in place, the same way as ours.
 //! - `srtp_unprotect/<profile>`: a ring of 256 packets (310 KB, cache-resident) protected beforehand
 //!   is unprotected in order (`ours` copies each into a receive buffer first,
 //!   as a socket read would; `webrtc-srtp` is `decrypt_rtp(&[u8]) -> Bytes`,
-//!   with its 128-packet replay detector like ours). A fresh receiver per pass
+//!   with its 128-packet replay detector like ours; `libsrtp` copies and calls
+//!   `srtp_unprotect` in place, 128-packet window). A fresh receiver per pass
 //!   over the ring, created outside the timed region.
 //! - `srtp_primitives`: the building blocks on 1188 bytes, to show why AES-GCM
 //!   uses ring: OpenSSL AES-128-GCM with a reused `CipherCtx` vs ring's
 //!   `LessSafeKey`, and HMAC-SHA1 with a cloned keyed state.
 //!
-//! Setup asserts that both implementations produce byte-identical packets and
+//! Setup asserts that all implementations produce byte-identical packets and
 //! unprotect each other's, so the comparison is of the same work.
 
+#[path = "common/libsrtp.rs"]
+mod libsrtp;
+
 use std::hint::black_box;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -43,6 +54,31 @@ fn webrtc_profile(p: SrtpProfile) -> WebrtcProfile {
         SrtpProfile::AeadAes128Gcm => WebrtcProfile::AeadAes128Gcm,
         SrtpProfile::AeadAes256Gcm => WebrtcProfile::AeadAes256Gcm,
     }
+}
+
+fn libsrtp_profile(p: SrtpProfile) -> libsrtp::Profile {
+    match p {
+        SrtpProfile::Aes128CmHmacSha1_80 => libsrtp::Profile::Aes128CmSha1_80,
+        SrtpProfile::Aes128CmHmacSha1_32 => libsrtp::Profile::Aes128CmSha1_32,
+        SrtpProfile::AeadAes128Gcm => libsrtp::Profile::AeadAes128Gcm,
+        SrtpProfile::AeadAes256Gcm => libsrtp::Profile::AeadAes256Gcm,
+    }
+}
+
+/// libsrtp loaded once; `None` (after saying why) when it is not available.
+fn libsrtp() -> Option<&'static libsrtp::Libsrtp> {
+    static LIB: OnceLock<Option<libsrtp::Libsrtp>> = OnceLock::new();
+    LIB.get_or_init(|| match libsrtp::load() {
+        Ok(l) => {
+            println!("libsrtp: {}", l.description);
+            Some(l)
+        }
+        Err(why) => {
+            println!("libsrtp benchmarks SKIPPED: {why}");
+            None
+        }
+    })
+    .as_ref()
 }
 
 fn key_salt(p: SrtpProfile) -> (Vec<u8>, Vec<u8>) {
@@ -73,12 +109,18 @@ fn webrtc(p: SrtpProfile, replay: bool) -> WebrtcContext {
     WebrtcContext::new(&k, &s, webrtc_profile(p), opt, None).expect("webrtc-srtp")
 }
 
-/// Protected packets with seq 1..=RING, after checking both sides agree.
+fn libsrtp_session(lib: &libsrtp::Libsrtp, p: SrtpProfile) -> libsrtp::Session<'_> {
+    let (k, s) = key_salt(p);
+    lib.session(libsrtp_profile(p), &[k, s].concat(), SSRC)
+}
+
+/// Protected packets with seq 1..=RING, after checking all sides agree.
 fn protected_ring(p: SrtpProfile) -> Vec<Vec<u8>> {
     let mut tx = ours(p);
     let mut wtx = webrtc(p, false);
     let mut wrx = webrtc(p, true);
     let mut rx = ours(p);
+    let mut lib = libsrtp().map(|l| (libsrtp_session(l, p), libsrtp_session(l, p), ours(p)));
     (1..=RING as u16)
         .map(|seq| {
             let plain = rtp_packet(seq);
@@ -94,6 +136,25 @@ fn protected_ring(p: SrtpProfile) -> Vec<Vec<u8>> {
             rx.unprotect_rtp_vec(&mut u)
                 .expect("ours unprotects webrtc-srtp's");
             assert_eq!(u, plain);
+            if let Some((ltx, lrx, orx)) = &mut lib {
+                let mut buf = libsrtp::PacketBuf::boxed();
+                buf.0[..PACKET].copy_from_slice(&plain);
+                let n = ltx.protect(&mut buf, PACKET).expect("libsrtp protect");
+                assert_eq!(
+                    &buf.0[..n],
+                    &v[..],
+                    "{p}: libsrtp's protected packet differs"
+                );
+                let mut u = buf.0[..n].to_vec();
+                orx.unprotect_rtp_vec(&mut u)
+                    .expect("ours unprotects libsrtp's");
+                assert_eq!(u, plain);
+                buf.0[..v.len()].copy_from_slice(&v);
+                let n = lrx
+                    .unprotect(&mut buf, v.len())
+                    .expect("libsrtp unprotects ours");
+                assert_eq!(&buf.0[..n], &plain[..]);
+            }
             v
         })
         .collect()
@@ -127,6 +188,20 @@ fn protect(c: &mut Criterion) {
                 wctx.encrypt_rtp(black_box(&pkt)).expect("protect")
             })
         });
+
+        if let Some(lib) = libsrtp() {
+            let mut s = libsrtp_session(lib, p);
+            let mut buf = libsrtp::PacketBuf::boxed();
+            buf.0[..PACKET].copy_from_slice(&rtp_packet(0));
+            let mut seq = 0u16;
+            g.bench_function("libsrtp", |b| {
+                b.iter(|| {
+                    seq = seq.wrapping_add(1);
+                    buf.0[2..4].copy_from_slice(&seq.to_be_bytes());
+                    s.protect(black_box(&mut buf), PACKET).expect("protect")
+                })
+            });
+        }
         g.finish();
     }
 }
@@ -187,6 +262,22 @@ fn unprotect(c: &mut Criterion) {
                 )
             })
         });
+        if let Some(lib) = libsrtp() {
+            let mut buf = libsrtp::PacketBuf::boxed();
+            g.bench_function("libsrtp", |b| {
+                b.iter_custom(|iters| {
+                    over_ring(
+                        &ring,
+                        iters,
+                        || libsrtp_session(lib, p),
+                        |rx, pkt| {
+                            buf.0[..pkt.len()].copy_from_slice(pkt);
+                            black_box(rx.unprotect(&mut buf, pkt.len()).expect("unprotect"));
+                        },
+                    )
+                })
+            });
+        }
         g.finish();
     }
 }

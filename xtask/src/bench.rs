@@ -603,32 +603,55 @@ struct ConnectRun {
     completed_median: Option<f64>,
 }
 
-/// `cargo xtask bench ice-connect`: builds `ice-connect` (release), makes sure
-/// the aioice venv exists, then runs `ice-connect` and `connect_bench.py`
-/// alternately (`--rounds` times each, `--connections` connections per run),
-/// inside a loopback-only network namespace when one can be made. Prints every
-/// run's line, the median of the runs' medians for each, and the ratio.
-/// `cargo xtask bench srtp`: our SRTP and webrtc-srtp (criterion, one
-/// binary), then libsrtp (pylibsrtp, `interop/srtp/bench_libsrtp.py`) right
-/// after in the same invocation, so the three are measured under the same
-/// machine conditions. Extra arguments go to criterion.
+/// `cargo xtask bench srtp`: our SRTP, webrtc-srtp and libsrtp side by side
+/// in one criterion binary. Makes sure `target/srtp-venv` (pylibsrtp, whose
+/// wheel carries libsrtp 2 built with OpenSSL) exists, then runs the bench with
+/// `PEERSTACK_LIBSRTP_SO` naming the wheel's shared object, which the bench
+/// loads at run time. Extra arguments go to criterion.
 pub(crate) fn srtp(args: &[String]) -> Result<(), String> {
     let root = workspace_root();
+    let python = python_venv(&root, "target/srtp-venv", "interop/srtp/requirements.txt")?;
+    let so = libsrtp_so(&python)?;
+    println!("libsrtp: {}", so.display());
     let mut bench = cargo();
     bench
         .args(["bench", "-p", "peerstack-benches", "--bench", "srtp", "--"])
         .args(["--warm-up-time", "1", "--measurement-time", "3"])
         .args(args)
+        .env("PEERSTACK_LIBSRTP_SO", &so)
         .current_dir(&root);
-    crate::cmd::run(&mut bench)?;
-    let python = python_venv(&root, "target/srtp-venv", "interop/srtp/requirements.txt")?;
-    let mut libsrtp = Command::new(python);
-    libsrtp
-        .arg(root.join("interop/srtp/bench_libsrtp.py"))
-        .current_dir(&root);
-    crate::cmd::run(&mut libsrtp)
+    crate::cmd::run(&mut bench)
 }
 
+/// The shared object of the venv's `pylibsrtp` (`pylibsrtp/_binding.abi3.so`),
+/// which exports libsrtp's C API.
+fn libsrtp_so(python: &Path) -> Result<PathBuf, String> {
+    let out = Command::new(python)
+        .args(["-c", "import pylibsrtp._binding as b; print(b.__file__)"])
+        .output()
+        .map_err(|e| format!("{}: {e}", python.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "locating pylibsrtp's shared object: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let so = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    if so.is_file() {
+        Ok(so)
+    } else {
+        Err(format!(
+            "pylibsrtp's shared object {} is missing",
+            so.display()
+        ))
+    }
+}
+
+/// `cargo xtask bench ice-connect`: builds `ice-connect` (release), makes sure
+/// the aioice venv exists, then runs `ice-connect` and `connect_bench.py`
+/// alternately (`--rounds` times each, `--connections` connections per run),
+/// inside a loopback-only network namespace when one can be made. Prints every
+/// run's line, the median of the runs' medians for each, and the ratio.
 pub(crate) fn ice_connect(args: &[String]) -> Result<(), String> {
     if args.iter().any(|a| a == "--help" || a == "-h") {
         println!("{ICE_USAGE}");
