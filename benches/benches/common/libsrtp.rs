@@ -210,9 +210,10 @@ fn load_from(so: &Path) -> Result<Libsrtp, String> {
     let flags = libc::RTLD_LAZY | libc::RTLD_LOCAL | libc::RTLD_DEEPBIND;
     let handle = match dlopen(so, flags) {
         Ok(h) => h,
+        Err(first) if !first.contains("undefined symbol") => return Err(first),
         Err(first) => {
-            // Most likely `undefined symbol: _Py_NoneStruct`: load a libpython
-            // into the global scope and retry.
+            // `undefined symbol: _Py_NoneStruct`: load a libpython into the
+            // global scope and retry.
             let mut tried = vec![first];
             let mut loaded = false;
             for py in libpython_candidates(so) {
