@@ -17,7 +17,7 @@
 //! assert_eq!(id.profile, H264Profile::ConstrainedBaseline);
 //! ```
 
-use crate::model::{Codec, HeaderExtension, MediaType};
+use crate::model::{Codec, HeaderExtension, MediaType, SmolStr};
 
 /// `urn:ietf:params:rtp-hdrext:ssrc-audio-level` (RFC 6464).
 pub const EXT_AUDIO_LEVEL: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
@@ -37,6 +37,37 @@ pub const EXT_REPAIRED_RTP_STREAM_ID: &str =
 pub const EXT_TOFFSET: &str = "urn:ietf:params:rtp-hdrext:toffset";
 /// `urn:3gpp:video-orientation` (3GPP TS 26.114).
 pub const EXT_VIDEO_ORIENTATION: &str = "urn:3gpp:video-orientation";
+/// playout-delay (libwebrtc).
+pub const EXT_PLAYOUT_DELAY: &str = "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay";
+/// video-content-type (libwebrtc).
+pub const EXT_VIDEO_CONTENT_TYPE: &str =
+    "http://www.webrtc.org/experiments/rtp-hdrext/video-content-type";
+/// video-timing (libwebrtc).
+pub const EXT_VIDEO_TIMING: &str = "http://www.webrtc.org/experiments/rtp-hdrext/video-timing";
+/// color-space (libwebrtc).
+pub const EXT_COLOR_SPACE: &str = "http://www.webrtc.org/experiments/rtp-hdrext/color-space";
+/// abs-capture-time (libwebrtc).
+pub const EXT_ABS_CAPTURE_TIME: &str =
+    "http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time";
+/// video-layers-allocation00 (libwebrtc).
+pub const EXT_VIDEO_LAYERS_ALLOCATION: &str =
+    "http://www.webrtc.org/experiments/rtp-hdrext/video-layers-allocation00";
+/// video-frame-tracking-id (libwebrtc).
+pub const EXT_VIDEO_FRAME_TRACKING_ID: &str =
+    "http://www.webrtc.org/experiments/rtp-hdrext/video-frame-tracking-id";
+/// generic-frame-descriptor-00 (libwebrtc).
+pub const EXT_GENERIC_FRAME_DESCRIPTOR: &str =
+    "http://www.webrtc.org/experiments/rtp-hdrext/generic-frame-descriptor-00";
+/// transport-wide-cc-02 (libwebrtc's variant with feedback requests).
+pub const EXT_TRANSPORT_CC_02: &str =
+    "http://www.webrtc.org/experiments/rtp-hdrext/transport-wide-cc-02";
+/// The AV1 RTP specification's dependency descriptor.
+pub const EXT_DEPENDENCY_DESCRIPTOR: &str =
+    "https://aomediacodec.github.io/av1-rtp-spec/#dependency-descriptor-rtp-header-extension";
+/// `urn:ietf:params:rtp-hdrext:csrc-audio-level` (RFC 6465).
+pub const EXT_CSRC_AUDIO_LEVEL: &str = "urn:ietf:params:rtp-hdrext:csrc-audio-level";
+/// `urn:ietf:params:rtp-hdrext:encrypt` (RFC 6904).
+pub const EXT_ENCRYPT: &str = "urn:ietf:params:rtp-hdrext:encrypt";
 
 /// Which optional codecs the built-in lists include.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +97,8 @@ pub fn audio_codecs(config: &CodecConfig) -> Vec<Codec> {
         .with_feedback("transport-cc", None)];
     if config.audio_red {
         let mut red = Codec::new(63, "red", 48000, Some(2));
-        red.params.push((String::new(), "111/111".into()));
+        red.params
+            .push((SmolStr::default(), SmolStr::new_static("111/111")));
         v.push(red);
     }
     v.extend([

@@ -32,7 +32,7 @@ use std::str::FromStr;
 
 use dtls_transport::ice::{Candidate, TransportProtocol};
 
-use crate::model::SessionDescription;
+use crate::model::{SessionDescription, SmolStr};
 use crate::Error;
 
 /// The type of a description (W3C `RTCSdpType`).
@@ -344,7 +344,7 @@ impl JsepSessionDescription {
                     let mut c = JsepIceCandidate::new(&content.mid, index, candidate);
                     c.username_fragment = c
                         .username_fragment
-                        .or_else(|| Some(t.ice_ufrag.clone()).filter(|u| !u.is_empty()));
+                        .or_else(|| Some(t.ice_ufrag.to_string()).filter(|u| !u.is_empty()));
                     // A description with more candidates than the bound keeps the first ones.
                     let _ = collection.add(c);
                 }
@@ -429,7 +429,7 @@ impl JsepSessionDescription {
                 )));
             }
         }
-        candidate.sdp_mid = Some(content.mid.clone());
+        candidate.sdp_mid = Some(content.mid.to_string());
         candidate.sdp_mline_index = Some(index);
         self.collections[index].add(candidate)
     }
@@ -511,8 +511,8 @@ impl JsepSessionDescription {
                     .media
                     .connection
                     .get_or_insert_with(crate::model::Connection::dummy_ip4);
-                conn.address_type = if addr.is_ipv4() { "IP4" } else { "IP6" }.into();
-                conn.address = addr.ip().to_string();
+                conn.address_type = SmolStr::new_static(if addr.is_ipv4() { "IP4" } else { "IP6" });
+                conn.address = SmolStr::new(addr.ip().to_string());
             }
         }
         d

@@ -20,6 +20,8 @@
 
 use std::fmt;
 
+pub use smol_str::SmolStr;
+
 pub use dtls_transport::certificate::Fingerprint;
 pub use dtls_transport::dtls::Setup;
 pub use dtls_transport::ice::Candidate;
@@ -28,29 +30,29 @@ pub use dtls_transport::ice::Candidate;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
     /// `<username>`, `-` in WebRTC.
-    pub username: String,
+    pub username: SmolStr,
     /// `<sess-id>`: a random 62-bit number chosen once per session.
     pub session_id: u64,
     /// `<sess-version>`: incremented on every new local description.
     pub session_version: u64,
     /// `<nettype>`, `IN`.
-    pub net_type: String,
+    pub net_type: SmolStr,
     /// `<addrtype>`, `IP4` or `IP6`.
-    pub address_type: String,
+    pub address_type: SmolStr,
     /// `<unicast-address>`, `127.0.0.1` in browsers' descriptions.
-    pub address: String,
+    pub address: SmolStr,
 }
 
 impl Origin {
     /// An origin as browsers write it: `- <id> <version> IN IP4 127.0.0.1`.
     pub fn new(session_id: u64, session_version: u64) -> Origin {
         Origin {
-            username: "-".into(),
+            username: SmolStr::new_static("-"),
             session_id,
             session_version,
-            net_type: "IN".into(),
-            address_type: "IP4".into(),
-            address: "127.0.0.1".into(),
+            net_type: SmolStr::new_static("IN"),
+            address_type: SmolStr::new_static("IP4"),
+            address: SmolStr::new_static("127.0.0.1"),
         }
     }
 }
@@ -59,20 +61,20 @@ impl Origin {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Connection {
     /// `<nettype>`, `IN`.
-    pub net_type: String,
+    pub net_type: SmolStr,
     /// `<addrtype>`, `IP4` or `IP6`.
-    pub address_type: String,
+    pub address_type: SmolStr,
     /// `<connection-address>` (possibly with a TTL or count suffix, kept as written).
-    pub address: String,
+    pub address: SmolStr,
 }
 
 impl Connection {
     /// `IN IP4 0.0.0.0`, what JSEP writes before candidates are known.
     pub fn dummy_ip4() -> Connection {
         Connection {
-            net_type: "IN".into(),
-            address_type: "IP4".into(),
-            address: "0.0.0.0".into(),
+            net_type: SmolStr::new_static("IN"),
+            address_type: SmolStr::new_static("IP4"),
+            address: SmolStr::new_static("0.0.0.0"),
         }
     }
 }
@@ -81,7 +83,7 @@ impl Connection {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bandwidth {
     /// `AS`, `CT`, `TIAS`, …
-    pub kind: String,
+    pub kind: SmolStr,
     /// The value (kbit/s for `AS` and `CT`, bit/s for `TIAS`).
     pub value: u64,
 }
@@ -91,14 +93,14 @@ pub struct Bandwidth {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attribute {
     /// The attribute name (before the first `:`).
-    pub name: String,
+    pub name: SmolStr,
     /// Everything after the first `:`, if there was one.
-    pub value: Option<String>,
+    pub value: Option<SmolStr>,
 }
 
 impl Attribute {
     /// An attribute with a value.
-    pub fn new(name: impl Into<String>, value: Option<impl Into<String>>) -> Attribute {
+    pub fn new(name: impl Into<SmolStr>, value: Option<impl Into<SmolStr>>) -> Attribute {
         Attribute {
             name: name.into(),
             value: value.map(Into::into),
@@ -110,9 +112,9 @@ impl Attribute {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
     /// The semantics token: `BUNDLE`, `LS`, `FID`, …
-    pub semantics: String,
+    pub semantics: SmolStr,
     /// The identification tags (mids) in the group, in order.
-    pub mids: Vec<String>,
+    pub mids: Vec<SmolStr>,
 }
 
 impl Group {
@@ -120,10 +122,10 @@ impl Group {
     pub fn bundle<I, S>(mids: I) -> Group
     where
         I: IntoIterator<Item = S>,
-        S: Into<String>,
+        S: Into<SmolStr>,
     {
         Group {
-            semantics: GROUP_BUNDLE.into(),
+            semantics: SmolStr::new_static(GROUP_BUNDLE),
             mids: mids.into_iter().map(Into::into).collect(),
         }
     }
@@ -142,9 +144,9 @@ pub const GROUP_BUNDLE: &str = "BUNDLE";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MsidSemantic {
     /// The semantic token, `WMS`.
-    pub semantic: String,
+    pub semantic: SmolStr,
     /// Stream ids, possibly empty.
-    pub ids: Vec<String>,
+    pub ids: Vec<SmolStr>,
 }
 
 /// The session level of a description (libwebrtc's `SessionDescription`).
@@ -153,9 +155,9 @@ pub struct SessionDescription {
     /// `o=`.
     pub origin: Origin,
     /// `s=`, `-` in WebRTC.
-    pub session_name: String,
+    pub session_name: SmolStr,
     /// `i=` at session level, if present.
-    pub session_info: Option<String>,
+    pub session_info: Option<SmolStr>,
     /// A session-level `c=`, if present (browsers put it per section).
     pub connection: Option<Connection>,
     /// Session-level `b=` lines.
@@ -170,7 +172,7 @@ pub struct SessionDescription {
     pub ice_lite: bool,
     /// Session-level `a=ice-options:` tokens. Also inherited by each section's
     /// [`TransportDescription::ice_options`] when the section has none.
-    pub ice_options: Vec<String>,
+    pub ice_options: Vec<SmolStr>,
     /// Session-level `a=extmap-allow-mixed` (RFC 8285 §6).
     pub extmap_allow_mixed: bool,
     /// Session-level attributes the model does not know, in input order.
@@ -185,7 +187,7 @@ impl SessionDescription {
     pub fn new(origin: Origin) -> SessionDescription {
         SessionDescription {
             origin,
-            session_name: "-".into(),
+            session_name: SmolStr::new_static("-"),
             session_info: None,
             connection: None,
             bandwidths: Vec::new(),
@@ -227,7 +229,7 @@ impl SessionDescription {
         self.bundle_groups()
             .find(|g| g.mids.iter().any(|m| m == mid))
             .and_then(|g| g.mids.first())
-            .map(String::as_str)
+            .map(SmolStr::as_str)
             .unwrap_or(mid)
     }
 }
@@ -237,7 +239,7 @@ impl SessionDescription {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContentInfo {
     /// `a=mid:` (RFC 5888). Every WebRTC section has one.
-    pub mid: String,
+    pub mid: SmolStr,
     /// Rejected or stopped: written with port 0 (RFC 8829 §5.2.2, §5.3.1).
     pub rejected: bool,
     /// `a=bundle-only` (RFC 9143 §6): port 0 in an offer, but not rejected.
@@ -250,7 +252,7 @@ pub struct ContentInfo {
 
 impl ContentInfo {
     /// A content with default transport parameters.
-    pub fn new(mid: impl Into<String>, media: MediaContentDescription) -> ContentInfo {
+    pub fn new(mid: impl Into<SmolStr>, media: MediaContentDescription) -> ContentInfo {
         ContentInfo {
             mid: mid.into(),
             rejected: false,
@@ -271,7 +273,7 @@ pub enum MediaType {
     /// `application` (data channels).
     Application,
     /// Anything else (kept as written, e.g. `text`, `message`).
-    Other(String),
+    Other(SmolStr),
 }
 
 impl MediaType {
@@ -291,7 +293,7 @@ impl MediaType {
             "audio" => MediaType::Audio,
             "video" => MediaType::Video,
             "application" => MediaType::Application,
-            other => MediaType::Other(other.to_string()),
+            other => MediaType::Other(other.into()),
         }
     }
 
@@ -388,17 +390,17 @@ impl fmt::Display for Direction {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RtcpFeedback {
     /// `nack`, `ccm`, `goog-remb`, `transport-cc`, …
-    pub kind: String,
+    pub kind: SmolStr,
     /// `pli` for `nack pli`, `fir` for `ccm fir`; `None` for a bare kind.
-    pub param: Option<String>,
+    pub param: Option<SmolStr>,
 }
 
 impl RtcpFeedback {
     /// A feedback entry.
     pub fn new(kind: &str, param: Option<&str>) -> RtcpFeedback {
         RtcpFeedback {
-            kind: kind.to_string(),
-            param: param.map(str::to_string),
+            kind: crate::names::smol(kind),
+            param: param.map(crate::names::smol),
         }
     }
 }
@@ -420,14 +422,14 @@ pub struct Codec {
     /// The payload type (0–127).
     pub payload_type: u8,
     /// The encoding name as written (`opus`, `VP8`, `H264`, `rtx`, …).
-    pub name: String,
+    pub name: SmolStr,
     /// The RTP clock rate.
     pub clock_rate: u32,
     /// Audio channels (the third `rtpmap` field), if written.
     pub channels: Option<u16>,
     /// `a=fmtp` parameters in order. A part without `=` (RED's `111/111`) is
     /// kept with an empty key.
-    pub params: Vec<(String, String)>,
+    pub params: Vec<(SmolStr, SmolStr)>,
     /// `a=rtcp-fb` entries in order.
     pub feedback: Vec<RtcpFeedback>,
 }
@@ -437,7 +439,7 @@ impl Codec {
     pub fn new(payload_type: u8, name: &str, clock_rate: u32, channels: Option<u16>) -> Codec {
         Codec {
             payload_type,
-            name: name.to_string(),
+            name: crate::names::smol(name),
             clock_rate,
             channels,
             params: Vec::new(),
@@ -472,8 +474,8 @@ impl Codec {
             .iter_mut()
             .find(|(k, _)| k.eq_ignore_ascii_case(key))
         {
-            Some((_, v)) => *v = value.to_string(),
-            None => self.params.push((key.to_string(), value.to_string())),
+            Some((_, v)) => *v = value.into(),
+            None => self.params.push((crate::names::smol(key), value.into())),
         }
     }
 
@@ -542,11 +544,11 @@ pub struct HeaderExtension {
     /// The local identifier (1–14 one-byte, 1–255 two-byte).
     pub id: u16,
     /// The extension URI.
-    pub uri: String,
+    pub uri: SmolStr,
     /// An optional direction (`a=extmap:1/sendonly uri`).
     pub direction: Option<Direction>,
     /// Extension attributes after the URI, kept as written.
-    pub attributes: Option<String>,
+    pub attributes: Option<SmolStr>,
 }
 
 impl HeaderExtension {
@@ -554,7 +556,7 @@ impl HeaderExtension {
     pub fn new(id: u16, uri: &str) -> HeaderExtension {
         HeaderExtension {
             id,
-            uri: uri.to_string(),
+            uri: crate::names::smol(uri),
             direction: None,
             attributes: None,
         }
@@ -565,9 +567,9 @@ impl HeaderExtension {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Msid {
     /// The MediaStream id (`-` for no stream).
-    pub stream_id: String,
+    pub stream_id: SmolStr,
     /// The track id ("appdata"), if written.
-    pub track_id: Option<String>,
+    pub track_id: Option<SmolStr>,
 }
 
 /// One `a=ssrc:<ssrc> <attribute>[:<value>]` line (RFC 5576 §4.1).
@@ -576,9 +578,9 @@ pub struct SsrcAttribute {
     /// The SSRC.
     pub ssrc: u32,
     /// `cname`, `msid`, `mslabel`, `label`, …
-    pub name: String,
+    pub name: SmolStr,
     /// The value after `:`, if any.
-    pub value: Option<String>,
+    pub value: Option<SmolStr>,
 }
 
 /// `a=ssrc-group:<semantics> <ssrc>…` (RFC 5576 §4.2): `FID` (RTX), `SIM`,
@@ -586,7 +588,7 @@ pub struct SsrcAttribute {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SsrcGroup {
     /// `FID`, `SIM`, `FEC-FR`, …
-    pub semantics: String,
+    pub semantics: SmolStr,
     /// The SSRCs, in order.
     pub ssrcs: Vec<u32>,
 }
@@ -622,18 +624,18 @@ impl RidDirection {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rid {
     /// The RTP stream id.
-    pub id: String,
+    pub id: SmolStr,
     /// Whether this side sends or receives the stream.
     pub direction: RidDirection,
     /// Restrictions (`pt=…;max-width=…`), kept as written.
-    pub restrictions: Option<String>,
+    pub restrictions: Option<SmolStr>,
 }
 
 /// One simulcast stream alternative list entry: a rid, possibly paused (`~`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimulcastLayer {
     /// The rid.
-    pub rid: String,
+    pub rid: SmolStr,
     /// Written with a leading `~`.
     pub paused: bool,
 }
@@ -664,17 +666,17 @@ impl Simulcast {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StreamParams {
     /// The track id.
-    pub id: String,
+    pub id: SmolStr,
     /// The MediaStream ids.
-    pub stream_ids: Vec<String>,
+    pub stream_ids: Vec<SmolStr>,
     /// Every SSRC (primary, RTX, FEC).
     pub ssrcs: Vec<u32>,
     /// SSRC groups among `ssrcs`.
     pub ssrc_groups: Vec<SsrcGroup>,
     /// The RTCP CNAME.
-    pub cname: String,
+    pub cname: SmolStr,
     /// Simulcast rids, when sent with rids instead of SSRCs.
-    pub rids: Vec<String>,
+    pub rids: Vec<SmolStr>,
 }
 
 /// What a media section describes besides transport (libwebrtc's
@@ -688,16 +690,16 @@ pub struct MediaContentDescription {
     /// reflected in [`ContentInfo::rejected`].
     pub port: u16,
     /// `UDP/TLS/RTP/SAVPF`, `UDP/DTLS/SCTP`, …
-    pub protocol: String,
+    pub protocol: SmolStr,
     /// The `m=` format list for non-RTP sections (`webrtc-datachannel`). RTP
     /// sections list their payload types through [`Self::codecs`].
-    pub formats: Vec<String>,
+    pub formats: Vec<SmolStr>,
     /// The section's `c=` line.
     pub connection: Option<Connection>,
     /// `b=` lines.
     pub bandwidths: Vec<Bandwidth>,
     /// `a=rtcp:` (RFC 3605), kept as written (`9 IN IP4 0.0.0.0`).
-    pub rtcp: Option<String>,
+    pub rtcp: Option<SmolStr>,
     /// Codecs in preference order (the `m=` line order).
     pub codecs: Vec<Codec>,
     /// `a=extmap:` lines.
@@ -753,11 +755,11 @@ impl MediaContentDescription {
         MediaContentDescription {
             media_type,
             port: 9,
-            protocol: PROTOCOL_RTP.into(),
+            protocol: SmolStr::new_static(PROTOCOL_RTP),
             formats: Vec::new(),
             connection: Some(Connection::dummy_ip4()),
             bandwidths: Vec::new(),
-            rtcp: Some("9 IN IP4 0.0.0.0".into()),
+            rtcp: Some(SmolStr::new_static("9 IN IP4 0.0.0.0")),
             codecs: Vec::new(),
             header_extensions: Vec::new(),
             extmap_allow_mixed: false,
@@ -784,8 +786,8 @@ impl MediaContentDescription {
     /// webrtc-datachannel`, `a=sctp-port:5000`, `a=max-message-size:262144`).
     pub fn new_data() -> MediaContentDescription {
         MediaContentDescription {
-            protocol: PROTOCOL_SCTP.into(),
-            formats: vec![FORMAT_DATACHANNEL.into()],
+            protocol: SmolStr::new_static(PROTOCOL_SCTP),
+            formats: vec![SmolStr::new_static(FORMAT_DATACHANNEL)],
             rtcp: None,
             direction_written: false,
             rtcp_mux: false,
@@ -828,7 +830,7 @@ impl MediaContentDescription {
                 ssrcs.push(a.ssrc);
             }
         }
-        let send_rids: Vec<String> = self
+        let send_rids: Vec<SmolStr> = self
             .rids
             .iter()
             .filter(|r| r.direction == RidDirection::Send)
@@ -846,17 +848,17 @@ impl MediaContentDescription {
             None => match ssrcs.first().and_then(|s| self.ssrc_attribute(*s, "msid")) {
                 Some(v) => {
                     let mut it = v.split_whitespace();
-                    let stream = it.next().unwrap_or_default().to_string();
-                    (vec![stream], it.next().unwrap_or_default().to_string())
+                    let stream = SmolStr::new(it.next().unwrap_or_default());
+                    (vec![stream], SmolStr::new(it.next().unwrap_or_default()))
                 }
-                None => (Vec::new(), String::new()),
+                None => (Vec::new(), SmolStr::default()),
             },
         };
         let cname = ssrcs
             .iter()
             .find_map(|s| self.ssrc_attribute(*s, "cname"))
-            .unwrap_or_default()
-            .to_string();
+            .map(SmolStr::new)
+            .unwrap_or_default();
         vec![StreamParams {
             id,
             stream_ids,
@@ -873,11 +875,11 @@ impl MediaContentDescription {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TransportDescription {
     /// `a=ice-ufrag:`.
-    pub ice_ufrag: String,
+    pub ice_ufrag: SmolStr,
     /// `a=ice-pwd:`.
-    pub ice_pwd: String,
+    pub ice_pwd: SmolStr,
     /// `a=ice-options:` tokens (`trickle`, `renomination`, …).
-    pub ice_options: Vec<String>,
+    pub ice_options: Vec<SmolStr>,
     /// `a=fingerprint:` (section level, or inherited from the session level).
     pub fingerprint: Option<Fingerprint>,
     /// `a=setup:` (RFC 8842).
@@ -915,7 +917,7 @@ mod tests {
     #[test]
     fn fmtp_round_trip_keeps_red_style_values() {
         let mut red = Codec::new(63, "red", 48000, Some(2));
-        red.params.push((String::new(), "111/111".into()));
+        red.params.push((SmolStr::default(), "111/111".into()));
         assert_eq!(red.fmtp().as_deref(), Some("111/111"));
         let h264 = Codec::new(102, "H264", 90000, None)
             .with_param("level-asymmetry-allowed", "1")

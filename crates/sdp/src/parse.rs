@@ -45,12 +45,15 @@
 
 use std::str::FromStr;
 
+use memchr::memchr;
+
 use crate::model::{
     Attribute, Bandwidth, Candidate, Codec, Connection, ContentInfo, Direction, Fingerprint, Group,
     HeaderExtension, MediaContentDescription, MediaType, Msid, MsidSemantic, Origin, Rid,
-    RidDirection, RtcpFeedback, SessionDescription, Setup, Simulcast, SimulcastLayer,
+    RidDirection, RtcpFeedback, SessionDescription, Setup, Simulcast, SimulcastLayer, SmolStr,
     SsrcAttribute, SsrcGroup,
 };
+use crate::names::{known_long, known_token, INLINE_CAP};
 use crate::Error;
 
 /// The largest SDP text [`parse`] accepts, in bytes (256 KiB). A Chromium
@@ -98,7 +101,7 @@ pub fn parse(text: &str) -> Result<SessionDescription, Error> {
             limit: MAX_SDP_LEN,
         });
     }
-    Parser::default().run(text)
+    Parser::new().run(text)
 }
 
 impl FromStr for SessionDescription {
@@ -126,8 +129,8 @@ impl Line<'_> {
 /// Session-level transport attributes, copied into sections that lack them.
 #[derive(Default)]
 struct SessionTransport {
-    ice_ufrag: Option<String>,
-    ice_pwd: Option<String>,
+    ice_ufrag: Option<SmolStr>,
+    ice_pwd: Option<SmolStr>,
     fingerprint: Option<Fingerprint>,
     setup: Option<Setup>,
 }
@@ -147,9 +150,9 @@ enum State {
     Media,
 }
 
-/// The section being built, with what the m= line listed.
+/// What the parser tracks for the section being built (the section itself
+/// is the last of the description's contents).
 struct Section {
-    content: ContentInfo,
     /// Whether the protocol is RTP (formats are payload types).
     rtp: bool,
     /// Payload type → index into `codecs` + 1 (0: not listed).
@@ -161,44 +164,248 @@ struct Section {
     rtp_slot_extras: usize,
 }
 
-#[derive(Default)]
-struct Parser {
-    desc: Option<SessionDescription>,
-    origin: Option<Origin>,
-    session_name: Option<String>,
+impl Section {
+    const fn new() -> Section {
+        Section {
+            rtp: false,
+            pt_index: [0; 128],
+            has_rtpmap: [false; 128],
+            rtp_slot_extras: 0,
+        }
+    }
+}
+
+/// How many long strings [`Strings`] remembers.
+const RECENT_STRINGS: usize = 8;
+
+/// Makes the model's strings: inline when short, static when a known header
+/// extension URI, and shared with an equal long string seen shortly before
+/// (descriptions repeat their stream ids, track ids and ICE passwords in
+/// several lines and sections), so that most values cost no allocation.
+struct Strings {
+    recent: [SmolStr; RECENT_STRINGS],
+    next: usize,
+}
+
+impl Strings {
+    const fn new() -> Strings {
+        Strings {
+            recent: [const { SmolStr::new_static("") }; RECENT_STRINGS],
+            next: 0,
+        }
+    }
+
+    #[inline]
+    fn get(&mut self, s: &str) -> SmolStr {
+        if s.len() <= INLINE_CAP {
+            // Inlined (unlike `SmolStr::new`, which is an out-of-line call).
+            return SmolStr::new_inline(s);
+        }
+        self.get_long(s)
+    }
+
+    #[inline(never)]
+    fn get_long(&mut self, s: &str) -> SmolStr {
+        if let Some(k) = known_long(s) {
+            return SmolStr::new_static(k);
+        }
+        if let Some(r) = self.recent.iter().find(|r| r.as_str() == s) {
+            return r.clone();
+        }
+        let new = SmolStr::new(s);
+        self.recent[self.next] = new.clone();
+        self.next = (self.next + 1) % RECENT_STRINGS;
+        new
+    }
+
+    /// [`get`](Self::get) for values that are usually well-known tokens.
+    #[inline]
+    fn token(&mut self, s: &str) -> SmolStr {
+        match known_token(s) {
+            Some(k) => SmolStr::new_static(k),
+            None => self.get(s),
+        }
+    }
+
+    fn opt(&mut self, s: Option<&str>) -> Option<SmolStr> {
+        s.map(|s| self.get(s))
+    }
+}
+
+/// The attributes the model knows, told apart by [`AttrName::of`] once per
+/// line.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AttrName {
+    Group,
+    MsidSemantic,
+    IceLite,
+    IceOptions,
+    ExtmapAllowMixed,
+    IceUfrag,
+    IcePwd,
+    Fingerprint,
+    Setup,
+    RtcpFb,
+    Rtpmap,
+    Fmtp,
+    Extmap,
+    Ssrc,
+    Candidate,
+    Mid,
+    BundleOnly,
+    Direction(Direction),
+    Rtcp,
+    RtcpMux,
+    RtcpMuxOnly,
+    RtcpRsize,
+    Msid,
+    SsrcGroup,
+    Rid,
+    Simulcast,
+    SctpPort,
+    MaxMessageSize,
+    Ptime,
+    MaxPtime,
+    EndOfCandidates,
+    Other,
+}
+
+impl AttrName {
+    /// Dispatches on the length first, so a name is compared with at most
+    /// the few known names of its length (instead of a chain of string
+    /// compares over every known name).
+    fn of(name: &str) -> AttrName {
+        use AttrName::*;
+        let b = name.as_bytes();
+        match b.len() {
+            3 => match b {
+                b"mid" => Mid,
+                b"rid" => Rid,
+                _ => Other,
+            },
+            4 => match b {
+                b"fmtp" => Fmtp,
+                b"ssrc" => Ssrc,
+                b"msid" => Msid,
+                b"rtcp" => Rtcp,
+                _ => Other,
+            },
+            5 => match b {
+                b"setup" => Setup,
+                b"ptime" => Ptime,
+                b"group" => Group,
+                _ => Other,
+            },
+            6 => match b {
+                b"rtpmap" => Rtpmap,
+                b"extmap" => Extmap,
+                _ => Other,
+            },
+            7 => match b {
+                b"rtcp-fb" => RtcpFb,
+                b"ice-pwd" => IcePwd,
+                _ => Other,
+            },
+            8 => match b {
+                b"sendrecv" => Direction(crate::model::Direction::SendRecv),
+                b"sendonly" => Direction(crate::model::Direction::SendOnly),
+                b"recvonly" => Direction(crate::model::Direction::RecvOnly),
+                b"inactive" => Direction(crate::model::Direction::Inactive),
+                b"rtcp-mux" => RtcpMux,
+                b"ice-lite" => IceLite,
+                b"maxptime" => MaxPtime,
+                _ => Other,
+            },
+            9 => match b {
+                b"candidate" => Candidate,
+                b"ice-ufrag" => IceUfrag,
+                b"simulcast" => Simulcast,
+                b"sctp-port" => SctpPort,
+                _ => Other,
+            },
+            10 => match b {
+                b"rtcp-rsize" => RtcpRsize,
+                b"ssrc-group" => SsrcGroup,
+                _ => Other,
+            },
+            11 => match b {
+                b"fingerprint" => Fingerprint,
+                b"ice-options" => IceOptions,
+                b"bundle-only" => BundleOnly,
+                _ => Other,
+            },
+            13 => match b {
+                b"rtcp-mux-only" => RtcpMuxOnly,
+                b"msid-semantic" => MsidSemantic,
+                _ => Other,
+            },
+            16 if b == b"max-message-size" => MaxMessageSize,
+            17 if b == b"end-of-candidates" => EndOfCandidates,
+            18 if b == b"extmap-allow-mixed" => ExtmapAllowMixed,
+            _ => Other,
+        }
+    }
+}
+
+struct Parser<'a> {
+    desc: SessionDescription,
     timing: Option<(u64, u64)>,
     transport: SessionTransport,
-    section: Option<Box<Section>>,
+    /// Set from the first `m=` line on; the section is `desc.contents.last()`.
+    section: Section,
+    strings: Strings,
+    /// The last `a=fingerprint` value and what it parsed to: browsers repeat
+    /// the same fingerprint in every section.
+    fingerprint: Option<(&'a str, Fingerprint)>,
 }
 
-fn new_session(origin: Origin) -> SessionDescription {
-    let mut d = SessionDescription::new(origin);
-    d.session_name = String::new();
-    d
-}
+impl<'a> Parser<'a> {
+    fn new() -> Parser<'a> {
+        let mut desc = SessionDescription::new(Origin::new(0, 0));
+        desc.session_name = SmolStr::default();
+        Parser {
+            desc,
+            timing: None,
+            transport: SessionTransport::default(),
+            section: Section::new(),
+            strings: Strings::new(),
+            fingerprint: None,
+        }
+    }
 
-impl Parser {
-    fn run(mut self, text: &str) -> Result<SessionDescription, Error> {
+    fn run(mut self, text: &'a str) -> Result<SessionDescription, Error> {
         let mut state = State::Start;
         let mut last = Line {
             number: 1,
             text: "",
         };
-        for (index, raw) in text.split('\n').enumerate() {
-            let number = index + 1;
+        let bytes = text.as_bytes();
+        let mut start = 0;
+        let mut number = 0;
+        // The lines of `text.split('\n')`, found with a vectorised search.
+        while start <= bytes.len() {
+            let end = memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+            number += 1;
+            // `\n` and `\r` are ASCII: these are char boundaries.
+            let raw = &text[start..end];
+            start = end + 1;
             let text = raw.strip_suffix('\r').unwrap_or(raw);
             if text.is_empty() {
                 continue;
             }
             let line = Line { number, text };
             last = line;
-            let bytes = text.as_bytes();
-            if bytes.len() < 2 || bytes[1] != b'=' {
+            let lb = text.as_bytes();
+            if lb.len() < 2 || lb[1] != b'=' {
                 return Err(line.err("a `<type>=<value>` line"));
             }
-            let kind = bytes[0];
+            let kind = lb[0];
             let value = &text[2..];
             state = match (state, kind) {
+                (State::Media, b'a') => {
+                    self.media_attribute(line, value)?;
+                    State::Media
+                }
                 (State::Start, b'v') => {
                     if value != "0" {
                         return Err(line.err("`v=0`"));
@@ -207,14 +414,12 @@ impl Parser {
                 }
                 (State::Start, _) => return Err(line.err("`v=0` as the first line")),
                 (State::Origin, b'o') => {
-                    self.origin = Some(parse_origin(line, value)?);
+                    self.desc.origin = parse_origin(&mut self.strings, line, value)?;
                     State::Name
                 }
                 (State::Origin, _) => return Err(line.err("an `o=` line after `v=`")),
                 (State::Name, b's') => {
-                    self.session_name = Some(value.to_string());
-                    let origin = self.origin.take().ok_or_else(|| line.err("`o=`"))?;
-                    self.desc = Some(new_session(origin));
+                    self.desc.session_name = self.strings.get(value);
                     State::Session
                 }
                 (State::Name, _) => return Err(line.err("an `s=` line after `o=`")),
@@ -223,7 +428,7 @@ impl Parser {
                         return Err(line.err("a `t=` line before the first `m=`"));
                     }
                     self.finish_section();
-                    self.section = Some(Box::new(parse_media_line(line, value)?));
+                    self.media_line(line, value)?;
                     State::Media
                 }
                 (State::Session, _) => {
@@ -231,7 +436,7 @@ impl Parser {
                     State::Session
                 }
                 (State::Media, _) => {
-                    self.media_line(line, kind, value)?;
+                    self.media_other_line(line, kind, value)?;
                     State::Media
                 }
             };
@@ -243,42 +448,33 @@ impl Parser {
             State::Session if self.timing.is_none() => {
                 return Err(last.err("a `t=` line in the session description"))
             }
-            _ => {}
+            State::Session => {}
+            State::Media => self.finish_section(),
         }
-        self.finish_section();
-        let mut desc = self
-            .desc
-            .take()
-            .ok_or_else(|| last.err("a session description"))?;
-        desc.session_name = self.session_name.take().unwrap_or_default();
-        desc.timing = self.timing.unwrap_or((0, 0));
-        Ok(desc)
+        self.desc.timing = self.timing.unwrap_or((0, 0));
+        Ok(self.desc)
     }
 
-    fn desc(&mut self) -> &mut SessionDescription {
-        // `desc` is set when the state reaches Session, before any caller.
-        self.desc
-            .get_or_insert_with(|| new_session(Origin::new(0, 0)))
-    }
-
-    fn session_line(&mut self, line: Line<'_>, kind: u8, value: &str) -> Result<(), Error> {
+    fn session_line(&mut self, line: Line<'a>, kind: u8, value: &'a str) -> Result<(), Error> {
+        if kind == b'a' {
+            return self.session_attribute(line, value);
+        }
+        let desc = &mut self.desc;
         match kind {
             b'i' => {
-                let desc = self.desc();
                 if desc.session_info.is_none() {
-                    desc.session_info = Some(value.to_string());
+                    desc.session_info = Some(self.strings.get(value));
                 }
             }
             b'c' => {
-                let c = parse_connection(line, value)?;
-                let desc = self.desc();
+                let c = parse_connection(&mut self.strings, line, value)?;
                 if desc.connection.is_none() {
                     desc.connection = Some(c);
                 }
             }
             b'b' => {
-                let b = parse_bandwidth(line, value)?;
-                self.desc().bandwidths.push(b);
+                let b = parse_bandwidth(&mut self.strings, line, value)?;
+                desc.bandwidths.push(b);
             }
             b't' => {
                 let t = parse_timing(line, value)?;
@@ -286,97 +482,105 @@ impl Parser {
             }
             // Dropped: URI, e-mail, phone, repeat times, time zones, key.
             b'u' | b'e' | b'p' | b'r' | b'z' | b'k' => {}
-            b'a' => self.session_attribute(line, value)?,
             _ => return Err(line.err("a session-level line (i u e p c b t r z k a) or `m=`")),
         }
         Ok(())
     }
 
-    fn session_attribute(&mut self, line: Line<'_>, attr: &str) -> Result<(), Error> {
+    fn session_attribute(&mut self, line: Line<'a>, attr: &'a str) -> Result<(), Error> {
         let (name, value) = split_attribute(attr);
-        match name {
-            "group" => {
+        let strings = &mut self.strings;
+        let desc = &mut self.desc;
+        match AttrName::of(name) {
+            AttrName::Group => {
                 let v = required(line, value, "a group `<semantics> <mid>…`")?;
                 let mut it = fields(v, b' ');
                 let semantics = it.next().unwrap_or_default();
                 if semantics.is_empty() {
                     return Err(line.err("a group semantics token"));
                 }
-                let mids = it.filter(|m| !m.is_empty()).map(str::to_string).collect();
-                self.desc().groups.push(Group {
-                    semantics: semantics.to_string(),
+                let mids = it
+                    .filter(|m| !m.is_empty())
+                    .map(|m| strings.get(m))
+                    .collect();
+                desc.groups.push(Group {
+                    semantics: strings.get(semantics),
                     mids,
                 });
             }
-            "msid-semantic" => {
+            AttrName::MsidSemantic => {
                 let v = required(line, value, "`msid-semantic: WMS [<id>…]`")?;
                 let mut it = fields(v, b' ').filter(|t| !t.is_empty());
                 let semantic = it
                     .next()
                     .ok_or_else(|| line.err("an msid-semantic token"))?;
-                let ids = it.map(str::to_string).collect();
-                self.desc().msid_semantic = Some(MsidSemantic {
-                    semantic: semantic.to_string(),
+                let ids = it.map(|i| strings.get(i)).collect();
+                desc.msid_semantic = Some(MsidSemantic {
+                    semantic: strings.get(semantic),
                     ids,
                 });
             }
-            "ice-lite" => self.desc().ice_lite = true,
-            "ice-options" => {
+            AttrName::IceLite => desc.ice_lite = true,
+            AttrName::IceOptions => {
                 let v = required(line, value, "ice-options tokens")?;
-                let desc = self.desc();
                 desc.ice_options.clear();
-                desc.ice_options.extend(tokens(v));
+                desc.ice_options.extend(tokens(strings, v));
             }
-            "extmap-allow-mixed" => self.desc().extmap_allow_mixed = true,
-            "ice-ufrag" => {
-                self.transport.ice_ufrag = Some(required(line, value, "an ICE ufrag")?.to_string());
+            AttrName::ExtmapAllowMixed => desc.extmap_allow_mixed = true,
+            AttrName::IceUfrag => {
+                let v = required(line, value, "an ICE ufrag")?;
+                self.transport.ice_ufrag = Some(strings.get(v));
             }
-            "ice-pwd" => {
-                self.transport.ice_pwd = Some(required(line, value, "an ICE pwd")?.to_string());
+            AttrName::IcePwd => {
+                let v = required(line, value, "an ICE pwd")?;
+                self.transport.ice_pwd = Some(strings.get(v));
             }
-            "fingerprint" => {
-                let fp = parse_fingerprint(line, value)?;
+            AttrName::Fingerprint => {
+                let fp = parse_fingerprint(&mut self.fingerprint, line, value)?;
                 self.transport.fingerprint.get_or_insert(fp);
             }
-            "setup" => self.transport.setup = Some(parse_setup(line, value)?),
-            _ => self.desc().extra_attributes.push(attribute(name, value)),
+            AttrName::Setup => self.transport.setup = Some(parse_setup(line, value)?),
+            _ => desc.extra_attributes.push(attribute(strings, name, value)),
         }
         Ok(())
     }
 
-    fn media_line(&mut self, line: Line<'_>, kind: u8, value: &str) -> Result<(), Error> {
-        let Some(section) = self.section.as_deref_mut() else {
+    /// `i=`, `c=`, `b=`, `k=` in a section.
+    fn media_other_line(&mut self, line: Line<'a>, kind: u8, value: &'a str) -> Result<(), Error> {
+        let Some(content) = self.desc.contents.last_mut() else {
             return Err(line.err("an `m=` line"));
         };
-        let media = &mut section.content.media;
+        let media = &mut content.media;
         match kind {
             // Media title and key: dropped.
             b'i' | b'k' => {}
             b'c' => {
-                let c = parse_connection(line, value)?;
+                let c = parse_connection(&mut self.strings, line, value)?;
                 if media.connection.is_none() {
                     media.connection = Some(c);
                 }
             }
-            b'b' => media.bandwidths.push(parse_bandwidth(line, value)?),
-            b'a' => media_attribute(section, line, value)?,
+            b'b' => media
+                .bandwidths
+                .push(parse_bandwidth(&mut self.strings, line, value)?),
             _ => return Err(line.err("a media-level line (i c b k a) or `m=`")),
         }
         Ok(())
     }
 
-    /// Closes the current section: rejection, JSEP inheritance of the
-    /// session-level transport attributes.
+    /// Closes the current section (the last content): static payload type
+    /// names, rejection, JSEP inheritance of the session-level transport
+    /// attributes.
     fn finish_section(&mut self) {
-        let Some(section) = self.section.take() else {
+        let desc = &mut self.desc;
+        let Some(content) = desc.contents.last_mut() else {
             return;
         };
-        let mut content = section.content;
         for codec in &mut content.media.codecs {
             let pt = codec.payload_type;
-            if !section.has_rtpmap[usize::from(pt)] {
+            if !self.section.has_rtpmap[usize::from(pt)] {
                 if let Some((name, rate, channels)) = static_payload_type(pt) {
-                    codec.name = name.to_string();
+                    codec.name = SmolStr::new_static(name);
                     codec.clock_rate = rate;
                     codec.channels = channels;
                 }
@@ -401,11 +605,378 @@ impl Parser {
         if t.setup.is_none() {
             t.setup = s.setup;
         }
-        let desc = self.desc();
-        if content.transport.ice_options.is_empty() {
-            content.transport.ice_options.clone_from(&desc.ice_options);
+        if t.ice_options.is_empty() {
+            t.ice_options.clone_from(&desc.ice_options);
         }
-        desc.contents.push(content);
+    }
+
+    /// An `m=` line: a new content at the end of the description.
+    fn media_line(&mut self, line: Line<'a>, value: &'a str) -> Result<(), Error> {
+        const WHAT: &str = "`m=<media> <port> <proto> <fmt>…`";
+        let mut it = fields(value, b' ');
+        let mut field = || {
+            it.next()
+                .filter(|f| !f.is_empty())
+                .ok_or_else(|| line.err(WHAT))
+        };
+        let media_type = MediaType::from_token(field()?);
+        let port_field = field()?;
+        let protocol = field()?;
+        // `<port>/<number of ports>`: the count is dropped.
+        let port_str = port_field
+            .split_once_byte(b'/')
+            .map_or(port_field, |(p, _)| p);
+        let port: u16 = number(line, port_str, "a port number (0-65535)")?;
+        let rtp = is_rtp_protocol(protocol);
+        let mut media = MediaContentDescription {
+            media_type,
+            port,
+            protocol: self.strings.get(protocol),
+            formats: Vec::new(),
+            connection: None,
+            bandwidths: Vec::new(),
+            rtcp: None,
+            codecs: Vec::new(),
+            header_extensions: Vec::new(),
+            extmap_allow_mixed: false,
+            direction: Direction::SendRecv,
+            direction_written: false,
+            rtcp_mux: false,
+            rtcp_mux_only: false,
+            rtcp_rsize: false,
+            msids: Vec::new(),
+            ssrcs: Vec::new(),
+            ssrc_groups: Vec::new(),
+            rids: Vec::new(),
+            simulcast: None,
+            sctp_port: None,
+            max_message_size: None,
+            ptime: None,
+            max_ptime: None,
+            wildcard_feedback: Vec::new(),
+            extra_attributes: Vec::new(),
+        };
+        let section = &mut self.section;
+        *section = Section::new();
+        section.rtp = rtp;
+        // Sized once: the m= line lists every format (at most 128 distinct
+        // payload types).
+        let listed = it.clone().count();
+        if rtp {
+            media.codecs.reserve_exact(listed.min(128));
+        } else {
+            media.formats.reserve_exact(listed);
+        }
+        for fmt in it.filter(|f| !f.is_empty()) {
+            if rtp {
+                let pt = payload_type(line, fmt)?;
+                if section.pt_index[usize::from(pt)] != 0 {
+                    return Err(line.err("distinct payload types"));
+                }
+                // Static payload types get their RFC 3551 names when the
+                // section ends without an rtpmap for them.
+                media.codecs.push(Codec {
+                    payload_type: pt,
+                    name: SmolStr::default(),
+                    clock_rate: 0,
+                    channels: None,
+                    params: Vec::new(),
+                    feedback: Vec::new(),
+                });
+                // At most 128 codecs: the index fits in a u8.
+                section.pt_index[usize::from(pt)] = media.codecs.len() as u8;
+            } else {
+                media.formats.push(self.strings.get(fmt));
+            }
+        }
+        self.desc
+            .contents
+            .push(ContentInfo::new(SmolStr::default(), media));
+        Ok(())
+    }
+
+    /// An `a=` line in a section.
+    fn media_attribute(&mut self, line: Line<'a>, attr: &'a str) -> Result<(), Error> {
+        let (name, value) = split_attribute(attr);
+        let Some(content) = self.desc.contents.last_mut() else {
+            return Err(line.err("an `m=` line"));
+        };
+        let strings = &mut self.strings;
+        let Section {
+            rtp,
+            pt_index,
+            has_rtpmap,
+            rtp_slot_extras,
+        } = &mut self.section;
+        let ContentInfo {
+            mid,
+            bundle_only,
+            media,
+            transport,
+            ..
+        } = content;
+        let codec_index = |pt: u8| match (*rtp, pt_index[usize::from(pt)]) {
+            (false, _) | (_, 0) => None,
+            (true, i) => Some(usize::from(i) - 1),
+        };
+        match AttrName::of(name) {
+            AttrName::RtcpFb => {
+                const WHAT: &str = "`rtcp-fb:<pt|*> <type> [<param>]`";
+                let v = required(line, value, WHAT)?;
+                let (pt, fb) = v.split_once_byte(b' ').ok_or_else(|| line.err(WHAT))?;
+                let (kind, param) = match fb.split_once_byte(b' ') {
+                    Some((k, p)) => (k, Some(p).filter(|p| !p.is_empty())),
+                    None => (fb, None),
+                };
+                if kind.is_empty() {
+                    return Err(line.err(WHAT));
+                }
+                let feedback = RtcpFeedback {
+                    kind: strings.token(kind),
+                    param: param.map(|p| strings.token(p)),
+                };
+                if pt == "*" {
+                    media.wildcard_feedback.push(feedback);
+                } else {
+                    let pt = payload_type(line, pt)?;
+                    match codec_index(pt) {
+                        Some(i) => {
+                            let list = &mut media.codecs[i].feedback;
+                            if list.capacity() == 0 {
+                                // Chromium writes five per video codec: one allocation.
+                                list.reserve_exact(5);
+                            }
+                            list.push(feedback);
+                        }
+                        None => media
+                            .extra_attributes
+                            .push(attribute(strings, "rtcp-fb", value)),
+                    }
+                }
+            }
+            AttrName::Rtpmap => {
+                const WHAT: &str = "`rtpmap:<pt> <name>/<clock rate>[/<channels>]`";
+                let v = required(line, value, WHAT)?;
+                let (pt, map) = v.split_once_byte(b' ').ok_or_else(|| line.err(WHAT))?;
+                let pt = payload_type(line, pt)?;
+                let mut parts = fields(map, b'/');
+                let name = parts.next().filter(|n| !n.is_empty());
+                let name = name.ok_or_else(|| line.err(WHAT))?;
+                let rate = parts.next().ok_or_else(|| line.err(WHAT))?;
+                let clock_rate: u32 = number(line, rate, "a clock rate")?;
+                let channels: Option<u16> = match parts.next() {
+                    Some(c) => Some(number(line, c, "a channel count")?),
+                    None => None,
+                };
+                if parts.next().is_some() {
+                    return Err(line.err(WHAT));
+                }
+                match codec_index(pt) {
+                    Some(i) => {
+                        if std::mem::replace(&mut has_rtpmap[usize::from(pt)], true) {
+                            return Err(line.err("one `rtpmap` per payload type"));
+                        }
+                        let codec = &mut media.codecs[i];
+                        codec.name = strings.token(name);
+                        codec.clock_rate = clock_rate;
+                        codec.channels = channels;
+                    }
+                    None => media
+                        .extra_attributes
+                        .push(attribute(strings, "rtpmap", value)),
+                }
+            }
+            AttrName::Fmtp => {
+                const WHAT: &str = "`fmtp:<pt> <parameters>`";
+                let v = required(line, value, WHAT)?;
+                let (pt, params) = v.split_once_byte(b' ').unwrap_or((v, ""));
+                let pt = payload_type(line, pt)?;
+                match codec_index(pt) {
+                    Some(i) => {
+                        let codec = &mut media.codecs[i];
+                        codec
+                            .params
+                            .reserve(params.bytes().filter(|b| *b == b';').count() + 1);
+                        for part in fields(params, b';') {
+                            let part = trim(part);
+                            if part.is_empty() {
+                                continue;
+                            }
+                            match part.split_once_byte(b'=') {
+                                Some((k, v)) => {
+                                    let k = trim(k);
+                                    if k.is_empty() {
+                                        return Err(line.err("an fmtp parameter name before `=`"));
+                                    }
+                                    codec.params.push((strings.token(k), strings.get(trim(v))));
+                                }
+                                None => codec.params.push((SmolStr::default(), strings.get(part))),
+                            }
+                        }
+                    }
+                    None => media
+                        .extra_attributes
+                        .push(attribute(strings, "fmtp", value)),
+                }
+            }
+            AttrName::Extmap => {
+                const WHAT: &str = "`extmap:<id>[/<direction>] <uri> [<attributes>]`";
+                let v = required(line, value, WHAT)?;
+                let mut it = SplitN3::new(v);
+                let id_dir = it.next().unwrap_or_default();
+                let uri = it.next().filter(|u| !u.is_empty());
+                let uri = uri.ok_or_else(|| line.err(WHAT))?;
+                let attributes = strings.opt(it.next());
+                let (id, direction) = match id_dir.split_once_byte(b'/') {
+                    Some((id, d)) => (
+                        id,
+                        Some(
+                            Direction::from_token(d)
+                                .ok_or_else(|| line.err("an extmap direction"))?,
+                        ),
+                    ),
+                    None => (id_dir, None),
+                };
+                let list = &mut media.header_extensions;
+                if list.capacity() == 0 {
+                    // Chromium offers about a dozen for video: one allocation.
+                    list.reserve_exact(16);
+                }
+                list.push(HeaderExtension {
+                    id: number(line, id, "an extmap id (0-65535)")?,
+                    uri: strings.get(uri),
+                    direction,
+                    attributes,
+                });
+            }
+            AttrName::Ssrc => {
+                const WHAT: &str = "`ssrc:<ssrc> <attribute>[:<value>]`";
+                let v = required(line, value, WHAT)?;
+                let (ssrc, rest) = v.split_once_byte(b' ').ok_or_else(|| line.err(WHAT))?;
+                let (name, value) = split_attribute(rest);
+                if name.is_empty() {
+                    return Err(line.err(WHAT));
+                }
+                media.ssrcs.push(SsrcAttribute {
+                    ssrc: number(line, ssrc, "an SSRC (0-4294967295)")?,
+                    name: strings.token(name),
+                    value: strings.opt(value),
+                });
+            }
+            AttrName::Candidate => {
+                let c = Candidate::from_str(attr).map_err(|_| line.err("an ICE candidate"))?;
+                transport.candidates.push(c);
+            }
+            AttrName::Mid => *mid = strings.get(required(line, value, "a mid")?),
+            AttrName::BundleOnly => *bundle_only = true,
+            AttrName::ExtmapAllowMixed => media.extmap_allow_mixed = true,
+            AttrName::Direction(d) => {
+                media.direction = d;
+                media.direction_written = true;
+            }
+            AttrName::Rtcp => {
+                media.rtcp = Some(strings.get(required(line, value, "`rtcp:<port> …`")?));
+            }
+            AttrName::RtcpMux => media.rtcp_mux = true,
+            AttrName::RtcpMuxOnly => media.rtcp_mux_only = true,
+            AttrName::RtcpRsize => media.rtcp_rsize = true,
+            AttrName::Msid => {
+                let v = required(line, value, "`msid:<stream id> [<track id>]`")?;
+                let msid = match v.split_once_byte(b' ') {
+                    Some((s, t)) => Msid {
+                        stream_id: strings.get(s),
+                        track_id: Some(strings.get(t)),
+                    },
+                    None => Msid {
+                        stream_id: strings.get(v),
+                        track_id: None,
+                    },
+                };
+                media.msids.push(msid);
+            }
+            AttrName::SsrcGroup => {
+                const WHAT: &str = "`ssrc-group:<semantics> <ssrc>…`";
+                let v = required(line, value, WHAT)?;
+                let mut it = fields(v, b' ');
+                let semantics = it.next().filter(|s| !s.is_empty());
+                let semantics = semantics.ok_or_else(|| line.err(WHAT))?;
+                let mut ssrcs = Vec::with_capacity(it.clone().count());
+                for s in it.filter(|s| !s.is_empty()) {
+                    ssrcs.push(number(line, s, "an SSRC (0-4294967295)")?);
+                }
+                media.ssrc_groups.push(SsrcGroup {
+                    semantics: strings.get(semantics),
+                    ssrcs,
+                });
+            }
+            AttrName::Rid => {
+                const WHAT: &str = "`rid:<id> send|recv [<restrictions>]`";
+                let v = required(line, value, WHAT)?;
+                let mut it = SplitN3::new(v);
+                let id = it.next().filter(|s| !s.is_empty());
+                let id = id.ok_or_else(|| line.err(WHAT))?;
+                let direction = match it.next() {
+                    Some("send") => RidDirection::Send,
+                    Some("recv") => RidDirection::Recv,
+                    _ => return Err(line.err(WHAT)),
+                };
+                media.rids.push(Rid {
+                    id: strings.get(id),
+                    direction,
+                    restrictions: strings.opt(it.next()),
+                });
+            }
+            AttrName::Simulcast => {
+                let v = required(line, value, "`simulcast:send <streams> recv <streams>`")?;
+                media.simulcast = Some(parse_simulcast(strings, line, v)?);
+            }
+            AttrName::SctpPort => {
+                let v = required(line, value, "`sctp-port:<port>`")?;
+                media.sctp_port = Some(number(line, v, "an SCTP port (0-65535)")?);
+            }
+            AttrName::MaxMessageSize => {
+                let v = required(line, value, "`max-message-size:<bytes>`")?;
+                media.max_message_size = Some(number(line, v, "a max-message-size in bytes")?);
+            }
+            AttrName::Ptime => {
+                let v = required(line, value, "`ptime:<ms>`")?;
+                media.ptime = Some(number(line, v, "a ptime in milliseconds")?);
+            }
+            AttrName::MaxPtime => {
+                let v = required(line, value, "`maxptime:<ms>`")?;
+                media.max_ptime = Some(number(line, v, "a maxptime in milliseconds")?);
+            }
+            AttrName::IceUfrag => {
+                transport.ice_ufrag = strings.get(required(line, value, "an ICE ufrag")?);
+            }
+            AttrName::IcePwd => {
+                transport.ice_pwd = strings.get(required(line, value, "an ICE pwd")?);
+            }
+            AttrName::IceOptions => {
+                let v = required(line, value, "ice-options tokens")?;
+                transport.ice_options.clear();
+                transport.ice_options.extend(tokens(strings, v));
+            }
+            AttrName::Fingerprint => {
+                let fp = parse_fingerprint(&mut self.fingerprint, line, value)?;
+                transport.fingerprint.get_or_insert(fp);
+            }
+            AttrName::Setup => transport.setup = Some(parse_setup(line, value)?),
+            AttrName::EndOfCandidates => transport.end_of_candidates = true,
+            // Session-level only: kept as unknown in a section.
+            AttrName::Group | AttrName::MsidSemantic | AttrName::IceLite | AttrName::Other => {
+                let a = attribute(strings, name, value);
+                if crate::write::is_rtp_slot_attribute(name) {
+                    // Written in Chromium's slot before the codecs, so kept ahead
+                    // of the other unknown attributes (see `write`).
+                    *rtp_slot_extras += 1;
+                    media.extra_attributes.insert(*rtp_slot_extras - 1, a);
+                } else {
+                    media.extra_attributes.push(a);
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -417,10 +988,10 @@ fn split_attribute(attr: &str) -> (&str, Option<&str>) {
     }
 }
 
-fn attribute(name: &str, value: Option<&str>) -> Attribute {
+fn attribute(strings: &mut Strings, name: &str, value: Option<&str>) -> Attribute {
     Attribute {
-        name: name.to_string(),
-        value: value.map(str::to_string),
+        name: strings.get(name),
+        value: strings.opt(value),
     }
 }
 
@@ -432,10 +1003,24 @@ fn required<'a>(
     value.ok_or_else(|| line.err(what))
 }
 
-fn tokens(v: &str) -> impl Iterator<Item = String> + '_ {
+fn tokens<'s>(strings: &'s mut Strings, v: &'s str) -> impl Iterator<Item = SmolStr> + 's {
     fields(v, b' ')
         .filter(|t| !t.is_empty())
-        .map(str::to_string)
+        .map(|t| strings.get(t))
+}
+
+/// `str::trim`, without looking at the characters when the ends are plain
+/// ASCII (as in every fmtp parameter browsers write).
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(a), Some(z)) if is_plain(*a) && is_plain(*z) => s,
+        _ => s.trim(),
+    }
+}
+
+/// ASCII other than whitespace: never trimmed by `str::trim`.
+fn is_plain(b: u8) -> bool {
+    b.is_ascii() && !b.is_ascii_whitespace() && b != 0x0b
 }
 
 /// A decimal number of digits only (`FromStr` for integers would also take a
@@ -477,6 +1062,7 @@ fn fields(s: &str, sep: u8) -> Fields<'_> {
     Fields { rest: Some(s), sep }
 }
 
+#[derive(Clone)]
 struct Fields<'a> {
     rest: Option<&'a str>,
     sep: u8,
@@ -538,7 +1124,7 @@ impl<'a> Iterator for SplitN3<'a> {
     }
 }
 
-fn parse_origin(line: Line<'_>, value: &str) -> Result<Origin, Error> {
+fn parse_origin(strings: &mut Strings, line: Line<'_>, value: &str) -> Result<Origin, Error> {
     const WHAT: &str = "`o=<username> <sess-id> <sess-version> <nettype> <addrtype> <address>`";
     let mut it = fields(value, b' ');
     let mut field = || {
@@ -556,16 +1142,20 @@ fn parse_origin(line: Line<'_>, value: &str) -> Result<Origin, Error> {
         return Err(line.err(WHAT));
     }
     Ok(Origin {
-        username: username.to_string(),
+        username: strings.get(username),
         session_id: number(line, id, "a numeric session id (0 to 2^64-1)")?,
         session_version: number(line, version, "a numeric session version")?,
-        net_type: net_type.to_string(),
-        address_type: address_type.to_string(),
-        address: address.to_string(),
+        net_type: strings.get(net_type),
+        address_type: strings.get(address_type),
+        address: strings.get(address),
     })
 }
 
-fn parse_connection(line: Line<'_>, value: &str) -> Result<Connection, Error> {
+fn parse_connection(
+    strings: &mut Strings,
+    line: Line<'_>,
+    value: &str,
+) -> Result<Connection, Error> {
     const WHAT: &str = "`c=<nettype> <addrtype> <address>`";
     let mut it = fields(value, b' ');
     let mut field = || {
@@ -580,20 +1170,20 @@ fn parse_connection(line: Line<'_>, value: &str) -> Result<Connection, Error> {
         return Err(line.err(WHAT));
     }
     Ok(Connection {
-        net_type: net_type.to_string(),
-        address_type: address_type.to_string(),
-        address: address.to_string(),
+        net_type: strings.get(net_type),
+        address_type: strings.get(address_type),
+        address: strings.get(address),
     })
 }
 
-fn parse_bandwidth(line: Line<'_>, value: &str) -> Result<Bandwidth, Error> {
+fn parse_bandwidth(strings: &mut Strings, line: Line<'_>, value: &str) -> Result<Bandwidth, Error> {
     const WHAT: &str = "`b=<bwtype>:<bandwidth>`";
     let (kind, v) = value.split_once_byte(b':').ok_or_else(|| line.err(WHAT))?;
     if kind.is_empty() {
         return Err(line.err(WHAT));
     }
     Ok(Bandwidth {
-        kind: kind.to_string(),
+        kind: strings.get(kind),
         value: number(line, v, WHAT)?,
     })
 }
@@ -604,11 +1194,22 @@ fn parse_timing(line: Line<'_>, value: &str) -> Result<(u64, u64), Error> {
     Ok((number(line, a, WHAT)?, number(line, b, WHAT)?))
 }
 
-fn parse_fingerprint(line: Line<'_>, value: Option<&str>) -> Result<Fingerprint, Error> {
+/// `a=fingerprint`, reusing the previous result when the text repeats it.
+fn parse_fingerprint<'a>(
+    last: &mut Option<(&'a str, Fingerprint)>,
+    line: Line<'_>,
+    value: Option<&'a str>,
+) -> Result<Fingerprint, Error> {
     const WHAT: &str = "a fingerprint `<hash-func> <XX:XX:…>`";
-    required(line, value, WHAT)?
-        .parse()
-        .map_err(|_| line.err(WHAT))
+    let value = required(line, value, WHAT)?;
+    if let Some((text, fp)) = last {
+        if *text == value {
+            return Ok(*fp);
+        }
+    }
+    let fp: Fingerprint = value.parse().map_err(|_| line.err(WHAT))?;
+    *last = Some((value, fp));
+    Ok(fp)
 }
 
 fn parse_setup(line: Line<'_>, value: Option<&str>) -> Result<Setup, Error> {
@@ -663,341 +1264,8 @@ fn payload_type(line: Line<'_>, s: &str) -> Result<u8, Error> {
     Ok(pt)
 }
 
-fn parse_media_line(line: Line<'_>, value: &str) -> Result<Section, Error> {
-    const WHAT: &str = "`m=<media> <port> <proto> <fmt>…`";
-    let mut it = fields(value, b' ');
-    let mut field = || {
-        it.next()
-            .filter(|f| !f.is_empty())
-            .ok_or_else(|| line.err(WHAT))
-    };
-    let media_type = MediaType::from_token(field()?);
-    let port_field = field()?;
-    let protocol = field()?;
-    // `<port>/<number of ports>`: the count is dropped.
-    let port_str = port_field
-        .split_once_byte(b'/')
-        .map_or(port_field, |(p, _)| p);
-    let port: u16 = number(line, port_str, "a port number (0-65535)")?;
-    let rtp = is_rtp_protocol(protocol);
-    let media = MediaContentDescription {
-        media_type,
-        port,
-        protocol: protocol.to_string(),
-        formats: Vec::new(),
-        connection: None,
-        bandwidths: Vec::new(),
-        rtcp: None,
-        codecs: Vec::new(),
-        header_extensions: Vec::new(),
-        extmap_allow_mixed: false,
-        direction: Direction::SendRecv,
-        direction_written: false,
-        rtcp_mux: false,
-        rtcp_mux_only: false,
-        rtcp_rsize: false,
-        msids: Vec::new(),
-        ssrcs: Vec::new(),
-        ssrc_groups: Vec::new(),
-        rids: Vec::new(),
-        simulcast: None,
-        sctp_port: None,
-        max_message_size: None,
-        ptime: None,
-        max_ptime: None,
-        wildcard_feedback: Vec::new(),
-        extra_attributes: Vec::new(),
-    };
-    let mut section = Section {
-        content: ContentInfo::new(String::new(), media),
-        rtp,
-        pt_index: [0; 128],
-        has_rtpmap: [false; 128],
-        rtp_slot_extras: 0,
-    };
-    let media = &mut section.content.media;
-    // Sized once: the m= line lists every codec (at most 128 distinct).
-    if rtp {
-        let listed = value.bytes().filter(|b| *b == b' ').count().min(128);
-        media.codecs.reserve_exact(listed);
-    }
-    for fmt in it.filter(|f| !f.is_empty()) {
-        if rtp {
-            let pt = payload_type(line, fmt)?;
-            if section.pt_index[usize::from(pt)] != 0 {
-                return Err(line.err("distinct payload types"));
-            }
-            // Static payload types get their RFC 3551 names when the
-            // section ends without an rtpmap for them.
-            media.codecs.push(Codec::new(pt, "", 0, None));
-            // At most 128 codecs: the index fits in a u8.
-            section.pt_index[usize::from(pt)] = media.codecs.len() as u8;
-        } else {
-            media.formats.push(fmt.to_string());
-        }
-    }
-    Ok(section)
-}
-
-fn media_attribute(section: &mut Section, line: Line<'_>, attr: &str) -> Result<(), Error> {
-    let (name, value) = split_attribute(attr);
-    let Section {
-        content,
-        rtp,
-        pt_index,
-        has_rtpmap,
-        rtp_slot_extras,
-    } = section;
-    let ContentInfo {
-        mid,
-        bundle_only,
-        media,
-        transport,
-        ..
-    } = content;
-    let codec_index = |pt: u8| match (*rtp, pt_index[usize::from(pt)]) {
-        (false, _) | (_, 0) => None,
-        (true, i) => Some(usize::from(i) - 1),
-    };
-    match name {
-        "rtcp-fb" => {
-            const WHAT: &str = "`rtcp-fb:<pt|*> <type> [<param>]`";
-            let v = required(line, value, WHAT)?;
-            let (pt, fb) = v.split_once_byte(b' ').ok_or_else(|| line.err(WHAT))?;
-            let (kind, param) = match fb.split_once_byte(b' ') {
-                Some((k, p)) => (k, Some(p).filter(|p| !p.is_empty())),
-                None => (fb, None),
-            };
-            if kind.is_empty() {
-                return Err(line.err(WHAT));
-            }
-            let feedback = RtcpFeedback::new(kind, param);
-            if pt == "*" {
-                media.wildcard_feedback.push(feedback);
-            } else {
-                let pt = payload_type(line, pt)?;
-                match codec_index(pt) {
-                    Some(i) => {
-                        let list = &mut media.codecs[i].feedback;
-                        if list.capacity() == 0 {
-                            // Chromium writes five per video codec: one allocation.
-                            list.reserve_exact(5);
-                        }
-                        list.push(feedback);
-                    }
-                    None => media.extra_attributes.push(attribute("rtcp-fb", value)),
-                }
-            }
-        }
-        "rtpmap" => {
-            const WHAT: &str = "`rtpmap:<pt> <name>/<clock rate>[/<channels>]`";
-            let v = required(line, value, WHAT)?;
-            let (pt, map) = v.split_once_byte(b' ').ok_or_else(|| line.err(WHAT))?;
-            let pt = payload_type(line, pt)?;
-            let mut parts = fields(map, b'/');
-            let name = parts.next().filter(|n| !n.is_empty());
-            let name = name.ok_or_else(|| line.err(WHAT))?;
-            let rate = parts.next().ok_or_else(|| line.err(WHAT))?;
-            let clock_rate: u32 = number(line, rate, "a clock rate")?;
-            let channels: Option<u16> = match parts.next() {
-                Some(c) => Some(number(line, c, "a channel count")?),
-                None => None,
-            };
-            if parts.next().is_some() {
-                return Err(line.err(WHAT));
-            }
-            match codec_index(pt) {
-                Some(i) => {
-                    if std::mem::replace(&mut has_rtpmap[usize::from(pt)], true) {
-                        return Err(line.err("one `rtpmap` per payload type"));
-                    }
-                    let codec = &mut media.codecs[i];
-                    codec.name = name.to_string();
-                    codec.clock_rate = clock_rate;
-                    codec.channels = channels;
-                }
-                None => media.extra_attributes.push(attribute("rtpmap", value)),
-            }
-        }
-        "fmtp" => {
-            const WHAT: &str = "`fmtp:<pt> <parameters>`";
-            let v = required(line, value, WHAT)?;
-            let (pt, params) = v.split_once_byte(b' ').unwrap_or((v, ""));
-            let pt = payload_type(line, pt)?;
-            match codec_index(pt) {
-                Some(i) => {
-                    let codec = &mut media.codecs[i];
-                    codec
-                        .params
-                        .reserve(params.bytes().filter(|b| *b == b';').count() + 1);
-                    for part in fields(params, b';') {
-                        let part = part.trim();
-                        if part.is_empty() {
-                            continue;
-                        }
-                        match part.split_once_byte(b'=') {
-                            Some((k, v)) => {
-                                let k = k.trim();
-                                if k.is_empty() {
-                                    return Err(line.err("an fmtp parameter name before `=`"));
-                                }
-                                codec.params.push((k.to_string(), v.trim().to_string()));
-                            }
-                            None => codec.params.push((String::new(), part.to_string())),
-                        }
-                    }
-                }
-                None => media.extra_attributes.push(attribute("fmtp", value)),
-            }
-        }
-        "extmap" => {
-            const WHAT: &str = "`extmap:<id>[/<direction>] <uri> [<attributes>]`";
-            let v = required(line, value, WHAT)?;
-            let mut it = SplitN3::new(v);
-            let id_dir = it.next().unwrap_or_default();
-            let uri = it.next().filter(|u| !u.is_empty());
-            let uri = uri.ok_or_else(|| line.err(WHAT))?;
-            let attributes = it.next().map(str::to_string);
-            let (id, direction) = match id_dir.split_once_byte(b'/') {
-                Some((id, d)) => (
-                    id,
-                    Some(Direction::from_token(d).ok_or_else(|| line.err("an extmap direction"))?),
-                ),
-                None => (id_dir, None),
-            };
-            media.header_extensions.push(HeaderExtension {
-                id: number(line, id, "an extmap id (0-65535)")?,
-                uri: uri.to_string(),
-                direction,
-                attributes,
-            });
-        }
-        "ssrc" => {
-            const WHAT: &str = "`ssrc:<ssrc> <attribute>[:<value>]`";
-            let v = required(line, value, WHAT)?;
-            let (ssrc, rest) = v.split_once_byte(b' ').ok_or_else(|| line.err(WHAT))?;
-            let (name, value) = split_attribute(rest);
-            if name.is_empty() {
-                return Err(line.err(WHAT));
-            }
-            media.ssrcs.push(SsrcAttribute {
-                ssrc: number(line, ssrc, "an SSRC (0-4294967295)")?,
-                name: name.to_string(),
-                value: value.map(str::to_string),
-            });
-        }
-        "candidate" => {
-            let c = Candidate::from_str(attr).map_err(|_| line.err("an ICE candidate"))?;
-            transport.candidates.push(c);
-        }
-        "mid" => *mid = required(line, value, "a mid")?.to_string(),
-        "bundle-only" => *bundle_only = true,
-        "extmap-allow-mixed" => media.extmap_allow_mixed = true,
-        "sendrecv" | "sendonly" | "recvonly" | "inactive" => {
-            // The match arm lists exactly the tokens `from_token` accepts.
-            media.direction = Direction::from_token(name).unwrap_or_default();
-            media.direction_written = true;
-        }
-        "rtcp" => media.rtcp = Some(required(line, value, "`rtcp:<port> …`")?.to_string()),
-        "rtcp-mux" => media.rtcp_mux = true,
-        "rtcp-mux-only" => media.rtcp_mux_only = true,
-        "rtcp-rsize" => media.rtcp_rsize = true,
-        "msid" => {
-            let v = required(line, value, "`msid:<stream id> [<track id>]`")?;
-            let msid = match v.split_once_byte(b' ') {
-                Some((s, t)) => Msid {
-                    stream_id: s.to_string(),
-                    track_id: Some(t.to_string()),
-                },
-                None => Msid {
-                    stream_id: v.to_string(),
-                    track_id: None,
-                },
-            };
-            media.msids.push(msid);
-        }
-        "ssrc-group" => {
-            const WHAT: &str = "`ssrc-group:<semantics> <ssrc>…`";
-            let v = required(line, value, WHAT)?;
-            let mut it = fields(v, b' ');
-            let semantics = it.next().filter(|s| !s.is_empty());
-            let semantics = semantics.ok_or_else(|| line.err(WHAT))?;
-            let mut ssrcs = Vec::new();
-            for s in it.filter(|s| !s.is_empty()) {
-                ssrcs.push(number(line, s, "an SSRC (0-4294967295)")?);
-            }
-            media.ssrc_groups.push(SsrcGroup {
-                semantics: semantics.to_string(),
-                ssrcs,
-            });
-        }
-        "rid" => {
-            const WHAT: &str = "`rid:<id> send|recv [<restrictions>]`";
-            let v = required(line, value, WHAT)?;
-            let mut it = SplitN3::new(v);
-            let id = it.next().filter(|s| !s.is_empty());
-            let id = id.ok_or_else(|| line.err(WHAT))?;
-            let direction = match it.next() {
-                Some("send") => RidDirection::Send,
-                Some("recv") => RidDirection::Recv,
-                _ => return Err(line.err(WHAT)),
-            };
-            media.rids.push(Rid {
-                id: id.to_string(),
-                direction,
-                restrictions: it.next().map(str::to_string),
-            });
-        }
-        "simulcast" => {
-            let v = required(line, value, "`simulcast:send <streams> recv <streams>`")?;
-            media.simulcast = Some(parse_simulcast(line, v)?);
-        }
-        "sctp-port" => {
-            let v = required(line, value, "`sctp-port:<port>`")?;
-            media.sctp_port = Some(number(line, v, "an SCTP port (0-65535)")?);
-        }
-        "max-message-size" => {
-            let v = required(line, value, "`max-message-size:<bytes>`")?;
-            media.max_message_size = Some(number(line, v, "a max-message-size in bytes")?);
-        }
-        "ptime" => {
-            let v = required(line, value, "`ptime:<ms>`")?;
-            media.ptime = Some(number(line, v, "a ptime in milliseconds")?);
-        }
-        "maxptime" => {
-            let v = required(line, value, "`maxptime:<ms>`")?;
-            media.max_ptime = Some(number(line, v, "a maxptime in milliseconds")?);
-        }
-        "ice-ufrag" => transport.ice_ufrag = required(line, value, "an ICE ufrag")?.to_string(),
-        "ice-pwd" => transport.ice_pwd = required(line, value, "an ICE pwd")?.to_string(),
-        "ice-options" => {
-            let v = required(line, value, "ice-options tokens")?;
-            transport.ice_options.clear();
-            transport.ice_options.extend(tokens(v));
-        }
-        "fingerprint" => {
-            let fp = parse_fingerprint(line, value)?;
-            transport.fingerprint.get_or_insert(fp);
-        }
-        "setup" => transport.setup = Some(parse_setup(line, value)?),
-        "end-of-candidates" => transport.end_of_candidates = true,
-        _ => {
-            let a = attribute(name, value);
-            if crate::write::is_rtp_slot_attribute(name) {
-                // Written in Chromium's slot before the codecs, so kept ahead
-                // of the other unknown attributes (see `write`).
-                *rtp_slot_extras += 1;
-                media.extra_attributes.insert(*rtp_slot_extras - 1, a);
-            } else {
-                media.extra_attributes.push(a);
-            }
-        }
-    }
-    Ok(())
-}
-
 /// `send <streams> [recv <streams>]` in either order (RFC 8853 §5.1).
-fn parse_simulcast(line: Line<'_>, value: &str) -> Result<Simulcast, Error> {
+fn parse_simulcast(strings: &mut Strings, line: Line<'_>, value: &str) -> Result<Simulcast, Error> {
     const WHAT: &str = "`simulcast:send <rid>[,<rid>][;…] recv …`";
     let mut simulcast = Simulcast::default();
     let mut it = fields(value, b' ').filter(|t| !t.is_empty());
@@ -1024,7 +1292,7 @@ fn parse_simulcast(line: Line<'_>, value: &str) -> Result<Simulcast, Error> {
                     return Err(line.err("a simulcast rid"));
                 }
                 alternatives.push(SimulcastLayer {
-                    rid: rid.to_string(),
+                    rid: strings.get(rid),
                     paused,
                 });
             }

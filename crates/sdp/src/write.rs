@@ -27,7 +27,7 @@
 
 use std::fmt::{self, Write as _};
 
-use crate::model::{ContentInfo, SessionDescription, Simulcast, SimulcastLayer};
+use crate::model::{ContentInfo, SessionDescription, Simulcast, SimulcastLayer, SmolStr};
 
 /// Writes SDP text with CRLF line ends, in Chromium's line order.
 ///
@@ -175,7 +175,7 @@ impl Writer<'_> {
         self.s(&c.address).end();
     }
 
-    fn ice_options(&mut self, options: &[String]) {
+    fn ice_options(&mut self, options: &[SmolStr]) {
         if options.is_empty() {
             return;
         }

@@ -206,10 +206,10 @@ async fn prepare_transport(
     let handle = controller.add_transport(&name, role).await.unwrap();
     let creds = handle.local_credentials().clone();
     for c in local.contents.iter_mut().filter(|c| !c.rejected) {
-        c.transport.ice_ufrag = creds.ufrag.clone();
-        c.transport.ice_pwd = creds.pwd.clone();
+        c.transport.ice_ufrag = creds.ufrag.as_str().into();
+        c.transport.ice_pwd = creds.pwd.as_str().into();
     }
-    (name, handle)
+    (name.to_string(), handle)
 }
 
 /// Feeds the transport `name` the remote description's credentials, fingerprint and

@@ -4,7 +4,7 @@
 use sdp::model::{
     Candidate, Direction, Fingerprint, MediaType, RidDirection, RtcpFeedback, Setup, SimulcastLayer,
 };
-use sdp::{Error, SessionDescription};
+use sdp::{Error, SessionDescription, SmolStr};
 
 const HEAD: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
 const FP: &str = "sha-256 B6:D5:AF:89:1F:B3:74:84:8C:32:AD:00:56:FE:58:79:84:43:F9:3D:75:35:78:3E:0C:6A:07:D5:E0:DF:31:80";
@@ -85,7 +85,7 @@ fn session_lines() {
     let ms = d.msid_semantic.as_ref().unwrap();
     assert_eq!(
         (ms.semantic.as_str(), ms.ids.as_slice()),
-        ("WMS", &["*".to_string()][..])
+        ("WMS", &[SmolStr::from("*")][..])
     );
     assert!(d.ice_lite);
     assert_eq!(d.ice_options, ["trickle", "renomination"]);
@@ -208,7 +208,7 @@ fn audio_section_fields() {
         ]
     );
     let red = m.codec(63).unwrap();
-    assert_eq!(red.params, [(String::new(), "111/111".to_string())]);
+    assert_eq!(red.params, [(SmolStr::default(), SmolStr::from("111/111"))]);
     assert_eq!(m.codec(0).unwrap().clock_rate, 8000);
     assert_eq!(m.codec(0).unwrap().channels, None);
     assert_eq!(m.codec(9).unwrap().clock_rate, 8000);
@@ -575,7 +575,10 @@ fn unknown_attributes_and_lenient_spots() {
     assert_eq!(m.codec(96).unwrap().name, "");
     assert_eq!(
         m.codec(96).unwrap().params,
-        [("a".into(), String::new()), (String::new(), "b".into())]
+        [
+            ("a".into(), SmolStr::default()),
+            (SmolStr::default(), "b".into())
+        ]
     );
     assert_eq!(
         m.codec(0).unwrap().feedback,

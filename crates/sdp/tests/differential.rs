@@ -65,7 +65,7 @@ fn compare_section(
         .codecs
         .iter()
         .map(|c| c.payload_type.to_string())
-        .chain(m.formats.iter().cloned())
+        .chain(m.formats.iter().map(|f| f.to_string()))
         .collect();
     assert_eq!(fmts, ours_fmts, "{}", at("formats"));
 

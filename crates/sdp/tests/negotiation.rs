@@ -10,7 +10,7 @@ use sdp::factory::{
     MediaSessionOptions, SenderOptions, TransportDescriptionFactory,
 };
 use sdp::model::{Codec, ContentInfo, Direction, MediaType, RidDirection, SessionDescription};
-use sdp::Error;
+use sdp::{Error, SmolStr};
 
 fn factory() -> MediaSessionDescriptionFactory {
     let cert = Certificate::generate(KeyType::EcdsaP256, DEFAULT_VALIDITY).unwrap();
@@ -26,7 +26,7 @@ fn corpus(path: &str) -> SessionDescription {
 }
 
 /// Payload types of a section's m= line as (pt, name) pairs.
-fn codec_table(c: &ContentInfo) -> Vec<(u8, String)> {
+fn codec_table(c: &ContentInfo) -> Vec<(u8, SmolStr)> {
     c.media
         .codecs
         .iter()
@@ -150,8 +150,8 @@ fn chromium_offer_answered() {
 
     // Audio: offerer's order and payload types; Chromium's RED (63 111/111)
     // is not among our defaults, so it is left out.
-    let audio: Vec<(u8, String)> = codec_table(&answer.contents[0]);
-    let expected: Vec<(u8, String)> = [
+    let audio: Vec<(u8, SmolStr)> = codec_table(&answer.contents[0]);
+    let expected: Vec<(u8, SmolStr)> = [
         (111, "opus"),
         (9, "G722"),
         (0, "PCMU"),
@@ -161,7 +161,7 @@ fn chromium_offer_answered() {
         (126, "telephone-event"),
     ]
     .iter()
-    .map(|(p, n)| (*p, n.to_string()))
+    .map(|(p, n)| (*p, SmolStr::new(n)))
     .collect();
     assert_eq!(audio, expected);
     let opus = &answer.contents[0].media.codecs[0];
@@ -214,7 +214,7 @@ fn chromium_offer_answered() {
 #[test]
 fn firefox_offer_answered() {
     let offer = corpus("firefox/offer-audio-video-data.sdp");
-    let mids: Vec<String> = offer.contents.iter().map(|c| c.mid.clone()).collect();
+    let mids: Vec<SmolStr> = offer.contents.iter().map(|c| c.mid.clone()).collect();
     let options = MediaSessionOptions::with_sections(
         offer
             .contents
@@ -355,7 +355,7 @@ fn direction_table() {
     }
 }
 
-fn first_cname(d: &SessionDescription) -> String {
+fn first_cname(d: &SessionDescription) -> SmolStr {
     d.contents[0].media.streams()[0].cname.clone()
 }
 

@@ -21,7 +21,7 @@ use sdp::model::{
     RidDirection, RtcpFeedback, Setup, Simulcast, SimulcastLayer, SsrcAttribute, SsrcGroup,
     TransportDescription,
 };
-use sdp::SessionDescription;
+use sdp::{SessionDescription, SmolStr};
 
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
@@ -31,14 +31,19 @@ fn config(cases: u32) -> ProptestConfig {
     }
 }
 
+/// A string strategy's values as the model's [`SmolStr`].
+fn smol(s: impl Strategy<Value = String>) -> impl Strategy<Value = SmolStr> {
+    s.prop_map(SmolStr::from)
+}
+
 /// A non-empty SDP token (no spaces, colons, semicolons, commas, `=` or `/`).
-fn token() -> impl Strategy<Value = String> {
-    "[A-Za-z0-9][A-Za-z0-9_.+-]{0,9}"
+fn token() -> impl Strategy<Value = SmolStr> {
+    smol("[A-Za-z0-9][A-Za-z0-9_.+-]{0,9}")
 }
 
 /// Free text: printable ASCII with spaces, not starting or ending with one.
-fn text() -> impl Strategy<Value = String> {
-    prop_oneof!["", "[!-~]", "[!-~][ -~]{0,14}[!-~]"]
+fn text() -> impl Strategy<Value = SmolStr> {
+    smol(prop_oneof!["", "[!-~]", "[!-~][ -~]{0,14}[!-~]"])
 }
 
 fn direction() -> impl Strategy<Value = Direction> {
@@ -52,27 +57,28 @@ fn direction() -> impl Strategy<Value = Direction> {
 
 fn unknown_attribute() -> impl Strategy<Value = Attribute> {
     // `zz` keeps the names clear of every attribute the parser knows.
-    ("zz[a-z0-9-]{0,8}", option::of(text())).prop_map(|(name, value)| Attribute { name, value })
+    (smol("zz[a-z0-9-]{0,8}"), option::of(text()))
+        .prop_map(|(name, value)| Attribute { name, value })
 }
 
 fn feedback() -> impl Strategy<Value = RtcpFeedback> {
     (
         token(),
-        option::of(prop_oneof![token(), "[a-z]{1,5} [a-z0-9=]{1,8}"]),
+        option::of(prop_oneof![token(), smol("[a-z]{1,5} [a-z0-9=]{1,8}")]),
     )
         .prop_map(|(kind, param)| RtcpFeedback { kind, param })
 }
 
-fn fmtp_param() -> impl Strategy<Value = (String, String)> {
+fn fmtp_param() -> impl Strategy<Value = (SmolStr, SmolStr)> {
     prop_oneof![
-        3 => ("[A-Za-z][A-Za-z0-9_-]{0,12}", "[A-Za-z0-9./-]{0,8}"),
-        1 => (Just(String::new()), "[0-9]{1,3}/[0-9]{1,3}"),
+        3 => (smol("[A-Za-z][A-Za-z0-9_-]{0,12}"), smol("[A-Za-z0-9./-]{0,8}")),
+        1 => (Just(SmolStr::default()), smol("[0-9]{1,3}/[0-9]{1,3}")),
     ]
 }
 
 fn codecs() -> impl Strategy<Value = Vec<Codec>> {
     let codec = (
-        "[A-Za-z][A-Za-z0-9-]{0,9}",
+        smol("[A-Za-z][A-Za-z0-9-]{0,9}"),
         any::<u32>(),
         option::of(any::<u16>()),
         vec(fmtp_param(), 0..4),
@@ -132,8 +138,8 @@ fn candidate() -> impl Strategy<Value = Candidate> {
 
 fn transport() -> impl Strategy<Value = TransportDescription> {
     (
-        prop_oneof![Just(String::new()), "[A-Za-z0-9+/]{4,8}"],
-        prop_oneof![Just(String::new()), "[A-Za-z0-9+/]{22,26}"],
+        prop_oneof![Just(SmolStr::default()), smol("[A-Za-z0-9+/]{4,8}")],
+        prop_oneof![Just(SmolStr::default()), smol("[A-Za-z0-9+/]{22,26}")],
         vec(token(), 0..3),
         option::of(any::<[u8; 32]>()),
         option::of(prop_oneof![
@@ -171,7 +177,7 @@ fn simulcast() -> impl Strategy<Value = Simulcast> {
 }
 
 fn connection() -> impl Strategy<Value = Connection> {
-    (prop_oneof!["IP4", "IP6"], token()).prop_map(|(address_type, address)| Connection {
+    (smol(prop_oneof!["IP4", "IP6"]), token()).prop_map(|(address_type, address)| Connection {
         net_type: "IN".into(),
         address_type,
         address,
@@ -180,7 +186,7 @@ fn connection() -> impl Strategy<Value = Connection> {
 
 fn bandwidths() -> impl Strategy<Value = Vec<Bandwidth>> {
     vec(
-        (prop_oneof!["AS", "TIAS", "CT"], any::<u64>())
+        (smol(prop_oneof!["AS", "TIAS", "CT"]), any::<u64>())
             .prop_map(|(kind, value)| Bandwidth { kind, value }),
         0..2,
     )
@@ -195,7 +201,7 @@ fn rtp_media() -> impl Strategy<Value = MediaContentDescription> {
         vec(
             (
                 1u16..=255,
-                "urn:[a-z:-]{1,20}",
+                smol("urn:[a-z:-]{1,20}"),
                 option::of(direction()),
                 option::of(token()),
             )
@@ -208,7 +214,7 @@ fn rtp_media() -> impl Strategy<Value = MediaContentDescription> {
             0..4,
         ),
         (any::<bool>(), option::of(direction())),
-        option::of(Just("9 IN IP4 0.0.0.0".to_string())),
+        option::of(Just(SmolStr::new_static("9 IN IP4 0.0.0.0"))),
         any::<[bool; 4]>(),
         vec(
             (token(), option::of(token())).prop_map(|(stream_id, track_id)| Msid {
@@ -225,13 +231,20 @@ fn rtp_media() -> impl Strategy<Value = MediaContentDescription> {
             0..4,
         ),
         vec(
-            (prop_oneof!["FID", "SIM", "FEC-FR"], vec(any::<u32>(), 0..3))
+            (
+                smol(prop_oneof!["FID", "SIM", "FEC-FR"]),
+                vec(any::<u32>(), 0..3),
+            )
                 .prop_map(|(semantics, ssrcs)| SsrcGroup { semantics, ssrcs }),
             0..2,
         ),
         vec(
-            (token(), any::<bool>(), option::of("[a-z=0-9;-]{1,20}")).prop_map(
-                |(id, send, restrictions)| Rid {
+            (
+                token(),
+                any::<bool>(),
+                option::of(smol("[a-z=0-9;-]{1,20}")),
+            )
+                .prop_map(|(id, send, restrictions)| Rid {
                     id,
                     direction: if send {
                         RidDirection::Send
@@ -239,8 +252,7 @@ fn rtp_media() -> impl Strategy<Value = MediaContentDescription> {
                         RidDirection::Recv
                     },
                     restrictions,
-                },
-            ),
+                }),
             0..3,
         ),
         option::of(simulcast()),
@@ -326,7 +338,7 @@ fn session() -> impl Strategy<Value = SessionDescription> {
             token(),
             any::<u64>(),
             any::<u64>(),
-            prop_oneof!["IP4", "IP6"],
+            smol(prop_oneof!["IP4", "IP6"]),
             token(),
         ),
         text(),
@@ -335,7 +347,7 @@ fn session() -> impl Strategy<Value = SessionDescription> {
         bandwidths(),
         (any::<u64>(), any::<u64>()),
         vec(
-            (prop_oneof!["BUNDLE", "LS"], vec(token(), 0..4))
+            (smol(prop_oneof!["BUNDLE", "LS"]), vec(token(), 0..4))
                 .prop_map(|(semantics, mids)| Group { semantics, mids }),
             0..2,
         ),

@@ -10,12 +10,12 @@ use crate::codecs::{
     codecs_for, codecs_match, header_extensions_for, min_level, CodecConfig, H264ProfileLevelId,
 };
 use crate::factory::transport::{
-    random_ice_string, random_session_id, random_u32, TransportDescriptionFactory, TransportOptions,
+    random_ice_string, Entropy, TransportDescriptionFactory, TransportOptions,
 };
 use crate::model::{
     Codec, ContentInfo, Direction, Group, HeaderExtension, MediaContentDescription, MediaType,
     Msid, MsidSemantic, Origin, Rid, RidDirection, SessionDescription, Simulcast, SimulcastLayer,
-    SsrcAttribute, SsrcGroup, TransportDescription, FORMAT_DATACHANNEL,
+    SmolStr, SsrcAttribute, SsrcGroup, TransportDescription, FORMAT_DATACHANNEL,
 };
 use crate::Error;
 
@@ -38,11 +38,11 @@ pub enum BundlePolicy {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SenderOptions {
     /// The track id (`a=msid` appdata).
-    pub track_id: String,
+    pub track_id: SmolStr,
     /// The stream ids (`a=msid` first field; `-` when empty).
-    pub stream_ids: Vec<String>,
+    pub stream_ids: Vec<SmolStr>,
     /// Simulcast with RIDs (RFC 8851/8853): the rids to send, in order.
-    pub rids: Vec<String>,
+    pub rids: Vec<SmolStr>,
     /// Legacy SSRC simulcast (`a=ssrc-group:SIM`) with this many layers when
     /// no rids are given; 1 means no simulcast.
     pub num_sim_layers: usize,
@@ -52,8 +52,8 @@ impl SenderOptions {
     /// A sender of `track_id` in the given streams.
     pub fn new(track_id: &str, stream_ids: &[&str]) -> SenderOptions {
         SenderOptions {
-            track_id: track_id.to_string(),
-            stream_ids: stream_ids.iter().map(|s| s.to_string()).collect(),
+            track_id: track_id.into(),
+            stream_ids: stream_ids.iter().map(SmolStr::new).collect(),
             rids: Vec::new(),
             num_sim_layers: 1,
         }
@@ -61,7 +61,7 @@ impl SenderOptions {
 
     /// The same sender sending RID simulcast layers.
     pub fn with_rids(mut self, rids: &[&str]) -> SenderOptions {
-        self.rids = rids.iter().map(|s| s.to_string()).collect();
+        self.rids = rids.iter().map(SmolStr::new).collect();
         self
     }
 }
@@ -73,7 +73,7 @@ pub struct MediaDescriptionOptions {
     /// `audio`, `video` or `application`.
     pub media_type: MediaType,
     /// The section's mid (stable across renegotiations).
-    pub mid: String,
+    pub mid: SmolStr,
     /// The transceiver direction we want.
     pub direction: Direction,
     /// A stopped transceiver: its section is rejected (port 0).
@@ -93,7 +93,7 @@ impl MediaDescriptionOptions {
     pub fn new(media_type: MediaType, mid: &str) -> MediaDescriptionOptions {
         MediaDescriptionOptions {
             media_type,
-            mid: mid.to_string(),
+            mid: mid.into(),
             direction: Direction::SendRecv,
             stopped: false,
             senders: Vec::new(),
@@ -157,7 +157,7 @@ pub struct MediaSessionOptions {
     /// offer's.
     pub offer_extmap_allow_mixed: bool,
     /// The RTCP CNAME of our streams (random per PeerConnection).
-    pub rtcp_cname: String,
+    pub rtcp_cname: SmolStr,
     /// `a=sctp-port` of data sections.
     pub sctp_port: u16,
     /// `a=max-message-size` of data sections.
@@ -364,6 +364,7 @@ impl MediaSessionDescriptionFactory {
         current: Option<&SessionDescription>,
     ) -> Result<SessionDescription, Error> {
         check_unique_mids(options)?;
+        let entropy = &mut Entropy::new();
         let current_mids: HashSet<&str> = current
             .map(|c| c.contents.iter().map(|c| c.mid.as_str()).collect())
             .unwrap_or_default();
@@ -389,7 +390,7 @@ impl MediaSessionDescriptionFactory {
         let mut contents = Vec::with_capacity(slots.len());
         for (opts, cur) in slots {
             let content = match (opts, cur) {
-                (Some(o), cur) if !o.stopped => self.offer_content(o, cur, options)?,
+                (Some(o), cur) if !o.stopped => self.offer_content(o, cur, options, entropy)?,
                 (Some(o), cur) => rejected_content(o, cur),
                 (None, Some(cur)) => {
                     let mut c = cur.clone();
@@ -407,7 +408,7 @@ impl MediaSessionDescriptionFactory {
 
         // One BUNDLE group of every accepted section; they share the transport
         // of the first (the offerer-tagged section, RFC 9143 §7.2).
-        let bundled: Vec<String> = contents
+        let bundled: Vec<SmolStr> = contents
             .iter()
             .filter(|c| !c.rejected)
             .map(|c| c.mid.clone())
@@ -421,12 +422,12 @@ impl MediaSessionDescriptionFactory {
         });
         let transport = self
             .transport
-            .create_offer(&transport_options, current_transport);
+            .offer_with(&transport_options, current_transport, entropy);
         for content in &mut contents {
             content.transport = transport.clone();
         }
 
-        let mut session = SessionDescription::new(next_origin(current));
+        let mut session = SessionDescription::new(next_origin(current, entropy));
         if !bundled.is_empty() {
             session.groups.push(Group::bundle(bundled));
         }
@@ -441,6 +442,7 @@ impl MediaSessionDescriptionFactory {
         o: &MediaDescriptionOptions,
         cur: Option<&ContentInfo>,
         options: &MediaSessionOptions,
+        entropy: &mut Entropy,
     ) -> Result<ContentInfo, Error> {
         if let Some(cur) = cur {
             if cur.media.media_type != o.media_type {
@@ -465,7 +467,7 @@ impl MediaSessionDescriptionFactory {
                 m.direction = o.direction;
                 m.rtcp_rsize = true;
                 if o.direction.sends() {
-                    add_streams(&mut m, o, cur_media, &options.rtcp_cname, None);
+                    add_streams(&mut m, o, cur_media, &options.rtcp_cname, None, entropy);
                 }
                 m
             }
@@ -500,6 +502,7 @@ impl MediaSessionDescriptionFactory {
         current: Option<&SessionDescription>,
     ) -> Result<SessionDescription, Error> {
         check_unique_mids(options)?;
+        let entropy = &mut Entropy::new();
         let offered_bundle = offer.bundle_group();
         let accepted_sections = offer.contents.iter().filter(|c| !c.rejected).count();
         if options.bundle_policy == BundlePolicy::MaxBundle
@@ -527,7 +530,7 @@ impl MediaSessionDescriptionFactory {
             let content = match opts {
                 Some(o) if !o.stopped && !offered.rejected && !outside_max_bundle => {
                     let cur = current.and_then(|c| c.content(&offered.mid));
-                    self.answer_content(offered, o, cur, options)?
+                    self.answer_content(offered, o, cur, options, entropy)?
                 }
                 _ => None,
             };
@@ -535,8 +538,8 @@ impl MediaSessionDescriptionFactory {
         }
 
         // BUNDLE: the offered group's accepted mids, in the offer's order.
-        let mut session = SessionDescription::new(next_origin(current));
-        let bundled: Vec<String> = match offered_bundle {
+        let mut session = SessionDescription::new(next_origin(current, entropy));
+        let bundled: Vec<SmolStr> = match offered_bundle {
             Some(g) => g
                 .mids
                 .iter()
@@ -556,18 +559,20 @@ impl MediaSessionDescriptionFactory {
                 if bundle_transport.is_none() {
                     // The offerer's tagged transport (first bundled mid) sets the parameters.
                     let tagged = offer.content(&bundled[0]).unwrap_or(offered);
-                    bundle_transport = Some(self.transport.create_answer(
+                    bundle_transport = Some(self.transport.answer_with(
                         &tagged.transport,
                         &transport_options,
                         current_transport,
+                        entropy,
                     )?);
                 }
                 content.transport = bundle_transport.clone().unwrap_or_default();
             } else if !content.rejected {
-                content.transport = self.transport.create_answer(
+                content.transport = self.transport.answer_with(
                     &offered.transport,
                     &transport_options,
                     current_transport,
+                    entropy,
                 )?;
             } else {
                 content.transport = TransportDescription::default();
@@ -590,6 +595,7 @@ impl MediaSessionDescriptionFactory {
         o: &MediaDescriptionOptions,
         cur: Option<&ContentInfo>,
         options: &MediaSessionOptions,
+        entropy: &mut Entropy,
     ) -> Result<Option<ContentInfo>, Error> {
         let om = &offered.media;
         if om.media_type != o.media_type {
@@ -667,7 +673,7 @@ impl MediaSessionDescriptionFactory {
                     }
                 }
                 if m.direction.sends() {
-                    let offered_recv_rids: Option<Vec<String>> = om
+                    let offered_recv_rids: Option<Vec<SmolStr>> = om
                         .simulcast
                         .as_ref()
                         .filter(|s| !s.recv.is_empty())
@@ -685,6 +691,7 @@ impl MediaSessionDescriptionFactory {
                         cur_media,
                         &options.rtcp_cname,
                         Some(offered_recv_rids.as_deref().unwrap_or(&[])),
+                        entropy,
                     );
                 }
                 m
@@ -711,7 +718,7 @@ fn check_unique_mids(options: &MediaSessionOptions) -> Result<(), Error> {
 /// `a=msid-semantic: WMS` with the stream ids our sections send (as
 /// Chromium writes it).
 fn msid_semantic(contents: &[ContentInfo]) -> MsidSemantic {
-    let mut ids: Vec<String> = Vec::new();
+    let mut ids: Vec<SmolStr> = Vec::new();
     for msid in contents
         .iter()
         .filter(|c| !c.rejected)
@@ -722,19 +729,19 @@ fn msid_semantic(contents: &[ContentInfo]) -> MsidSemantic {
         }
     }
     MsidSemantic {
-        semantic: "WMS".into(),
+        semantic: SmolStr::new_static("WMS"),
         ids,
     }
 }
 
 /// Same session id with the version incremented, or a fresh session.
-fn next_origin(current: Option<&SessionDescription>) -> Origin {
+fn next_origin(current: Option<&SessionDescription>, entropy: &mut Entropy) -> Origin {
     match current {
         Some(c) => Origin {
             session_version: c.origin.session_version.wrapping_add(1),
             ..c.origin.clone()
         },
-        None => Origin::new(random_session_id(), 2),
+        None => Origin::new(entropy.session_id(), 2),
     }
 }
 
@@ -882,7 +889,7 @@ fn remap_red_params(red: &mut Codec, remap: &[(u8, u8)]) {
             })
             .collect();
         if let Some(m) = mapped {
-            *value = m.join("/");
+            *value = m.join("/").into();
         }
     }
 }
@@ -1029,13 +1036,14 @@ fn add_streams(
     m: &mut MediaContentDescription,
     o: &MediaDescriptionOptions,
     current: Option<&MediaContentDescription>,
-    cname: &str,
-    answer_recv_rids: Option<&[String]>,
+    cname: &SmolStr,
+    answer_recv_rids: Option<&[SmolStr]>,
+    entropy: &mut Entropy,
 ) {
     let has_rtx = m.codecs.iter().any(Codec::is_rtx);
     for sender in &o.senders {
         let stream_ids = if sender.stream_ids.is_empty() {
-            vec!["-".to_string()]
+            vec![SmolStr::new_static("-")]
         } else {
             sender.stream_ids.clone()
         };
@@ -1045,7 +1053,7 @@ fn add_streams(
                 track_id: Some(sender.track_id.clone()),
             });
         }
-        let rids: Vec<String> = match answer_recv_rids {
+        let rids: Vec<SmolStr> = match answer_recv_rids {
             Some(wanted) => sender
                 .rids
                 .iter()
@@ -1099,7 +1107,7 @@ fn add_streams(
         } else {
             let mut v: Vec<u32> = Vec::with_capacity(wanted);
             while v.len() < wanted {
-                let s = random_u32();
+                let s = entropy.nonzero_u32();
                 if !v.contains(&s) && !m.ssrcs.iter().any(|a| a.ssrc == s) {
                     v.push(s);
                 }
@@ -1109,28 +1117,28 @@ fn add_streams(
         let (primaries, repairs) = ssrcs.split_at(layers);
         if layers > 1 {
             m.ssrc_groups.push(SsrcGroup {
-                semantics: "SIM".into(),
+                semantics: SmolStr::new_static("SIM"),
                 ssrcs: primaries.to_vec(),
             });
         }
         if has_rtx {
             for (p, r) in primaries.iter().zip(repairs) {
                 m.ssrc_groups.push(SsrcGroup {
-                    semantics: "FID".into(),
+                    semantics: SmolStr::new_static("FID"),
                     ssrcs: vec![*p, *r],
                 });
             }
         }
-        let msid_value = format!("{} {}", stream_ids[0], sender.track_id);
+        let msid_value = SmolStr::new(format!("{} {}", stream_ids[0], sender.track_id));
         for ssrc in primaries.iter().chain(repairs.iter()) {
             m.ssrcs.push(SsrcAttribute {
                 ssrc: *ssrc,
-                name: "cname".into(),
-                value: Some(cname.to_string()),
+                name: SmolStr::new_static("cname"),
+                value: Some(cname.clone()),
             });
             m.ssrcs.push(SsrcAttribute {
                 ssrc: *ssrc,
-                name: "msid".into(),
+                name: SmolStr::new_static("msid"),
                 value: Some(msid_value.clone()),
             });
         }

@@ -5,7 +5,7 @@
 use dtls_transport::certificate::Fingerprint;
 use dtls_transport::dtls::Setup;
 
-use crate::model::TransportDescription;
+use crate::model::{SmolStr, TransportDescription};
 use crate::Error;
 
 /// The ICE characters of RFC 8445 §5.3 (`ALPHA / DIGIT / "+" / "/"`).
@@ -17,15 +17,10 @@ pub const ICE_UFRAG_LENGTH: usize = 8;
 /// Length of generated ICE passwords (at least 22 characters, 128 bits).
 pub const ICE_PWD_LENGTH: usize = 24;
 
-/// `count` random ICE characters from the operating system's CSPRNG.
-pub(crate) fn random_ice_string(count: usize) -> String {
-    let mut bytes = vec![0u8; count];
-    fill_random(&mut bytes);
-    // 256 is a multiple of 64: taking the low 6 bits is unbiased.
-    bytes
-        .iter()
-        .map(|b| ICE_CHARS[usize::from(b & 63)] as char)
-        .collect()
+/// `count` (at most 64) random ICE characters from the operating system's
+/// CSPRNG, in one read.
+pub(crate) fn random_ice_string(count: usize) -> SmolStr {
+    Entropy::new().ice_string(count)
 }
 
 /// Fills `buf` from the OS CSPRNG. Failing to read it is unrecoverable for
@@ -34,23 +29,68 @@ pub(crate) fn fill_random(buf: &mut [u8]) {
     getrandom::fill(buf).expect("the operating system's random number generator failed");
 }
 
-/// A random non-zero `u32` (SSRCs).
-pub(crate) fn random_u32() -> u32 {
-    loop {
-        let mut b = [0u8; 4];
-        fill_random(&mut b);
-        let v = u32::from_be_bytes(b);
-        if v != 0 {
-            return v;
-        }
-    }
+/// Random bytes from the OS CSPRNG for one description: read in one
+/// `getrandom` call on first use (and again only if a description needs
+/// more), instead of one call per credential, SSRC and session id.
+pub(crate) struct Entropy {
+    buf: [u8; 128],
+    used: usize,
 }
 
-/// A random `u64` below 2^62 (SDP session ids, as libwebrtc picks them).
-pub(crate) fn random_session_id() -> u64 {
-    let mut b = [0u8; 8];
-    fill_random(&mut b);
-    u64::from_be_bytes(b) >> 2
+impl Entropy {
+    /// Nothing is read until a value is needed (a re-offer keeping its
+    /// credentials and SSRCs reads nothing).
+    pub(crate) fn new() -> Entropy {
+        Entropy {
+            buf: [0; 128],
+            used: 128,
+        }
+    }
+
+    /// The next `n` (at most 128) unused random bytes.
+    fn bytes(&mut self, n: usize) -> &[u8] {
+        debug_assert!(n <= self.buf.len());
+        if self.buf.len() - self.used < n {
+            fill_random(&mut self.buf);
+            self.used = 0;
+        }
+        let out = &self.buf[self.used..self.used + n];
+        self.used += n;
+        out
+    }
+
+    /// `count` (at most 64) random ICE characters.
+    pub(crate) fn ice_string(&mut self, count: usize) -> SmolStr {
+        let count = count.min(64);
+        let mut out = [0u8; 64];
+        for (o, b) in out.iter_mut().zip(self.bytes(count)) {
+            // 256 is a multiple of 64: taking the low 6 bits is unbiased.
+            *o = ICE_CHARS[usize::from(b & 63)];
+        }
+        // ICE characters are ASCII.
+        std::str::from_utf8(&out[..count])
+            .map(SmolStr::new)
+            .unwrap_or_default()
+    }
+
+    /// A random non-zero `u32` (SSRCs).
+    pub(crate) fn nonzero_u32(&mut self) -> u32 {
+        loop {
+            let mut b = [0u8; 4];
+            b.copy_from_slice(self.bytes(4));
+            let v = u32::from_be_bytes(b);
+            if v != 0 {
+                return v;
+            }
+        }
+    }
+
+    /// A random `u64` below 2^62 (SDP session ids, as libwebrtc picks them).
+    pub(crate) fn session_id(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(self.bytes(8));
+        u64::from_be_bytes(b) >> 2
+    }
 }
 
 /// Per-transport options (libwebrtc's `TransportOptions`).
@@ -86,7 +126,7 @@ pub struct TransportOptions {
 #[derive(Debug, Clone)]
 pub struct TransportDescriptionFactory {
     fingerprint: Fingerprint,
-    ice_options: Vec<String>,
+    ice_options: Vec<SmolStr>,
 }
 
 impl TransportDescriptionFactory {
@@ -95,13 +135,17 @@ impl TransportDescriptionFactory {
     pub fn new(fingerprint: Fingerprint) -> TransportDescriptionFactory {
         TransportDescriptionFactory {
             fingerprint,
-            ice_options: vec!["trickle".into()],
+            ice_options: vec![SmolStr::new_static("trickle")],
         }
     }
 
     /// Replaces the `a=ice-options` tokens (e.g. add `renomination`).
-    pub fn set_ice_options(&mut self, options: Vec<String>) {
-        self.ice_options = options;
+    pub fn set_ice_options<I, S>(&mut self, options: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<SmolStr>,
+    {
+        self.ice_options = options.into_iter().map(Into::into).collect();
     }
 
     /// The local fingerprint written into every description.
@@ -113,14 +157,15 @@ impl TransportDescriptionFactory {
     fn credentials(
         options: &TransportOptions,
         current: Option<&TransportDescription>,
-    ) -> (String, String) {
+        entropy: &mut Entropy,
+    ) -> (SmolStr, SmolStr) {
         match current {
             Some(c) if !options.ice_restart && !c.ice_ufrag.is_empty() => {
                 (c.ice_ufrag.clone(), c.ice_pwd.clone())
             }
             _ => (
-                random_ice_string(ICE_UFRAG_LENGTH),
-                random_ice_string(ICE_PWD_LENGTH),
+                entropy.ice_string(ICE_UFRAG_LENGTH),
+                entropy.ice_string(ICE_PWD_LENGTH),
             ),
         }
     }
@@ -134,7 +179,17 @@ impl TransportDescriptionFactory {
         options: &TransportOptions,
         current: Option<&TransportDescription>,
     ) -> TransportDescription {
-        let (ice_ufrag, ice_pwd) = Self::credentials(options, current);
+        self.offer_with(options, current, &mut Entropy::new())
+    }
+
+    /// [`create_offer`](Self::create_offer) with the description's entropy.
+    pub(crate) fn offer_with(
+        &self,
+        options: &TransportOptions,
+        current: Option<&TransportDescription>,
+        entropy: &mut Entropy,
+    ) -> TransportDescription {
+        let (ice_ufrag, ice_pwd) = Self::credentials(options, current, entropy);
         let setup = match current.and_then(|c| c.setup) {
             Some(role @ (Setup::Active | Setup::Passive)) => role,
             _ => Setup::ActPass,
@@ -162,12 +217,23 @@ impl TransportDescriptionFactory {
         options: &TransportOptions,
         current: Option<&TransportDescription>,
     ) -> Result<TransportDescription, Error> {
+        self.answer_with(offer, options, current, &mut Entropy::new())
+    }
+
+    /// [`create_answer`](Self::create_answer) with the description's entropy.
+    pub(crate) fn answer_with(
+        &self,
+        offer: &TransportDescription,
+        options: &TransportOptions,
+        current: Option<&TransportDescription>,
+        entropy: &mut Entropy,
+    ) -> Result<TransportDescription, Error> {
         if offer.fingerprint.is_none() {
             return Err(Error::Negotiation(
                 "the offer has no a=fingerprint: DTLS is required (RFC 8827)".into(),
             ));
         }
-        let (ice_ufrag, ice_pwd) = Self::credentials(options, current);
+        let (ice_ufrag, ice_pwd) = Self::credentials(options, current, entropy);
         let setup = match offer.setup.unwrap_or(Setup::ActPass) {
             Setup::Active => Setup::Passive,
             Setup::Passive => Setup::Active,
