@@ -749,23 +749,23 @@ pub const PROTOCOL_SCTP: &str = "UDP/DTLS/SCTP";
 pub const FORMAT_DATACHANNEL: &str = "webrtc-datachannel";
 
 impl MediaContentDescription {
-    /// An empty RTP section of the given type (`UDP/TLS/RTP/SAVPF`,
-    /// port 9, `c=IN IP4 0.0.0.0`, `a=rtcp:9 IN IP4 0.0.0.0`, rtcp-mux).
-    pub fn new_rtp(media_type: MediaType) -> MediaContentDescription {
+    /// A section with nothing but its `m=` line: no `c=`, no attributes,
+    /// direction `sendrecv` not written (what the parser starts from).
+    pub fn new(media_type: MediaType, port: u16, protocol: SmolStr) -> MediaContentDescription {
         MediaContentDescription {
             media_type,
-            port: 9,
-            protocol: SmolStr::new_static(PROTOCOL_RTP),
+            port,
+            protocol,
             formats: Vec::new(),
-            connection: Some(Connection::dummy_ip4()),
+            connection: None,
             bandwidths: Vec::new(),
-            rtcp: Some(SmolStr::new_static("9 IN IP4 0.0.0.0")),
+            rtcp: None,
             codecs: Vec::new(),
             header_extensions: Vec::new(),
             extmap_allow_mixed: false,
             direction: Direction::SendRecv,
-            direction_written: true,
-            rtcp_mux: true,
+            direction_written: false,
+            rtcp_mux: false,
             rtcp_mux_only: false,
             rtcp_rsize: false,
             msids: Vec::new(),
@@ -782,18 +782,31 @@ impl MediaContentDescription {
         }
     }
 
+    /// An empty RTP section of the given type (`UDP/TLS/RTP/SAVPF`,
+    /// port 9, `c=IN IP4 0.0.0.0`, `a=rtcp:9 IN IP4 0.0.0.0`, rtcp-mux).
+    pub fn new_rtp(media_type: MediaType) -> MediaContentDescription {
+        MediaContentDescription {
+            connection: Some(Connection::dummy_ip4()),
+            rtcp: Some(SmolStr::new_static("9 IN IP4 0.0.0.0")),
+            direction_written: true,
+            rtcp_mux: true,
+            ..MediaContentDescription::new(media_type, 9, SmolStr::new_static(PROTOCOL_RTP))
+        }
+    }
+
     /// An SCTP data section (`m=application 9 UDP/DTLS/SCTP
     /// webrtc-datachannel`, `a=sctp-port:5000`, `a=max-message-size:262144`).
     pub fn new_data() -> MediaContentDescription {
         MediaContentDescription {
-            protocol: SmolStr::new_static(PROTOCOL_SCTP),
             formats: vec![SmolStr::new_static(FORMAT_DATACHANNEL)],
-            rtcp: None,
-            direction_written: false,
-            rtcp_mux: false,
+            connection: Some(Connection::dummy_ip4()),
             sctp_port: Some(5000),
             max_message_size: Some(262_144),
-            ..MediaContentDescription::new_rtp(MediaType::Application)
+            ..MediaContentDescription::new(
+                MediaType::Application,
+                9,
+                SmolStr::new_static(PROTOCOL_SCTP),
+            )
         }
     }
 

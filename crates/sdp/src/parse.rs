@@ -628,34 +628,7 @@ impl<'a> Parser<'a> {
             .map_or(port_field, |(p, _)| p);
         let port: u16 = number(line, port_str, "a port number (0-65535)")?;
         let rtp = is_rtp_protocol(protocol);
-        let mut media = MediaContentDescription {
-            media_type,
-            port,
-            protocol: self.strings.get(protocol),
-            formats: Vec::new(),
-            connection: None,
-            bandwidths: Vec::new(),
-            rtcp: None,
-            codecs: Vec::new(),
-            header_extensions: Vec::new(),
-            extmap_allow_mixed: false,
-            direction: Direction::SendRecv,
-            direction_written: false,
-            rtcp_mux: false,
-            rtcp_mux_only: false,
-            rtcp_rsize: false,
-            msids: Vec::new(),
-            ssrcs: Vec::new(),
-            ssrc_groups: Vec::new(),
-            rids: Vec::new(),
-            simulcast: None,
-            sctp_port: None,
-            max_message_size: None,
-            ptime: None,
-            max_ptime: None,
-            wildcard_feedback: Vec::new(),
-            extra_attributes: Vec::new(),
-        };
+        let mut media = MediaContentDescription::new(media_type, port, self.strings.get(protocol));
         let section = &mut self.section;
         *section = Section::new();
         section.rtp = rtp;

@@ -6,32 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
-/// Every `*.sdp` below `dir`, sorted.
-fn sdp_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "sdp") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
+#[path = "support/corpus.rs"]
+mod corpus_files;
 
 fn corpus() -> Vec<(PathBuf, String)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
-    let files = sdp_files(&dir);
-    assert!(!files.is_empty(), "no .sdp files under {}", dir.display());
-    files
+    corpus_files::sdp_files()
         .into_iter()
         .map(|p| {
             let text = std::fs::read_to_string(&p).unwrap();

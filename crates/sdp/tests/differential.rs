@@ -4,29 +4,15 @@
 //! mid, ICE credentials, fingerprint, setup, candidates, ssrc, msid, rid,
 //! direction, sctp-port).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use sdp::model::{ContentInfo, Fingerprint, Setup};
 
+#[path = "support/corpus.rs"]
+mod corpus_files;
+
 fn corpus() -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|x| x == "sdp") {
-                out.push(p);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus"),
-        &mut out,
-    );
-    out.sort();
-    assert!(!out.is_empty());
-    out
+    corpus_files::sdp_files()
 }
 
 fn values<'a>(

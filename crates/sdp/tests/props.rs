@@ -9,7 +9,6 @@
 //!   byte/line mutations of them, never panic; whatever parses round-trips.
 
 use std::net::Ipv4Addr;
-use std::path::Path;
 
 use dtls_transport::certificate::HashAlgorithm;
 use proptest::collection::vec;
@@ -419,28 +418,14 @@ proptest! {
     }
 }
 
+#[path = "support/corpus.rs"]
+mod corpus_files;
+
 fn corpus() -> Vec<String> {
-    fn walk(dir: &Path, out: &mut Vec<String>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|x| x == "sdp") {
-                out.push(std::fs::read_to_string(&p).unwrap());
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus"),
-        &mut out,
-    );
-    out.sort();
-    assert!(!out.is_empty());
-    out
+    corpus_files::sdp_files()
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
 }
 
 /// Whatever parses writes back to something that parses to the same model.

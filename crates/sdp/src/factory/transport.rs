@@ -189,11 +189,23 @@ impl TransportDescriptionFactory {
         current: Option<&TransportDescription>,
         entropy: &mut Entropy,
     ) -> TransportDescription {
-        let (ice_ufrag, ice_pwd) = Self::credentials(options, current, entropy);
         let setup = match current.and_then(|c| c.setup) {
             Some(role @ (Setup::Active | Setup::Passive)) => role,
             _ => Setup::ActPass,
         };
+        self.description(options, current, entropy, setup)
+    }
+
+    /// Our transport parameters with this role and credentials from
+    /// `current` or fresh ones.
+    fn description(
+        &self,
+        options: &TransportOptions,
+        current: Option<&TransportDescription>,
+        entropy: &mut Entropy,
+        setup: Setup,
+    ) -> TransportDescription {
+        let (ice_ufrag, ice_pwd) = Self::credentials(options, current, entropy);
         TransportDescription {
             ice_ufrag,
             ice_pwd,
@@ -233,7 +245,6 @@ impl TransportDescriptionFactory {
                 "the offer has no a=fingerprint: DTLS is required (RFC 8827)".into(),
             ));
         }
-        let (ice_ufrag, ice_pwd) = Self::credentials(options, current, entropy);
         let setup = match offer.setup.unwrap_or(Setup::ActPass) {
             Setup::Active => Setup::Passive,
             Setup::Passive => Setup::Active,
@@ -243,15 +254,7 @@ impl TransportDescriptionFactory {
                 _ => Setup::Active,
             },
         };
-        Ok(TransportDescription {
-            ice_ufrag,
-            ice_pwd,
-            ice_options: self.ice_options.clone(),
-            fingerprint: Some(self.fingerprint),
-            setup: Some(setup),
-            candidates: Vec::new(),
-            end_of_candidates: false,
-        })
+        Ok(self.description(options, current, entropy, setup))
     }
 }
 
