@@ -27,9 +27,15 @@
 //! the last input plus the time OpenSSL says is left; `handle_timeout` asks
 //! OpenSSL to retransmit if *its* clock says the timer expired, and does
 //! nothing otherwise. On a lossless path no timer ever fires, so in-memory
-//! tests run on virtual time; loss recovery needs real time to pass (OpenSSL
-//! starts at 1 s and doubles up to 60 s, and gives up after 12
-//! retransmissions of one flight).
+//! tests run on virtual time; loss recovery needs real time to pass.
+//!
+//! The timer's durations are ours: every transport installs a
+//! `DTLS_set_timer_cb` callback, so a flight is first retransmitted after
+//! [`INITIAL_RETRANSMIT_TIMEOUT`] = 100 ms (OpenSSL's default is 1 s;
+//! libwebrtc starts at 50 ms, DTLS 1.3 recommends 100 ms), then after
+//! 200 ms, 400 ms… doubling up to [`MAX_RETRANSMIT_TIMEOUT`] = 60 s.
+//! OpenSSL still gives up after 12 retransmissions of one flight (about
+//! 282 s), failing the transport.
 //!
 //! # Security
 //!
@@ -46,6 +52,8 @@
 //! failure it is dropped with the connection.
 
 mod ffi;
+
+pub use ffi::{INITIAL_RETRANSMIT_TIMEOUT, MAX_RETRANSMIT_TIMEOUT};
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -507,6 +515,8 @@ fn build_ssl(config: &DtlsConfig) -> Result<Ssl, Error> {
         ssl.set_tlsext_use_srtp(&names)?;
     }
     ssl.set_mtu(u32::from(config.mtu))?;
+    // INITIAL_RETRANSMIT_TIMEOUT instead of OpenSSL's 1 s (see the module docs).
+    ffi::set_timer_cb(&mut ssl);
     match config.role {
         DtlsRole::Client => ssl.set_connect_state(),
         DtlsRole::Server => ssl.set_accept_state(),
@@ -727,7 +737,10 @@ impl DtlsTransport {
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout): the `now` of
-    /// the last input plus what OpenSSL's retransmission timer had left.
+    /// the last input plus what OpenSSL's retransmission timer had left
+    /// (100 ms after a flight is sent, doubling on each retransmission up to
+    /// 60 s; see the [module docs](self)). OpenSSL reports a timer with less
+    /// than 15 ms left as expired, so this may be up to 15 ms early.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.deadline
     }
