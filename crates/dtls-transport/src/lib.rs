@@ -11,7 +11,8 @@
 //! | `driver` (tokio) | sockets, timers and SRTP sessions pumping a [`controller::TransportController`] |
 //!
 //! The crate forbids unsafe code except in `dtls::ffi`, the one small module
-//! that reaches OpenSSL's DTLS timer (`DTLSv1_get_timeout`/`DTLSv1_handle_timeout`).
+//! that reaches OpenSSL's DTLS timer (`DTLSv1_get_timeout`/`DTLSv1_handle_timeout`, and
+//! `DTLS_set_timer_cb` for a 100 ms first retransmission instead of 1 s). It needs OpenSSL 1.1.1+.
 #![deny(unsafe_code)]
 
 pub mod certificate;
