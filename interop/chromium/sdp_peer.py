@@ -18,6 +18,8 @@ request per line on stdin and writes exactly one JSON reply line per request on 
     {"op":"wait_gathering","id":"a","timeout_ms":10000}  -> {"ok":true,"type":..,"sdp":..,"candidates":[..]}
     {"op":"local_description","id":"a"} / {"op":"remote_description","id":"a"} -> {"ok":true,"type":..,"sdp":..}
     {"op":"wait_state","id":"a","state":"connected","timeout_ms":20000}  -> {"ok":true,"state":"connected"}
+    {"op":"wait_inbound_rtp","id":"a","kind":"audio","packets":10,"timeout_ms":10000}
+                                               -> {"ok":true,"packetsReceived":..,"ssrc":..,"mimeType":..,"payloadType":..}
     {"op":"transceivers","id":"a"}             -> {"ok":true,"transceivers":[{mid,kind,direction,currentDirection,stopped}]}
     {"op":"set_direction","id":"b","mid":"1","direction":"recvonly"}     -> {"ok":true}
     {"op":"stop_transceiver","id":"b","mid":"1"}                          -> {"ok":true}
@@ -255,6 +257,30 @@ window.__ps = (() => {
         })),
       };
     },
+    async wait_inbound_rtp({ id, kind, packets, timeout_ms }) {
+      // getStats() inbound-rtp of `kind` until packetsReceived >= packets (SRTP from the peer
+      // was decrypted and authenticated: libwebrtc counts only packets that passed SRTP).
+      const pc = get(id).pc;
+      const want = packets || 1;
+      let seen = { packetsReceived: 0 };
+      const start = Date.now();
+      for (;;) {
+        const stats = await pc.getStats();
+        for (const r of stats.values()) {
+          if (r.type === 'inbound-rtp' && r.kind === kind) {
+            seen = { packetsReceived: r.packetsReceived, bytesReceived: r.bytesReceived, ssrc: r.ssrc,
+                     mid: r.mid, codecId: r.codecId,
+                     mimeType: r.codecId && stats.get(r.codecId) ? stats.get(r.codecId).mimeType : null,
+                     payloadType: r.codecId && stats.get(r.codecId) ? stats.get(r.codecId).payloadType : null };
+            if (r.packetsReceived >= want) return seen;
+          }
+        }
+        if (Date.now() - start > (timeout_ms || 10000)) {
+          throw new Error(`inbound-rtp ${kind}: ${seen.packetsReceived} of ${want} packets after ${timeout_ms} ms`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
     async set_direction({ id, mid, direction }) { tx(get(id), mid).direction = direction; return {}; },
     async stop_transceiver({ id, mid }) { tx(get(id), mid).stop(); return {}; },
     async close({ id }) {
@@ -270,7 +296,7 @@ window.__ps = (() => {
 PAGE_OPS = {
     "new_pc", "add_transceivers", "create_offer", "create_answer", "set_local", "set_remote",
     "add_ice_candidate", "candidates", "wait_gathering", "local_description", "remote_description",
-    "wait_state", "transceivers", "set_direction", "stop_transceiver", "close",
+    "wait_state", "transceivers", "set_direction", "stop_transceiver", "close", "wait_inbound_rtp",
 }
 
 

@@ -305,12 +305,13 @@ fn our_answer_to_chromium_connects_ice_and_dtls() -> Result<(), Box<dyn std::err
     assert_eq!(answer.contents.len(), 3);
     assert!(answer.contents.iter().all(|c| !c.rejected));
     let role = DtlsRole::from_setup(Setup::Active, Setup::ActPass)?;
-    let answer_sdp = rt.block_on(async {
-        let (name, _handle) = prepare_transport(&controller, &mut answer, role).await;
+    let (answer_sdp, handle) = rt.block_on(async {
+        let (name, handle) = prepare_transport(&controller, &mut answer, role).await;
         apply_remote(&controller, &name, &offer).await;
-        gather(&controller, &name, SdpType::Answer, &answer)
+        let sdp = gather(&controller, &name, SdpType::Answer, &answer)
             .await
-            .to_sdp()
+            .to_sdp();
+        (sdp, handle)
     });
     chromium.set_remote("c", "answer", &answer_sdp)?;
     chromium.wait_state("c", "connected", WAIT)?;
@@ -334,8 +335,78 @@ fn our_answer_to_chromium_connects_ice_and_dtls() -> Result<(), Box<dyn std::err
     }
     assert!(!ours.contents[0].transport.candidates.is_empty());
     assert_eq!(theirs, ours);
+
+    // Media both ways over DTLS-SRTP: Chromium's fake microphone reaches us (SRTP from
+    // Chromium unprotected by ours, with the SSRC and payload type its offer signalled), and
+    // Opus-typed RTP we protect reaches Chromium's decoder pipeline (counted by getStats
+    // only after its SRTP check passed).
+    let offered_audio = &offer.description().contents[0].media;
+    let their_ssrcs: Vec<u32> = offered_audio.ssrcs.iter().map(|a| a.ssrc).collect();
+    let opus_pt = answer.contents[0].media.codecs[0].payload_type;
+    let (rtp_from_chromium, rtcp_from_chromium) = rt.block_on(async {
+        let (mut rtp, mut rtcp) = (0, 0);
+        while rtp < 10 || rtcp < 1 {
+            let p = tokio::time::timeout(WAIT, handle.recv_media())
+                .await
+                .expect("media from Chromium")
+                .unwrap();
+            if p.rtcp {
+                rtcp += 1;
+            } else if rtp_ssrc(&p.packet) == Some(their_ssrcs[0]) {
+                assert_eq!(
+                    p.packet[1] & 0x7f,
+                    opus_pt,
+                    "payload type of Chromium's audio"
+                );
+                rtp += 1;
+            }
+        }
+        (rtp, rtcp)
+    });
+    assert!(rtp_from_chromium >= 10 && rtcp_from_chromium >= 1);
+    assert_eq!(handle.srtp_errors(), 0);
+
+    let our_ssrc = answer.contents[0].media.ssrcs[0].ssrc;
+    rt.block_on(async {
+        for seq in 0..100u16 {
+            let packet = rtp_packet(
+                opus_pt,
+                seq,
+                u32::from(seq) * 960,
+                our_ssrc,
+                &[0xf8, 0xff, 0xfe],
+            );
+            handle.send_rtp(&packet).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    let stats = chromium.wait_inbound_rtp("c", "audio", 50, WAIT)?;
+    assert_eq!(stats["ssrc"].as_u64(), Some(u64::from(our_ssrc)), "{stats}");
+    assert_eq!(
+        stats["payloadType"].as_u64(),
+        Some(u64::from(opus_pt)),
+        "{stats}"
+    );
+    assert_eq!(stats["mimeType"].as_str(), Some("audio/opus"), "{stats}");
     chromium.close("c")?;
     Ok(())
+}
+
+/// The SSRC of an RTP packet.
+fn rtp_ssrc(packet: &[u8]) -> Option<u32> {
+    packet
+        .get(8..12)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// A minimal RTP packet (RFC 3550 §5.1, version 2, no CSRC or extension).
+fn rtp_packet(payload_type: u8, seq: u16, timestamp: u32, ssrc: u32, payload: &[u8]) -> Vec<u8> {
+    let mut p = vec![0x80, payload_type & 0x7f];
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&timestamp.to_be_bytes());
+    p.extend_from_slice(&ssrc.to_be_bytes());
+    p.extend_from_slice(payload);
+    p
 }
 
 /// Our offer (audio and video with tracks, a data channel) answered by Chromium: the answer

@@ -320,6 +320,22 @@ impl ChromiumPeer {
             .map(drop)
     }
 
+    /// Polls `getStats()` until the `inbound-rtp` stream of `kind` (`audio`/`video`) has
+    /// received `packets` packets (after SRTP); returns that stats entry (`packetsReceived`,
+    /// `ssrc`, `mimeType`, `payloadType`, ...).
+    pub(crate) fn wait_inbound_rtp(
+        &mut self,
+        id: &str,
+        kind: &str,
+        packets: u64,
+        timeout: Duration,
+    ) -> Result<Value> {
+        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self.request(json!({
+            "op": "wait_inbound_rtp", "id": id, "kind": kind, "packets": packets, "timeout_ms": ms
+        }))
+    }
+
     /// `getTransceivers()`.
     pub(crate) fn transceivers(&mut self, id: &str) -> Result<Vec<Transceiver>> {
         let reply = self.request(json!({"op": "transceivers", "id": id}))?;
