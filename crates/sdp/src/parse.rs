@@ -1097,23 +1097,29 @@ impl<'a> Iterator for SplitN3<'a> {
     }
 }
 
+/// Exactly `N` non-empty space-separated fields (`o=`, `c=`), or the error `what`.
+fn exact_fields<'v, const N: usize>(
+    line: Line<'_>,
+    value: &'v str,
+    what: &'static str,
+) -> Result<[&'v str; N], Error> {
+    let mut it = fields(value, b' ');
+    let mut out = [""; N];
+    for slot in &mut out {
+        *slot = it
+            .next()
+            .filter(|f| !f.is_empty())
+            .ok_or_else(|| line.err(what))?;
+    }
+    if it.next().is_some() {
+        return Err(line.err(what));
+    }
+    Ok(out)
+}
+
 fn parse_origin(strings: &mut Strings, line: Line<'_>, value: &str) -> Result<Origin, Error> {
     const WHAT: &str = "`o=<username> <sess-id> <sess-version> <nettype> <addrtype> <address>`";
-    let mut it = fields(value, b' ');
-    let mut field = || {
-        it.next()
-            .filter(|f| !f.is_empty())
-            .ok_or_else(|| line.err(WHAT))
-    };
-    let username = field()?;
-    let id = field()?;
-    let version = field()?;
-    let net_type = field()?;
-    let address_type = field()?;
-    let address = field()?;
-    if it.next().is_some() {
-        return Err(line.err(WHAT));
-    }
+    let [username, id, version, net_type, address_type, address] = exact_fields(line, value, WHAT)?;
     Ok(Origin {
         username: strings.get(username),
         session_id: number(line, id, "a numeric session id (0 to 2^64-1)")?,
@@ -1130,18 +1136,7 @@ fn parse_connection(
     value: &str,
 ) -> Result<Connection, Error> {
     const WHAT: &str = "`c=<nettype> <addrtype> <address>`";
-    let mut it = fields(value, b' ');
-    let mut field = || {
-        it.next()
-            .filter(|f| !f.is_empty())
-            .ok_or_else(|| line.err(WHAT))
-    };
-    let net_type = field()?;
-    let address_type = field()?;
-    let address = field()?;
-    if it.next().is_some() {
-        return Err(line.err(WHAT));
-    }
+    let [net_type, address_type, address] = exact_fields(line, value, WHAT)?;
     Ok(Connection {
         net_type: strings.get(net_type),
         address_type: strings.get(address_type),
