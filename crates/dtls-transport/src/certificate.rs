@@ -243,6 +243,42 @@ impl Fingerprint {
         *self == self.algorithm.digest(der)
     }
 
+    /// Whether the DER certificate `der` matches one of `fingerprints`, the
+    /// way RFC 8122 §5 verifies a peer that lists several: only the
+    /// fingerprints with the strongest hash function listed are compared
+    /// (one digest of the certificate), and any of those may match (a peer
+    /// may list one per certificate). An empty list matches nothing.
+    ///
+    /// ```
+    /// # use dtls_transport::certificate::{Certificate, Fingerprint, HashAlgorithm, KeyType, DEFAULT_VALIDITY};
+    /// let cert = Certificate::generate(KeyType::EcdsaP256, DEFAULT_VALIDITY)?;
+    /// let other = Certificate::generate(KeyType::EcdsaP256, DEFAULT_VALIDITY)?;
+    /// let der = cert.certificate_der();
+    /// // aiortc lists sha-256, sha-384 and sha-512: sha-512 decides.
+    /// let listed = [
+    ///     cert.fingerprint(HashAlgorithm::Sha256),
+    ///     cert.fingerprint(HashAlgorithm::Sha384),
+    ///     cert.fingerprint(HashAlgorithm::Sha512),
+    /// ];
+    /// assert!(Fingerprint::matches_any(&listed, der));
+    /// // A wrong sha-512 is not saved by a right sha-256.
+    /// let forged = [cert.fingerprint(HashAlgorithm::Sha256), other.fingerprint(HashAlgorithm::Sha512)];
+    /// assert!(!Fingerprint::matches_any(&forged, der));
+    /// assert!(!Fingerprint::matches_any(&[], der));
+    /// # Ok::<(), dtls_transport::Error>(())
+    /// ```
+    pub fn matches_any(fingerprints: &[Fingerprint], der: &[u8]) -> bool {
+        let Some(strongest) = fingerprints
+            .iter()
+            .map(|f| f.algorithm)
+            .max_by_key(|a| a.digest_len())
+        else {
+            return false;
+        };
+        let digest = strongest.digest(der);
+        fingerprints.contains(&digest)
+    }
+
     /// The hex part alone (`AB:CD:…`), without the algorithm name.
     pub fn hex(&self) -> String {
         let mut s = String::with_capacity(usize::from(self.len) * 3);

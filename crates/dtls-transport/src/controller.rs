@@ -310,7 +310,7 @@ impl TransportController {
             *seed = seed.wrapping_add(2 * self.transports.len() as u64);
         }
         let mut dtls = DtlsConfig::new(self.config.certificate.clone(), role);
-        dtls.remote_fingerprint = remote_fingerprint;
+        dtls.remote_fingerprints.extend(remote_fingerprint);
         let rtp = Channel::new(ice_config.clone(), dtls.clone())?;
         let rtcp = if rtcp_mux {
             None
@@ -490,9 +490,20 @@ impl TransportController {
         name: &str,
         fingerprint: Fingerprint,
     ) -> Result<(), Error> {
+        self.set_remote_fingerprints(name, &[fingerprint])
+    }
+
+    /// Sets every fingerprint of the peer's section for a transport; its
+    /// certificate must match one with the strongest hash function listed
+    /// ([`Fingerprint::matches_any`]).
+    pub fn set_remote_fingerprints(
+        &mut self,
+        name: &str,
+        fingerprints: &[Fingerprint],
+    ) -> Result<(), Error> {
         let t = self.get_mut(name)?;
         for c in t.channels_mut() {
-            c.dtls.set_remote_fingerprint(fingerprint)?;
+            c.dtls.set_remote_fingerprints(fingerprints)?;
         }
         Ok(())
     }

@@ -131,7 +131,7 @@ enum Command {
     SetRemoteCredentials(String, Credentials, Reply<()>),
     AddRemoteCandidate(String, Candidate, Reply<()>),
     EndOfRemoteCandidates(String, Reply<()>),
-    SetRemoteFingerprint(String, Fingerprint, Reply<()>),
+    SetRemoteFingerprints(String, Vec<Fingerprint>, Reply<()>),
     SendData(usize, Bytes, Reply<()>),
     SendMedia {
         transport: usize,
@@ -518,8 +518,19 @@ impl AsyncTransportController {
         name: &str,
         fingerprint: Fingerprint,
     ) -> Result<(), Error> {
+        self.set_remote_fingerprints(name, &[fingerprint]).await
+    }
+
+    /// Sets every fingerprint of the peer's section for transport `name`
+    /// (see [`Fingerprint::matches_any`]).
+    pub async fn set_remote_fingerprints(
+        &self,
+        name: &str,
+        fingerprints: &[Fingerprint],
+    ) -> Result<(), Error> {
         let name = name.to_string();
-        self.command(|r| Command::SetRemoteFingerprint(name, fingerprint, r))
+        let fingerprints = fingerprints.to_vec();
+        self.command(|r| Command::SetRemoteFingerprints(name, fingerprints, r))
             .await
     }
 
@@ -747,8 +758,11 @@ impl Driver {
             Command::EndOfRemoteCandidates(name, reply) => {
                 let _ = reply.send(self.controller.end_of_remote_candidates(now, &name));
             }
-            Command::SetRemoteFingerprint(name, fingerprint, reply) => {
-                let _ = reply.send(self.controller.set_remote_fingerprint(&name, fingerprint));
+            Command::SetRemoteFingerprints(name, fingerprints, reply) => {
+                let result = self
+                    .controller
+                    .set_remote_fingerprints(&name, &fingerprints);
+                let _ = reply.send(result);
             }
             Command::SendData(id, data, reply) => {
                 let name = &self.transports[id].name;

@@ -274,12 +274,12 @@ fn handshake_with(
     sc: &Certificate,
 ) -> (DtlsTransport, DtlsTransport, Instant) {
     let mut c = DtlsTransport::new(DtlsConfig {
-        remote_fingerprint: client_fp,
+        remote_fingerprints: client_fp.into_iter().collect(),
         ..DtlsConfig::new(cc.clone(), DtlsRole::Client)
     })
     .unwrap();
     let mut s = DtlsTransport::new(DtlsConfig {
-        remote_fingerprint: server_fp,
+        remote_fingerprints: server_fp.into_iter().collect(),
         ..DtlsConfig::new(sc.clone(), DtlsRole::Server)
     })
     .unwrap();
@@ -432,6 +432,77 @@ fn fingerprint_set_during_handshake_with_other_hashes() {
     assert_eq!(c.state(), DtlsState::Failed);
     pump(&mut c, &mut s, now, 1200);
     assert_eq!(s.state(), DtlsState::Closed);
+}
+
+/// aiortc lists sha-256, sha-384 and sha-512: the strongest decides (RFC
+/// 8122 §5), so the handshake completes when it matches and fails when only a
+/// weaker one does.
+#[test]
+fn several_fingerprints_strongest_decides() {
+    let (cc, sc, other) = (
+        cert(KeyType::EcdsaP256),
+        cert(KeyType::EcdsaP256),
+        cert(KeyType::EcdsaP256),
+    );
+    let all = |c: &Certificate| -> Vec<Fingerprint> {
+        [
+            HashAlgorithm::Sha256,
+            HashAlgorithm::Sha384,
+            HashAlgorithm::Sha512,
+        ]
+        .into_iter()
+        .map(|a| c.fingerprint(a))
+        .collect()
+    };
+    let mut c = DtlsTransport::new(
+        DtlsConfig::new(cc.clone(), DtlsRole::Client).with_remote_fingerprints(&all(&sc)),
+    )
+    .unwrap();
+    let mut s = DtlsTransport::new(
+        DtlsConfig::new(sc.clone(), DtlsRole::Server).with_remote_fingerprints(&all(&cc)),
+    )
+    .unwrap();
+    let now = Instant::now();
+    c.start(now);
+    s.start(now);
+    pump(&mut c, &mut s, now, 1200);
+    assert_eq!(c.state(), DtlsState::Connected);
+    assert_eq!(s.state(), DtlsState::Connected);
+    assert_eq!(c.remote_fingerprints(), &all(&sc)[..]);
+
+    // Right sha-256 and sha-384, wrong sha-512: refused.
+    let mut forged = all(&sc);
+    forged[2] = other.fingerprint(HashAlgorithm::Sha512);
+    let mut c = DtlsTransport::new(
+        DtlsConfig::new(cc.clone(), DtlsRole::Client).with_remote_fingerprints(&forged),
+    )
+    .unwrap();
+    let mut s = DtlsTransport::new(
+        DtlsConfig::new(sc.clone(), DtlsRole::Server).with_remote_fingerprints(&all(&cc)),
+    )
+    .unwrap();
+    c.start(now);
+    s.start(now);
+    pump(&mut c, &mut s, now, 1200);
+    assert_eq!(c.failure(), Some(&Error::FingerprintMismatch));
+
+    // Two sha-256 fingerprints (two certificates listed): either may match.
+    let two = [
+        other.fingerprint(HashAlgorithm::Sha256),
+        sc.fingerprint(HashAlgorithm::Sha256),
+    ];
+    let mut c = DtlsTransport::new(
+        DtlsConfig::new(cc.clone(), DtlsRole::Client).with_remote_fingerprints(&two),
+    )
+    .unwrap();
+    let mut s = DtlsTransport::new(
+        DtlsConfig::new(sc, DtlsRole::Server).with_remote_fingerprints(&all(&cc)),
+    )
+    .unwrap();
+    c.start(now);
+    s.start(now);
+    pump(&mut c, &mut s, now, 1200);
+    assert_eq!(c.state(), DtlsState::Connected);
 }
 
 #[test]

@@ -281,10 +281,12 @@ pub struct DtlsConfig {
     pub certificate: Certificate,
     /// Client or server, from `a=setup` (see [`DtlsRole::from_setup`]).
     pub role: DtlsRole,
-    /// The peer's fingerprint from its description. May be set later with
-    /// [`DtlsTransport::set_remote_fingerprint`], but before the handshake
-    /// completes, or the transport fails with [`Error::MissingFingerprint`].
-    pub remote_fingerprint: Option<Fingerprint>,
+    /// The peer's fingerprints from its description (every `a=fingerprint`
+    /// of its section; see [`Fingerprint::matches_any`]). May be set later
+    /// with [`DtlsTransport::set_remote_fingerprints`], but before the
+    /// handshake completes, or the transport fails with
+    /// [`Error::MissingFingerprint`].
+    pub remote_fingerprints: Vec<Fingerprint>,
     /// Largest datagram OpenSSL writes (UDP payload), default [`DEFAULT_MTU`].
     pub mtu: u16,
     /// SRTP protection profiles to offer (client) or accept (server), in
@@ -303,7 +305,7 @@ impl DtlsConfig {
         DtlsConfig {
             certificate,
             role,
-            remote_fingerprint: None,
+            remote_fingerprints: Vec::new(),
             mtu: DEFAULT_MTU,
             srtp_profiles: SrtpProfile::ALL.to_vec(),
         }
@@ -311,7 +313,13 @@ impl DtlsConfig {
 
     /// Sets the remote fingerprint (builder style).
     pub fn with_remote_fingerprint(mut self, fingerprint: Fingerprint) -> Self {
-        self.remote_fingerprint = Some(fingerprint);
+        self.remote_fingerprints = vec![fingerprint];
+        self
+    }
+
+    /// Sets every remote fingerprint of the peer's section (builder style).
+    pub fn with_remote_fingerprints(mut self, fingerprints: &[Fingerprint]) -> Self {
+        self.remote_fingerprints = fingerprints.to_vec();
         self
     }
 }
@@ -440,7 +448,7 @@ impl io::Write for DatagramPipe {
 pub struct DtlsTransport {
     role: DtlsRole,
     local_fingerprint: Fingerprint,
-    remote_fingerprint: Option<Fingerprint>,
+    remote_fingerprints: Vec<Fingerprint>,
     /// DER of the peer's certificate once the handshake completed.
     remote_certificate: Option<Vec<u8>>,
     stream: SslStream<DatagramPipe>,
@@ -459,7 +467,7 @@ impl fmt::Debug for DtlsTransport {
         f.debug_struct("DtlsTransport")
             .field("role", &self.role)
             .field("state", &self.state)
-            .field("remote_fingerprint", &self.remote_fingerprint)
+            .field("remote_fingerprints", &self.remote_fingerprints)
             .field("failure", &self.failure)
             .finish_non_exhaustive()
     }
@@ -541,7 +549,7 @@ impl DtlsTransport {
         Ok(DtlsTransport {
             role: config.role,
             local_fingerprint: config.certificate.fingerprint(HashAlgorithm::Sha256),
-            remote_fingerprint: config.remote_fingerprint,
+            remote_fingerprints: config.remote_fingerprints,
             remote_certificate: None,
             stream,
             state: DtlsState::New,
@@ -570,9 +578,9 @@ impl DtlsTransport {
         self.local_fingerprint
     }
 
-    /// The fingerprint the peer is checked against.
-    pub fn remote_fingerprint(&self) -> Option<Fingerprint> {
-        self.remote_fingerprint
+    /// The fingerprints the peer is checked against.
+    pub fn remote_fingerprints(&self) -> &[Fingerprint] {
+        &self.remote_fingerprints
     }
 
     /// The peer's certificate (DER), once the handshake has completed
@@ -678,12 +686,21 @@ impl DtlsTransport {
     /// fingerprint: a mismatch fails the transport and returns
     /// [`Error::FingerprintMismatch`].
     pub fn set_remote_fingerprint(&mut self, fingerprint: Fingerprint) -> Result<(), Error> {
-        self.remote_fingerprint = Some(fingerprint);
+        self.set_remote_fingerprints(&[fingerprint])
+    }
+
+    /// Sets (or replaces) every fingerprint of the peer's section; the
+    /// certificate must match one with the strongest hash function listed
+    /// ([`Fingerprint::matches_any`]). Otherwise as
+    /// [`set_remote_fingerprint`](Self::set_remote_fingerprint).
+    pub fn set_remote_fingerprints(&mut self, fingerprints: &[Fingerprint]) -> Result<(), Error> {
+        self.remote_fingerprints.clear();
+        self.remote_fingerprints.extend_from_slice(fingerprints);
         if self.state == DtlsState::Connected {
             let ok = self
                 .remote_certificate
                 .as_deref()
-                .is_some_and(|der| fingerprint.matches_der(der));
+                .is_some_and(|der| Fingerprint::matches_any(fingerprints, der));
             if !ok {
                 self.fail(Error::FingerprintMismatch);
                 return Err(Error::FingerprintMismatch);
@@ -799,10 +816,10 @@ impl DtlsTransport {
             Some(Err(e)) => return self.fail(Error::from(e)),
             None => return self.fail(Error::Dtls("peer sent no certificate".into())),
         };
-        let verdict = match &self.remote_fingerprint {
-            None => Err(Error::MissingFingerprint),
-            Some(fp) if !fp.matches_der(&der) => Err(Error::FingerprintMismatch),
-            Some(_) => Ok(()),
+        let verdict = match self.remote_fingerprints.as_slice() {
+            [] => Err(Error::MissingFingerprint),
+            fps if !Fingerprint::matches_any(fps, &der) => Err(Error::FingerprintMismatch),
+            _ => Ok(()),
         };
         self.remote_certificate = Some(der);
         if let Err(e) = verdict {
