@@ -11,19 +11,20 @@ use std::io::Read;
 
 use dtls_transport::certificate::{Certificate, HashAlgorithm, KeyType, DEFAULT_VALIDITY};
 use sdp::factory::{
-    MediaDescriptionOptions, MediaSessionDescriptionFactory, MediaSessionOptions,
+    BundlePolicy, MediaDescriptionOptions, MediaSessionDescriptionFactory, MediaSessionOptions,
     TransportDescriptionFactory,
 };
 use sdp::{JsepSessionDescription, SdpType};
 
-fn answer(offer_sdp: &str) -> Result<String, Box<dyn std::error::Error>> {
+fn answer(offer_sdp: &[u8]) -> Result<String, Box<dyn std::error::Error>> {
     let cert = Certificate::generate(KeyType::EcdsaP256, DEFAULT_VALIDITY)?;
     let factory = MediaSessionDescriptionFactory::new(TransportDescriptionFactory::new(
         cert.fingerprint(HashAlgorithm::Sha256),
     ));
-    let offer = JsepSessionDescription::parse(SdpType::Offer, offer_sdp)?;
+    // Parses and validates: bad input is a typed sdp::Error naming the line or section.
+    let offer = JsepSessionDescription::parse_bytes(SdpType::Offer, offer_sdp)?;
     // Accept every section the browser offered.
-    let options = MediaSessionOptions::with_sections(
+    let mut options = MediaSessionOptions::with_sections(
         offer
             .description()
             .contents
@@ -31,16 +32,19 @@ fn answer(offer_sdp: &str) -> Result<String, Box<dyn std::error::Error>> {
             .map(|c| MediaDescriptionOptions::new(c.media.media_type.clone(), &c.mid))
             .collect(),
     );
+    if offer.description().bundle_group().is_none() {
+        options.bundle_policy = BundlePolicy::Balanced; // a transport per section
+    }
     let answer = factory.create_answer(offer.description(), &options, None)?;
     Ok(sdp::write(&answer)) // CRLF, Chromium's line order
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut offer = String::new();
+    let mut offer = Vec::new();
     match std::env::args().nth(1) {
-        Some(path) => offer = std::fs::read_to_string(path)?,
+        Some(path) => offer = std::fs::read(path)?,
         None => {
-            std::io::stdin().read_to_string(&mut offer)?;
+            std::io::stdin().read_to_end(&mut offer)?;
         }
     }
     print!("{}", answer(&offer)?);

@@ -1,7 +1,9 @@
 //! The crate's error type.
 
-/// Everything that can go wrong in this crate: parsing SDP text, JSEP
-/// candidate handling, and offer/answer negotiation.
+use crate::model::SmolStr;
+
+/// Everything that can go wrong in this crate: parsing SDP text, validating
+/// a description, JSEP candidate handling, and offer/answer negotiation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -16,6 +18,14 @@ pub enum Error {
         /// The line as written (truncated).
         found: String,
     },
+    /// The SDP bytes are not UTF-8 ([`parse_bytes`](crate::parse::parse_bytes)).
+    #[error("SDP line {line}: invalid UTF-8 at byte {offset}")]
+    NotUtf8 {
+        /// 1-based line number of the first invalid byte.
+        line: usize,
+        /// Offset of the first invalid byte in the input.
+        offset: usize,
+    },
     /// The SDP text is larger than the parser accepts.
     #[error("SDP of {len} bytes exceeds the {limit}-byte limit")]
     TooLarge {
@@ -23,6 +33,23 @@ pub enum Error {
         len: usize,
         /// The limit.
         limit: usize,
+    },
+    /// The description breaks a rule of SDP, JSEP or WebRTC that libwebrtc
+    /// enforces (an ICE ufrag outside RFC 8839's grammar, a duplicate mid, a
+    /// section without a fingerprint, a limit exceeded…). `line` names the
+    /// 1-based line when the rule was checked while parsing; `section` the
+    /// 0-based m-section index (and `mid` its mid, when it has one) when the
+    /// rule is about a section. Both are `None` for session-wide rules.
+    #[error("SDP {}: {violation}", location(.line, .section, .mid))]
+    Invalid {
+        /// 1-based line number, when known.
+        line: Option<usize>,
+        /// 0-based m-section index, when the rule is about one section.
+        section: Option<usize>,
+        /// The section's mid, when it has one.
+        mid: Option<SmolStr>,
+        /// Which rule.
+        violation: Violation,
     },
     /// A candidate names an m-section that does not exist.
     #[error("no m-section for candidate (sdpMid {mid:?}, sdpMLineIndex {index:?})")]
@@ -40,6 +67,133 @@ pub enum Error {
     Negotiation(String),
 }
 
+/// What [`Error::Invalid`] refuses: one variant per rule, so callers (and
+/// tests) can match on the rule rather than on a message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Violation {
+    /// A control character (C0 or DEL, including a bare CR or LF that does
+    /// not end the line) inside a line.
+    #[error("control character {byte:#04x} inside a value")]
+    ControlCharacter {
+        /// The offending byte.
+        byte: u8,
+    },
+    /// A line longer than [`MAX_LINE_LEN`](crate::parse::MAX_LINE_LEN).
+    #[error("line of {len} bytes exceeds the {limit}-byte limit")]
+    LineTooLong {
+        /// The line's length in bytes.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// More of something than the parser keeps (see [`Limited`]).
+    #[error("more than {limit} {what}")]
+    TooMany {
+        /// What was counted.
+        what: Limited,
+        /// The limit.
+        limit: usize,
+    },
+    /// An `a=ice-ufrag` that is not 4–256 `ice-char`s (RFC 8839 §5.4).
+    #[error("ice-ufrag must be 4 to 256 ice-chars (ALPHA / DIGIT / \"+\" / \"/\")")]
+    IceUfrag,
+    /// An `a=ice-pwd` that is not 22–256 `ice-char`s (RFC 8839 §5.4).
+    #[error("ice-pwd must be 22 to 256 ice-chars (ALPHA / DIGIT / \"+\" / \"/\")")]
+    IcePwd,
+    /// An `a=ice-ufrag` without an `a=ice-pwd` (or the other way round).
+    #[error("ice-ufrag and ice-pwd must come together")]
+    IncompleteIceCredentials,
+    /// A section that needs a transport of its own has no ICE credentials.
+    #[error("no ice-ufrag and ice-pwd")]
+    MissingIceCredentials,
+    /// A section without `a=mid` in a JSEP description (RFC 8829 §5.2.1).
+    #[error("no a=mid")]
+    MissingMid,
+    /// Two sections with the same mid.
+    #[error("mid `{mid}` is used by two sections")]
+    DuplicateMid {
+        /// The repeated mid.
+        mid: SmolStr,
+    },
+    /// A BUNDLE group names a mid that no section has.
+    #[error("BUNDLE group names mid `{mid}`, which no m-section has")]
+    BundleUnknownMid {
+        /// The unknown mid.
+        mid: SmolStr,
+    },
+    /// A BUNDLE group's tagged (first) mid is a rejected section.
+    #[error("BUNDLE group's tagged mid `{mid}` is a rejected m-section")]
+    BundleTaggedRejected {
+        /// The tagged mid.
+        mid: SmolStr,
+    },
+    /// A mid in two BUNDLE groups (RFC 9143 §7.1).
+    #[error("mid `{mid}` is in two BUNDLE groups")]
+    MidInTwoBundles {
+        /// The mid.
+        mid: SmolStr,
+    },
+    /// A section that needs a transport of its own has no `a=fingerprint`
+    /// with a hash function we support (RFC 8827 requires DTLS).
+    #[error("no a=fingerprint with a supported hash function (sha-1/256/384/512)")]
+    MissingFingerprint,
+    /// An `a=setup` value outside `actpass`, `active` and `passive`
+    /// (`holdconn` is refused: WebRTC always needs the connection).
+    #[error("a=setup must be actpass, active or passive")]
+    Setup,
+    /// An answer that says `a=setup:actpass` (RFC 8842 §5.3: the answerer
+    /// picks `active` or `passive`).
+    #[error("an answer must say a=setup:active or a=setup:passive, not actpass")]
+    ActPassInAnswer,
+}
+
+/// What [`Violation::TooMany`] counted. The limits are constants of
+/// [`parse`](mod@crate::parse).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Limited {
+    /// m-sections in a description ([`MAX_SECTIONS`](crate::parse::MAX_SECTIONS)).
+    Sections,
+    /// `a=` lines in one section or in the session block
+    /// ([`MAX_ATTRIBUTES`](crate::parse::MAX_ATTRIBUTES)).
+    Attributes,
+    /// `a=candidate` lines in one section
+    /// ([`MAX_CANDIDATES_PER_SECTION`](crate::jsep::MAX_CANDIDATES_PER_SECTION)).
+    Candidates,
+    /// Formats on one `m=` line ([`MAX_FORMATS`](crate::parse::MAX_FORMATS)).
+    Formats,
+    /// `a=fingerprint` lines in one section or in the session block
+    /// ([`MAX_FINGERPRINTS`](crate::parse::MAX_FINGERPRINTS)).
+    Fingerprints,
+}
+
+impl std::fmt::Display for Limited {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Limited::Sections => "m-sections",
+            Limited::Attributes => "attributes in one block",
+            Limited::Candidates => "candidates in one section",
+            Limited::Formats => "formats on one m= line",
+            Limited::Fingerprints => "fingerprints in one block",
+        })
+    }
+}
+
+/// "line 4", "section 2 (mid `1`)", "line 9, section 0 (mid `a`)" or "session".
+fn location(line: &Option<usize>, section: &Option<usize>, mid: &Option<SmolStr>) -> String {
+    let section = section.map(|s| match mid {
+        Some(mid) => format!("section {s} (mid `{mid}`)"),
+        None => format!("section {s}"),
+    });
+    match (line, section) {
+        (Some(l), Some(s)) => format!("line {l}, {s}"),
+        (Some(l), None) => format!("line {l}"),
+        (None, Some(s)) => s,
+        (None, None) => "session".to_string(),
+    }
+}
+
 impl Error {
     /// A [`Error::Parse`] for the given line, truncating `found`.
     pub(crate) fn parse(line: usize, expected: &'static str, found: &str) -> Error {
@@ -51,6 +205,40 @@ impl Error {
             line,
             expected,
             found: found[..end].to_string(),
+        }
+    }
+
+    /// The rule an [`Error::Invalid`] names.
+    ///
+    /// ```
+    /// use sdp::error::Violation;
+    ///
+    /// let sdp = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=ice-ufrag:ab\r\n";
+    /// let err = sdp::parse(sdp).unwrap_err();
+    /// assert_eq!(err.violation(), Some(&Violation::IceUfrag));
+    /// assert_eq!(err.line(), Some(5));
+    /// ```
+    pub fn violation(&self) -> Option<&Violation> {
+        match self {
+            Error::Invalid { violation, .. } => Some(violation),
+            _ => None,
+        }
+    }
+
+    /// The 1-based line the error is about, when it is about one.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            Error::Parse { line, .. } | Error::NotUtf8 { line, .. } => Some(*line),
+            Error::Invalid { line, .. } => *line,
+            _ => None,
+        }
+    }
+
+    /// The 0-based m-section index the error is about, when it is about one.
+    pub fn section(&self) -> Option<usize> {
+        match self {
+            Error::Invalid { section, .. } => *section,
+            _ => None,
         }
     }
 }

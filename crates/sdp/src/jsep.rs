@@ -12,8 +12,10 @@
 //!
 //! let offer = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
 //!              m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n\
-//!              a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\na=mid:0\r\n\
-//!              a=sctp-port:5000\r\n";
+//!              a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n\
+//!              a=fingerprint:sha-256 00:01:02:03:04:05:06:07:08:09:0A:0B:0C:0D:0E:0F:\
+//!              10:11:12:13:14:15:16:17:18:19:1A:1B:1C:1D:1E:1F\r\n\
+//!              a=setup:actpass\r\na=mid:0\r\na=sctp-port:5000\r\n";
 //! let mut desc = JsepSessionDescription::parse(SdpType::Offer, offer)?;
 //! let candidate = JsepIceCandidate::from_json(
 //!     r#"{"candidate":"candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host",
@@ -328,7 +330,9 @@ pub struct JsepSessionDescription {
 
 impl JsepSessionDescription {
     /// Wraps a description. Candidates written in its sections move into the
-    /// per-section collections.
+    /// per-section collections. Nothing is checked: use this for descriptions
+    /// the factories made, and [`parse`](Self::parse) (or
+    /// [`validate`](Self::validate)) for anything that came from a peer.
     pub fn new(sdp_type: SdpType, mut description: SessionDescription) -> JsepSessionDescription {
         let collections = description
             .contents
@@ -359,9 +363,28 @@ impl JsepSessionDescription {
         }
     }
 
-    /// Parses SDP text of the given type.
+    /// Parses SDP text of the given type and checks it with
+    /// [`validate`](crate::validate()) (libwebrtc's `SetRemoteDescription`
+    /// checks): a description that breaks a rule is refused with the
+    /// [`Error::Invalid`] naming it, before anything else sees it.
     pub fn parse(sdp_type: SdpType, sdp: &str) -> Result<JsepSessionDescription, Error> {
-        Ok(JsepSessionDescription::new(sdp_type, crate::parse(sdp)?))
+        let description = crate::parse(sdp)?;
+        crate::validate(&description, sdp_type)?;
+        Ok(JsepSessionDescription::new(sdp_type, description))
+    }
+
+    /// [`parse`](Self::parse) for raw bytes (an HTTP body): bytes that are not
+    /// UTF-8 are [`Error::NotUtf8`] naming the line.
+    pub fn parse_bytes(sdp_type: SdpType, sdp: &[u8]) -> Result<JsepSessionDescription, Error> {
+        let description = crate::parse::parse_bytes(sdp)?;
+        crate::validate(&description, sdp_type)?;
+        Ok(JsepSessionDescription::new(sdp_type, description))
+    }
+
+    /// Checks the description (with its type) as [`parse`](Self::parse) does,
+    /// e.g. after munging it through [`description_mut`](Self::description_mut).
+    pub fn validate(&self) -> Result<(), Error> {
+        crate::validate(&self.description, self.sdp_type)
     }
 
     /// The type.
@@ -485,8 +508,12 @@ impl JsepSessionDescription {
     /// The description with its candidates written into the sections:
     /// `a=candidate` lines, `a=end-of-candidates`, and the `m=` port and
     /// `c=` address of each non-rejected section moved to its default
-    /// candidate (RTP component, UDP before TCP, highest priority), as
-    /// libwebrtc's `UpdateConnectionAddress` does.
+    /// candidate, chosen as libwebrtc's `UpdateConnectionAddress` does: a UDP
+    /// candidate of the RTP component (TCP ones never become the default, so
+    /// the line keeps `0.0.0.0` and port 9 without a UDP candidate), IPv4
+    /// before IPv6 (an `IN IP4` line stays IPv4 whenever there is an IPv4
+    /// candidate), then relayed before reflexive before host (the likeliest
+    /// to reach the peer), then the first added.
     pub fn to_description(&self) -> SessionDescription {
         let mut d = self.description.clone();
         for (content, collection) in d.contents.iter_mut().zip(&self.collections) {
@@ -503,8 +530,14 @@ impl JsepSessionDescription {
                 .candidates
                 .iter()
                 .map(|c| &c.candidate)
-                .filter(|c| c.component == 1 && c.socket_addr().is_some())
-                .max_by_key(|c| (c.transport == TransportProtocol::Udp, c.priority));
+                .filter(|c| {
+                    c.component == 1
+                        && c.transport == TransportProtocol::Udp
+                        && c.socket_addr().is_some()
+                })
+                // `max_by_key` keeps the last of equals; libwebrtc the first.
+                .rev()
+                .max_by_key(|c| default_candidate_rank(c));
             if let Some(addr) = default.and_then(|c| c.socket_addr()) {
                 content.media.port = addr.port();
                 let conn = content
@@ -522,6 +555,22 @@ impl JsepSessionDescription {
     pub fn to_sdp(&self) -> String {
         crate::write(&self.to_description())
     }
+}
+
+/// How good a default destination `c` makes (higher is better), as
+/// libwebrtc ranks them: IPv4 before IPv6, then relayed, reflexive, host
+/// (RFC 8445 §5.1.1.4: the likeliest to reach the peer); peer-reflexive
+/// candidates are never signalled, so rank lowest.
+fn default_candidate_rank(c: &Candidate) -> (bool, u8) {
+    use dtls_transport::ice::CandidateKind;
+    let ipv4 = c.socket_addr().is_some_and(|a| a.is_ipv4());
+    let kind = match c.kind {
+        CandidateKind::Relay => 3,
+        CandidateKind::ServerReflexive => 2,
+        CandidateKind::Host => 1,
+        CandidateKind::PeerReflexive => 0,
+    };
+    (ipv4, kind)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! |---|---|
 //! | [`model`] | `SessionDescription`, `ContentInfo`, `MediaContentDescription`, `TransportDescription`, `cricket::Codec` |
 //! | [`parse`](mod@parse) / [`write`](mod@write) | `SdpDeserialize` / `SdpSerialize` (webrtc_sdp.cc) |
+//! | [`validate()`] | `ValidateSessionDescription` (sdp_offer_answer.cc) |
 //! | [`jsep`] | `JsepSessionDescription`, `JsepCandidateCollection`, `JsepIceCandidate` |
 //! | [`factory`] | `MediaSessionDescriptionFactory`, `TransportDescriptionFactory` |
 //! | [`codecs`] | the built-in codec and header-extension lists (`GetAudioCodecs` …) |
@@ -24,15 +25,16 @@
 //! ```
 
 pub mod codecs;
-mod error;
+pub mod error;
 pub mod factory;
 pub mod jsep;
 pub mod model;
 mod names;
 pub mod parse;
+mod validate;
 pub mod write;
 
-pub use error::Error;
+pub use error::{Error, Limited, Violation};
 pub use jsep::{
     IceCandidateInit, JsepCandidateCollection, JsepIceCandidate, JsepSessionDescription, SdpType,
 };
@@ -40,4 +42,5 @@ pub use model::SessionDescription;
 pub use parse::parse;
 /// The string type of the model's text fields (inline up to 23 bytes, O(1) clone).
 pub use smol_str::SmolStr;
+pub use validate::validate;
 pub use write::write;

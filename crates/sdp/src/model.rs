@@ -1,7 +1,7 @@
 //! The typed WebRTC session description (libwebrtc's `cricket::SessionDescription`,
 //! `ContentInfo`, `MediaContentDescription` and `TransportDescription`).
 //!
-//! [`parse`](crate::parse) builds these from SDP text and [`write`](crate::write)
+//! [`parse`](crate::parse()) builds these from SDP text and [`write`](crate::write())
 //! turns them back into SDP. The model is what offer/answer negotiation works
 //! on: codecs with their `rtpmap`/`fmtp`/`rtcp-fb`, header extensions,
 //! directions, streams, and per-section transport parameters. Attributes the
@@ -893,8 +893,12 @@ pub struct TransportDescription {
     pub ice_pwd: SmolStr,
     /// `a=ice-options:` tokens (`trickle`, `renomination`, …).
     pub ice_options: Vec<SmolStr>,
-    /// `a=fingerprint:` (section level, or inherited from the session level).
-    pub fingerprint: Option<Fingerprint>,
+    /// `a=fingerprint:` lines (section level, or inherited from the session
+    /// level), in the order written. Peers may list one per hash function
+    /// (aiortc sends sha-256, sha-384 and sha-512) or one per certificate;
+    /// DTLS accepts a certificate that matches one of those with the
+    /// strongest hash function listed (RFC 8122 §5).
+    pub fingerprints: Vec<Fingerprint>,
     /// `a=setup:` (RFC 8842).
     pub setup: Option<Setup>,
     /// `a=candidate:` lines.
@@ -907,6 +911,26 @@ impl TransportDescription {
     /// Whether `a=ice-options` contains `trickle`.
     pub fn supports_trickle(&self) -> bool {
         self.ice_options.iter().any(|o| o == "trickle")
+    }
+
+    /// The first fingerprint with the strongest hash function listed: the
+    /// one verification compares against first.
+    ///
+    /// ```
+    /// use sdp::model::{Fingerprint, TransportDescription};
+    /// use dtls_transport::certificate::HashAlgorithm;
+    ///
+    /// let mut t = TransportDescription::default();
+    /// t.fingerprints.push(Fingerprint::new(HashAlgorithm::Sha256, &[1; 32]).unwrap());
+    /// t.fingerprints.push(Fingerprint::new(HashAlgorithm::Sha512, &[2; 64]).unwrap());
+    /// assert_eq!(t.strongest_fingerprint().unwrap().algorithm(), HashAlgorithm::Sha512);
+    /// ```
+    pub fn strongest_fingerprint(&self) -> Option<&Fingerprint> {
+        // `max_by_key` keeps the last of equals: search from the end.
+        self.fingerprints
+            .iter()
+            .rev()
+            .max_by_key(|f| f.algorithm().digest_len())
     }
 }
 

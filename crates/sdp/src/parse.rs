@@ -1,4 +1,4 @@
-//! SDP text → [`SessionDescription`](crate::model::SessionDescription)
+//! SDP text → [`SessionDescription`]
 //! (libwebrtc's `SdpDeserialize`).
 //!
 //! A hand-written single pass over the lines: no regular expressions, no
@@ -21,32 +21,68 @@
 //!   unmodelled attributes Chromium writes before the codecs (`a=rtcp-xr`,
 //!   `a=x-google-flag`, `a=remote-net-estimate`, `a=crypto`) are kept ahead
 //!   of the other unknown section attributes, in input order, because
-//!   [`write`](crate::write) puts them back in that slot.
+//!   [`write`](crate::write()) puts them back in that slot.
 //!
 //! # What is dropped
 //!
 //! The model does not keep: `u=`, `e=`, `p=`, `r=`, `z=` and `k=` lines, the
 //! media-level `i=`, any `t=` after the first, any `c=` after the first of its
-//! level, fingerprints after the first of a section, and the number-of-ports
-//! suffix of an `m=` port (`49170/2`). Session-level `a=ice-ufrag`,
-//! `a=ice-pwd`, `a=fingerprint` and `a=setup` are not kept at session level but
-//! copied into every section that does not set its own (JSEP, RFC 8829
-//! §5.8); session-level `a=ice-options` is kept *and* copied the same way.
+//! level, and the number-of-ports suffix of an `m=` port (`49170/2`).
+//! Session-level `a=ice-ufrag`, `a=ice-pwd`, `a=fingerprint` and `a=setup`
+//! are not kept at session level but copied into every section that does not
+//! set its own (JSEP, RFC 8829 §5.8); session-level `a=ice-options` is kept
+//! *and* copied the same way. Every `a=fingerprint` of a section is kept
+//! (aiortc sends sha-256, sha-384 and sha-512); one with a hash function
+//! that DTLS does not support (`md5`, `sha-224`…) is kept as an unknown
+//! attribute instead, so it is written back but never used.
 //!
 //! # Errors and limits
 //!
-//! Every failure is [`Error::Parse`] naming the 1-based line, what was
-//! expected and the line itself; the parser never panics. Input longer than
-//! [`MAX_SDP_LEN`] is refused up front with [`Error::TooLarge`], so every list
-//! the parser builds is bounded by the input length. A known attribute with a
-//! malformed value is an error (a payload type above 127, a second `a=rtpmap`
-//! for one payload type, a bad fingerprint or candidate…); an unknown
-//! attribute is never one.
+//! Malformed syntax is [`Error::Parse`] naming the 1-based line, what was
+//! expected and the line itself; a rule broken on a line is
+//! [`Error::Invalid`] with the line and a [`Violation`]. The parser never
+//! panics. Refused, as libwebrtc refuses them:
+//!
+//! - input that is not UTF-8 ([`parse_bytes`], [`Error::NotUtf8`] with the
+//!   line of the first bad byte);
+//! - a control character (C0 or DEL: NUL, TAB, a bare CR or LF that does not
+//!   end the line…) anywhere in a line ([`Violation::ControlCharacter`]), so a
+//!   value can never smuggle a second line past a reader;
+//! - an `m=` line without a format, with a port that is not `<0-65535>` or
+//!   `<port>/<count>`, or with a proto that is not `token *("/" token)`;
+//! - `a=ice-ufrag` / `a=ice-pwd` outside RFC 8839's grammar (4–256 and 22–256
+//!   `ice-char`s), and a session block with one and not the other;
+//! - `a=setup` other than `actpass`, `active`, `passive`;
+//! - a known attribute with a malformed value (a payload type above 127, a
+//!   second `a=rtpmap` for one payload type, a malformed fingerprint or
+//!   candidate…). An unknown attribute is never an error.
+//!
+//! Everything the parser builds is bounded ([`Violation::TooMany`] or
+//! [`Violation::LineTooLong`] past a limit):
+//!
+//! | what | limit |
+//! |---|---|
+//! | the whole text | [`MAX_SDP_LEN`] bytes ([`Error::TooLarge`]) |
+//! | one line | [`MAX_LINE_LEN`] bytes |
+//! | m-sections | [`MAX_SECTIONS`] |
+//! | `a=` lines in the session block or in one section | [`MAX_ATTRIBUTES`] |
+//! | formats on an `m=` line (so codecs in a section) | [`MAX_FORMATS`] (RTP payload types are distinct and 0–127 anyway) |
+//! | `a=candidate` lines in one section | [`MAX_CANDIDATES_PER_SECTION`] |
+//! | `a=fingerprint` lines in one block | [`MAX_FINGERPRINTS`] |
+//!
+//! Rules about the description as a whole (mids, BUNDLE groups, credentials
+//! and fingerprints present where a transport needs them) are not the
+//! parser's: [`validate`](crate::validate()) checks them, and
+//! [`JsepSessionDescription::parse`](crate::JsepSessionDescription::parse)
+//! applies it.
 
 use std::str::FromStr;
 
+use dtls_transport::certificate::ParseFingerprintError;
 use memchr::memchr;
 
+use crate::error::{Limited, Violation};
+pub use crate::jsep::MAX_CANDIDATES_PER_SECTION;
 use crate::model::{
     Attribute, Bandwidth, Candidate, Codec, Connection, ContentInfo, Direction, Fingerprint, Group,
     HeaderExtension, MediaContentDescription, MediaType, Msid, MsidSemantic, Origin, Rid,
@@ -54,11 +90,32 @@ use crate::model::{
     SsrcAttribute, SsrcGroup,
 };
 use crate::names::{known_long, known_token, INLINE_CAP};
+use crate::validate::{is_ice_pwd, is_ice_ufrag};
 use crate::Error;
 
 /// The largest SDP text [`parse`] accepts, in bytes (256 KiB). A Chromium
 /// offer with three sections and a dozen candidates is about 6 KiB.
 pub const MAX_SDP_LEN: usize = 256 * 1024;
+
+/// The longest line [`parse`] accepts, in bytes (16 KiB). The longest lines
+/// real peers write are `a=group:BUNDLE` with every mid and `a=ssrc-group`;
+/// a candidate line is at most 1 KiB.
+pub const MAX_LINE_LEN: usize = 16 * 1024;
+
+/// Most m-sections in one description (1024: a large conference's SFU
+/// offers a few hundred).
+pub const MAX_SECTIONS: usize = 1024;
+
+/// Most `a=` lines in the session block or in one section (1024; Chromium's
+/// simulcast video section has about 80).
+pub const MAX_ATTRIBUTES: usize = 1024;
+
+/// Most formats on one `m=` line (128, the number of RTP payload types).
+pub const MAX_FORMATS: usize = 128;
+
+/// Most `a=fingerprint` lines in the session block or in one section (8;
+/// aiortc sends 3).
+pub const MAX_FINGERPRINTS: usize = 8;
 
 /// Parses SDP text (CRLF or LF line ends) into a [`SessionDescription`].
 ///
@@ -104,6 +161,35 @@ pub fn parse(text: &str) -> Result<SessionDescription, Error> {
     Parser::new().run(text)
 }
 
+/// [`parse`] for raw bytes, such as an HTTP request body: input that is not
+/// UTF-8 is [`Error::NotUtf8`] naming the line and offset of the first
+/// invalid byte.
+///
+/// ```
+/// let body = b"v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=x:\xff\r\n";
+/// assert!(matches!(
+///     sdp::parse::parse_bytes(body),
+///     Err(sdp::Error::NotUtf8 { line: 5, offset: 47 })
+/// ));
+/// assert!(sdp::parse::parse_bytes(&body[..43]).is_ok());
+/// ```
+pub fn parse_bytes(bytes: &[u8]) -> Result<SessionDescription, Error> {
+    if bytes.len() > MAX_SDP_LEN {
+        return Err(Error::TooLarge {
+            len: bytes.len(),
+            limit: MAX_SDP_LEN,
+        });
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse(text),
+        Err(e) => {
+            let offset = e.valid_up_to();
+            let line = 1 + memchr::memchr_iter(b'\n', &bytes[..offset]).count();
+            Err(Error::NotUtf8 { line, offset })
+        }
+    }
+}
+
 impl FromStr for SessionDescription {
     type Err = Error;
 
@@ -124,6 +210,31 @@ impl Line<'_> {
     fn err(&self, expected: &'static str) -> Error {
         Error::parse(self.number, expected, self.text)
     }
+
+    /// An [`Error::Invalid`] for this line, in m-section `section` (`None`:
+    /// the session block).
+    fn invalid(&self, section: Option<usize>, violation: Violation) -> Error {
+        Error::Invalid {
+            line: Some(self.number),
+            section,
+            mid: None,
+            violation,
+        }
+    }
+}
+
+/// The first control character (C0 or DEL) in `text`, if any.
+#[inline]
+fn control_byte(text: &str) -> Option<u8> {
+    // A branch-free pass first (vectorised), the search only on a hit.
+    let any = text
+        .bytes()
+        .fold(false, |hit, b| hit | (b < 0x20) | (b == 0x7f));
+    if any {
+        text.bytes().find(|b| *b < 0x20 || *b == 0x7f)
+    } else {
+        None
+    }
 }
 
 /// Session-level transport attributes, copied into sections that lack them.
@@ -131,7 +242,10 @@ impl Line<'_> {
 struct SessionTransport {
     ice_ufrag: Option<SmolStr>,
     ice_pwd: Option<SmolStr>,
-    fingerprint: Option<Fingerprint>,
+    /// The line of the first `a=ice-ufrag` or `a=ice-pwd`, for the error when
+    /// only one of them comes.
+    ice_line: Option<usize>,
+    fingerprints: Vec<Fingerprint>,
     setup: Option<Setup>,
 }
 
@@ -357,6 +471,8 @@ struct Parser<'a> {
     /// The last `a=fingerprint` value and what it parsed to: browsers repeat
     /// the same fingerprint in every section.
     fingerprint: Option<(&'a str, Fingerprint)>,
+    /// `a=` lines seen in the current block (session or section).
+    attributes: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -370,7 +486,13 @@ impl<'a> Parser<'a> {
             section: Section::new(),
             strings: Strings::new(),
             fingerprint: None,
+            attributes: 0,
         }
+    }
+
+    /// The index of the section being parsed (`None` in the session block).
+    fn section_index(&self) -> Option<usize> {
+        self.desc.contents.len().checked_sub(1)
     }
 
     fn run(mut self, text: &'a str) -> Result<SessionDescription, Error> {
@@ -395,12 +517,33 @@ impl<'a> Parser<'a> {
             }
             let line = Line { number, text };
             last = line;
+            if text.len() > MAX_LINE_LEN {
+                let v = Violation::LineTooLong {
+                    len: text.len(),
+                    limit: MAX_LINE_LEN,
+                };
+                return Err(line.invalid(self.section_index(), v));
+            }
+            if let Some(byte) = control_byte(text) {
+                let v = Violation::ControlCharacter { byte };
+                return Err(line.invalid(self.section_index(), v));
+            }
             let lb = text.as_bytes();
             if lb.len() < 2 || lb[1] != b'=' {
                 return Err(line.err("a `<type>=<value>` line"));
             }
             let kind = lb[0];
             let value = &text[2..];
+            if kind == b'a' {
+                self.attributes += 1;
+                if self.attributes > MAX_ATTRIBUTES {
+                    let v = Violation::TooMany {
+                        what: Limited::Attributes,
+                        limit: MAX_ATTRIBUTES,
+                    };
+                    return Err(line.invalid(self.section_index(), v));
+                }
+            }
             state = match (state, kind) {
                 (State::Media, b'a') => {
                     self.media_attribute(line, value)?;
@@ -424,11 +567,15 @@ impl<'a> Parser<'a> {
                 }
                 (State::Name, _) => return Err(line.err("an `s=` line after `o=`")),
                 (State::Session, b'm') | (State::Media, b'm') => {
-                    if state == State::Session && self.timing.is_none() {
-                        return Err(line.err("a `t=` line before the first `m=`"));
+                    if state == State::Session {
+                        if self.timing.is_none() {
+                            return Err(line.err("a `t=` line before the first `m=`"));
+                        }
+                        self.finish_session()?;
                     }
                     self.finish_section();
                     self.media_line(line, value)?;
+                    self.attributes = 0;
                     State::Media
                 }
                 (State::Session, _) => {
@@ -448,7 +595,7 @@ impl<'a> Parser<'a> {
             State::Session if self.timing.is_none() => {
                 return Err(last.err("a `t=` line in the session description"))
             }
-            State::Session => {}
+            State::Session => self.finish_session()?,
             State::Media => self.finish_section(),
         }
         self.desc.timing = self.timing.unwrap_or((0, 0));
@@ -528,18 +675,20 @@ impl<'a> Parser<'a> {
             }
             AttrName::ExtmapAllowMixed => desc.extmap_allow_mixed = true,
             AttrName::IceUfrag => {
-                let v = required(line, value, "an ICE ufrag")?;
+                let v = ice_credential(line, None, value, is_ice_ufrag, Violation::IceUfrag)?;
                 self.transport.ice_ufrag = Some(strings.get(v));
+                self.transport.ice_line.get_or_insert(line.number);
             }
             AttrName::IcePwd => {
-                let v = required(line, value, "an ICE pwd")?;
+                let v = ice_credential(line, None, value, is_ice_pwd, Violation::IcePwd)?;
                 self.transport.ice_pwd = Some(strings.get(v));
+                self.transport.ice_line.get_or_insert(line.number);
             }
-            AttrName::Fingerprint => {
-                let fp = parse_fingerprint(&mut self.fingerprint, line, value)?;
-                self.transport.fingerprint.get_or_insert(fp);
-            }
-            AttrName::Setup => self.transport.setup = Some(parse_setup(line, value)?),
+            AttrName::Fingerprint => match parse_fingerprint(&mut self.fingerprint, line, value)? {
+                Some(fp) => push_fingerprint(line, None, &mut self.transport.fingerprints, fp)?,
+                None => desc.extra_attributes.push(attribute(strings, name, value)),
+            },
+            AttrName::Setup => self.transport.setup = Some(parse_setup(line, None, value)?),
             _ => desc.extra_attributes.push(attribute(strings, name, value)),
         }
         Ok(())
@@ -564,6 +713,20 @@ impl<'a> Parser<'a> {
                 .bandwidths
                 .push(parse_bandwidth(&mut self.strings, line, value)?),
             _ => return Err(line.err("a media-level line (i c b k a) or `m=`")),
+        }
+        Ok(())
+    }
+
+    /// Closes the session block: its ICE credentials come in pairs.
+    fn finish_session(&mut self) -> Result<(), Error> {
+        let t = &self.transport;
+        if t.ice_ufrag.is_some() != t.ice_pwd.is_some() {
+            return Err(Error::Invalid {
+                line: t.ice_line,
+                section: None,
+                mid: None,
+                violation: Violation::IncompleteIceCredentials,
+            });
         }
         Ok(())
     }
@@ -599,8 +762,8 @@ impl<'a> Parser<'a> {
                 t.ice_pwd.clone_from(p);
             }
         }
-        if t.fingerprint.is_none() {
-            t.fingerprint = s.fingerprint;
+        if t.fingerprints.is_empty() {
+            t.fingerprints.clone_from(&s.fingerprints);
         }
         if t.setup.is_none() {
             t.setup = s.setup;
@@ -613,6 +776,13 @@ impl<'a> Parser<'a> {
     /// An `m=` line: a new content at the end of the description.
     fn media_line(&mut self, line: Line<'a>, value: &'a str) -> Result<(), Error> {
         const WHAT: &str = "`m=<media> <port> <proto> <fmt>…`";
+        if self.desc.contents.len() >= MAX_SECTIONS {
+            let v = Violation::TooMany {
+                what: Limited::Sections,
+                limit: MAX_SECTIONS,
+            };
+            return Err(line.invalid(None, v));
+        }
         let mut it = fields(value, b' ');
         let mut field = || {
             it.next()
@@ -623,10 +793,17 @@ impl<'a> Parser<'a> {
         let port_field = field()?;
         let protocol = field()?;
         // `<port>/<number of ports>`: the count is dropped.
-        let port_str = port_field
-            .split_once_byte(b'/')
-            .map_or(port_field, |(p, _)| p);
+        let port_str = match port_field.split_once_byte(b'/') {
+            Some((p, count)) => {
+                number::<u16>(line, count, "`<port>/<number of ports>`")?;
+                p
+            }
+            None => port_field,
+        };
         let port: u16 = number(line, port_str, "a port number (0-65535)")?;
+        if !fields(protocol, b'/').all(is_token) {
+            return Err(line.err("a proto of tokens separated by `/` (`UDP/TLS/RTP/SAVPF`)"));
+        }
         let rtp = is_rtp_protocol(protocol);
         let mut media = MediaContentDescription::new(media_type, port, self.strings.get(protocol));
         let section = &mut self.section;
@@ -634,7 +811,17 @@ impl<'a> Parser<'a> {
         section.rtp = rtp;
         // Sized once: the m= line lists every format (at most 128 distinct
         // payload types).
-        let listed = it.clone().count();
+        let listed = it.clone().filter(|f| !f.is_empty()).count();
+        if listed == 0 {
+            return Err(line.err("at least one format on the `m=` line"));
+        }
+        if listed > MAX_FORMATS {
+            let v = Violation::TooMany {
+                what: Limited::Formats,
+                limit: MAX_FORMATS,
+            };
+            return Err(line.invalid(Some(self.desc.contents.len()), v));
+        }
         if rtp {
             media.codecs.reserve_exact(listed.min(128));
         } else {
@@ -671,6 +858,7 @@ impl<'a> Parser<'a> {
     /// An `a=` line in a section.
     fn media_attribute(&mut self, line: Line<'a>, attr: &'a str) -> Result<(), Error> {
         let (name, value) = split_attribute(attr);
+        let section = self.section_index();
         let Some(content) = self.desc.contents.last_mut() else {
             return Err(line.err("an `m=` line"));
         };
@@ -837,6 +1025,13 @@ impl<'a> Parser<'a> {
                 });
             }
             AttrName::Candidate => {
+                if transport.candidates.len() >= MAX_CANDIDATES_PER_SECTION {
+                    let v = Violation::TooMany {
+                        what: Limited::Candidates,
+                        limit: MAX_CANDIDATES_PER_SECTION,
+                    };
+                    return Err(line.invalid(section, v));
+                }
                 let c = Candidate::from_str(attr).map_err(|_| line.err("an ICE candidate"))?;
                 transport.candidates.push(c);
             }
@@ -920,21 +1115,23 @@ impl<'a> Parser<'a> {
                 media.max_ptime = Some(number(line, v, "a maxptime in milliseconds")?);
             }
             AttrName::IceUfrag => {
-                transport.ice_ufrag = strings.get(required(line, value, "an ICE ufrag")?);
+                let v = ice_credential(line, section, value, is_ice_ufrag, Violation::IceUfrag)?;
+                transport.ice_ufrag = strings.get(v);
             }
             AttrName::IcePwd => {
-                transport.ice_pwd = strings.get(required(line, value, "an ICE pwd")?);
+                let v = ice_credential(line, section, value, is_ice_pwd, Violation::IcePwd)?;
+                transport.ice_pwd = strings.get(v);
             }
             AttrName::IceOptions => {
                 let v = required(line, value, "ice-options tokens")?;
                 transport.ice_options.clear();
                 transport.ice_options.extend(tokens(strings, v));
             }
-            AttrName::Fingerprint => {
-                let fp = parse_fingerprint(&mut self.fingerprint, line, value)?;
-                transport.fingerprint.get_or_insert(fp);
-            }
-            AttrName::Setup => transport.setup = Some(parse_setup(line, value)?),
+            AttrName::Fingerprint => match parse_fingerprint(&mut self.fingerprint, line, value)? {
+                Some(fp) => push_fingerprint(line, section, &mut transport.fingerprints, fp)?,
+                None => media.extra_attributes.push(attribute(strings, name, value)),
+            },
+            AttrName::Setup => transport.setup = Some(parse_setup(line, section, value)?),
             AttrName::EndOfCandidates => transport.end_of_candidates = true,
             // Session-level only: kept as unknown in a section.
             AttrName::Group | AttrName::MsidSemantic | AttrName::IceLite | AttrName::Other => {
@@ -1163,28 +1360,89 @@ fn parse_timing(line: Line<'_>, value: &str) -> Result<(u64, u64), Error> {
 }
 
 /// `a=fingerprint`, reusing the previous result when the text repeats it.
+/// `None` for a well-formed fingerprint with a hash function DTLS does not
+/// support (kept as an unknown attribute).
 fn parse_fingerprint<'a>(
     last: &mut Option<(&'a str, Fingerprint)>,
     line: Line<'_>,
     value: Option<&'a str>,
-) -> Result<Fingerprint, Error> {
+) -> Result<Option<Fingerprint>, Error> {
     const WHAT: &str = "a fingerprint `<hash-func> <XX:XX:…>`";
     let value = required(line, value, WHAT)?;
     if let Some((text, fp)) = last {
         if *text == value {
-            return Ok(*fp);
+            return Ok(Some(*fp));
         }
     }
-    let fp: Fingerprint = value.parse().map_err(|_| line.err(WHAT))?;
-    *last = Some((value, fp));
-    Ok(fp)
+    match value.parse::<Fingerprint>() {
+        Ok(fp) => {
+            *last = Some((value, fp));
+            Ok(Some(fp))
+        }
+        Err(ParseFingerprintError::UnknownAlgorithm) if is_unknown_fingerprint(value) => Ok(None),
+        Err(_) => Err(line.err(WHAT)),
+    }
 }
 
-fn parse_setup(line: Line<'_>, value: Option<&str>) -> Result<Setup, Error> {
-    const WHAT: &str = "`setup:active`, `passive` or `actpass`";
-    required(line, value, WHAT)?
+/// `<hash-func> <hex pairs>` with a hash function token we do not support
+/// (RFC 8122 §5: `md5`, `sha-224`, …).
+fn is_unknown_fingerprint(value: &str) -> bool {
+    let Some((hash, hex)) = value.split_once_byte(b' ') else {
+        return false;
+    };
+    is_token(hash)
+        && !hex.is_empty()
+        && fields(hex, b':').all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Appends a fingerprint to a block's list, bounded by [`MAX_FINGERPRINTS`].
+fn push_fingerprint(
+    line: Line<'_>,
+    section: Option<usize>,
+    list: &mut Vec<Fingerprint>,
+    fp: Fingerprint,
+) -> Result<(), Error> {
+    if list.len() >= MAX_FINGERPRINTS {
+        let v = Violation::TooMany {
+            what: Limited::Fingerprints,
+            limit: MAX_FINGERPRINTS,
+        };
+        return Err(line.invalid(section, v));
+    }
+    list.push(fp);
+    Ok(())
+}
+
+fn parse_setup(
+    line: Line<'_>,
+    section: Option<usize>,
+    value: Option<&str>,
+) -> Result<Setup, Error> {
+    required(line, value, "`setup:active`, `passive` or `actpass`")?
         .parse()
-        .map_err(|_| line.err(WHAT))
+        .map_err(|_| line.invalid(section, Violation::Setup))
+}
+
+/// An `a=ice-ufrag` or `a=ice-pwd` value that `valid` accepts (RFC 8839's
+/// grammar), or `violation` on this line.
+fn ice_credential<'a>(
+    line: Line<'_>,
+    section: Option<usize>,
+    value: Option<&'a str>,
+    valid: fn(&str) -> bool,
+    violation: Violation,
+) -> Result<&'a str, Error> {
+    value
+        .filter(|v| valid(v))
+        .ok_or_else(|| line.invalid(section, violation))
+}
+
+/// RFC 8866's `token`: one or more `token-char`s.
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes().all(|b| {
+            matches!(b, 0x21 | 0x23..=0x27 | 0x2a | 0x2b | 0x2d | 0x2e | 0x30..=0x39 | 0x41..=0x5a | 0x5e..=0x7e)
+        })
 }
 
 /// Whether a `m=` protocol carries RTP, so that its formats are payload types.

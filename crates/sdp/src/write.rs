@@ -1,4 +1,4 @@
-//! [`SessionDescription`](crate::model::SessionDescription) → SDP text
+//! [`SessionDescription`] → SDP text
 //! (libwebrtc's `SdpSerialize`).
 //!
 //! Lines end in CRLF and come in the order Chromium writes them
@@ -24,6 +24,18 @@
 //! kind. What the writer relies on (and the parser produces): RTP sections
 //! list their payload types through `codecs` and non-RTP sections through
 //! `formats`; a rejected section is written with port 0 whatever `port` says.
+//! A section with neither codecs nor formats is written with the format `0`,
+//! as libwebrtc does, since an `m=` line needs one.
+//!
+//! # No line injection
+//!
+//! The model's strings are public fields, so a value may hold anything. The
+//! writer never lets one end a line: control characters (C0 and DEL, so CR
+//! and LF among them) inside values are left out of the output. Checking
+//! costs one pass over the finished text (its control bytes must be exactly
+//! the CRLF line ends the writer wrote); only when that fails is the text
+//! written again, filtering every value. The parser refuses such characters,
+//! so a parsed description is always written as it came.
 
 use std::fmt::{self, Write as _};
 
@@ -55,7 +67,7 @@ pub fn write(desc: &SessionDescription) -> String {
 }
 
 /// Appends the SDP text of `desc` to `out` (no allocation once `out` has
-/// the capacity). Same output as [`write`].
+/// the capacity). Same output as [`write()`].
 ///
 /// ```
 /// use sdp::model::Origin;
@@ -69,12 +81,41 @@ pub fn write(desc: &SessionDescription) -> String {
 /// }
 /// ```
 pub fn write_into(desc: &SessionDescription, out: &mut String) {
-    let mut w = Writer(out);
+    let start = out.len();
+    let mut w = Writer {
+        out,
+        ends: 0,
+        sanitize: false,
+    };
     w.session(desc);
+    let ends = w.ends;
+    if control_bytes(&out.as_bytes()[start..]) != 2 * ends {
+        // A value holds a control character: write again, filtering values.
+        out.truncate(start);
+        Writer {
+            out,
+            ends: 0,
+            sanitize: true,
+        }
+        .session(desc);
+    }
+}
+
+/// How many control bytes (C0 or DEL) `bytes` holds (a branch-free count).
+fn control_bytes(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .map(|&b| usize::from((b < 0x20) | (b == 0x7f)))
+        .sum()
+}
+
+/// Whether a character is one the writer leaves out of values.
+fn is_control(c: char) -> bool {
+    c < ' ' || c == '\u{7f}'
 }
 
 impl fmt::Display for SessionDescription {
-    /// The SDP text, as [`write`] produces it.
+    /// The SDP text, as [`write()`] produces it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut s = String::with_capacity(1024 + 2048 * self.contents.len());
         write_into(self, &mut s);
@@ -94,22 +135,38 @@ pub(crate) fn is_rtp_slot_attribute(name: &str) -> bool {
     )
 }
 
-struct Writer<'a>(&'a mut String);
+struct Writer<'a> {
+    out: &'a mut String,
+    /// Line ends written so far.
+    ends: usize,
+    /// Filter control characters out of every value (see the module docs).
+    sanitize: bool,
+}
 
 impl Writer<'_> {
     fn s(&mut self, s: &str) -> &mut Self {
-        self.0.push_str(s);
+        if self.sanitize {
+            self.out.extend(s.chars().filter(|c| !is_control(*c)));
+        } else {
+            self.out.push_str(s);
+        }
         self
     }
 
     fn n(&mut self, n: impl fmt::Display) -> &mut Self {
         // Writing into a String cannot fail.
-        let _ = write!(self.0, "{n}");
+        if self.sanitize {
+            let text = n.to_string();
+            self.out.extend(text.chars().filter(|c| !is_control(*c)));
+        } else {
+            let _ = write!(self.out, "{n}");
+        }
         self
     }
 
     fn end(&mut self) {
-        self.0.push_str("\r\n");
+        self.out.push_str("\r\n");
+        self.ends += 1;
     }
 
     /// `a=<name>` (flag attribute).
@@ -124,11 +181,8 @@ impl Writer<'_> {
 
     fn session(&mut self, d: &SessionDescription) {
         let o = &d.origin;
-        self.s("v=0\r\no=")
-            .s(&o.username)
-            .s(" ")
-            .n(o.session_id)
-            .s(" ");
+        self.s("v=0").end();
+        self.s("o=").s(&o.username).s(" ").n(o.session_id).s(" ");
         self.n(o.session_version).s(" ").s(&o.net_type).s(" ");
         self.s(&o.address_type).s(" ").s(&o.address).end();
         self.s("s=").s(&d.session_name).end();
@@ -211,6 +265,9 @@ impl Writer<'_> {
         for f in &m.formats {
             self.s(" ").s(f);
         }
+        if m.codecs.is_empty() && m.formats.is_empty() {
+            self.s(" 0");
+        }
         self.end();
         if let Some(conn) = &m.connection {
             self.connection(conn);
@@ -237,7 +294,7 @@ impl Writer<'_> {
             self.attr("ice-pwd", &t.ice_pwd);
         }
         self.ice_options(&t.ice_options);
-        if let Some(fp) = &t.fingerprint {
+        for fp in &t.fingerprints {
             self.s("a=fingerprint:").n(fp).end();
         }
         if let Some(setup) = t.setup {

@@ -227,7 +227,7 @@ async fn apply_remote(
         .unwrap();
     let theirs = &remote.description().contents[index].transport;
     controller
-        .set_remote_fingerprint(name, theirs.fingerprint.unwrap())
+        .set_remote_fingerprints(name, &theirs.fingerprints)
         .await
         .unwrap();
     let creds = Credentials::new(&theirs.ice_ufrag, &theirs.ice_pwd).unwrap();

@@ -93,7 +93,7 @@ fn chromium_offers_have_the_expected_shape() {
                 c.mid
             );
             assert!(
-                c.transport.fingerprint.is_some(),
+                !c.transport.fingerprints.is_empty(),
                 "{name}: {} no fingerprint",
                 c.mid
             );

@@ -126,13 +126,16 @@ fn compare_section(
     assert_eq!(ufrag, t.ice_ufrag, "{}", at("ice-ufrag"));
     let pwd = first(a, "ice-pwd").or(first(sess, "ice-pwd")).unwrap_or("");
     assert_eq!(pwd, t.ice_pwd, "{}", at("ice-pwd"));
-    let fp = first(a, "fingerprint").or(first(sess, "fingerprint"));
-    assert_eq!(
-        fp.map(|f| f.parse::<Fingerprint>().unwrap()),
-        t.fingerprint,
-        "{}",
-        at("fingerprint")
-    );
+    // Every fingerprint of the section (or, without any, of the session).
+    let mut fps: Vec<Fingerprint> = values(a, "fingerprint")
+        .map(|f| f.parse::<Fingerprint>().unwrap())
+        .collect();
+    if fps.is_empty() {
+        fps = values(sess, "fingerprint")
+            .map(|f| f.parse::<Fingerprint>().unwrap())
+            .collect();
+    }
+    assert_eq!(fps, t.fingerprints, "{}", at("fingerprint"));
     let setup = first(a, "setup").or(first(sess, "setup"));
     assert_eq!(
         setup.map(|s| s.parse::<Setup>().unwrap()),

@@ -156,7 +156,13 @@ fn firefox_candidates_and_end_of_candidates_survive() {
     assert_eq!(total, text.matches("a=candidate:").count());
     assert!(desc.candidates(0).unwrap().end_of_candidates());
     let again = sdp::parse(&desc.to_sdp()).unwrap();
-    assert_eq!(again, sdp::parse(&text).unwrap());
+    let mut expected = sdp::parse(&text).unwrap();
+    // The default destination is libwebrtc's: the UDP server-reflexive
+    // candidate before the host one (the file was written with the host's).
+    let c0 = expected.contents[0].media.connection.as_mut().unwrap();
+    assert_eq!(c0.address, "127.0.0.1");
+    c0.address = "198.51.100.7".into();
+    assert_eq!(again, expected);
 }
 
 #[test]

@@ -114,8 +114,8 @@ fn our_offer_answered_by_our_answerer() {
     assert_eq!(answer.contents[0].transport.setup, Some(Setup::Active));
     assert_ne!(answer.contents[0].transport.ice_ufrag, t0.ice_ufrag);
     assert_ne!(
-        answer.contents[0].transport.fingerprint,
-        offer.contents[0].transport.fingerprint
+        answer.contents[0].transport.fingerprints,
+        offer.contents[0].transport.fingerprints
     );
     // Same codecs, same payload types, same order.
     assert_eq!(
@@ -235,7 +235,7 @@ fn firefox_offer_answered() {
     for (a, o) in answer.contents.iter().zip(&offer.contents) {
         assert!(!a.rejected, "section {} rejected", a.mid);
         // Firefox puts its fingerprint at session level; the answer has ours per section.
-        assert!(a.transport.fingerprint.is_some());
+        assert_eq!(a.transport.fingerprints.len(), 1);
         for c in &a.media.codecs {
             let offered = o.media.codec(c.payload_type).expect("offered payload type");
             assert!(offered.name.eq_ignore_ascii_case(&c.name));

@@ -84,7 +84,8 @@ fn codecs() -> impl Strategy<Value = Vec<Codec>> {
         vec(feedback(), 0..4),
     );
     (
-        proptest::sample::subsequence((0u8..128).collect::<Vec<_>>(), 0..8).prop_shuffle(),
+        // An m= line needs a format: at least one codec.
+        proptest::sample::subsequence((0u8..128).collect::<Vec<_>>(), 1..8).prop_shuffle(),
         vec(codec, 8),
     )
         .prop_map(|(pts, specs)| {
@@ -154,7 +155,10 @@ fn transport() -> impl Strategy<Value = TransportDescription> {
                 ice_ufrag,
                 ice_pwd,
                 ice_options,
-                fingerprint: fp.map(|d| Fingerprint::new(HashAlgorithm::Sha256, &d).unwrap()),
+                fingerprints: fp
+                    .map(|d| Fingerprint::new(HashAlgorithm::Sha256, &d).unwrap())
+                    .into_iter()
+                    .collect(),
                 setup,
                 candidates,
                 end_of_candidates: eoc,
@@ -415,6 +419,93 @@ proptest! {
         prop_assert_eq!(sdp::write(&parsed), text);
         let lf = sdp::write(&d).replace("\r\n", "\n");
         prop_assert_eq!(sdp::parse(&lf).unwrap(), d);
+    }
+}
+
+/// Text with control characters (CR, LF, NUL, TAB, DEL…) among printable ones.
+fn hostile() -> impl Strategy<Value = String> {
+    vec(
+        prop_oneof![
+            3 => proptest::char::range(' ', '~'),
+            2 => proptest::sample::select(vec!['\r', '\n', '\0', '\t', '\x0b', '\x1b', '\x7f']),
+            1 => any::<char>(),
+        ],
+        0..12,
+    )
+    .prop_map(|cs| cs.into_iter().collect())
+}
+
+/// Puts `evil` into one of the model's many string fields (picked by `which`).
+fn inject(d: &mut SessionDescription, which: usize, evil: &str) {
+    let evil = SmolStr::from(evil);
+    let fields = 16;
+    let section = d.contents.len().checked_sub(1);
+    match (which % fields, section) {
+        (0, _) => d.session_name = evil,
+        (1, _) => d.origin.username = evil,
+        (2, _) => d.session_info = Some(evil),
+        (3, _) => d.extra_attributes.push(Attribute::new("zz", Some(evil))),
+        (4, _) => d.groups.push(Group::bundle([evil])),
+        (5, _) => d.extra_attributes.push(Attribute::new(evil, None::<&str>)),
+        (_, None) => d.session_name = evil,
+        (6, Some(i)) => d.contents[i].mid = evil,
+        (7, Some(i)) => d.contents[i].transport.ice_ufrag = evil,
+        (8, Some(i)) => d.contents[i].media.protocol = evil,
+        (9, Some(i)) => d.contents[i].media.formats.push(evil),
+        (10, Some(i)) => d.contents[i].media.msids.push(Msid {
+            stream_id: evil,
+            track_id: None,
+        }),
+        (11, Some(i)) => d.contents[i].media.rtcp = Some(evil),
+        (12, Some(i)) => d.contents[i].media.ssrcs.push(SsrcAttribute {
+            ssrc: 1,
+            name: "cname".into(),
+            value: Some(evil),
+        }),
+        (13, Some(i)) => match d.contents[i].media.codecs.first_mut() {
+            Some(c) => c.params.push(("x".into(), evil)),
+            None => d.contents[i].media.media_type = MediaType::Other(evil),
+        },
+        (14, Some(i)) => match d.contents[i].transport.candidates.first_mut() {
+            Some(c) => c.extensions.push(("x".into(), evil.to_string())),
+            None => d.contents[i].transport.ice_options.push(evil),
+        },
+        (_, Some(i)) => d.contents[i]
+            .media
+            .extra_attributes
+            .push(Attribute::new("zz", Some(evil))),
+    }
+}
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    /// Whatever a model's strings hold, the writer's only control bytes are
+    /// its own CRLF line ends, so no value can start a line of its own
+    /// (line injection); each line still starts with `<letter>=`.
+    #[test]
+    fn writer_never_emits_a_stray_control_character(
+        mut d in session(),
+        edits in vec((any::<usize>(), hostile()), 1..4),
+    ) {
+        for (which, evil) in &edits {
+            inject(&mut d, *which, evil);
+        }
+        let text = sdp::write(&d);
+        let body = text.strip_suffix("\r\n").unwrap_or(&text);
+        for line in body.split("\r\n") {
+            prop_assert!(
+                !line.chars().any(|c| c < ' ' || c == '\x7f'),
+                "control character in {:?}", line
+            );
+            let b = line.as_bytes();
+            prop_assert!(b.len() >= 2 && b[0].is_ascii_lowercase() && b[1] == b'=', "{:?}", line);
+        }
+        // The same through `Display` and into a reused buffer.
+        prop_assert_eq!(d.to_string(), text.clone());
+        let mut buf = String::from("prefix\r\n");
+        sdp::write::write_into(&d, &mut buf);
+        prop_assert_eq!(&buf["prefix\r\n".len()..], text.as_str());
     }
 }
 

@@ -493,14 +493,17 @@ impl MediaSessionDescriptionFactory {
     /// intersected with the offer's reversed. Sections are rejected when the
     /// offer rejected them, we have no options for them or they are
     /// stopped, nothing is in common, or (max-bundle) they are outside the
-    /// offer's BUNDLE group. An RTP section without `a=rtcp-mux` or an
-    /// offer without mids is an error.
+    /// offer's BUNDLE group. An RTP section without `a=rtcp-mux` is an
+    /// error, and so is an offer that fails [`validate`](crate::validate())
+    /// (missing or duplicate mids, a bad BUNDLE group, a transport without
+    /// ICE credentials or fingerprint…): nothing is answered from it.
     pub fn create_answer(
         &self,
         offer: &SessionDescription,
         options: &MediaSessionOptions,
         current: Option<&SessionDescription>,
     ) -> Result<SessionDescription, Error> {
+        crate::validate(offer, crate::SdpType::Offer)?;
         check_unique_mids(options)?;
         let entropy = &mut Entropy::new();
         let offered_bundle = offer.bundle_group();
@@ -513,15 +516,8 @@ impl MediaSessionDescriptionFactory {
                 "max-bundle is configured but the offer has no BUNDLE group".into(),
             ));
         }
-        let mut seen = HashSet::new();
         let mut contents = Vec::with_capacity(offer.contents.len());
         for offered in &offer.contents {
-            if offered.mid.is_empty() || !seen.insert(offered.mid.as_str()) {
-                return Err(Error::Negotiation(format!(
-                    "offer section with a missing or duplicate mid `{}`",
-                    offered.mid
-                )));
-            }
             let in_bundle = offered_bundle.is_some_and(|g| g.mids.contains(&offered.mid));
             let outside_max_bundle = options.bundle_policy == BundlePolicy::MaxBundle
                 && offered_bundle.is_some()

@@ -210,7 +210,7 @@ impl TransportDescriptionFactory {
             ice_ufrag,
             ice_pwd,
             ice_options: self.ice_options.clone(),
-            fingerprint: Some(self.fingerprint),
+            fingerprints: vec![self.fingerprint],
             setup: Some(setup),
             candidates: Vec::new(),
             end_of_candidates: false,
@@ -240,7 +240,7 @@ impl TransportDescriptionFactory {
         current: Option<&TransportDescription>,
         entropy: &mut Entropy,
     ) -> Result<TransportDescription, Error> {
-        if offer.fingerprint.is_none() {
+        if offer.fingerprints.is_empty() {
             return Err(Error::Negotiation(
                 "the offer has no a=fingerprint: DTLS is required (RFC 8827)".into(),
             ));
@@ -319,7 +319,7 @@ mod tests {
         let reoffer = f.create_offer(&default, Some(&answered));
         assert_eq!(reoffer.setup, Some(Setup::Active));
 
-        offer.fingerprint = None;
+        offer.fingerprints.clear();
         assert!(matches!(
             f.create_answer(&offer, &default, None),
             Err(Error::Negotiation(_))
