@@ -69,6 +69,11 @@ pub(crate) const STEPS: &[Step] = &[
         run: clippy,
     },
     Step {
+        name: "doc",
+        slow: false,
+        run: doc,
+    },
+    Step {
         name: "test",
         slow: false,
         run: test,
@@ -216,6 +221,18 @@ fn clippy(ctx: &Context) -> Outcome {
         "-D",
         "warnings",
     ]))
+    .into()
+}
+
+/// `cargo doc --no-deps` of every workspace crate with rustdoc warnings
+/// denied: broken, ambiguous or private intra-doc links fail the run.
+fn doc(ctx: &Context) -> Outcome {
+    cmd::run(
+        cmd::cargo()
+            .current_dir(&ctx.root)
+            .env("RUSTDOCFLAGS", "-D warnings")
+            .args(["doc", "--no-deps", "--workspace"]),
+    )
     .into()
 }
 

@@ -1069,14 +1069,14 @@ impl<'a> StunAttribute<'a> for ChangeRequest {
 }
 
 macro_rules! attribute_enum {
-    ($( $variant:ident ( $ty:ty ) ),* $(,)?) => {
+    ($( $variant:ident ( $tyname:ident $(<$lt:lifetime>)? ) ),* $(,)?) => {
         /// Any attribute, decoded.
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         #[non_exhaustive]
         pub enum Attribute<'a> {
             $(
-                #[doc = concat!("See [`", stringify!($variant), "`].")]
-                $variant($ty),
+                #[doc = concat!("See [`", stringify!($tyname), "`].")]
+                $variant($tyname $(<$lt>)?),
             )*
             /// An attribute this crate does not know, kept as it was.
             Unknown {
@@ -1091,7 +1091,7 @@ macro_rules! attribute_enum {
             /// Decodes a raw attribute.
             pub fn decode(raw: RawAttribute<'a>, tid: &[u8; 12]) -> Result<Attribute<'a>, Error> {
                 Ok(match raw.typ {
-                    $( <$ty as StunAttribute<'a>>::TYPE => Attribute::$variant(<$ty>::decode(raw.value, tid)?), )*
+                    $( <$tyname $(<$lt>)? as StunAttribute<'a>>::TYPE => Attribute::$variant(<$tyname $(<$lt>)?>::decode(raw.value, tid)?), )*
                     typ => Attribute::Unknown { typ, value: raw.value },
                 })
             }
@@ -1099,7 +1099,7 @@ macro_rules! attribute_enum {
             /// The attribute type.
             pub fn attribute_type(&self) -> AttributeType {
                 match self {
-                    $( Attribute::$variant(_) => <$ty as StunAttribute<'a>>::TYPE, )*
+                    $( Attribute::$variant(_) => <$tyname $(<$lt>)? as StunAttribute<'a>>::TYPE, )*
                     Attribute::Unknown { typ, .. } => *typ,
                 }
             }

@@ -362,7 +362,7 @@ async fn send_train(
 /// Serves Binding requests on a UDP socket until the task is dropped.
 ///
 /// Reads are drained with `try_recv_from` until the socket would block (at
-/// most [`UDP_BATCH`] datagrams), then the responses go out grouped by
+/// most `UDP_BATCH` (64) datagrams), then the responses go out grouped by
 /// destination: several equal-size responses to one address leave in one
 /// UDP GSO `sendmsg` where the kernel has it, the rest one `send_to` each.
 pub async fn serve_udp(
