@@ -7,8 +7,18 @@
 //!
 //! - starts DTLS on a transport once ICE has a usable pair,
 //! - demultiplexes what ICE accepts (RFC 7983 with the `stun` crate's
-//!   classifier): DTLS records to DTLS, SRTP/SRTCP to the media layer (only
-//!   once DTLS has verified the peer), nothing else;
+//!   classifier): DTLS records to DTLS, SRTP/SRTCP to the component's SRTP
+//!   session (only once DTLS has verified the peer), nothing else;
+//! - keeps SRTP, as libwebrtc's DtlsSrtpTransport does beside its
+//!   JsepTransport: when DTLS on a component exports its DTLS-SRTP keys, the
+//!   component gets an [`SrtpSession`]; received SRTP/SRTCP is authenticated,
+//!   replay-checked and decrypted before the media layer sees it
+//!   ([`ControllerEvent::Media`], or in the caller's buffer with
+//!   [`TransportController::handle_receive_in_place`]), and
+//!   [`TransportController::send_rtp`] / [`TransportController::send_rtcp`]
+//!   take plain RTP/RTCP. Without rtcp-mux, SRTCP uses the RTCP component's
+//!   keys. A driver (or an application bringing its own I/O) only moves
+//!   bytes;
 //! - carries DTLS datagrams and media along ICE's selected route;
 //! - starts gathering on every transport at once
 //!   ([`TransportController::start_gathering`], libwebrtc's
@@ -26,6 +36,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -36,8 +47,9 @@ use ice::{
 };
 
 use crate::certificate::{Certificate, Fingerprint};
-use crate::dtls::{DtlsConfig, DtlsEvent, DtlsRole, DtlsState, DtlsTransport, SrtpKeys};
+use crate::dtls::{DtlsConfig, DtlsEvent, DtlsRole, DtlsState, DtlsTransport};
 use crate::error::Error;
+use crate::srtp::{SrtpConfig, SrtpProfile, SrtpSession};
 
 /// W3C `RTCPeerConnectionState`: ICE and DTLS of every transport combined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,14 +89,16 @@ pub enum ControllerEvent {
     IceConnectionState(IceConnectionState),
     /// The combined connection state changed.
     ConnectionState(PeerConnectionState),
-    /// DTLS on a transport component verified the peer; SRTP keys when negotiated.
+    /// DTLS on a transport component verified the peer. When an SRTP
+    /// profile was negotiated the component's SRTP session now exists (the
+    /// keys stay inside the controller).
     DtlsConnected {
         /// The transport name.
         transport: String,
         /// 1 (RTP, or both with rtcp-mux) or 2 (RTCP without rtcp-mux).
         component: u16,
-        /// The DTLS-SRTP keys, oriented for our role.
-        srtp: Option<SrtpKeys>,
+        /// The negotiated DTLS-SRTP protection profile, if any.
+        srtp_profile: Option<SrtpProfile>,
     },
     /// DTLS on a transport component failed (for example
     /// [`Error::FingerprintMismatch`]); the connection state becomes
@@ -104,14 +118,16 @@ pub enum ControllerEvent {
         /// One DTLS record's plaintext.
         data: Bytes,
     },
-    /// An SRTP or SRTCP packet (still protected) for the media layer; only
-    /// delivered once DTLS has verified the peer.
+    /// A received RTP or RTCP packet for the media layer, SRTP/SRTCP
+    /// protection removed (authenticated and replay-checked with the keys of
+    /// the DTLS handshake that verified the peer). Packets that fail are
+    /// dropped and counted ([`JsepTransport::srtp_errors`]).
     Media {
         /// The transport name.
         transport: String,
         /// RTCP (true) or RTP (false), by RFC 5761's payload-type rule.
         rtcp: bool,
-        /// The protected packet.
+        /// The plain packet.
         packet: Bytes,
     },
 }
@@ -128,8 +144,19 @@ pub struct GatherRequest {
     pub component: u16,
 }
 
+/// A received RTP or RTCP packet, decrypted in the caller's buffer by
+/// [`TransportController::handle_receive_in_place`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlainMedia {
+    /// RTCP (true) or RTP (false), by RFC 5761's payload-type rule.
+    pub rtcp: bool,
+    /// Where the plain packet is in the buffer.
+    pub range: Range<usize>,
+}
+
 /// One ICE component with DTLS over it (libwebrtc's P2PTransportChannel +
-/// DtlsTransportChannelWrapper).
+/// DtlsTransportChannelWrapper), and the SRTP session made from its DTLS-SRTP
+/// keys (libwebrtc's DtlsSrtpTransport).
 #[derive(Debug)]
 struct Channel {
     ice: IceAgent,
@@ -138,6 +165,10 @@ struct Channel {
     gathering: GatheringState,
     /// A [`GatherRequest`] was issued for this component.
     gather_requested: bool,
+    /// Created when DTLS connects with an SRTP profile.
+    srtp: Option<SrtpSession>,
+    /// Received SRTP/SRTCP packets refused (authentication, replay, no keys).
+    srtp_errors: u64,
 }
 
 impl Channel {
@@ -148,7 +179,23 @@ impl Channel {
             dtls_started: false,
             gathering: GatheringState::New,
             gather_requested: false,
+            srtp: None,
+            srtp_errors: 0,
         })
+    }
+
+    /// Removes SRTP/SRTCP protection from `packet` in place; the plain length.
+    fn unprotect(&mut self, rtcp: bool, packet: &mut [u8]) -> Result<usize, Error> {
+        let result = match self.srtp.as_mut() {
+            None => Err(Error::NoSrtpProfile),
+            Some(s) if rtcp => s.unprotect_rtcp(packet),
+            Some(s) => s.unprotect_rtp(packet),
+        };
+        if let Err(e) = &result {
+            self.srtp_errors += 1;
+            tracing::trace!(rtcp, error = %e, "SRTP packet refused");
+        }
+        result
     }
 
     fn is_connected(&self) -> bool {
@@ -209,6 +256,25 @@ impl JsepTransport {
             _ => None,
         }
     }
+
+    /// The component that carries RTCP (`rtcp`) or RTP packets we send.
+    fn sending_channel(&mut self, rtcp: bool) -> &mut Channel {
+        match (&mut self.rtcp, rtcp) {
+            (Some(c), true) => c,
+            _ => &mut self.rtp,
+        }
+    }
+
+    /// Received SRTP/SRTCP packets refused on every component (failed
+    /// authentication, replays, packets before the keys).
+    pub fn srtp_errors(&self) -> u64 {
+        self.channels().map(|c| c.srtp_errors).sum()
+    }
+
+    /// The negotiated SRTP profile, once DTLS has connected with one.
+    pub fn srtp_profile(&self) -> Option<SrtpProfile> {
+        self.rtp.srtp.as_ref().map(SrtpSession::profile)
+    }
 }
 
 /// Configuration shared by the transports a controller creates.
@@ -219,6 +285,20 @@ pub struct ControllerConfig {
     /// The ICE configuration of every transport (role, servers, filters…);
     /// the seed, if any, is varied per transport.
     pub ice: IceConfig,
+    /// Replay window and other settings of the SRTP sessions made from the
+    /// DTLS-SRTP keys.
+    pub srtp: SrtpConfig,
+}
+
+impl ControllerConfig {
+    /// `certificate` and `ice` with the default SRTP settings.
+    pub fn new(certificate: Certificate, ice: IceConfig) -> ControllerConfig {
+        ControllerConfig {
+            certificate,
+            ice,
+            srtp: SrtpConfig::default(),
+        }
+    }
 }
 
 /// The TransportController.
@@ -230,7 +310,7 @@ pub struct ControllerConfig {
 /// use dtls_transport::dtls::DtlsRole;
 ///
 /// let certificate = Certificate::generate(KeyType::EcdsaP256, std::time::Duration::from_secs(86400)).unwrap();
-/// let mut controller = TransportController::new(ControllerConfig { certificate, ice: Default::default() });
+/// let mut controller = TransportController::new(ControllerConfig::new(certificate, Default::default()));
 /// controller.add_transport(Instant::now(), "0", DtlsRole::Client, None).unwrap();
 /// assert!(controller.transport("0").is_some());
 /// ```
@@ -247,7 +327,13 @@ pub struct TransportController {
     /// [`TransportController::start_gathering`] was called: new transports gather at once.
     gathering_started: bool,
     gather_requests: VecDeque<GatherRequest>,
+    /// Where outgoing RTP/RTCP is protected before ICE frames it.
+    scratch: Vec<u8>,
 }
+
+/// Bytes reserved for a protected packet: the UDP maximum plus the SRTCP
+/// index and tag.
+const SCRATCH_LEN: usize = 65_535 + 32;
 
 impl TransportController {
     /// A controller with no transports.
@@ -263,6 +349,7 @@ impl TransportController {
             closed: false,
             gathering_started: false,
             gather_requests: VecDeque::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -533,7 +620,11 @@ impl TransportController {
         self.handle_receive_component(now, name, 1, receive)
     }
 
-    /// A datagram for component `component` (1 = RTP, 2 = RTCP without rtcp-mux) of `name`.
+    /// A datagram for component `component` (1 = RTP, 2 = RTCP without
+    /// rtcp-mux) of `name`. Media comes out decrypted as
+    /// [`ControllerEvent::Media`] (one copy of the packet);
+    /// [`handle_receive_in_place`](Self::handle_receive_in_place) decrypts in
+    /// the caller's buffer instead.
     pub fn handle_receive_component(
         &mut self,
         now: Instant,
@@ -541,31 +632,94 @@ impl TransportController {
         component: u16,
         receive: Receive<'_>,
     ) {
-        let Some(t) = self.transports.get_mut(name) else {
-            return;
-        };
-        let transport = t.name.clone();
-        let Some(c) = t.channel_mut(component) else {
-            return;
-        };
-        if let Received::Data(range) = c.ice.handle_receive(now, receive) {
-            let payload = &receive.data[range];
-            match classify(payload) {
-                PacketKind::Dtls => c.dtls.handle_receive(now, payload),
-                // Media only from a peer whose certificate DTLS has verified.
-                kind @ (PacketKind::Rtp | PacketKind::Rtcp)
-                    if c.dtls.state() == DtlsState::Connected =>
-                {
-                    self.events.push_back(ControllerEvent::Media {
-                        transport,
-                        rtcp: kind == PacketKind::Rtcp,
-                        packet: Bytes::copy_from_slice(payload),
-                    });
-                }
-                _ => {}
+        if let Some((range, rtcp)) = self.accept(now, name, component, receive) {
+            let mut packet = receive.data[range].to_vec();
+            let c = self
+                .transports
+                .get_mut(name)
+                .and_then(|t| t.channel_mut(component));
+            if let Some(Ok(n)) = c.map(|c| c.unprotect(rtcp, &mut packet)) {
+                packet.truncate(n);
+                self.events.push_back(ControllerEvent::Media {
+                    transport: name.to_string(),
+                    rtcp,
+                    packet: Bytes::from(packet),
+                });
             }
         }
         self.update(now);
+    }
+
+    /// A datagram for component `component` of `name` that arrived from
+    /// `source` on our socket `local`, in a buffer the controller may write:
+    /// SRTP/SRTCP from the verified peer is decrypted in place and returned as
+    /// `Ok(Some(PlainMedia))` (the plain packet is `buf[range]`), without a
+    /// copy or an allocation. STUN, DTLS and anything dropped give
+    /// `Ok(None)` (their effects come out as events and transmits as usual);
+    /// a media packet SRTP refuses (authentication, replay, no keys yet) is
+    /// the `Err` and is counted in [`JsepTransport::srtp_errors`].
+    pub fn handle_receive_in_place(
+        &mut self,
+        now: Instant,
+        name: &str,
+        component: u16,
+        local: SocketAddr,
+        source: SocketAddr,
+        buf: &mut [u8],
+    ) -> Result<Option<PlainMedia>, Error> {
+        let receive = Receive {
+            local,
+            source,
+            data: buf,
+        };
+        let accepted = self.accept(now, name, component, receive);
+        let result = match accepted {
+            Some((range, rtcp)) => {
+                let c = self
+                    .transports
+                    .get_mut(name)
+                    .and_then(|t| t.channel_mut(component))
+                    .ok_or(Error::UnknownComponent(component))?;
+                let n = c.unprotect(rtcp, &mut buf[range.clone()])?;
+                Ok(Some(PlainMedia {
+                    rtcp,
+                    range: range.start..range.start + n,
+                }))
+            }
+            None => Ok(None),
+        };
+        self.update(now);
+        result
+    }
+
+    /// ICE and DTLS for one datagram: the range of an SRTP/SRTCP packet from
+    /// the DTLS-verified peer (and whether it is SRTCP), or `None` when the
+    /// datagram was for ICE or DTLS or is dropped. Media from a peer whose
+    /// certificate DTLS has not verified never passes.
+    fn accept(
+        &mut self,
+        now: Instant,
+        name: &str,
+        component: u16,
+        receive: Receive<'_>,
+    ) -> Option<(Range<usize>, bool)> {
+        let c = self.transports.get_mut(name)?.channel_mut(component)?;
+        let Received::Data(range) = c.ice.handle_receive(now, receive) else {
+            return None;
+        };
+        let payload = &receive.data[range.clone()];
+        match classify(payload) {
+            PacketKind::Dtls => {
+                c.dtls.handle_receive(now, payload);
+                None
+            }
+            kind @ (PacketKind::Rtp | PacketKind::Rtcp)
+                if c.dtls.state() == DtlsState::Connected =>
+            {
+                Some((range, kind == PacketKind::Rtcp))
+            }
+            _ => None,
+        }
     }
 
     /// Runs the timers of every agent and DTLS transport.
@@ -598,19 +752,54 @@ impl TransportController {
         Ok(())
     }
 
-    /// Sends an already protected SRTP/SRTCP packet on `name` along ICE's
-    /// route (SRTCP on the RTCP component when there is one).
-    pub fn send_media(&mut self, name: &str, packet: &[u8]) -> Result<(), Error> {
-        let t = self.get_mut(name)?;
-        let rtcp = classify(packet) == PacketKind::Rtcp;
-        let c = match (&mut t.rtcp, rtcp) {
-            (Some(c), true) => c,
-            _ => &mut t.rtp,
-        };
+    /// Protects a plain RTP packet with the transport's SRTP session and
+    /// sends it along ICE's route. [`Error::NotConnected`] before DTLS has
+    /// verified the peer, [`Error::NoSrtpProfile`] when DTLS negotiated no
+    /// SRTP profile; SRTP's own errors (a packet too short to be RTP…) as
+    /// they come.
+    pub fn send_rtp(&mut self, name: &str, packet: &[u8]) -> Result<(), Error> {
+        self.send_srtp(name, false, packet)
+    }
+
+    /// Protects a plain RTCP packet (SRTCP) and sends it, on the RTCP
+    /// component when the transport has one. Errors as for
+    /// [`send_rtp`](Self::send_rtp).
+    pub fn send_rtcp(&mut self, name: &str, packet: &[u8]) -> Result<(), Error> {
+        self.send_srtp(name, true, packet)
+    }
+
+    fn send_srtp(&mut self, name: &str, rtcp: bool, packet: &[u8]) -> Result<(), Error> {
+        if packet.len() > SCRATCH_LEN - 32 {
+            return Err(Error::PacketTooLong);
+        }
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let result = self.protect_and_send(name, rtcp, packet, &mut scratch);
+        self.scratch = scratch;
+        result
+    }
+
+    fn protect_and_send(
+        &mut self,
+        name: &str,
+        rtcp: bool,
+        packet: &[u8],
+        scratch: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let c = self.get_mut(name)?.sending_channel(rtcp);
         if c.dtls.state() != DtlsState::Connected {
             return Err(Error::NotConnected);
         }
-        let transmit = c.ice.send(packet)?;
+        let session = c.srtp.as_mut().ok_or(Error::NoSrtpProfile)?;
+        if scratch.len() < SCRATCH_LEN {
+            scratch.resize(SCRATCH_LEN, 0);
+        }
+        scratch[..packet.len()].copy_from_slice(packet);
+        let n = if rtcp {
+            session.protect_rtcp(scratch, packet.len())?
+        } else {
+            session.protect_rtp(scratch, packet.len())?
+        };
+        let transmit = c.ice.send(&scratch[..n])?;
         self.transmits.push_back(transmit);
         Ok(())
     }
@@ -699,10 +888,19 @@ impl TransportController {
                 while let Some(ev) = c.dtls.poll_event() {
                     match ev {
                         DtlsEvent::Connected { srtp } => {
+                            let srtp_profile = srtp.as_ref().map(|k| k.profile);
+                            if let Some(keys) = srtp {
+                                match SrtpSession::from_keys(&keys, self.config.srtp.clone()) {
+                                    Ok(session) => c.srtp = Some(session),
+                                    Err(error) => {
+                                        tracing::warn!(transport = %name, component, %error, "SRTP session not created")
+                                    }
+                                }
+                            }
                             self.events.push_back(ControllerEvent::DtlsConnected {
                                 transport: name.clone(),
                                 component,
-                                srtp,
+                                srtp_profile,
                             })
                         }
                         DtlsEvent::ApplicationData(data) => {
@@ -823,13 +1021,11 @@ mod tests {
         let certificate =
             Certificate::generate(KeyType::EcdsaP256, std::time::Duration::from_secs(3600))
                 .unwrap();
-        TransportController::new(ControllerConfig {
-            certificate,
-            ice: IceConfig {
-                seed: Some(7),
-                ..Default::default()
-            },
-        })
+        let ice = IceConfig {
+            seed: Some(7),
+            ..Default::default()
+        };
+        TransportController::new(ControllerConfig::new(certificate, ice))
     }
 
     fn drain(c: &mut TransportController) -> Vec<GatherRequest> {

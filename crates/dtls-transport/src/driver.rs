@@ -1,8 +1,8 @@
 //! The tokio driver: UDP sockets and timers pumping one [`TransportController`].
 //!
 //! [`AsyncTransportController::new`] lists the machine's networks through a
-//! [`NetworkFilter`] and spawns **one task** that owns the controller, every
-//! socket and every SRTP session. [`AsyncTransportController`] and the
+//! [`NetworkFilter`] and spawns **one task** that owns the controller and
+//! every socket. [`AsyncTransportController`] and the
 //! [`TransportHandle`]s it hands out are cheap-to-clone handles to that task;
 //! the task stops when [`AsyncTransportController::close`] is called or the
 //! last handle is dropped.
@@ -22,14 +22,14 @@
 //!    [`ice::driver::READ_BUDGET`] datagrams per wake-up) and
 //!    `sleep_until(poll_timeout)`.
 //!
-//! SRTP lives here, as libwebrtc's DtlsSrtpTransport lives beside its
-//! JsepTransport: when DTLS on a component reports its DTLS-SRTP keys, the task
-//! makes an [`SrtpSession`] from them. [`TransportHandle::send_rtp`] and
-//! [`TransportHandle::send_rtcp`] take plain RTP/RTCP, which the task protects
-//! before sending; what arrives is unprotected (authenticated and
-//! replay-checked) before [`TransportHandle::recv_media`] sees it, and packets
-//! that fail are dropped and counted ([`TransportHandle::srtp_errors`]).
-//! Without rtcp-mux, SRTCP uses the keys of the RTCP component's handshake.
+//! SRTP lives in the sans-IO controller (see [`TransportController`]); the
+//! task only moves bytes. [`TransportHandle::send_rtp`] and
+//! [`TransportHandle::send_rtcp`] take plain RTP/RTCP, which the controller
+//! protects; each datagram is read into the task's buffer and handed to
+//! [`TransportController::handle_receive_in_place`], which decrypts media
+//! there (authenticated and replay-checked) before
+//! [`TransportHandle::recv_media`] gets a copy, and packets that fail are
+//! dropped and counted ([`TransportHandle::srtp_errors`]).
 //!
 //! Every queue is bounded: commands wait for room; received data, media and
 //! events beyond their queues are dropped and counted, as a socket buffer
@@ -51,7 +51,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use ice::driver::{bind_udp, readable, try_read, SocketRead, READ_BUDGET};
 use ice::network::{self, Network, NetworkFilter};
-use ice::{Candidate, Credentials, Receive, TransportProtocol};
+use ice::{Candidate, Credentials, TransportProtocol};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
@@ -60,18 +60,14 @@ use crate::certificate::Fingerprint;
 use crate::controller::{
     ControllerConfig, ControllerEvent, GatherRequest, PeerConnectionState, TransportController,
 };
-use crate::dtls::{DtlsRole, SrtpKeys};
+use crate::dtls::DtlsRole;
 use crate::error::Error;
-use crate::srtp::{SrtpConfig, SrtpSession};
 
 /// Largest datagram the driver reads (the UDP maximum).
 const MAX_DATAGRAM: usize = 65_535;
 
 /// Pending commands from handles; senders wait when it is full.
 const COMMAND_QUEUE: usize = 256;
-
-/// Room reserved after an RTP/RTCP packet for the SRTP tag and SRTCP index.
-const SRTP_OVERHEAD: usize = 32;
 
 /// Configuration of an [`AsyncTransportController`].
 #[derive(Debug, Clone)]
@@ -91,9 +87,6 @@ pub struct DriverConfig {
     /// media packets, queued for the application; beyond it they are dropped
     /// and counted.
     pub recv_queue: usize,
-    /// Replay window and other SRTP settings of the sessions made from
-    /// DTLS-SRTP keys.
-    pub srtp: SrtpConfig,
 }
 
 impl DriverConfig {
@@ -104,7 +97,6 @@ impl DriverConfig {
             networks: NetworkFilter::default(),
             event_queue: 1024,
             recv_queue: 1024,
-            srtp: SrtpConfig::default(),
         }
     }
 }
@@ -207,12 +199,11 @@ impl TransportHandle {
 
     async fn send_media(&self, rtcp: bool, packet: &[u8]) -> Result<(), Error> {
         let id = self.inner.id;
-        let mut buf = Vec::with_capacity(packet.len() + SRTP_OVERHEAD);
-        buf.extend_from_slice(packet);
+        let packet = packet.to_vec();
         self.command(|reply| Command::SendMedia {
             transport: id,
             rtcp,
-            packet: buf,
+            packet,
             reply,
         })
         .await
@@ -293,7 +284,7 @@ struct Handle {
 /// let config = |role| {
 ///     let certificate = Certificate::generate(KeyType::EcdsaP256, Duration::from_secs(86_400))?;
 ///     let ice = IceConfig { role, ..Default::default() };
-///     let mut config = DriverConfig::new(ControllerConfig { certificate, ice });
+///     let mut config = DriverConfig::new(ControllerConfig::new(certificate, ice));
 ///     config.networks = NetworkFilter::only(&[IpAddr::V4(Ipv4Addr::LOCALHOST)]);
 ///     Ok::<_, dtls_transport::Error>(config)
 /// };
@@ -380,7 +371,6 @@ impl AsyncTransportController {
             state: state_tx,
             networks,
             recv_queue: config.recv_queue.max(1),
-            srtp: config.srtp,
             transports: Vec::new(),
             by_name: HashMap::new(),
             sockets: Vec::new(),
@@ -609,25 +599,22 @@ impl AsyncTransportController {
 /// One transport as the task sees it.
 struct TransportState {
     name: String,
-    rtcp_mux: bool,
     credentials: Credentials,
     /// Counters and receive queues, shared with the handles.
     shared: Arc<TransportShared>,
     data: mpsc::Sender<Bytes>,
     media: mpsc::Sender<MediaPacket>,
-    /// SRTP of component 1 (RTP, and RTCP with rtcp-mux).
-    srtp: Option<SrtpSession>,
-    /// SRTCP of component 2, without rtcp-mux.
-    srtcp: Option<SrtpSession>,
 }
 
 impl TransportState {
-    /// The session for RTCP (`rtcp`) or RTP packets.
-    fn session(&mut self, rtcp: bool) -> Option<&mut SrtpSession> {
-        if rtcp && !self.rtcp_mux {
-            self.srtcp.as_mut()
-        } else {
-            self.srtp.as_mut()
+    /// Queues a received plain RTP/RTCP packet for the application.
+    fn queue_media(&self, rtcp: bool, packet: &[u8]) {
+        let media = MediaPacket {
+            rtcp,
+            packet: Bytes::copy_from_slice(packet),
+        };
+        if self.media.try_send(media).is_err() {
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -644,7 +631,6 @@ struct Driver {
     state: watch::Sender<PeerConnectionState>,
     networks: Vec<Network>,
     recv_queue: usize,
-    srtp: SrtpConfig,
     transports: Vec<TransportState>,
     by_name: HashMap<String, usize>,
     sockets: Vec<(SocketAddr, Arc<UdpSocket>)>,
@@ -771,21 +757,14 @@ impl Driver {
             Command::SendMedia {
                 transport,
                 rtcp,
-                mut packet,
+                packet,
                 reply,
             } => {
-                let t = &mut self.transports[transport];
-                let result = match t.session(rtcp) {
-                    None if self.controller.state() == PeerConnectionState::Connected => {
-                        Err(Error::NoSrtpProfile)
-                    }
-                    None => Err(Error::NotConnected),
-                    Some(session) => if rtcp {
-                        session.outbound.protect_rtcp_vec(&mut packet)
-                    } else {
-                        session.outbound.protect_rtp_vec(&mut packet)
-                    }
-                    .and_then(|()| self.controller.send_media(&t.name, &packet)),
+                let name = &self.transports[transport].name;
+                let result = if rtcp {
+                    self.controller.send_rtcp(name, &packet)
+                } else {
+                    self.controller.send_rtp(name, &packet)
                 };
                 let _ = reply.send(result);
             }
@@ -823,7 +802,6 @@ impl Driver {
         let id = self.transports.len();
         self.transports.push(TransportState {
             name: name.clone(),
-            rtcp_mux,
             credentials,
             shared: Arc::new(TransportShared {
                 data: tokio::sync::Mutex::new(data_rx),
@@ -833,8 +811,6 @@ impl Driver {
             }),
             data: data_tx,
             media: media_tx,
-            srtp: None,
-            srtcp: None,
         });
         self.by_name.insert(name, id);
         self.handle(id)
@@ -898,16 +874,24 @@ impl Driver {
         let (id, component) = self.owners[i];
         for _ in 0..READ_BUDGET {
             match try_read(local, &socket, &mut self.buf) {
-                SocketRead::Datagram(n, source) => self.controller.handle_receive_component(
-                    clock(),
-                    &self.transports[id].name,
-                    component,
-                    Receive {
+                SocketRead::Datagram(n, source) => {
+                    let t = &self.transports[id];
+                    let received = self.controller.handle_receive_in_place(
+                        clock(),
+                        &t.name,
+                        component,
                         local,
                         source,
-                        data: &self.buf[..n],
-                    },
-                ),
+                        &mut self.buf[..n],
+                    );
+                    match received {
+                        Ok(Some(media)) => t.queue_media(media.rtcp, &self.buf[media.range]),
+                        Ok(None) => {}
+                        Err(_) => {
+                            t.shared.srtp_errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
                 SocketRead::Drained => return,
                 SocketRead::Skip => {}
             }
@@ -954,16 +938,11 @@ impl Driver {
                 packet,
             } => {
                 if let Some(&id) = self.by_name.get(&transport) {
-                    self.deliver_media(id, rtcp, &packet);
+                    self.transports[id].queue_media(rtcp, &packet);
                 }
             }
             event => {
                 match &event {
-                    ControllerEvent::DtlsConnected {
-                        transport,
-                        component,
-                        srtp: Some(keys),
-                    } => self.set_srtp_keys(transport, *component, keys),
                     ControllerEvent::DtlsFailed { error, .. } => {
                         let mut failure = self
                             .shared
@@ -987,59 +966,6 @@ impl Driver {
                     }
                 }
             }
-        }
-    }
-
-    fn set_srtp_keys(&mut self, transport: &str, component: u16, keys: &SrtpKeys) {
-        let Some(&id) = self.by_name.get(transport) else {
-            return;
-        };
-        let session = SrtpSession::new(
-            keys.profile,
-            &keys.local_key,
-            &keys.local_salt,
-            &keys.remote_key,
-            &keys.remote_salt,
-            self.srtp.clone(),
-        );
-        match session {
-            Ok(session) => {
-                let t = &mut self.transports[id];
-                if component == 2 {
-                    t.srtcp = Some(session);
-                } else {
-                    t.srtp = Some(session);
-                }
-            }
-            Err(e) => tracing::warn!(%transport, component, error = %e, "SRTP session not created"),
-        }
-    }
-
-    /// Unprotects a received SRTP/SRTCP packet and queues it for the transport.
-    fn deliver_media(&mut self, id: usize, rtcp: bool, packet: &[u8]) {
-        let t = &mut self.transports[id];
-        let counters = t.shared.clone();
-        let Some(session) = t.session(rtcp) else {
-            counters.srtp_errors.fetch_add(1, Ordering::Relaxed);
-            return;
-        };
-        let mut buf = packet.to_vec();
-        let result = if rtcp {
-            session.inbound.unprotect_rtcp_vec(&mut buf)
-        } else {
-            session.inbound.unprotect_rtp_vec(&mut buf)
-        };
-        if let Err(e) = result {
-            tracing::trace!(transport = %t.name, rtcp, error = %e, "SRTP packet refused");
-            counters.srtp_errors.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        let media = MediaPacket {
-            rtcp,
-            packet: Bytes::from(buf),
-        };
-        if t.media.try_send(media).is_err() {
-            counters.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 }

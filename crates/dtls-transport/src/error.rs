@@ -38,6 +38,9 @@ pub enum Error {
     /// The packet is shorter than its headers (and tag).
     #[error("packet too short")]
     PacketTooShort,
+    /// The packet, once protected, would not fit a UDP datagram.
+    #[error("packet too long for a datagram")]
+    PacketTooLong,
     /// The packet's authentication tag (or AEAD tag) does not verify.
     #[error("SRTP authentication failed")]
     AuthenticationFailed,

@@ -32,14 +32,12 @@ impl Side {
 fn side(role: IceRole, dtls: DtlsRole, addr: &str, seed: u64) -> Side {
     let certificate =
         Certificate::generate(KeyType::EcdsaP256, Duration::from_secs(86_400)).unwrap();
-    let mut c = TransportController::new(ControllerConfig {
-        certificate,
-        ice: IceConfig {
-            role,
-            seed: Some(seed),
-            ..Default::default()
-        },
-    });
+    let ice = IceConfig {
+        role,
+        seed: Some(seed),
+        ..Default::default()
+    };
+    let mut c = TransportController::new(ControllerConfig::new(certificate, ice));
     let now = Instant::now();
     c.add_transport(now, "0", dtls, None).unwrap();
     let addr: SocketAddr = addr.parse().unwrap();
@@ -59,14 +57,12 @@ fn side(role: IceRole, dtls: DtlsRole, addr: &str, seed: u64) -> Side {
 fn side_without_mux(role: IceRole, dtls: DtlsRole, addr: &str, seed: u64) -> Side {
     let certificate =
         Certificate::generate(KeyType::EcdsaP256, Duration::from_secs(86_400)).unwrap();
-    let mut c = TransportController::new(ControllerConfig {
-        certificate,
-        ice: IceConfig {
-            role,
-            seed: Some(seed),
-            ..Default::default()
-        },
-    });
+    let ice = IceConfig {
+        role,
+        seed: Some(seed),
+        ..Default::default()
+    };
+    let mut c = TransportController::new(ControllerConfig::new(certificate, ice));
     let now = Instant::now();
     c.add_transport_without_rtcp_mux(now, "0", dtls, None)
         .unwrap();
@@ -222,21 +218,21 @@ fn ice_then_dtls_then_data_and_media() {
         .events
         .iter()
         .any(|e| matches!(e, ControllerEvent::EndOfCandidates { .. })));
-    // DTLS-SRTP keys agree across the two sides.
-    let keys = |s: &Side| {
+    // Both sides made an SRTP session with the same profile.
+    let profile = |s: &Side| {
         s.events
             .iter()
             .find_map(|e| match e {
-                ControllerEvent::DtlsConnected { srtp, .. } => srtp.clone(),
+                ControllerEvent::DtlsConnected { srtp_profile, .. } => *srtp_profile,
                 _ => None,
             })
-            .expect("SRTP keys")
+            .expect("an SRTP profile")
     };
-    let (ka, kb) = (keys(&a), keys(&b));
-    assert_eq!(ka.profile, kb.profile);
-    assert_eq!(ka.local_key, kb.remote_key);
-    assert_eq!(ka.local_salt, kb.remote_salt);
-    assert_eq!(kb.local_key, ka.remote_key);
+    assert_eq!(profile(&a), profile(&b));
+    assert_eq!(
+        a.c.transport("0").unwrap().srtp_profile(),
+        Some(profile(&a))
+    );
     // Application data over DTLS, both ways.
     a.c.send_application_data(Instant::now(), "0", b"over dtls")
         .unwrap();
@@ -246,15 +242,65 @@ fn ice_then_dtls_then_data_and_media() {
         b.events.iter().any(|e| matches!(e, ControllerEvent::ApplicationData { data, .. } if &data[..] == b"over dtls"))
             && a.events.iter().any(|e| matches!(e, ControllerEvent::ApplicationData { data, .. } if &data[..] == b"and back"))
     }));
-    // Media (an SRTP-looking packet) reaches the other side's media layer.
+    // Plain RTP and RTCP in, SRTP/SRTCP on the wire, plain RTP and RTCP out:
+    // the DTLS-SRTP keys agree, and the wire never carries the plaintext.
     let rtp = [0x80u8, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 7, 0xAA, 0xBB];
     let rtcp = [0x80u8, 200, 0, 1, 0, 0, 0, 7];
-    a.c.send_media("0", &rtp).unwrap();
-    a.c.send_media("0", &rtcp).unwrap();
-    assert!(run(&mut a, &mut b, Duration::from_secs(5), |_, b| {
-        b.events.iter().any(|e| matches!(e, ControllerEvent::Media { rtcp: false, packet, .. } if packet[..] == rtp))
-            && b.events.iter().any(|e| matches!(e, ControllerEvent::Media { rtcp: true, .. }))
-    }));
+    a.c.send_rtp("0", &rtp).unwrap();
+    a.c.send_rtcp("0", &rtcp).unwrap();
+    let wire: Vec<ice::Transmit> = std::iter::from_fn(|| a.c.poll_transmit()).collect();
+    assert_eq!(wire.len(), 2);
+    assert_ne!(&wire[0].contents[12..14], &rtp[12..]);
+    assert!(wire[0].contents.len() > rtp.len(), "SRTP adds a tag");
+    for t in &wire {
+        let rx = Receive {
+            local: t.destination,
+            source: t.source,
+            data: &t.contents,
+        };
+        b.c.handle_receive_component(Instant::now(), "0", 1, rx);
+    }
+    while let Some(e) = b.c.poll_event() {
+        b.events.push(e);
+    }
+    assert!(b.events.iter().any(
+        |e| matches!(e, ControllerEvent::Media { rtcp: false, packet, .. } if packet[..] == rtp)
+    ));
+    assert!(b.events.iter().any(
+        |e| matches!(e, ControllerEvent::Media { rtcp: true, packet, .. } if packet[..] == rtcp)
+    ));
+    // The same datagram again is a replay: refused and counted.
+    let mut replay = wire[0].contents.to_vec();
+    let got = b.c.handle_receive_in_place(
+        Instant::now(),
+        "0",
+        1,
+        wire[0].destination,
+        wire[0].source,
+        &mut replay,
+    );
+    assert_eq!(got, Err(dtls_transport::Error::Replayed));
+    assert_eq!(b.c.transport("0").unwrap().srtp_errors(), 1);
+    // In place: decrypted in the caller's buffer.
+    let rtp2 = [0x80u8, 96, 0, 2, 0, 0, 0, 2, 0, 0, 0, 7, 0xCC];
+    b.c.send_rtp("0", &rtp2).unwrap();
+    let t = b.c.poll_transmit().unwrap();
+    let mut buf = t.contents.to_vec();
+    let media =
+        a.c.handle_receive_in_place(Instant::now(), "0", 1, t.destination, t.source, &mut buf)
+            .unwrap()
+            .expect("media");
+    assert!(!media.rtcp);
+    assert_eq!(&buf[media.range], &rtp2);
+    // A tampered packet fails authentication.
+    let rtp3 = [0x80u8, 96, 0, 3, 0, 0, 0, 3, 0, 0, 0, 7, 0xDD];
+    b.c.send_rtp("0", &rtp3).unwrap();
+    let t = b.c.poll_transmit().unwrap();
+    let mut bad = t.contents.to_vec();
+    bad[13] ^= 1;
+    let got =
+        a.c.handle_receive_in_place(Instant::now(), "0", 1, t.destination, t.source, &mut bad);
+    assert!(got.is_err(), "{got:?}");
     a.c.close(Instant::now());
     assert_eq!(a.c.state(), PeerConnectionState::Closed);
 }
@@ -277,9 +323,15 @@ fn fingerprint_mismatch_fails_the_connection_and_delivers_nothing() {
         .events
         .iter()
         .any(|e| matches!(e, ControllerEvent::DtlsConnected { .. })));
-    // Media from the unverified peer never reaches b's media layer.
+    // Media from the unverified peer never reaches b's media layer (a
+    // considers b verified, so it protects and sends).
     let _ =
-        a.c.send_media("0", &[0x80u8, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 7]);
+        a.c.send_rtp("0", &[0x80u8, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 7]);
+    // b has no SRTP session and refuses to send.
+    assert!(b
+        .c
+        .send_rtp("0", &[0x80u8, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 7])
+        .is_err());
     run(&mut a, &mut b, Duration::from_millis(200), |_, _| false);
     assert!(!b.events.iter().any(|e| matches!(
         e,
@@ -302,8 +354,10 @@ fn without_rtcp_mux_rtcp_has_its_own_ice_and_dtls() {
         for wanted in [1u16, 2] {
             let found = s.events.iter().any(|e| match e {
                 ControllerEvent::DtlsConnected {
-                    component, srtp, ..
-                } => *component == wanted && srtp.is_some(),
+                    component,
+                    srtp_profile,
+                    ..
+                } => *component == wanted && srtp_profile.is_some(),
                 _ => false,
             });
             assert!(found, "component {wanted} has DTLS-SRTP keys");
@@ -311,7 +365,7 @@ fn without_rtcp_mux_rtcp_has_its_own_ice_and_dtls() {
     }
     // SRTCP goes over the RTCP component and still reaches the media layer as RTCP.
     let rtcp = [0x80u8, 200, 0, 1, 0, 0, 0, 7];
-    a.c.send_media("0", &rtcp).unwrap();
+    a.c.send_rtcp("0", &rtcp).unwrap();
     assert!(run(&mut a, &mut b, Duration::from_secs(5), |_, b| {
         b.events.iter().any(|e| matches!(e, ControllerEvent::Media { rtcp: true, packet, .. } if packet[..] == rtcp))
     }));

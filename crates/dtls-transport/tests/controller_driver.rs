@@ -30,10 +30,7 @@ fn driver(role: IceRole) -> AsyncTransportController {
         role,
         ..Default::default()
     };
-    let mut config = DriverConfig::new(ControllerConfig {
-        certificate: certificate(),
-        ice,
-    });
+    let mut config = DriverConfig::new(ControllerConfig::new(certificate(), ice));
     config.networks = NetworkFilter::only(&[LOOPBACK]);
     AsyncTransportController::new(config).unwrap()
 }
@@ -148,11 +145,11 @@ async fn two_drivers_connect_on_loopback_and_exchange_data_and_srtp_both_ways() 
         if let ControllerEvent::DtlsConnected {
             transport,
             component,
-            srtp,
+            srtp_profile,
         } = event
         {
             assert_eq!(component, 1);
-            assert!(srtp.is_some(), "DTLS-SRTP keys for {transport}");
+            assert!(srtp_profile.is_some(), "DTLS-SRTP for {transport}");
             dtls_connected.insert(transport);
         }
     }
@@ -332,10 +329,12 @@ async fn without_rtcp_mux_both_components_get_dtls_srtp_and_carry_media() {
     let mut components = BTreeSet::new();
     while let Some(event) = b.try_next_event() {
         if let ControllerEvent::DtlsConnected {
-            component, srtp, ..
+            component,
+            srtp_profile,
+            ..
         } = event
         {
-            assert!(srtp.is_some());
+            assert!(srtp_profile.is_some());
             components.insert(component);
         }
     }

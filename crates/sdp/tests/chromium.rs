@@ -162,13 +162,11 @@ fn av_data() -> Media {
 /// A transport controller on 127.0.0.1 and a factory writing its fingerprint.
 fn our_side(role: IceRole) -> (AsyncTransportController, MediaSessionDescriptionFactory) {
     let certificate = Certificate::generate(KeyType::EcdsaP256, DEFAULT_VALIDITY).unwrap();
-    let mut config = DriverConfig::new(ControllerConfig {
-        certificate,
-        ice: IceConfig {
-            role,
-            ..Default::default()
-        },
-    });
+    let ice = IceConfig {
+        role,
+        ..Default::default()
+    };
+    let mut config = DriverConfig::new(ControllerConfig::new(certificate, ice));
     config.networks = NetworkFilter::only(&[IpAddr::V4(Ipv4Addr::LOCALHOST)]);
     let controller = AsyncTransportController::new(config).unwrap();
     let factory = MediaSessionDescriptionFactory::new(TransportDescriptionFactory::new(

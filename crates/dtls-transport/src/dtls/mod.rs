@@ -219,7 +219,11 @@ impl fmt::Debug for SrtpKeys {
 impl SrtpKeys {
     /// Splits the exporter output `client key | server key | client salt |
     /// server salt` (RFC 5764 §4.2) for `role`.
-    fn from_keying_material(profile: SrtpProfile, role: DtlsRole, material: &[u8]) -> Self {
+    pub(crate) fn from_keying_material(
+        profile: SrtpProfile,
+        role: DtlsRole,
+        material: &[u8],
+    ) -> Self {
         let (k, s) = (profile.master_key_len(), profile.master_salt_len());
         debug_assert_eq!(material.len(), 2 * (k + s));
         let client_key = &material[..k];

@@ -7,6 +7,7 @@ use super::cipher::{rtp_index, Transform, E_BIT};
 use super::kdf::SessionKeys;
 use super::replay::ReplayWindow;
 use super::SrtpProfile;
+use crate::dtls::{DtlsRole, SrtpKeys};
 use crate::Error;
 
 /// Tunables of an [`SrtpContext`].
@@ -600,17 +601,27 @@ impl SrtpSession {
         if material.len() != profile.keying_material_len() {
             return Err(Error::KeyLength);
         }
-        let k = profile.master_key_len();
-        let s = profile.master_salt_len();
-        let (client_key, rest) = material.split_at(k);
-        let (server_key, rest) = rest.split_at(k);
-        let (client_salt, server_salt) = rest.split_at(s);
-        let (local, remote) = if is_client {
-            ((client_key, client_salt), (server_key, server_salt))
+        let role = if is_client {
+            DtlsRole::Client
         } else {
-            ((server_key, server_salt), (client_key, client_salt))
+            DtlsRole::Server
         };
-        SrtpSession::new(profile, local.0, local.1, remote.0, remote.1, config)
+        let keys = SrtpKeys::from_keying_material(profile, role, material);
+        SrtpSession::from_keys(&keys, config)
+    }
+
+    /// A session from the keys a [`DtlsTransport`](crate::dtls::DtlsTransport)
+    /// exported ([`DtlsEvent::Connected`](crate::dtls::DtlsEvent::Connected)),
+    /// already oriented for our role.
+    pub fn from_keys(keys: &SrtpKeys, config: SrtpConfig) -> Result<SrtpSession, Error> {
+        SrtpSession::new(
+            keys.profile,
+            &keys.local_key,
+            &keys.local_salt,
+            &keys.remote_key,
+            &keys.remote_salt,
+            config,
+        )
     }
 
     /// The profile.
