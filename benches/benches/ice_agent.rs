@@ -29,8 +29,9 @@ fn agents(now: Instant) -> (IceAgent, IceAgent, SocketAddr, SocketAddr) {
     });
     a.add_local_socket(now, a_addr, ice::NetworkType::Loopback);
     b.add_local_socket(now, b_addr, ice::NetworkType::Loopback);
-    a.set_remote_credentials(b.local_credentials().clone());
-    b.set_remote_credentials(a.local_credentials().clone());
+    let (ca, cb) = (a.local_credentials().clone(), b.local_credentials().clone());
+    a.set_remote_credentials(now, cb);
+    b.set_remote_credentials(now, ca);
     while a.poll_event().is_some() {}
     while b.poll_event().is_some() {}
     (a, b, a_addr, b_addr)
@@ -45,7 +46,7 @@ fn connect(a: &mut IceAgent, b: &mut IceAgent, now: Instant) -> usize {
         a.add_remote_candidate(now, c).unwrap();
     }
     for round in 0..20 {
-        while let Some(t) = a.poll_transmit() {
+        while let Some(t) = a.poll_transmit(now) {
             b.handle_receive(
                 now,
                 Receive {
@@ -55,7 +56,7 @@ fn connect(a: &mut IceAgent, b: &mut IceAgent, now: Instant) -> usize {
                 },
             );
         }
-        while let Some(t) = b.poll_transmit() {
+        while let Some(t) = b.poll_transmit(now) {
             a.handle_receive(
                 now,
                 Receive {
@@ -99,7 +100,10 @@ fn bench_checks(c: &mut Criterion) {
     let local: SocketAddr = "127.0.0.1:5000".parse().unwrap();
     let source: SocketAddr = "127.0.0.1:6000".parse().unwrap();
     agent.add_local_socket(now, local, ice::NetworkType::Loopback);
-    agent.set_remote_credentials(Credentials::new("remt", "remotepassword0123456789").unwrap());
+    agent.set_remote_credentials(
+        now,
+        Credentials::new("remt", "remotepassword0123456789").unwrap(),
+    );
     let key = stun::IntegrityKey::short_term("VOkJxbRl1RmTxUk/WvJxBt").unwrap();
     let mut buf = [0u8; 256];
     let mut b = stun::MessageBuilder::new(
@@ -126,7 +130,7 @@ fn bench_checks(c: &mut Criterion) {
             data: &check,
         },
     );
-    while agent.poll_transmit().is_some() {}
+    while agent.poll_transmit(now).is_some() {}
     while agent.poll_event().is_some() {}
     let mut g = c.benchmark_group("ice_checks");
     g.throughput(criterion::Throughput::Elements(1));
@@ -140,7 +144,7 @@ fn bench_checks(c: &mut Criterion) {
                     data: &check,
                 },
             );
-            let t = agent.poll_transmit().expect("a response");
+            let t = agent.poll_transmit(now).expect("a response");
             (r, t.contents.len())
         })
     });

@@ -47,8 +47,9 @@ fn idle_connected_agent_memory() {
     let b_addr = "127.0.0.1:6000".parse().unwrap();
     a.add_local_socket(now, a_addr, ice::NetworkType::Loopback);
     b.add_local_socket(now, b_addr, ice::NetworkType::Loopback);
-    a.set_remote_credentials(b.local_credentials().clone());
-    b.set_remote_credentials(a.local_credentials().clone());
+    let (ca, cb) = (a.local_credentials().clone(), b.local_credentials().clone());
+    a.set_remote_credentials(now, cb);
+    b.set_remote_credentials(now, ca);
     for c in a.local_candidates() {
         b.add_remote_candidate(now, c).unwrap();
     }
@@ -57,7 +58,7 @@ fn idle_connected_agent_memory() {
     }
     let mut t = now;
     for _ in 0..50 {
-        while let Some(x) = a.poll_transmit() {
+        while let Some(x) = a.poll_transmit(t) {
             b.handle_receive(
                 t,
                 Receive {
@@ -67,7 +68,7 @@ fn idle_connected_agent_memory() {
                 },
             );
         }
-        while let Some(x) = b.poll_transmit() {
+        while let Some(x) = b.poll_transmit(t) {
             a.handle_receive(
                 t,
                 Receive {

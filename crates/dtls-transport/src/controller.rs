@@ -532,15 +532,18 @@ impl TransportController {
             .map(|t| t.rtp.ice.local_credentials())
     }
 
-    /// Sets the peer's ICE credentials for every component of transport `name`.
+    /// Sets the peer's ICE credentials for every component of transport
+    /// `name`; checks of pairs already formed start from `now`.
     pub fn set_remote_credentials(
         &mut self,
+        now: Instant,
         name: &str,
         credentials: Credentials,
     ) -> Result<(), Error> {
         for c in self.get_mut(name)?.channels_mut() {
-            c.ice.set_remote_credentials(credentials.clone());
+            c.ice.set_remote_credentials(now, credentials.clone());
         }
+        self.update(now);
         Ok(())
     }
 
@@ -757,29 +760,36 @@ impl TransportController {
     /// verified the peer, [`Error::NoSrtpProfile`] when DTLS negotiated no
     /// SRTP profile; SRTP's own errors (a packet too short to be RTP…) as
     /// they come.
-    pub fn send_rtp(&mut self, name: &str, packet: &[u8]) -> Result<(), Error> {
-        self.send_srtp(name, false, packet)
+    pub fn send_rtp(&mut self, now: Instant, name: &str, packet: &[u8]) -> Result<(), Error> {
+        self.send_srtp(now, name, false, packet)
     }
 
     /// Protects a plain RTCP packet (SRTCP) and sends it, on the RTCP
     /// component when the transport has one. Errors as for
     /// [`send_rtp`](Self::send_rtp).
-    pub fn send_rtcp(&mut self, name: &str, packet: &[u8]) -> Result<(), Error> {
-        self.send_srtp(name, true, packet)
+    pub fn send_rtcp(&mut self, now: Instant, name: &str, packet: &[u8]) -> Result<(), Error> {
+        self.send_srtp(now, name, true, packet)
     }
 
-    fn send_srtp(&mut self, name: &str, rtcp: bool, packet: &[u8]) -> Result<(), Error> {
+    fn send_srtp(
+        &mut self,
+        now: Instant,
+        name: &str,
+        rtcp: bool,
+        packet: &[u8],
+    ) -> Result<(), Error> {
         if packet.len() > SCRATCH_LEN - 32 {
             return Err(Error::PacketTooLong);
         }
         let mut scratch = std::mem::take(&mut self.scratch);
-        let result = self.protect_and_send(name, rtcp, packet, &mut scratch);
+        let result = self.protect_and_send(now, name, rtcp, packet, &mut scratch);
         self.scratch = scratch;
         result
     }
 
     fn protect_and_send(
         &mut self,
+        now: Instant,
         name: &str,
         rtcp: bool,
         packet: &[u8],
@@ -799,7 +809,7 @@ impl TransportController {
         } else {
             session.protect_rtp(scratch, packet.len())?
         };
-        let transmit = c.ice.send(&scratch[..n])?;
+        let transmit = c.ice.send(now, &scratch[..n])?;
         self.transmits.push_back(transmit);
         Ok(())
     }
@@ -825,15 +835,16 @@ impl TransportController {
         self.update(now);
     }
 
-    /// The next datagram to send (from one of the agents' sockets).
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+    /// The next datagram to send (from one of the agents' sockets). `now`
+    /// times the TURN permission or channel a relayed route may need.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         if let Some(t) = self.transmits.pop_front() {
             return Some(t);
         }
         self.transports
             .values_mut()
             .flat_map(JsepTransport::channels_mut)
-            .find_map(|c| c.ice.poll_transmit())
+            .find_map(|c| c.ice.poll_transmit(now))
     }
 
     /// The next event.
@@ -879,7 +890,7 @@ impl TransportController {
                 }
                 if c.ice.route().is_some() {
                     while let Some(datagram) = c.dtls.poll_transmit() {
-                        match c.ice.send(&datagram) {
+                        match c.ice.send(now, &datagram) {
                             Ok(x) => self.transmits.push_back(x),
                             Err(e) => tracing::debug!(error = %e, "DTLS datagram not sent"),
                         }

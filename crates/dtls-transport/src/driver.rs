@@ -666,14 +666,13 @@ impl Driver {
             if self.stopping {
                 break;
             }
-            let deadline = self.controller.poll_timeout().map(|t| {
-                if t <= now {
-                    // The timer did not move although it was just handled: do not spin.
-                    now + Duration::from_millis(1)
-                } else {
-                    t
-                }
-            });
+            // The controller's `now` contract: after every input at `now`
+            // (here handle_timeout), its next timeout is after `now`.
+            let deadline = self.controller.poll_timeout();
+            debug_assert!(
+                deadline.is_none_or(|t| t > now),
+                "TransportController::poll_timeout {deadline:?} is not after {now:?}"
+            );
             if let Some(t) = deadline {
                 sleep.as_mut().reset(Instant::from_std(t));
             }
@@ -732,7 +731,10 @@ impl Driver {
                 let _ = reply.send(());
             }
             Command::SetRemoteCredentials(name, credentials, reply) => {
-                let _ = reply.send(self.controller.set_remote_credentials(&name, credentials));
+                let _ = reply.send(
+                    self.controller
+                        .set_remote_credentials(now, &name, credentials),
+                );
             }
             Command::AddRemoteCandidate(name, candidate, reply) => {
                 let result = self.controller.add_remote_candidate(now, &name, candidate);
@@ -762,9 +764,9 @@ impl Driver {
             } => {
                 let name = &self.transports[transport].name;
                 let result = if rtcp {
-                    self.controller.send_rtcp(name, &packet)
+                    self.controller.send_rtcp(now, name, &packet)
                 } else {
-                    self.controller.send_rtp(name, &packet)
+                    self.controller.send_rtp(now, name, &packet)
                 };
                 let _ = reply.send(result);
             }
@@ -903,7 +905,8 @@ impl Driver {
         while let Some(request) = self.controller.poll_gather() {
             self.gather(request);
         }
-        while let Some(t) = self.controller.poll_transmit() {
+        let now = clock();
+        while let Some(t) = self.controller.poll_transmit(now) {
             if t.transport != TransportProtocol::Udp {
                 tracing::debug!(destination = %t.destination, "TCP transmit: not supported by this driver");
                 continue;

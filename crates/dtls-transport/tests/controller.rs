@@ -98,8 +98,14 @@ fn signal(a: &mut Side, b: &mut Side, wrong_fingerprint_for_b: bool) {
             .ice()
             .local_credentials()
             .clone();
-    a.c.transport("0").unwrap().ice().set_remote_credentials(cb);
-    b.c.transport("0").unwrap().ice().set_remote_credentials(ca);
+    a.c.transport("0")
+        .unwrap()
+        .ice()
+        .set_remote_credentials(now, cb);
+    b.c.transport("0")
+        .unwrap()
+        .ice()
+        .set_remote_credentials(now, ca);
     let fa = a.c.local_fingerprint();
     let fb = b.c.local_fingerprint();
     a.c.set_remote_fingerprint("0", fb).unwrap();
@@ -139,12 +145,12 @@ fn signal(a: &mut Side, b: &mut Side, wrong_fingerprint_for_b: bool) {
             .map(|i| (i.local_credentials().clone(), i.local_candidates()));
     if let (Some((cra, ka)), Some((crb, kb))) = (rtcp_a, rtcp_b) {
         let ta = a.c.transport("0").unwrap().rtcp_ice().unwrap();
-        ta.set_remote_credentials(crb);
+        ta.set_remote_credentials(now, crb);
         for cand in kb {
             ta.add_remote_candidate(now, cand).unwrap();
         }
         let tb = b.c.transport("0").unwrap().rtcp_ice().unwrap();
-        tb.set_remote_credentials(cra);
+        tb.set_remote_credentials(now, cra);
         for cand in ka {
             tb.add_remote_candidate(now, cand).unwrap();
         }
@@ -154,7 +160,7 @@ fn signal(a: &mut Side, b: &mut Side, wrong_fingerprint_for_b: bool) {
 /// Hands everything `from` wants to send to `to`; returns whether anything moved.
 fn deliver(from: &mut Side, to: &mut Side) -> bool {
     let mut moved = false;
-    while let Some(t) = from.c.poll_transmit() {
+    while let Some(t) = from.c.poll_transmit(Instant::now()) {
         let component = to.component_of(t.destination);
         assert_eq!(
             component,
@@ -246,9 +252,10 @@ fn ice_then_dtls_then_data_and_media() {
     // the DTLS-SRTP keys agree, and the wire never carries the plaintext.
     let rtp = [0x80u8, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 7, 0xAA, 0xBB];
     let rtcp = [0x80u8, 200, 0, 1, 0, 0, 0, 7];
-    a.c.send_rtp("0", &rtp).unwrap();
-    a.c.send_rtcp("0", &rtcp).unwrap();
-    let wire: Vec<ice::Transmit> = std::iter::from_fn(|| a.c.poll_transmit()).collect();
+    a.c.send_rtp(Instant::now(), "0", &rtp).unwrap();
+    a.c.send_rtcp(Instant::now(), "0", &rtcp).unwrap();
+    let wire: Vec<ice::Transmit> =
+        std::iter::from_fn(|| a.c.poll_transmit(Instant::now())).collect();
     assert_eq!(wire.len(), 2);
     assert_ne!(&wire[0].contents[12..14], &rtp[12..]);
     assert!(wire[0].contents.len() > rtp.len(), "SRTP adds a tag");
@@ -283,8 +290,8 @@ fn ice_then_dtls_then_data_and_media() {
     assert_eq!(b.c.transport("0").unwrap().srtp_errors(), 1);
     // In place: decrypted in the caller's buffer.
     let rtp2 = [0x80u8, 96, 0, 2, 0, 0, 0, 2, 0, 0, 0, 7, 0xCC];
-    b.c.send_rtp("0", &rtp2).unwrap();
-    let t = b.c.poll_transmit().unwrap();
+    b.c.send_rtp(Instant::now(), "0", &rtp2).unwrap();
+    let t = b.c.poll_transmit(Instant::now()).unwrap();
     let mut buf = t.contents.to_vec();
     let media =
         a.c.handle_receive_in_place(Instant::now(), "0", 1, t.destination, t.source, &mut buf)
@@ -294,8 +301,8 @@ fn ice_then_dtls_then_data_and_media() {
     assert_eq!(&buf[media.range], &rtp2);
     // A tampered packet fails authentication.
     let rtp3 = [0x80u8, 96, 0, 3, 0, 0, 0, 3, 0, 0, 0, 7, 0xDD];
-    b.c.send_rtp("0", &rtp3).unwrap();
-    let t = b.c.poll_transmit().unwrap();
+    b.c.send_rtp(Instant::now(), "0", &rtp3).unwrap();
+    let t = b.c.poll_transmit(Instant::now()).unwrap();
     let mut bad = t.contents.to_vec();
     bad[13] ^= 1;
     let got =
@@ -325,12 +332,19 @@ fn fingerprint_mismatch_fails_the_connection_and_delivers_nothing() {
         .any(|e| matches!(e, ControllerEvent::DtlsConnected { .. })));
     // Media from the unverified peer never reaches b's media layer (a
     // considers b verified, so it protects and sends).
-    let _ =
-        a.c.send_rtp("0", &[0x80u8, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 7]);
+    let _ = a.c.send_rtp(
+        Instant::now(),
+        "0",
+        &[0x80u8, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 7],
+    );
     // b has no SRTP session and refuses to send.
     assert!(b
         .c
-        .send_rtp("0", &[0x80u8, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 7])
+        .send_rtp(
+            Instant::now(),
+            "0",
+            &[0x80u8, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 7]
+        )
         .is_err());
     run(&mut a, &mut b, Duration::from_millis(200), |_, _| false);
     assert!(!b.events.iter().any(|e| matches!(
@@ -365,7 +379,7 @@ fn without_rtcp_mux_rtcp_has_its_own_ice_and_dtls() {
     }
     // SRTCP goes over the RTCP component and still reaches the media layer as RTCP.
     let rtcp = [0x80u8, 200, 0, 1, 0, 0, 0, 7];
-    a.c.send_rtcp("0", &rtcp).unwrap();
+    a.c.send_rtcp(Instant::now(), "0", &rtcp).unwrap();
     assert!(run(&mut a, &mut b, Duration::from_secs(5), |_, b| {
         b.events.iter().any(|e| matches!(e, ControllerEvent::Media { rtcp: true, packet, .. } if packet[..] == rtcp))
     }));

@@ -830,16 +830,13 @@ impl Driver {
             if self.agent.state() == IceConnectionState::Closed {
                 break;
             }
-            let deadline = self.agent.poll_timeout().map(|t| {
-                if t <= now {
-                    // The agent did not move its timer although it was just
-                    // called: do not spin.
-                    tracing::debug!("poll_timeout stayed in the past after handle_timeout");
-                    now + Duration::from_millis(1)
-                } else {
-                    t
-                }
-            });
+            // The agent's `now` contract: after every input at `now` (here
+            // handle_timeout), its next timeout is after `now`.
+            let deadline = self.agent.poll_timeout();
+            debug_assert!(
+                deadline.is_none_or(|t| t > now),
+                "IceAgent::poll_timeout {deadline:?} is not after {now:?}"
+            );
             if let Some(t) = deadline {
                 sleep.as_mut().reset(Instant::from_std(t));
             }
@@ -886,10 +883,10 @@ impl Driver {
         let now = clock();
         match command {
             Command::Send(data, reply) => {
-                let result = self.agent.send(&data).map(|t| self.transmit(t));
+                let result = self.agent.send(now, &data).map(|t| self.transmit(t));
                 let _ = reply.send(result);
             }
-            Command::SetRemoteCredentials(c) => self.agent.set_remote_credentials(c),
+            Command::SetRemoteCredentials(c) => self.agent.set_remote_credentials(now, c),
             Command::AddRemoteCandidate(c, reply) => {
                 let result = self.agent.add_remote_candidate(now, c);
                 if let Err(e) = &result {
@@ -1089,7 +1086,8 @@ impl Driver {
 
     /// Sends what the agent queued and publishes route, events and state.
     async fn flush(&mut self) {
-        while let Some(t) = self.agent.poll_transmit() {
+        let now = clock();
+        while let Some(t) = self.agent.poll_transmit(now) {
             self.transmit(t);
         }
         while let Some(t) = self.outbox.pop_front() {

@@ -311,11 +311,11 @@ fn trickle_in_any_order() {
     assert_eq!(p.a.state(), IceConnectionState::Checking);
     // B learns A's credentials first; A only 200 ms later.
     let ca = p.a.local_credentials().clone();
-    p.b.set_remote_credentials(ca);
+    p.b.set_remote_credentials(p.now, ca);
     p.run_until(Duration::from_millis(200), |_| false);
     assert!(p.a.route().is_none());
     let cb = p.b.local_credentials().clone();
-    p.a.set_remote_credentials(cb);
+    p.a.set_remote_credentials(p.now, cb);
     assert!(p.run_until(Duration::from_secs(5), both_connected));
     assert!(data_flows(&mut p));
 }
@@ -553,7 +553,7 @@ fn unauthenticated_checks_create_no_state() {
     assert_eq!(r, ice::Received::Dropped);
     assert_eq!(p.b.remote_candidate_count(), before);
     // It is answered with 401, unsigned.
-    let t = p.b.poll_transmit().unwrap();
+    let t = p.b.poll_transmit(p.now).unwrap();
     let m = stun::Message::parse(&t.contents).unwrap();
     assert_eq!(
         m.get::<stun::attributes::ErrorCode<'_>>()
@@ -655,12 +655,12 @@ fn a_check_lost_to_the_peers_nat_is_replaced_by_a_triggered_check() {
     p.add_socket(true, "10.0.2.2:5000".parse().unwrap());
     p.finish_sockets();
     let cb = p.b.local_credentials().clone();
-    p.a.set_remote_credentials(cb);
+    p.a.set_remote_credentials(p.now, cb);
     // Gathering and trickle complete; A checks B's server-reflexive address and is filtered.
     p.run_until(Duration::from_millis(120), |_| false);
     assert!(p.a.route().is_none());
     let ca = p.a.local_credentials().clone();
-    p.b.set_remote_credentials(ca);
+    p.b.set_remote_credentials(p.now, ca);
     let start = p.now;
     assert!(p.run_until(Duration::from_secs(5), both_connected));
     let took = p.now - start;

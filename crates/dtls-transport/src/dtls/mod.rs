@@ -59,7 +59,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::str::FromStr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use openssl::ssl::{
@@ -278,6 +278,9 @@ pub enum DtlsEvent {
     Failed(Error),
 }
 
+/// The shortest timer [`DtlsTransport::poll_timeout`] reports after an input.
+const MIN_TIMER: Duration = Duration::from_millis(1);
+
 /// How to set a [`DtlsTransport`] up.
 #[derive(Debug, Clone)]
 pub struct DtlsConfig {
@@ -462,7 +465,6 @@ pub struct DtlsTransport {
     failure: Option<Error>,
     events: VecDeque<DtlsEvent>,
     deadline: Option<Instant>,
-    last_now: Option<Instant>,
     read_buf: Box<[u8]>,
 }
 
@@ -562,7 +564,6 @@ impl DtlsTransport {
             failure: None,
             events: VecDeque::new(),
             deadline: None,
-            last_now: None,
             read_buf: vec![0u8; MAX_RECORD_PLAINTEXT].into_boxed_slice(),
         })
     }
@@ -616,7 +617,6 @@ impl DtlsTransport {
     /// Starts the handshake: a client writes its ClientHello, a server waits
     /// for one. Does nothing unless the state is [`DtlsState::New`].
     pub fn start(&mut self, now: Instant) {
-        self.observe(now);
         if self.state != DtlsState::New {
             return;
         }
@@ -631,7 +631,6 @@ impl DtlsTransport {
     /// the ClientHello before the application called `start`). After the
     /// transport closed or failed, input is dropped.
     pub fn handle_receive(&mut self, now: Instant, datagram: &[u8]) {
-        self.observe(now);
         if !is_dtls(datagram) {
             tracing::trace!(len = datagram.len(), "DTLS: ignoring non-DTLS datagram");
             return;
@@ -663,7 +662,6 @@ impl DtlsTransport {
     /// real clock; see the [module docs](self)). Call at
     /// [`poll_timeout`](Self::poll_timeout); calling early is harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.observe(now);
         if !matches!(self.state, DtlsState::Connecting | DtlsState::Connected) {
             return;
         }
@@ -735,7 +733,8 @@ impl DtlsTransport {
     /// and moves to [`DtlsState::Closed`]. Does nothing if already closed or
     /// failed.
     pub fn close(&mut self, now: Instant) {
-        self.observe(now);
+        // Closing stops the retransmission timer; nothing is scheduled from `now`.
+        let _ = now;
         match self.state {
             DtlsState::Closed | DtlsState::Failed => return,
             DtlsState::Connected => self.send_close_notify(),
@@ -761,19 +760,14 @@ impl DtlsTransport {
     /// the last input plus what OpenSSL's retransmission timer had left
     /// (100 ms after a flight is sent, doubling on each retransmission up to
     /// 60 s; see the [module docs](self)). OpenSSL reports a timer with less
-    /// than 15 ms left as expired, so this may be up to 15 ms early.
+    /// than 15 ms left as expired, so this may be up to 15 ms early. Always
+    /// after the `now` of the last input (at least 1 ms), so a driver that
+    /// sleeps until it never spins.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.deadline
     }
 
     // ----- internals
-
-    fn observe(&mut self, now: Instant) {
-        if let Some(last) = self.last_now {
-            debug_assert!(now >= last, "DtlsTransport: time went backwards");
-        }
-        self.last_now = Some(now);
-    }
 
     fn set_state(&mut self, state: DtlsState) {
         if self.state != state {
@@ -887,10 +881,15 @@ impl DtlsTransport {
         }
     }
 
+    /// The deadline after an input at `now`. OpenSSL times its flights on
+    /// its own clock and reports less than 15 ms left as none; a timer that
+    /// runs out between the input and this read would give `now` itself,
+    /// which breaks the `now` contract (`poll_timeout` is always after the
+    /// last input), so such a timer is reported [`MIN_TIMER`] later.
     fn update_deadline(&mut self, now: Instant) {
         self.deadline = match self.state {
             DtlsState::Connecting | DtlsState::Connected => {
-                ffi::get_timeout(self.stream.ssl()).map(|left| now + left)
+                ffi::get_timeout(self.stream.ssl()).map(|left| now + left.max(MIN_TIMER))
             }
             _ => None,
         };

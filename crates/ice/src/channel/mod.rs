@@ -300,18 +300,19 @@ struct PreviousGeneration {
 /// let (addr_a, addr_b) = ("127.0.0.1:5000".parse().unwrap(), "127.0.0.1:6000".parse().unwrap());
 /// a.add_local_socket(now, addr_a, Default::default());
 /// b.add_local_socket(now, addr_b, Default::default());
-/// a.set_remote_credentials(b.local_credentials().clone());
-/// b.set_remote_credentials(a.local_credentials().clone());
+/// let (creds_a, creds_b) = (a.local_credentials().clone(), b.local_credentials().clone());
+/// a.set_remote_credentials(now, creds_b);
+/// b.set_remote_credentials(now, creds_a);
 /// for c in a.local_candidates() { b.add_remote_candidate(now, c).unwrap(); }
 /// for c in b.local_candidates() { a.add_remote_candidate(now, c).unwrap(); }
-/// a.handle_timeout(now);
-/// b.handle_timeout(now);
+/// // Every input takes `now`, and the next timer is always after it.
+/// assert!(a.poll_timeout().is_none_or(|t| t > now));
 /// // Shuttle datagrams until both have a route (a perfect network, no time passing).
 /// for _ in 0..10 {
-///     while let Some(t) = a.poll_transmit() {
+///     while let Some(t) = a.poll_transmit(now) {
 ///         b.handle_receive(now, Receive { local: t.destination, source: t.source, data: &t.contents });
 ///     }
-///     while let Some(t) = b.poll_transmit() {
+///     while let Some(t) = b.poll_transmit(now) {
 ///         a.handle_receive(now, Receive { local: t.destination, source: t.source, data: &t.contents });
 ///     }
 /// }
@@ -349,8 +350,6 @@ pub struct IceAgent {
     transmits: VecDeque<Transmit>,
     events: VecDeque<IceEvent>,
     closed: bool,
-    /// The latest `now` any input carried.
-    last_now: Option<Instant>,
 }
 
 impl IceAgent {
@@ -410,7 +409,6 @@ impl IceAgent {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             closed: false,
-            last_now: None,
         }
     }
 
@@ -511,11 +509,11 @@ impl IceAgent {
     }
 
     /// Wraps `data` for the selected route (copies it once; drivers that own
-    /// buffers use [`IceAgent::route`] instead).
-    pub fn send(&mut self, data: &[u8]) -> Result<Transmit, Error> {
+    /// buffers use [`IceAgent::route`] instead). `now` times the TURN
+    /// permission or channel a relayed route may need.
+    pub fn send(&mut self, now: Instant, data: &[u8]) -> Result<Transmit, Error> {
         let r = self.route().ok_or(Error::NotConnected)?;
         if r.transport == TransportProtocol::Udp && self.allocator.is_relayed(r.source) {
-            let now = self.last_now.ok_or(Error::NotConnected)?;
             return self
                 .allocator
                 .relay_wrap(now, r.source, r.destination, data)
@@ -586,8 +584,10 @@ impl IceAgent {
 
     /// Sets the peer's credentials. New ones (a different ufrag) after a first
     /// set start a new remote generation: remote candidates and pairs are
-    /// cleared, while the selected pair keeps carrying data until a new one is selected.
-    pub fn set_remote_credentials(&mut self, credentials: Credentials) {
+    /// cleared, while the selected pair keeps carrying data until a new one is
+    /// selected. Checks can start now: pairs already formed from remote
+    /// candidates that came first are checked from `now` on.
+    pub fn set_remote_credentials(&mut self, now: Instant, credentials: Credentials) {
         if let Some(old) = &self.remote {
             if old.ufrag == credentials.ufrag {
                 return;
@@ -597,6 +597,7 @@ impl IceAgent {
         self.remote_key = Some(IntegrityKey::from_bytes(credentials.pwd.as_bytes()));
         self.remote_username = Some(format!("{}:{}", credentials.ufrag, self.local.ufrag));
         self.remote = Some(credentials);
+        self.process(now);
     }
 
     /// The peer is an ICE-lite agent: we must be controlling (RFC 8445 §6.1.1).
@@ -1175,13 +1176,13 @@ impl IceAgent {
 
     // ----------------------------------------------------------------- outputs
 
-    /// The next datagram to send.
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+    /// The next datagram to send. `now` times the TURN permission or channel
+    /// a check from a relayed candidate may need.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
         while let Some(t) = self.transmits.pop_front() {
             if t.transport == TransportProtocol::Udp && self.allocator.is_relayed(t.source) {
                 // From a relayed address: wrap it for the TURN server, after the
                 // permission or channel it may need (both in the allocator's queue).
-                let now = self.last_now.expect("transmits are queued by timed inputs");
                 if let Some(w) =
                     self.allocator
                         .relay_wrap(now, t.source, t.destination, &t.contents)
@@ -1218,8 +1219,10 @@ impl IceAgent {
                 matches!(p.state, PairState::Waiting | PairState::Frozen) && p.check.is_none()
             })
         {
-            // No deadline yet means "as soon as possible": the last time we were called.
-            consider(self.next_check_at.or(self.last_now));
+            // Every input ends in `process`, which sends a due check and sets
+            // the next one a Ta later; `None` means no pair can be checked
+            // until an input unfreezes one, so there is nothing to wait for.
+            consider(self.next_check_at);
         }
         for p in self
             .pairs
@@ -1403,7 +1406,6 @@ impl IceAgent {
 
     /// Sends due checks, decides nomination, expires consent and updates state.
     fn process(&mut self, now: Instant) {
-        self.last_now = Some(self.last_now.map_or(now, |t| t.max(now)));
         if self.closed {
             return;
         }

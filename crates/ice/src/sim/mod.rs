@@ -416,16 +416,18 @@ impl AgentPair {
 
     /// Gives each agent the other's credentials.
     pub fn exchange_credentials(&mut self) {
-        self.a
-            .set_remote_credentials(self.b.local_credentials().clone());
-        self.b
-            .set_remote_credentials(self.a.local_credentials().clone());
+        let (a, b) = (
+            self.a.local_credentials().clone(),
+            self.b.local_credentials().clone(),
+        );
+        self.a.set_remote_credentials(self.now, b);
+        self.b.set_remote_credentials(self.now, a);
     }
 
     /// Sends application data from A (`from_b = false`) or B along the route.
     pub fn send_data(&mut self, from_b: bool, data: &[u8]) -> bool {
         let agent = if from_b { &mut self.b } else { &mut self.a };
-        match agent.send(data) {
+        match agent.send(self.now, data) {
             Ok(t) => {
                 self.net.send(self.now, &t);
                 true
@@ -439,11 +441,11 @@ impl AgentPair {
         let now = self.now;
         for _ in 0..1000 {
             let mut progressed = false;
-            while let Some(t) = self.a.poll_transmit() {
+            while let Some(t) = self.a.poll_transmit(now) {
                 self.net.send(now, &t);
                 progressed = true;
             }
-            while let Some(t) = self.b.poll_transmit() {
+            while let Some(t) = self.b.poll_transmit(now) {
                 self.net.send(now, &t);
                 progressed = true;
             }
@@ -502,7 +504,6 @@ impl AgentPair {
     /// Advances virtual time until `done` holds or `limit` has passed; returns whether `done` held.
     pub fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&AgentPair) -> bool) -> bool {
         let deadline = self.now + limit;
-        let mut stalled = 0u32;
         loop {
             self.pump();
             if done(self) {
@@ -525,15 +526,18 @@ impl AgentPair {
                 self.pump();
                 return done(self);
             }
-            if next <= self.now {
-                stalled += 1;
-                assert!(
-                    stalled < 100_000,
-                    "livelock: a timeout at {next:?} is never consumed (now {:?})",
-                    self.now - self.start
-                );
-            } else {
-                stalled = 0;
+            // The agents' `now` contract: after their inputs at `now` (the
+            // timeouts and deliveries `pump` just gave them), every timer they
+            // report is later. One that is not would spin a real driver.
+            for (name, timeout) in [("A", self.a.poll_timeout()), ("B", self.b.poll_timeout())] {
+                if let Some(t) = timeout {
+                    assert!(
+                        t > self.now,
+                        "agent {name}: poll_timeout at {:?} is not after its last input at {:?}",
+                        t.saturating_duration_since(self.start),
+                        self.now - self.start
+                    );
+                }
             }
             self.now = self.now.max(next);
             self.a.handle_timeout(self.now);
