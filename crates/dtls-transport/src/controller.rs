@@ -70,6 +70,7 @@ pub enum PeerConnectionState {
 
 /// What the controller reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ControllerEvent {
     /// A local candidate of a transport, to signal (with its mid/transport name).
     Candidate {

@@ -23,7 +23,7 @@ pub mod dtls;
 mod error;
 pub mod srtp;
 
-pub use error::Error;
+pub use error::{CertificateError, Error, OpensslError};
 /// The ICE layer this crate runs over (candidates, agents), re-exported for the
 /// layers above.
 pub use ice;
