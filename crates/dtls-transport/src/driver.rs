@@ -59,6 +59,7 @@ use tokio::time::Instant;
 use crate::certificate::Fingerprint;
 use crate::controller::{
     ControllerConfig, ControllerEvent, GatherRequest, PeerConnectionState, TransportController,
+    TransportId,
 };
 use crate::dtls::DtlsRole;
 use crate::error::Error;
@@ -598,6 +599,8 @@ impl AsyncTransportController {
 
 /// One transport as the task sees it.
 struct TransportState {
+    /// The controller's id for it (per-packet calls).
+    id: TransportId,
     name: String,
     credentials: Credentials,
     /// Counters and receive queues, shared with the handles.
@@ -762,11 +765,11 @@ impl Driver {
                 packet,
                 reply,
             } => {
-                let name = &self.transports[transport].name;
+                let id = self.transports[transport].id;
                 let result = if rtcp {
-                    self.controller.send_rtcp(now, name, &packet)
+                    self.controller.send_rtcp(now, id, &packet)
                 } else {
-                    self.controller.send_rtp(now, name, &packet)
+                    self.controller.send_rtp(now, id, &packet)
                 };
                 let _ = reply.send(result);
             }
@@ -788,12 +791,12 @@ impl Driver {
             return self.handle(id);
         }
         let now = clock();
-        if rtcp_mux {
-            self.controller.add_transport(now, &name, role, None)?;
+        let transport_id = if rtcp_mux {
+            self.controller.add_transport(now, &name, role, None)?
         } else {
             self.controller
-                .add_transport_without_rtcp_mux(now, &name, role, None)?;
-        }
+                .add_transport_without_rtcp_mux(now, &name, role, None)?
+        };
         let credentials = self
             .controller
             .local_credentials(&name)
@@ -803,6 +806,7 @@ impl Driver {
         let (media_tx, media_rx) = mpsc::channel(self.recv_queue);
         let id = self.transports.len();
         self.transports.push(TransportState {
+            id: transport_id,
             name: name.clone(),
             credentials,
             shared: Arc::new(TransportShared {
@@ -880,7 +884,7 @@ impl Driver {
                     let t = &self.transports[id];
                     let received = self.controller.handle_receive_in_place(
                         clock(),
-                        &t.name,
+                        t.id,
                         component,
                         local,
                         source,

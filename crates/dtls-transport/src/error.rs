@@ -71,9 +71,6 @@ pub enum Error {
     /// The packet is shorter than its headers (and tag).
     #[error("packet too short")]
     PacketTooShort,
-    /// The packet, once protected, would not fit a UDP datagram.
-    #[error("packet too long for a datagram")]
-    PacketTooLong,
     /// The packet's authentication tag (or AEAD tag) does not verify.
     #[error("SRTP authentication failed")]
     AuthenticationFailed,
@@ -101,6 +98,12 @@ pub enum Error {
     /// No transport has this name.
     #[error("no transport named {0:?}")]
     UnknownTransport(String),
+    /// No transport has this id (an id from another controller).
+    #[error("no transport with this id")]
+    UnknownTransportId,
+    /// A controller holds at most 2^32 transports.
+    #[error("too many transports")]
+    TooManyTransports,
     /// The transport has no such ICE component (2 exists only without rtcp-mux).
     #[error("no ICE component {0} on this transport")]
     UnknownComponent(u16),
