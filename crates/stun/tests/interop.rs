@@ -12,7 +12,8 @@
 //! ```text
 //! cargo test -p stun --test interop -- --ignored --test-threads=1 --nocapture
 //! ```
-#![cfg(feature = "tokio")]
+//!
+//! (The target needs the `server-bin` feature, a default one: see Cargo.toml.)
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
