@@ -20,6 +20,9 @@ use std::process::ExitCode;
 mod bench;
 mod chromium;
 mod cmd;
+// The layering rule, checked by unit tests (`cargo test -p xtask`).
+#[cfg(test)]
+mod layering;
 mod pair;
 mod test_all;
 

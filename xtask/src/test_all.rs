@@ -238,6 +238,7 @@ fn doc(ctx: &Context) -> Outcome {
 
 fn test(ctx: &Context) -> Outcome {
     // Unit, integration and doc tests; the #[ignore]d interop tests run in their own step.
+    // xtask's own unit tests include the layering check (layering.rs).
     cmd::run(
         cmd::cargo()
             .current_dir(&ctx.root)
