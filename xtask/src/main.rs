@@ -49,7 +49,9 @@ commands:
                        Chromium in a loopback-only network namespace; installs chromium
                        with apt when root; venv target/chromium-venv).
                        --quick runs fmt, clippy and test only; --only STEP[,STEP...]
-                       runs the named steps only.
+                       runs the named steps only. Tests run by a step get
+                       PEERSTACK_REQUIRE_PEERS=1 (a missing peer fails them); with CI=true
+                       a step that cannot run here (tool missing, not root) fails.
   bench stun-server [args]
                        load-test the stun-server binary against coturn (1 core each)
   bench ice-connect [args]
