@@ -57,7 +57,8 @@ commands:
   bench ice-connect [args]
                        ICE setup time on loopback, peerstack vs aioice
   bench srtp [criterion args]
-                       SRTP protect/unprotect, peerstack vs webrtc-srtp vs libsrtp
+                       SRTP protect/unprotect, peerstack vs webrtc-srtp vs libsrtp; fails
+                       without libsrtp unless PEERSTACK_BENCH_WITHOUT_LIBSRTP=1
   capture-sdp [--out DIR] [--verbose]
                        root: run headless Chromium in a loopback-only network namespace
                        and write its offers and answers to crates/sdp/tests/corpus/chromium
