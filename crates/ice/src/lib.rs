@@ -9,8 +9,8 @@
 //! | [`network`] | BasicNetworkManager (interface enumeration and filters) |
 //! | [`allocator`] | PortAllocatorSession, AllocationSequence, UDPPort/StunPort |
 //! | [`channel`] | P2PTransportChannel: checklist, pairs (Connection), nomination, consent |
-//! | [`sim`] | a deterministic virtual network with NATs (RFC 4787) for tests |
-//! | `driver` (tokio) | sockets and timers pumping an [`IceAgent`] |
+//! | `sim` (feature `sim`) | a deterministic virtual network with NATs (RFC 4787) for tests |
+//! | `driver` (feature `tokio`, default) | sockets and timers pumping an [`IceAgent`] |
 //!
 //! Relay candidates come from [`port::TurnClient`] (TURN over UDP); ICE-TCP
 //! (RFC 6544) candidates from TCP listeners the driver owns.
@@ -27,6 +27,7 @@ pub mod driver;
 mod error;
 pub mod network;
 pub mod port;
+#[cfg(feature = "sim")]
 pub mod sim;
 
 pub use allocator::{CandidateFilter, GatheringState, LocalCandidate, Transmit};

@@ -32,10 +32,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use dtls_transport::ice::{Candidate, TransportProtocol};
-
 use crate::error::{CandidateError, NegotiationError};
-use crate::model::{SessionDescription, SmolStr};
+use crate::model::{Candidate, SessionDescription, SmolStr, TransportProtocol};
 use crate::Error;
 
 /// The type of a description (W3C `RTCSdpType`).
@@ -567,7 +565,7 @@ impl JsepSessionDescription {
 /// (RFC 8445 §5.1.1.4: the likeliest to reach the peer); peer-reflexive
 /// candidates are never signalled, so rank lowest.
 fn default_candidate_rank(c: &Candidate) -> (bool, u8) {
-    use dtls_transport::ice::CandidateKind;
+    use crate::model::CandidateKind;
     let ipv4 = c.socket_addr().is_some_and(|a| a.is_ipv4());
     let kind = match c.kind {
         CandidateKind::Relay => 3,
