@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
     });
     let local = "127.0.0.1:5000".parse().unwrap();
     agent.add_local_socket(now0, local, Default::default());
-    agent.set_remote_credentials(Credentials::new("remt", "remotepassword0123456789xyz").unwrap());
+    agent.set_remote_credentials(now0, Credentials::new("remt", "remotepassword0123456789xyz").unwrap());
     let key = stun::IntegrityKey::short_term("localpassword0123456789xyz").unwrap();
     let mut rest = data;
     let mut now = now0;
@@ -69,7 +69,7 @@ fuzz_target!(|data: &[u8]| {
         } else {
             agent.handle_receive(now, Receive { local, source, data: dgram });
         }
-        while agent.poll_transmit().is_some() {}
+        while agent.poll_transmit(now).is_some() {}
         while agent.poll_event().is_some() {}
         assert!(agent.remote_candidate_count() <= 8);
         assert!(agent.pair_count() <= 8);
