@@ -48,10 +48,10 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use crate::candidate::{Candidate, TransportProtocol};
-use crate::channel::{
+use crate::agent::{
     Credentials, IceAgent, IceConfig, IceConnectionState, IceEvent, Receive, Received, Route,
 };
+use crate::candidate::{Candidate, TransportProtocol};
 use crate::error::Error;
 use crate::network::{self, NetworkFilter};
 

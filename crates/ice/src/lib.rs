@@ -1,4 +1,4 @@
-//! # ice: candidates, port allocation and the P2P transport channel
+//! # ice: candidates, port allocation and the ICE agent (P2PTransportChannel)
 //!
 //! The layer above [`stun`], following libwebrtc's structure as sans-IO state
 //! machines:
@@ -8,7 +8,7 @@
 //! | [`candidate`] | Candidate (RFC 8445 priorities, RFC 8839 `candidate:` lines) |
 //! | [`network`] | BasicNetworkManager (interface enumeration and filters) |
 //! | [`allocator`] | PortAllocatorSession, AllocationSequence, UDPPort/StunPort |
-//! | [`channel`] | P2PTransportChannel: checklist, pairs (Connection), nomination, consent |
+//! | [`agent`] | P2PTransportChannel: the ICE agent; checklist, pairs (Connection), nomination, consent |
 //! | [`sim`] | a deterministic virtual network with NATs (RFC 4787) for tests |
 //! | `driver` (tokio) | sockets and timers pumping an [`IceAgent`] |
 //!
@@ -19,9 +19,9 @@
 //! connect on virtual time in microseconds; see [`IceAgent`] for the loop.
 #![forbid(unsafe_code)]
 
+pub mod agent;
 pub mod allocator;
 pub mod candidate;
-pub mod channel;
 #[cfg(feature = "tokio")]
 pub mod driver;
 mod error;
@@ -29,12 +29,12 @@ pub mod network;
 pub mod port;
 pub mod sim;
 
-pub use allocator::{CandidateFilter, GatheringState, LocalCandidate, Transmit};
-pub use candidate::{Candidate, CandidateKind, NetworkType, TransportProtocol};
-pub use channel::{
+pub use agent::{
     Credentials, IceAgent, IceConfig, IceConnectionState, IceEvent, IceRole, NominationMode,
     Receive, Received, Route,
 };
+pub use allocator::{CandidateFilter, GatheringState, LocalCandidate, Transmit};
+pub use candidate::{Candidate, CandidateKind, NetworkType, TransportProtocol};
 pub use error::{CandidateParseError, Error};
 /// The layer below, re-exported so users of this crate need not depend on it separately.
 pub use stun;

@@ -23,10 +23,10 @@ use bytes::Bytes;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
+use crate::agent::{IceAgent, IceEvent, Receive};
 use crate::allocator::Transmit;
 use crate::candidate::Candidate;
 use crate::candidate::TransportProtocol;
-use crate::channel::{IceAgent, IceEvent, Receive};
 
 /// Link impairments applied to every datagram.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -468,7 +468,7 @@ impl AgentPair {
                     TransportProtocol::Udp => agent.handle_receive(now, rx),
                     TransportProtocol::Tcp => agent.handle_stream_frame(now, rx),
                 };
-                if let crate::channel::Received::Data(range) = r {
+                if let crate::agent::Received::Data(range) = r {
                     self.received[usize::from(to_b)].push(d.data.slice(range));
                 }
             }
