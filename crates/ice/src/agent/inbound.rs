@@ -18,6 +18,16 @@ use super::{IceAgent, IceRole, PairState, Receive, Received, RemoteCandidate};
 use crate::allocator::Transmit;
 use crate::candidate::{Candidate, CandidateAddress, CandidateKind, TcpType, TransportProtocol};
 
+/// A check whose MESSAGE-INTEGRITY verified.
+struct AuthenticatedCheck<'m> {
+    /// The key it verified with, to sign our answer.
+    key: IntegrityKey,
+    /// Its ufrag is the previous generation's (during an ICE restart).
+    previous_generation: bool,
+    /// The peer's ufrag (after the colon of USERNAME; may be empty).
+    remote_ufrag: &'m str,
+}
+
 impl IceAgent {
     /// Marks a pair as having received something; false if no pair matches.
     pub(super) fn touch(
@@ -80,7 +90,9 @@ impl IceAgent {
         Received::Stun
     }
 
-    /// An incoming connectivity check (RFC 8445 §7.3).
+    /// An incoming connectivity check (RFC 8445 §7.3): authenticated before
+    /// anything is created, answered, then it may teach us a peer-reflexive
+    /// candidate, trigger a check and nominate the pair.
     pub(super) fn handle_check(
         &mut self,
         now: Instant,
@@ -99,69 +111,22 @@ impl IceAgent {
         else {
             return Received::Dropped;
         };
-        let username = match msg.get::<Username<'_>>() {
-            Ok(Some(u)) => u.0,
-            _ => return self.reject(transport, receive, msg, ErrorCode::BAD_REQUEST),
+        let auth = match self.authenticate_check(msg) {
+            Ok(auth) => auth,
+            Err(code) => return self.reject(transport, receive, msg, code),
         };
-        if !msg.has_integrity() {
-            return self.reject(transport, receive, msg, ErrorCode::BAD_REQUEST);
-        }
-        let (ours, theirs) = username.split_once(':').unwrap_or((username, ""));
-        let previous_generation = ours != self.local.ufrag;
-        let key = if !previous_generation {
-            &self.local_key
-        } else {
-            match &self.previous {
-                Some(g) if g.local.ufrag == ours => &g.local_key,
-                _ => return self.reject(transport, receive, msg, ErrorCode::UNAUTHENTICATED),
-            }
-        };
-        if msg.verify_integrity(key).is_err() {
-            return self.reject(transport, receive, msg, ErrorCode::UNAUTHENTICATED);
-        }
-        let key = key.clone();
         // From here on the request is authenticated.
+        let key = auth.key;
         let priority = match msg.get::<Priority>() {
             Ok(Some(p)) => p.0,
             _ => return self.respond_error(transport, receive, msg, &key, ErrorCode::BAD_REQUEST),
         };
-        let controlling = msg.get::<IceControlling>().ok().flatten();
-        let controlled = msg.get::<IceControlled>().ok().flatten();
         let use_candidate = msg.has(stun::AttributeType::USE_CANDIDATE);
-        // RFC 8445 §7.3.1.1: role conflicts.
-        match (self.role, controlling, controlled) {
-            (IceRole::Controlling, Some(IceControlling(tb)), _) => {
-                if self.tie_breaker >= tb {
-                    return self.respond_error(
-                        transport,
-                        receive,
-                        msg,
-                        &key,
-                        ErrorCode::ROLE_CONFLICT,
-                    );
-                }
-                self.set_role(IceRole::Controlled);
-            }
-            (IceRole::Controlled, _, Some(IceControlled(tb))) => {
-                if self.tie_breaker >= tb {
-                    self.set_role(IceRole::Controlling);
-                } else {
-                    return self.respond_error(
-                        transport,
-                        receive,
-                        msg,
-                        &key,
-                        ErrorCode::ROLE_CONFLICT,
-                    );
-                }
-            }
-            (_, None, None) => {
-                return self.respond_error(transport, receive, msg, &key, ErrorCode::BAD_REQUEST)
-            }
-            _ => {}
+        if let Err(code) = self.resolve_role_conflict(msg) {
+            return self.respond_error(transport, receive, msg, &key, code);
         }
         self.respond_success(transport, receive, msg, &key);
-        if previous_generation {
+        if auth.previous_generation {
             if let Some(p) = self.previous.as_mut().and_then(|g| g.pair.as_mut()) {
                 if p.is(receive.local, receive.source, transport) {
                     p.last_received = Some(now);
@@ -170,53 +135,14 @@ impl IceAgent {
             return Received::Stun;
         }
         if let Some(r) = &self.remote {
-            if !theirs.is_empty() && theirs != r.ufrag {
+            if !auth.remote_ufrag.is_empty() && auth.remote_ufrag != r.ufrag {
                 // A check from a generation we do not know yet: answered, no state.
                 return Received::Stun;
             }
         }
-        // Find or learn the remote candidate (peer-reflexive, RFC 8445 §7.3.1.3).
-        let remote_idx = match self
-            .remotes
-            .iter()
-            .position(|r| r.addr == receive.source && r.candidate.transport == transport)
-        {
-            Some(i) => i,
-            None => {
-                if self.remotes.len() >= self.config.max_remote_candidates {
-                    return Received::Stun;
-                }
-                let foundation = format!("{}", self.rng.next_u32());
-                let candidate = Candidate {
-                    foundation,
-                    component: self.config.component,
-                    transport,
-                    priority,
-                    address: CandidateAddress::Ip(receive.source.ip()),
-                    port: receive.source.port(),
-                    kind: CandidateKind::PeerReflexive,
-                    related: None,
-                    tcp_type: match (transport, self.locals[local_idx].candidate.tcp_type) {
-                        // Over TCP the peer's candidate is the opposite of ours (RFC 6544 §7.1).
-                        (TransportProtocol::Tcp, Some(TcpType::Passive)) => Some(TcpType::Active),
-                        (TransportProtocol::Tcp, Some(TcpType::Active)) => Some(TcpType::Passive),
-                        (TransportProtocol::Tcp, other) => other,
-                        (TransportProtocol::Udp, _) => None,
-                    },
-                    generation: None,
-                    ufrag: self.remote.as_ref().map(|r| r.ufrag.clone()),
-                    network_id: None,
-                    network_cost: None,
-                    extensions: Vec::new(),
-                    transport_upper_case: false,
-                };
-                tracing::debug!(source = %receive.source, "learned a peer-reflexive remote candidate");
-                self.remotes.push(RemoteCandidate {
-                    candidate,
-                    addr: receive.source,
-                });
-                self.remotes.len() - 1
-            }
+        let Some(remote_idx) = self.remote_of_check(transport, receive.source, priority, local_idx)
+        else {
+            return Received::Stun;
         };
         let pair_idx = match self
             .pairs
@@ -229,6 +155,124 @@ impl IceAgent {
                 None => return Received::Stun,
             },
         };
+        self.on_checked_pair(now, pair_idx, use_candidate);
+        Received::Stun
+    }
+
+    /// USERNAME and MESSAGE-INTEGRITY of a check, with the key of the
+    /// generation its ufrag names; the error code to answer (unsigned) otherwise.
+    fn authenticate_check<'m>(
+        &self,
+        msg: &Message<'m>,
+    ) -> Result<AuthenticatedCheck<'m>, ErrorCode<'static>> {
+        let username = match msg.get::<Username<'m>>() {
+            Ok(Some(u)) => u.0,
+            _ => return Err(ErrorCode::BAD_REQUEST),
+        };
+        if !msg.has_integrity() {
+            return Err(ErrorCode::BAD_REQUEST);
+        }
+        let (ours, theirs) = username.split_once(':').unwrap_or((username, ""));
+        let previous_generation = ours != self.local.ufrag;
+        let key = if !previous_generation {
+            &self.local_key
+        } else {
+            match &self.previous {
+                Some(g) if g.local.ufrag == ours => &g.local_key,
+                _ => return Err(ErrorCode::UNAUTHENTICATED),
+            }
+        };
+        if msg.verify_integrity(key).is_err() {
+            return Err(ErrorCode::UNAUTHENTICATED);
+        }
+        Ok(AuthenticatedCheck {
+            key: key.clone(),
+            previous_generation,
+            remote_ufrag: theirs,
+        })
+    }
+
+    /// RFC 8445 §7.3.1.1: role conflicts. Switches our role, or returns the
+    /// error to answer (487, or 400 for a check naming no role).
+    fn resolve_role_conflict(&mut self, msg: &Message<'_>) -> Result<(), ErrorCode<'static>> {
+        let controlling = msg.get::<IceControlling>().ok().flatten();
+        let controlled = msg.get::<IceControlled>().ok().flatten();
+        match (self.role, controlling, controlled) {
+            (IceRole::Controlling, Some(IceControlling(tb)), _) => {
+                if self.tie_breaker >= tb {
+                    return Err(ErrorCode::ROLE_CONFLICT);
+                }
+                self.set_role(IceRole::Controlled);
+            }
+            (IceRole::Controlled, _, Some(IceControlled(tb))) => {
+                if self.tie_breaker >= tb {
+                    self.set_role(IceRole::Controlling);
+                } else {
+                    return Err(ErrorCode::ROLE_CONFLICT);
+                }
+            }
+            (_, None, None) => return Err(ErrorCode::BAD_REQUEST),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The remote candidate a check came from: a known one, or a
+    /// peer-reflexive candidate learned now (RFC 8445 §7.3.1.3) with the
+    /// check's PRIORITY; `None` when the remote list is full.
+    fn remote_of_check(
+        &mut self,
+        transport: TransportProtocol,
+        source: SocketAddr,
+        priority: u32,
+        local_idx: usize,
+    ) -> Option<usize> {
+        if let Some(i) = self
+            .remotes
+            .iter()
+            .position(|r| r.addr == source && r.candidate.transport == transport)
+        {
+            return Some(i);
+        }
+        if self.remotes.len() >= self.config.max_remote_candidates {
+            return None;
+        }
+        let foundation = format!("{}", self.rng.next_u32());
+        let candidate = Candidate {
+            foundation,
+            component: self.config.component,
+            transport,
+            priority,
+            address: CandidateAddress::Ip(source.ip()),
+            port: source.port(),
+            kind: CandidateKind::PeerReflexive,
+            related: None,
+            tcp_type: match (transport, self.locals[local_idx].candidate.tcp_type) {
+                // Over TCP the peer's candidate is the opposite of ours (RFC 6544 §7.1).
+                (TransportProtocol::Tcp, Some(TcpType::Passive)) => Some(TcpType::Active),
+                (TransportProtocol::Tcp, Some(TcpType::Active)) => Some(TcpType::Passive),
+                (TransportProtocol::Tcp, other) => other,
+                (TransportProtocol::Udp, _) => None,
+            },
+            generation: None,
+            ufrag: self.remote.as_ref().map(|r| r.ufrag.clone()),
+            network_id: None,
+            network_cost: None,
+            extensions: Vec::new(),
+            transport_upper_case: false,
+        };
+        tracing::debug!(%source, "learned a peer-reflexive remote candidate");
+        self.remotes.push(RemoteCandidate {
+            candidate,
+            addr: source,
+        });
+        Some(self.remotes.len() - 1)
+    }
+
+    /// What an authenticated check does to its pair: valid at once for a lite
+    /// agent, else a triggered check (RFC 8445 §7.3.1.4); and, on the
+    /// controlled side, the nomination USE-CANDIDATE carries (§7.3.1.5).
+    fn on_checked_pair(&mut self, now: Instant, pair_idx: usize, use_candidate: bool) {
         let lite = self.config.lite;
         let p = &mut self.pairs[pair_idx];
         p.last_received = Some(now);
@@ -271,7 +315,6 @@ impl IceAgent {
                 p.nominate_on_success = true;
             }
         }
-        Received::Stun
     }
 
     fn reject(
