@@ -129,7 +129,7 @@ impl IceAgent {
 
     /// The selected pair as (local, remote) candidates.
     pub fn selected_pair(&self) -> Option<(Candidate, Candidate)> {
-        let p = &self.pairs[self.selected?];
+        let p = self.pairs.get(self.selected?)?;
         Some((
             self.stamp(self.locals[p.local].candidate.clone()),
             self.remotes[p.remote].candidate.clone(),
@@ -138,7 +138,7 @@ impl IceAgent {
 
     /// Round-trip time measured on the selected pair.
     pub fn selected_rtt(&self) -> Option<Duration> {
-        self.pairs[self.selected?].rtt
+        self.pairs.get(self.selected?)?.rtt
     }
 
     /// Where to send application data now: the selected pair while it has
@@ -148,8 +148,7 @@ impl IceAgent {
         if self.closed {
             return None;
         }
-        if let Some(i) = self.selected {
-            let p = &self.pairs[i];
+        if let Some(p) = self.selected.and_then(|id| self.pairs.get(id)) {
             if p.is_valid() {
                 return Some(Route {
                     source: p.base,

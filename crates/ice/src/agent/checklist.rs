@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use super::{pair_priority, IceAgent, IceEvent, IceRole, Pair, PairState};
+use super::{pair_priority, IceAgent, IceEvent, IceRole, Pair, PairId, PairState};
 use crate::allocator::AllocatorEvent;
 use crate::candidate::{Candidate, CandidateKind, TcpType, TransportProtocol};
 
@@ -17,7 +17,7 @@ pub(super) struct RemoteCandidate {
 
 impl IceAgent {
     pub(super) fn recompute_priorities(&mut self) {
-        for p in &mut self.pairs {
+        for p in self.pairs.iter_mut() {
             let l = self.locals[p.local].candidate.priority;
             let r = self.remotes[p.remote].candidate.priority;
             p.priority = match self.role {
@@ -34,8 +34,10 @@ impl IceAgent {
         )
     }
 
-    /// Forms the pair local × remote when compatible; returns its index.
-    pub(super) fn add_pair(&mut self, l: usize, r: usize) -> Option<usize> {
+    /// Forms the pair local × remote when compatible; returns its id. When
+    /// the checklist is full the new pair takes the slot of the worst unused
+    /// one, whose id goes stale.
+    pub(super) fn add_pair(&mut self, l: usize, r: usize) -> Option<PairId> {
         let local = &self.locals[l];
         let remote = &self.remotes[r];
         if local.base.is_ipv4() != remote.addr.is_ipv4()
@@ -74,8 +76,7 @@ impl IceAgent {
             // Replace the lowest-priority pair that is not being used, if the new one is better.
             let victim = self
                 .pairs
-                .iter()
-                .enumerate()
+                .with_ids()
                 .filter(|(i, p)| {
                     matches!(p.state, PairState::Frozen | PairState::Waiting)
                         && Some(*i) != self.selected
@@ -83,8 +84,8 @@ impl IceAgent {
                 .min_by_key(|(_, p)| p.priority)
                 .map(|(i, p)| (i, p.priority));
             match victim {
-                Some((i, prio)) if prio < priority => {
-                    self.pairs[i] = Pair::new(
+                Some((victim, prio)) if prio < priority => {
+                    let pair = Pair::new(
                         l,
                         r,
                         local.base,
@@ -92,14 +93,15 @@ impl IceAgent {
                         local.candidate.transport,
                         priority,
                     );
-                    self.triggered.retain(|&t| t != i);
-                    self.initial_pair_state(i);
-                    return Some(i);
+                    let id = self.pairs.replace(victim, pair)?;
+                    self.triggered.retain(|&t| t != victim);
+                    self.initial_pair_state(id);
+                    return Some(id);
                 }
                 _ => return None,
             }
         }
-        self.pairs.push(Pair::new(
+        let id = self.pairs.push(Pair::new(
             l,
             r,
             local.base,
@@ -107,19 +109,18 @@ impl IceAgent {
             local.candidate.transport,
             priority,
         ));
-        let i = self.pairs.len() - 1;
-        self.initial_pair_state(i);
-        Some(i)
+        self.initial_pair_state(id);
+        Some(id)
     }
 
     /// RFC 8445 §6.1.2.6 / RFC 8838 §10: Waiting unless a pair of the same
     /// foundation is already Waiting or In-Progress.
-    fn initial_pair_state(&mut self, i: usize) {
+    fn initial_pair_state(&mut self, i: PairId) {
         let f = {
             let (a, b) = self.pair_foundation(&self.pairs[i]);
             (a.to_string(), b.to_string())
         };
-        let busy = self.pairs.iter().enumerate().any(|(j, p)| {
+        let busy = self.pairs.with_ids().any(|(j, p)| {
             j != i && matches!(p.state, PairState::Waiting | PairState::InProgress) && {
                 let (a, b) = self.pair_foundation(p);
                 (a, b) == (f.0.as_str(), f.1.as_str())
@@ -158,11 +159,10 @@ impl IceAgent {
         let _ = now;
     }
 
-    pub(super) fn next_ordinary_pair(&mut self) -> Option<usize> {
+    pub(super) fn next_ordinary_pair(&mut self) -> Option<PairId> {
         let waiting = self
             .pairs
-            .iter()
-            .enumerate()
+            .with_ids()
             .filter(|(_, p)| p.state == PairState::Waiting && p.check.is_none())
             .max_by_key(|(_, p)| p.priority)
             .map(|(i, _)| i);
@@ -172,8 +172,7 @@ impl IceAgent {
         // RFC 8445 §6.1.4.2: no Waiting pair: unfreeze the best Frozen one.
         let frozen = self
             .pairs
-            .iter()
-            .enumerate()
+            .with_ids()
             .filter(|(_, p)| p.state == PairState::Frozen)
             .max_by_key(|(_, p)| p.priority)
             .map(|(i, _)| i)?;
@@ -181,7 +180,7 @@ impl IceAgent {
         Some(frozen)
     }
 
-    pub(super) fn fail_pair(&mut self, i: usize) {
+    pub(super) fn fail_pair(&mut self, i: PairId) {
         self.pairs[i].state = PairState::Failed;
         self.pairs[i].nominated_at = None;
         // Unfreeze one pair of the same foundation so it gets its turn.
@@ -189,14 +188,17 @@ impl IceAgent {
             let (a, b) = self.pair_foundation(&self.pairs[i]);
             (a.to_string(), b.to_string())
         };
-        if let Some(j) = (0..self.pairs.len())
-            .filter(|&j| {
-                self.pairs[j].state == PairState::Frozen && {
-                    let (a, b) = self.pair_foundation(&self.pairs[j]);
+        if let Some(j) = self
+            .pairs
+            .with_ids()
+            .filter(|(_, p)| {
+                p.state == PairState::Frozen && {
+                    let (a, b) = self.pair_foundation(p);
                     (a, b) == (f.0.as_str(), f.1.as_str())
                 }
             })
-            .max_by_key(|&j| self.pairs[j].priority)
+            .max_by_key(|(_, p)| p.priority)
+            .map(|(j, _)| j)
         {
             self.pairs[j].state = PairState::Waiting;
         }

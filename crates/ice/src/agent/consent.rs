@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use rand_core::RngCore;
 use stun::IntegrityKey;
 
+use super::outgoing::CheckTarget;
 use super::outgoing::{build_check, random_tid, stun_transport};
 use super::{CheckInfo, Credentials, IceAgent, Pair, PairState};
 use crate::candidate::Candidate;
@@ -28,7 +29,7 @@ pub(super) struct PreviousGeneration {
 impl IceAgent {
     pub(super) fn start_new_generation(&mut self, new_local: bool) {
         // Keep the working pair (if any, and if the previous generation has none yet).
-        let keep = self.selected.map(|i| self.pairs[i].clone());
+        let keep = self.selected.and_then(|id| self.pairs.get(id)).cloned();
         if self.previous.is_none() || keep.is_some() {
             let (lc, rc) = match &keep {
                 Some(p) => (
@@ -49,7 +50,7 @@ impl IceAgent {
         }
         for tid in self.in_flight.keys().copied().collect::<Vec<_>>() {
             let info = &self.in_flight[&tid];
-            if !info.previous {
+            if info.target != CheckTarget::Previous {
                 self.checks.cancel(&tid);
                 self.in_flight.remove(&tid);
             }
@@ -112,12 +113,28 @@ impl IceAgent {
             self.in_flight.insert(
                 tid,
                 CheckInfo {
-                    pair: 0,
+                    target: CheckTarget::Previous,
                     use_candidate: false,
                     role: self.role,
-                    previous: true,
                 },
             );
+        }
+    }
+
+    /// A consent check of the previous generation's pair was answered, or
+    /// failed or timed out.
+    pub(super) fn on_previous_check_done(&mut self, now: Instant, answered: bool) {
+        let jitter = self.consent_jitter();
+        if let Some(p) = self.previous.as_mut().and_then(|g| g.pair.as_mut()) {
+            p.check = None;
+            if answered {
+                p.last_response = Some(now);
+                p.unanswered = false;
+                p.next_ping = Some(now + jitter);
+            } else {
+                p.unanswered = true;
+                p.next_ping = Some(now);
+            }
         }
     }
 
@@ -130,7 +147,7 @@ impl IceAgent {
     pub(super) fn expire_consent(&mut self, now: Instant) {
         let timeout = self.config.consent_timeout;
         let lite = self.config.lite;
-        for p in &mut self.pairs {
+        for p in self.pairs.iter_mut() {
             if p.is_valid() {
                 let last = if lite {
                     p.last_received

@@ -14,7 +14,7 @@ use stun::attributes::{
 };
 use stun::{Class, IntegrityKey, Message, MessageBuilder, Method};
 
-use super::{IceAgent, IceRole, PairState, Receive, Received, RemoteCandidate};
+use super::{IceAgent, IceRole, PairId, PairState, Receive, Received, RemoteCandidate};
 use crate::allocator::Transmit;
 use crate::candidate::{Candidate, CandidateAddress, CandidateKind, TcpType, TransportProtocol};
 
@@ -71,12 +71,7 @@ impl IceAgent {
         let Some(info) = self.in_flight.get(&tid).cloned() else {
             return Received::Dropped;
         };
-        let pair = if info.previous {
-            self.previous.as_ref().and_then(|g| g.pair.as_ref())
-        } else {
-            self.pairs.get(info.pair)
-        };
-        let Some(pair) = pair else {
+        let Some(pair) = self.check_pair(info.target) else {
             return Received::Dropped;
         };
         // RFC 8445 §7.2.5.2.1: the response must come back on the same 5-tuple.
@@ -144,18 +139,19 @@ impl IceAgent {
         else {
             return Received::Stun;
         };
-        let pair_idx = match self
+        let known = self
             .pairs
-            .iter()
-            .position(|p| p.local == local_idx && p.remote == remote_idx)
-        {
-            Some(i) => i,
+            .with_ids()
+            .find(|(_, p)| p.local == local_idx && p.remote == remote_idx)
+            .map(|(id, _)| id);
+        let pair_id = match known {
+            Some(id) => id,
             None => match self.add_pair(local_idx, remote_idx) {
                 Some(i) => i,
                 None => return Received::Stun,
             },
         };
-        self.on_checked_pair(now, pair_idx, use_candidate);
+        self.on_checked_pair(now, pair_id, use_candidate);
         Received::Stun
     }
 
@@ -272,9 +268,9 @@ impl IceAgent {
     /// What an authenticated check does to its pair: valid at once for a lite
     /// agent, else a triggered check (RFC 8445 §7.3.1.4); and, on the
     /// controlled side, the nomination USE-CANDIDATE carries (§7.3.1.5).
-    fn on_checked_pair(&mut self, now: Instant, pair_idx: usize, use_candidate: bool) {
+    fn on_checked_pair(&mut self, now: Instant, pair_id: PairId, use_candidate: bool) {
         let lite = self.config.lite;
-        let p = &mut self.pairs[pair_idx];
+        let p = &mut self.pairs[pair_id];
         p.last_received = Some(now);
         if lite {
             // A lite agent never checks: an authenticated check makes the pair valid.
@@ -292,20 +288,20 @@ impl IceAgent {
                     if let Some(tid) = p.check.take() {
                         self.checks.stop_retransmissions(&tid);
                     }
-                    if !self.triggered.contains(&pair_idx) {
-                        self.triggered.push_back(pair_idx);
+                    if !self.triggered.contains(&pair_id) {
+                        self.triggered.push_back(pair_id);
                     }
                 }
                 _ => {
                     p.state = PairState::Waiting;
-                    if !self.triggered.contains(&pair_idx) {
-                        self.triggered.push_back(pair_idx);
+                    if !self.triggered.contains(&pair_id) {
+                        self.triggered.push_back(pair_id);
                     }
                 }
             }
         }
         if use_candidate && self.role == IceRole::Controlled {
-            let p = &mut self.pairs[pair_idx];
+            let p = &mut self.pairs[pair_id];
             if p.is_valid() {
                 if p.nominated_at.is_none() {
                     tracing::debug!(remote = %p.remote_addr, "pair nominated by the controlling agent");

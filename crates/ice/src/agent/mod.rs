@@ -58,7 +58,7 @@ use crate::allocator::{AllocatorConfig, LocalCandidate, PortAllocatorSession, Tr
 use checklist::RemoteCandidate;
 use consent::PreviousGeneration;
 use outgoing::CheckInfo;
-use pair::Pair;
+use pair::{Pair, PairId, Pairs};
 
 /// The ICE agent for one component.
 ///
@@ -108,15 +108,20 @@ pub struct IceAgent {
     allocator: PortAllocatorSession,
     /// Local candidates used for pairing: one per base (host, or server-reflexive when hosts are filtered).
     locals: Vec<LocalCandidate>,
+    /// Remote candidates of this generation. Pairs name their local and
+    /// remote candidate by position: both lists only grow, until a new
+    /// generation clears `remotes` together with the pairs.
     remotes: Vec<RemoteCandidate>,
     remote_end_of_candidates: bool,
-    pairs: Vec<Pair>,
-    triggered: VecDeque<usize>,
+    /// The checklist; everything that keeps a pair names it by a [`PairId`],
+    /// which goes stale when the pair is replaced or cleared.
+    pairs: Pairs,
+    triggered: VecDeque<PairId>,
     checks: RequestManager,
     in_flight: HashMap<TransactionId, CheckInfo>,
     next_check_at: Option<Instant>,
     first_valid_at: Option<Instant>,
-    selected: Option<usize>,
+    selected: Option<PairId>,
     previous: Option<PreviousGeneration>,
     state: IceConnectionState,
     transmits: VecDeque<Transmit>,
@@ -170,7 +175,7 @@ impl IceAgent {
             locals: Vec::new(),
             remotes: Vec::new(),
             remote_end_of_candidates: false,
-            pairs: Vec::new(),
+            pairs: Pairs::default(),
             triggered: VecDeque::new(),
             in_flight: HashMap::new(),
             next_check_at: None,

@@ -37,8 +37,7 @@ impl IceAgent {
         }
         let best = self
             .pairs
-            .iter()
-            .enumerate()
+            .with_ids()
             .filter(|(_, p)| p.is_alive())
             .max_by_key(|(_, p)| p.priority)
             .map(|(i, p)| (i, p.priority));

@@ -12,17 +12,25 @@ use stun::attributes::{
 };
 use stun::{Class, IntegrityKey, Message, MessageBuilder, Method, RequestEvent, TransactionId};
 
-use super::{IceAgent, IceRole, NominationMode, PairState};
+use super::{IceAgent, IceRole, NominationMode, Pair, PairId, PairState};
 use crate::allocator::Transmit;
 use crate::candidate::{CandidateKind, TransportProtocol};
 
+/// A check of ours in flight, by transaction id.
 #[derive(Debug, Clone)]
 pub(super) struct CheckInfo {
-    pub(super) pair: usize,
+    pub(super) target: CheckTarget,
     pub(super) use_candidate: bool,
     pub(super) role: IceRole,
-    /// A consent check of the previous generation's pair.
-    pub(super) previous: bool,
+}
+
+/// The pair a check is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum CheckTarget {
+    /// A pair of the checklist; the answer is ignored once the id is stale.
+    Pair(PairId),
+    /// The previous generation's pair during an ICE restart (a consent check).
+    Previous,
 }
 
 impl IceAgent {
@@ -34,9 +42,9 @@ impl IceAgent {
         if self.can_check() {
             // Triggered checks go out at once: they answer authenticated checks,
             // which the peer paces, so they cannot amplify.
-            while let Some(i) = self.triggered.pop_front() {
-                if i < self.pairs.len() && self.pairs[i].check.is_none() {
-                    self.send_check(now, i, false);
+            while let Some(id) = self.triggered.pop_front() {
+                if self.pairs.get(id).is_some_and(|p| p.check.is_none()) {
+                    self.send_check(now, id, false);
                 }
             }
             // Ordinary checks, one per Ta (`None`: due now).
@@ -49,10 +57,11 @@ impl IceAgent {
                 }
             }
             // Keepalive and consent checks on valid pairs.
-            for i in 0..self.pairs.len() {
-                let p = &self.pairs[i];
+            for index in 0..self.pairs.len() {
+                let id = self.pairs.id_at(index);
+                let p = &self.pairs[id];
                 if p.is_valid() && p.check.is_none() && p.next_ping.is_some_and(|t| t <= now) {
-                    self.send_check(now, i, false);
+                    self.send_check(now, id, false);
                 }
             }
             self.ping_previous(now);
@@ -66,7 +75,7 @@ impl IceAgent {
         self.flush_checks();
     }
 
-    pub(super) fn send_check(&mut self, now: Instant, i: usize, nominate: bool) {
+    pub(super) fn send_check(&mut self, now: Instant, i: PairId, nominate: bool) {
         let (Some(key), Some(username)) = (self.remote_key.clone(), self.remote_username.clone())
         else {
             return;
@@ -131,10 +140,9 @@ impl IceAgent {
                 self.in_flight.insert(
                     tid,
                     CheckInfo {
-                        pair: i,
+                        target: CheckTarget::Pair(i),
                         use_candidate,
                         role: self.role,
-                        previous: false,
                     },
                 );
             }
@@ -143,17 +151,20 @@ impl IceAgent {
         self.flush_checks();
     }
 
+    /// The pair a check in flight is for, unless it is gone.
+    pub(super) fn check_pair(&self, target: CheckTarget) -> Option<&Pair> {
+        match target {
+            CheckTarget::Pair(id) => self.pairs.get(id),
+            CheckTarget::Previous => self.previous.as_ref().and_then(|g| g.pair.as_ref()),
+        }
+    }
+
     pub(super) fn flush_checks(&mut self) {
         while let Some(t) = self.checks.poll_transmit() {
             let Some(info) = self.in_flight.get(&t.transaction_id) else {
                 continue;
             };
-            let pair = if info.previous {
-                self.previous.as_ref().and_then(|g| g.pair.as_ref())
-            } else {
-                self.pairs.get(info.pair)
-            };
-            if let Some(p) = pair {
+            if let Some(p) = self.check_pair(info.target) {
                 self.transmits.push_back(Transmit {
                     source: p.base,
                     destination: t.destination,
@@ -174,40 +185,31 @@ impl IceAgent {
             let Some(info) = self.in_flight.remove(&tid) else {
                 continue;
             };
-            if info.previous {
-                let jitter = self.consent_jitter();
-                if let Some(p) = self.previous.as_mut().and_then(|g| g.pair.as_mut()) {
-                    p.check = None;
-                    match ev {
-                        RequestEvent::Success { .. } => {
-                            p.last_response = Some(now);
-                            p.unanswered = false;
-                            p.next_ping = Some(now + jitter);
-                        }
-                        _ => {
-                            p.unanswered = true;
-                            p.next_ping = Some(now);
-                        }
-                    }
+            let id = match info.target {
+                CheckTarget::Previous => {
+                    let answered = matches!(ev, RequestEvent::Success { .. });
+                    self.on_previous_check_done(now, answered);
+                    continue;
                 }
+                CheckTarget::Pair(id) => id,
+            };
+            // A pair replaced or cleared since: the answer is for nobody.
+            let Some(pair) = self.pairs.get_mut(id) else {
                 continue;
-            }
-            if info.pair >= self.pairs.len() {
-                continue;
-            }
-            if self.pairs[info.pair].check != Some(tid) {
+            };
+            if pair.check != Some(tid) {
                 // A check replaced by a triggered one: its success still validates
                 // the pair; its failure or timeout means nothing.
                 if let RequestEvent::Success { response, rtt, .. } = ev {
-                    self.on_check_success(now, info, &response, rtt);
+                    self.on_check_success(now, id, info, &response, rtt);
                 }
                 continue;
             }
-            self.pairs[info.pair].check = None;
-            self.pairs[info.pair].nominating = false;
+            pair.check = None;
+            pair.nominating = false;
             match ev {
                 RequestEvent::Success { response, rtt, .. } => {
-                    self.on_check_success(now, info, &response, rtt)
+                    self.on_check_success(now, id, info, &response, rtt)
                 }
                 RequestEvent::Error { code, .. } => {
                     if code == 487 {
@@ -219,23 +221,23 @@ impl IceAgent {
                             };
                             self.set_role(flipped);
                         }
-                        self.pairs[info.pair].state = PairState::Waiting;
-                        if !self.triggered.contains(&info.pair) {
-                            self.triggered.push_back(info.pair);
+                        self.pairs[id].state = PairState::Waiting;
+                        if !self.triggered.contains(&id) {
+                            self.triggered.push_back(id);
                         }
                     } else {
                         tracing::debug!(code, "check failed with an error response");
-                        self.fail_pair(info.pair);
+                        self.fail_pair(id);
                     }
                 }
                 RequestEvent::Timeout { .. } => {
-                    let p = &mut self.pairs[info.pair];
+                    let p = &mut self.pairs[id];
                     if p.is_valid() {
                         // Consent or keepalive unanswered: disconnected, keep trying until consent expires.
                         p.unanswered = true;
                         p.next_ping = Some(now);
                     } else {
-                        self.fail_pair(info.pair);
+                        self.fail_pair(id);
                     }
                 }
             }
@@ -245,11 +247,11 @@ impl IceAgent {
     fn on_check_success(
         &mut self,
         now: Instant,
+        i: PairId,
         info: CheckInfo,
         response: &[u8],
         rtt: Option<Duration>,
     ) {
-        let i = info.pair;
         if let Some(mapped) = Message::parse(response)
             .ok()
             .and_then(|m| m.get::<XorMappedAddress>().ok().flatten())
@@ -300,7 +302,8 @@ impl IceAgent {
                 let (a, b) = self.pair_foundation(&self.pairs[i]);
                 (a.to_string(), b.to_string())
             };
-            for j in 0..self.pairs.len() {
+            for index in 0..self.pairs.len() {
+                let j = self.pairs.id_at(index);
                 if self.pairs[j].state == PairState::Frozen {
                     let same = {
                         let (a, b) = self.pair_foundation(&self.pairs[j]);

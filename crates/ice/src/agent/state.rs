@@ -45,8 +45,7 @@ impl IceAgent {
         // then a valid pair whose consent has not expired yet.
         let pick = self
             .pairs
-            .iter()
-            .enumerate()
+            .with_ids()
             .filter(|(_, p)| p.is_valid())
             .max_by_key(|(_, p)| {
                 (
@@ -91,7 +90,7 @@ impl IceAgent {
         if self.closed {
             return;
         }
-        let selected = self.selected.map(|i| &self.pairs[i]);
+        let selected = self.selected.and_then(|id| self.pairs.get(id));
         let previous_alive = self
             .previous
             .as_ref()
