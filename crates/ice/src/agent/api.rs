@@ -318,7 +318,7 @@ impl IceAgent {
             // A signalled candidate replaces a peer-reflexive one learned earlier (RFC 8445 §7.3.1.3).
             if self.remotes[i].candidate.kind == CandidateKind::PeerReflexive {
                 self.remotes[i].candidate = candidate;
-                self.recompute_priorities();
+                self.remote_candidate_replaced(i);
             }
             return Ok(());
         }

@@ -56,6 +56,7 @@ impl IceAgent {
             }
         }
         self.pairs.clear();
+        self.foundations.clear();
         self.triggered.clear();
         self.selected = None;
         self.first_valid_at = None;

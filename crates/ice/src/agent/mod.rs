@@ -55,7 +55,7 @@ use rand_core::{RngCore, SeedableRng};
 use stun::{IntegrityKey, RequestManager, TransactionId};
 
 use crate::allocator::{AllocatorConfig, LocalCandidate, PortAllocatorSession, Transmit};
-use checklist::RemoteCandidate;
+use checklist::{Foundations, RemoteCandidate};
 use consent::PreviousGeneration;
 use outgoing::CheckInfo;
 use pair::{Pair, PairId, Pairs};
@@ -116,6 +116,8 @@ pub struct IceAgent {
     /// The checklist; everything that keeps a pair names it by a [`PairId`],
     /// which goes stale when the pair is replaced or cleared.
     pairs: Pairs,
+    /// The foundations the pairs name by id (cleared with them).
+    foundations: Foundations,
     triggered: VecDeque<PairId>,
     checks: RequestManager,
     in_flight: HashMap<TransactionId, CheckInfo>,
@@ -176,6 +178,7 @@ impl IceAgent {
             remotes: Vec::new(),
             remote_end_of_candidates: false,
             pairs: Pairs::default(),
+            foundations: Foundations::default(),
             triggered: VecDeque::new(),
             in_flight: HashMap::new(),
             next_check_at: None,

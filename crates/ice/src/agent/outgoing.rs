@@ -298,20 +298,12 @@ impl IceAgent {
         }
         if !was_valid {
             // Unfreeze the pairs sharing this foundation (RFC 8445 §7.2.5.3.3).
-            let f = {
-                let (a, b) = self.pair_foundation(&self.pairs[i]);
-                (a.to_string(), b.to_string())
-            };
             for index in 0..self.pairs.len() {
                 let j = self.pairs.id_at(index);
-                if self.pairs[j].state == PairState::Frozen {
-                    let same = {
-                        let (a, b) = self.pair_foundation(&self.pairs[j]);
-                        (a, b) == (f.0.as_str(), f.1.as_str())
-                    };
-                    if same {
-                        self.pairs[j].state = PairState::Waiting;
-                    }
+                if self.pairs[j].state == PairState::Frozen
+                    && self.pairs[j].foundation == self.pairs[i].foundation
+                {
+                    self.pairs[j].state = PairState::Waiting;
                 }
             }
         }

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use stun::TransactionId;
 
+use super::checklist::PairFoundation;
 use crate::candidate::TransportProtocol;
 
 /// State of a pair in the checklist (RFC 8445 §6.1.2.6).
@@ -37,6 +38,8 @@ pub(crate) struct Pair {
     pub(crate) remote_addr: SocketAddr,
     pub(crate) transport: TransportProtocol,
     pub(crate) priority: u64,
+    /// The local and remote candidates' foundations, interned.
+    pub(crate) foundation: PairFoundation,
     pub(crate) state: PairState,
     /// USE-CANDIDATE was exchanged on this pair (and when).
     pub(crate) nominated_at: Option<Instant>,
@@ -66,6 +69,7 @@ impl Pair {
         remote_addr: SocketAddr,
         transport: TransportProtocol,
         priority: u64,
+        foundation: PairFoundation,
     ) -> Pair {
         Pair {
             local,
@@ -74,6 +78,7 @@ impl Pair {
             remote_addr,
             transport,
             priority,
+            foundation,
             state: PairState::Frozen,
             nominated_at: None,
             nominate_on_success: false,
@@ -264,7 +269,12 @@ mod tests {
 
     fn pair(port: u16) -> Pair {
         let a: SocketAddr = ([127, 0, 0, 1], port).into();
-        Pair::new(0, 0, a, a, TransportProtocol::Udp, u64::from(port))
+        let mut foundations = super::super::Foundations::default();
+        let f = PairFoundation {
+            local: foundations.intern("1"),
+            remote: foundations.intern("2"),
+        };
+        Pair::new(0, 0, a, a, TransportProtocol::Udp, u64::from(port), f)
     }
 
     #[test]
