@@ -598,104 +598,140 @@ impl MediaSessionDescriptionFactory {
             return Ok(None);
         }
         let media = match om.media_type {
-            MediaType::Application => {
-                if !om.is_sctp() || !om.formats.iter().any(|f| f == FORMAT_DATACHANNEL) {
-                    return Ok(None);
-                }
-                let mut m = MediaContentDescription::new_data();
-                m.protocol = om.protocol.clone();
-                m.sctp_port = Some(options.sctp_port);
-                m.max_message_size = Some(options.max_message_size);
-                m
-            }
+            MediaType::Application => answer_data(om, options),
             MediaType::Audio | MediaType::Video => {
-                if !SECURE_RTP_PROTOCOLS.contains(&om.protocol.as_str()) {
-                    return Ok(None);
-                }
-                if !om.rtcp_mux {
-                    return Err(Error::Negotiation(format!(
-                        "section {} does not offer a=rtcp-mux, which is required",
-                        offered.mid
-                    )));
-                }
-                let local = self.local_codecs(o);
-                let codecs = negotiate_codecs(
-                    &om.codecs,
-                    &om.wildcard_feedback,
-                    &local,
-                    &o.codec_preferences,
-                );
-                if !codecs.iter().any(|c| !c.is_resiliency_or_auxiliary()) {
-                    return Ok(None);
-                }
-                let mut m = MediaContentDescription::new_rtp(om.media_type.clone());
-                m.protocol = om.protocol.clone();
-                m.codecs = codecs;
-                let supported = o
-                    .header_extensions
-                    .clone()
-                    .unwrap_or_else(|| header_extensions_for(&o.media_type));
-                m.header_extensions = om
-                    .header_extensions
-                    .iter()
-                    .filter(|e| supported.iter().any(|s| s.uri == e.uri))
-                    .map(|e| HeaderExtension {
-                        id: e.id,
-                        uri: e.uri.clone(),
-                        direction: e.direction.map(Direction::reversed),
-                        attributes: None,
-                    })
-                    .collect();
-                m.extmap_allow_mixed = om.extmap_allow_mixed;
-                m.direction = o.direction.intersect(om.direction.reversed());
-                m.rtcp_rsize = om.rtcp_rsize;
-                // Receive the offerer's RID simulcast.
-                if let Some(sim) = &om.simulcast {
-                    if !sim.send.is_empty() && m.direction.receives() {
-                        m.rids = om
-                            .rids
-                            .iter()
-                            .filter(|r| r.direction == RidDirection::Send)
-                            .map(|r| Rid {
-                                id: r.id.clone(),
-                                direction: RidDirection::Recv,
-                                restrictions: None,
-                            })
-                            .collect();
-                        m.simulcast = Some(Simulcast {
-                            send: Vec::new(),
-                            recv: sim.send.clone(),
-                        });
-                    }
-                }
-                if m.direction.sends() {
-                    let offered_recv_rids: Option<Vec<SmolStr>> = om
-                        .simulcast
-                        .as_ref()
-                        .filter(|s| !s.recv.is_empty())
-                        .map(|s| {
-                            s.recv
-                                .iter()
-                                .filter_map(|alts| alts.first())
-                                .map(|l| l.rid.clone())
-                                .collect()
-                        });
-                    let cur_media = cur.filter(|c| !c.rejected).map(|c| &c.media);
-                    add_streams(
-                        &mut m,
-                        o,
-                        cur_media,
-                        &options.rtcp_cname,
-                        Some(offered_recv_rids.as_deref().unwrap_or(&[])),
-                        entropy,
-                    );
-                }
-                m
+                self.answer_rtp(offered, o, cur, options, entropy)?
             }
-            MediaType::Other(_) => return Ok(None),
+            MediaType::Other(_) => None,
         };
-        Ok(Some(ContentInfo::new(offered.mid.clone(), media)))
+        Ok(media.map(|m| ContentInfo::new(offered.mid.clone(), m)))
     }
+
+    /// The media of an answer to an offered audio or video section: codecs,
+    /// header extensions and direction in common, the offerer's simulcast
+    /// received, our streams if we send; `None` to reject it.
+    fn answer_rtp(
+        &self,
+        offered: &ContentInfo,
+        o: &MediaDescriptionOptions,
+        cur: Option<&ContentInfo>,
+        options: &MediaSessionOptions,
+        entropy: &mut Entropy,
+    ) -> Result<Option<MediaContentDescription>, Error> {
+        let om = &offered.media;
+        if !SECURE_RTP_PROTOCOLS.contains(&om.protocol.as_str()) {
+            return Ok(None);
+        }
+        if !om.rtcp_mux {
+            return Err(Error::Negotiation(format!(
+                "section {} does not offer a=rtcp-mux, which is required",
+                offered.mid
+            )));
+        }
+        let local = self.local_codecs(o);
+        let codecs = negotiate_codecs(
+            &om.codecs,
+            &om.wildcard_feedback,
+            &local,
+            &o.codec_preferences,
+        );
+        if !codecs.iter().any(|c| !c.is_resiliency_or_auxiliary()) {
+            return Ok(None);
+        }
+        let mut m = MediaContentDescription::new_rtp(om.media_type.clone());
+        m.protocol = om.protocol.clone();
+        m.codecs = codecs;
+        m.header_extensions = answer_header_extensions(om, o);
+        m.extmap_allow_mixed = om.extmap_allow_mixed;
+        m.direction = o.direction.intersect(om.direction.reversed());
+        m.rtcp_rsize = om.rtcp_rsize;
+        receive_offered_simulcast(&mut m, om);
+        if m.direction.sends() {
+            let offered_recv_rids: Option<Vec<SmolStr>> = om
+                .simulcast
+                .as_ref()
+                .filter(|s| !s.recv.is_empty())
+                .map(|s| {
+                    s.recv
+                        .iter()
+                        .filter_map(|alts| alts.first())
+                        .map(|l| l.rid.clone())
+                        .collect()
+                });
+            let cur_media = cur.filter(|c| !c.rejected).map(|c| &c.media);
+            add_streams(
+                &mut m,
+                o,
+                cur_media,
+                &options.rtcp_cname,
+                Some(offered_recv_rids.as_deref().unwrap_or(&[])),
+                entropy,
+            );
+        }
+        Ok(Some(m))
+    }
+}
+
+/// The media of an answer to an offered data section (SCTP with
+/// `webrtc-datachannel`), or `None` to reject it.
+fn answer_data(
+    om: &MediaContentDescription,
+    options: &MediaSessionOptions,
+) -> Option<MediaContentDescription> {
+    if !om.is_sctp() || !om.formats.iter().any(|f| f == FORMAT_DATACHANNEL) {
+        return None;
+    }
+    let mut m = MediaContentDescription::new_data();
+    m.protocol = om.protocol.clone();
+    m.sctp_port = Some(options.sctp_port);
+    m.max_message_size = Some(options.max_message_size);
+    Some(m)
+}
+
+/// The offered header extensions we support, with the offerer's ids and
+/// directions reversed.
+fn answer_header_extensions(
+    om: &MediaContentDescription,
+    o: &MediaDescriptionOptions,
+) -> Vec<HeaderExtension> {
+    let supported = o
+        .header_extensions
+        .clone()
+        .unwrap_or_else(|| header_extensions_for(&o.media_type));
+    om.header_extensions
+        .iter()
+        .filter(|e| supported.iter().any(|s| s.uri == e.uri))
+        .map(|e| HeaderExtension {
+            id: e.id,
+            uri: e.uri.clone(),
+            direction: e.direction.map(Direction::reversed),
+            attributes: None,
+        })
+        .collect()
+}
+
+/// Receive the offerer's RID simulcast when the answer `m` receives.
+fn receive_offered_simulcast(m: &mut MediaContentDescription, om: &MediaContentDescription) {
+    let Some(sim) = &om.simulcast else {
+        return;
+    };
+    if sim.send.is_empty() || !m.direction.receives() {
+        return;
+    }
+    m.rids = om
+        .rids
+        .iter()
+        .filter(|r| r.direction == RidDirection::Send)
+        .map(|r| Rid {
+            id: r.id.clone(),
+            direction: RidDirection::Recv,
+            restrictions: None,
+        })
+        .collect();
+    m.simulcast = Some(Simulcast {
+        send: Vec::new(),
+        recv: sim.send.clone(),
+    });
 }
 
 fn check_unique_mids(options: &MediaSessionOptions) -> Result<(), Error> {
@@ -1059,57 +1095,12 @@ fn add_streams(
             None => sender.rids.clone(),
         };
         if rids.len() > 1 || (!rids.is_empty() && answer_recv_rids.is_none()) {
-            m.rids.extend(rids.iter().map(|r| Rid {
-                id: r.clone(),
-                direction: RidDirection::Send,
-                restrictions: None,
-            }));
-            let send = rids
-                .iter()
-                .map(|r| {
-                    vec![SimulcastLayer {
-                        rid: r.clone(),
-                        paused: false,
-                    }]
-                })
-                .collect();
-            let recv = m.simulcast.take().map(|s| s.recv).unwrap_or_default();
-            m.simulcast = Some(Simulcast { send, recv });
+            add_rid_simulcast(m, &rids);
             continue;
         }
-        // SSRCs: reuse the current ones of this track, else new ones.
-        let previous: Vec<u32> = current
-            .map(|c| {
-                let track_ssrcs: Vec<u32> = c
-                    .ssrcs
-                    .iter()
-                    .filter(|a| a.name == "cname")
-                    .map(|a| a.ssrc)
-                    .collect();
-                if c.msids
-                    .iter()
-                    .any(|ms| ms.track_id.as_deref() == Some(&sender.track_id))
-                {
-                    track_ssrcs
-                } else {
-                    Vec::new()
-                }
-            })
-            .unwrap_or_default();
         let layers = sender.num_sim_layers.max(1);
         let wanted = layers * if has_rtx { 2 } else { 1 };
-        let ssrcs: Vec<u32> = if previous.len() == wanted {
-            previous
-        } else {
-            let mut v: Vec<u32> = Vec::with_capacity(wanted);
-            while v.len() < wanted {
-                let s = entropy.nonzero_u32();
-                if !v.contains(&s) && !m.ssrcs.iter().any(|a| a.ssrc == s) {
-                    v.push(s);
-                }
-            }
-            v
-        };
+        let ssrcs = sender_ssrcs(m, current, &sender.track_id, wanted, entropy);
         let (primaries, repairs) = ssrcs.split_at(layers);
         if layers > 1 {
             m.ssrc_groups.push(SsrcGroup {
@@ -1139,4 +1130,62 @@ fn add_streams(
             });
         }
     }
+}
+
+/// RID simulcast for one sender: an `a=rid` per layer we send and the
+/// `send` half of `a=simulcast` (keeping a `recv` half already there).
+fn add_rid_simulcast(m: &mut MediaContentDescription, rids: &[SmolStr]) {
+    m.rids.extend(rids.iter().map(|r| Rid {
+        id: r.clone(),
+        direction: RidDirection::Send,
+        restrictions: None,
+    }));
+    let send = rids
+        .iter()
+        .map(|r| {
+            vec![SimulcastLayer {
+                rid: r.clone(),
+                paused: false,
+            }]
+        })
+        .collect();
+    let recv = m.simulcast.take().map(|s| s.recv).unwrap_or_default();
+    m.simulcast = Some(Simulcast { send, recv });
+}
+
+/// `wanted` SSRCs for the track `track_id`: those it has in `current` when
+/// there are as many, else new random ones distinct from each other and
+/// from the SSRCs already in `m`.
+fn sender_ssrcs(
+    m: &MediaContentDescription,
+    current: Option<&MediaContentDescription>,
+    track_id: &SmolStr,
+    wanted: usize,
+    entropy: &mut Entropy,
+) -> Vec<u32> {
+    let previous: Vec<u32> = current
+        .filter(|c| {
+            c.msids
+                .iter()
+                .any(|ms| ms.track_id.as_deref() == Some(track_id))
+        })
+        .map(|c| {
+            c.ssrcs
+                .iter()
+                .filter(|a| a.name == "cname")
+                .map(|a| a.ssrc)
+                .collect()
+        })
+        .unwrap_or_default();
+    if previous.len() == wanted {
+        return previous;
+    }
+    let mut v: Vec<u32> = Vec::with_capacity(wanted);
+    while v.len() < wanted {
+        let s = entropy.nonzero_u32();
+        if !v.contains(&s) && !m.ssrcs.iter().any(|a| a.ssrc == s) {
+            v.push(s);
+        }
+    }
+    v
 }

@@ -289,6 +289,16 @@ impl Section {
             rtp_slot_extras: 0,
         }
     }
+
+    /// The index in `codecs` of payload type `pt`, when the section is RTP
+    /// and its `m=` line lists `pt`.
+    #[inline]
+    fn codec_index(&self, pt: u8) -> Option<usize> {
+        match (self.rtp, self.pt_index[usize::from(pt)]) {
+            (false, _) | (_, 0) => None,
+            (true, i) => Some(usize::from(i) - 1),
+        }
+    }
 }
 
 struct Parser<'a> {
@@ -347,77 +357,104 @@ impl<'a> Parser<'a> {
             }
             let line = Line { number, text };
             last = line;
-            if text.len() > MAX_LINE_LEN {
-                let v = Violation::LineTooLong {
-                    len: text.len(),
-                    limit: MAX_LINE_LEN,
+            let (kind, value) = self.check_line(line)?;
+            state = self.line(state, line, kind, value)?;
+        }
+        self.finish(state, last)
+    }
+
+    /// What every line must be: within [`MAX_LINE_LEN`], free of control
+    /// characters, `<type>=<value>`, and (for `a=`) within
+    /// [`MAX_ATTRIBUTES`] of its block. Returns the type and the value.
+    #[inline]
+    fn check_line(&mut self, line: Line<'a>) -> Result<(u8, &'a str), Error> {
+        let text = line.text;
+        if text.len() > MAX_LINE_LEN {
+            let v = Violation::LineTooLong {
+                len: text.len(),
+                limit: MAX_LINE_LEN,
+            };
+            return Err(line.invalid(self.section_index(), v));
+        }
+        if let Some(byte) = control_byte(text) {
+            let v = Violation::ControlCharacter { byte };
+            return Err(line.invalid(self.section_index(), v));
+        }
+        let lb = text.as_bytes();
+        if lb.len() < 2 || lb[1] != b'=' {
+            return Err(line.err("a `<type>=<value>` line"));
+        }
+        let kind = lb[0];
+        if kind == b'a' {
+            self.attributes += 1;
+            if self.attributes > MAX_ATTRIBUTES {
+                let v = Violation::TooMany {
+                    what: Limited::Attributes,
+                    limit: MAX_ATTRIBUTES,
                 };
                 return Err(line.invalid(self.section_index(), v));
             }
-            if let Some(byte) = control_byte(text) {
-                let v = Violation::ControlCharacter { byte };
-                return Err(line.invalid(self.section_index(), v));
-            }
-            let lb = text.as_bytes();
-            if lb.len() < 2 || lb[1] != b'=' {
-                return Err(line.err("a `<type>=<value>` line"));
-            }
-            let kind = lb[0];
-            let value = &text[2..];
-            if kind == b'a' {
-                self.attributes += 1;
-                if self.attributes > MAX_ATTRIBUTES {
-                    let v = Violation::TooMany {
-                        what: Limited::Attributes,
-                        limit: MAX_ATTRIBUTES,
-                    };
-                    return Err(line.invalid(self.section_index(), v));
-                }
-            }
-            state = match (state, kind) {
-                (State::Media, b'a') => {
-                    self.media_attribute(line, value)?;
-                    State::Media
-                }
-                (State::Start, b'v') => {
-                    if value != "0" {
-                        return Err(line.err("`v=0`"));
-                    }
-                    State::Origin
-                }
-                (State::Start, _) => return Err(line.err("`v=0` as the first line")),
-                (State::Origin, b'o') => {
-                    self.desc.origin = parse_origin(&mut self.strings, line, value)?;
-                    State::Name
-                }
-                (State::Origin, _) => return Err(line.err("an `o=` line after `v=`")),
-                (State::Name, b's') => {
-                    self.desc.session_name = self.strings.get(value);
-                    State::Session
-                }
-                (State::Name, _) => return Err(line.err("an `s=` line after `o=`")),
-                (State::Session, b'm') | (State::Media, b'm') => {
-                    if state == State::Session {
-                        if self.timing.is_none() {
-                            return Err(line.err("a `t=` line before the first `m=`"));
-                        }
-                        self.finish_session()?;
-                    }
-                    self.finish_section();
-                    self.media_line(line, value)?;
-                    self.attributes = 0;
-                    State::Media
-                }
-                (State::Session, _) => {
-                    self.session_line(line, kind, value)?;
-                    State::Session
-                }
-                (State::Media, _) => {
-                    self.media_other_line(line, kind, value)?;
-                    State::Media
-                }
-            };
         }
+        Ok((kind, &text[2..]))
+    }
+
+    /// One line in `state` (RFC 8866 §5's order: `v=`, `o=`, `s=`, the
+    /// session block, then sections); the state after it.
+    #[inline]
+    fn line(
+        &mut self,
+        state: State,
+        line: Line<'a>,
+        kind: u8,
+        value: &'a str,
+    ) -> Result<State, Error> {
+        Ok(match (state, kind) {
+            (State::Media, b'a') => {
+                self.media_attribute(line, value)?;
+                State::Media
+            }
+            (State::Start, b'v') => {
+                if value != "0" {
+                    return Err(line.err("`v=0`"));
+                }
+                State::Origin
+            }
+            (State::Start, _) => return Err(line.err("`v=0` as the first line")),
+            (State::Origin, b'o') => {
+                self.desc.origin = parse_origin(&mut self.strings, line, value)?;
+                State::Name
+            }
+            (State::Origin, _) => return Err(line.err("an `o=` line after `v=`")),
+            (State::Name, b's') => {
+                self.desc.session_name = self.strings.get(value);
+                State::Session
+            }
+            (State::Name, _) => return Err(line.err("an `s=` line after `o=`")),
+            (State::Session, b'm') | (State::Media, b'm') => {
+                if state == State::Session {
+                    if self.timing.is_none() {
+                        return Err(line.err("a `t=` line before the first `m=`"));
+                    }
+                    self.finish_session()?;
+                }
+                self.finish_section();
+                self.media_line(line, value)?;
+                self.attributes = 0;
+                State::Media
+            }
+            (State::Session, _) => {
+                self.session_line(line, kind, value)?;
+                State::Session
+            }
+            (State::Media, _) => {
+                self.media_other_line(line, kind, value)?;
+                State::Media
+            }
+        })
+    }
+
+    /// The end of the text in `state` (`last` is the last line, for errors).
+    fn finish(mut self, state: State, last: Line<'a>) -> Result<SessionDescription, Error> {
         match state {
             State::Start => return Err(last.err("`v=0` as the first line")),
             State::Origin => return Err(last.err("an `o=` line after `v=`")),
