@@ -12,7 +12,8 @@
 //! | [`sim`] | a deterministic virtual network with NATs (RFC 4787) for tests |
 //! | `driver` (tokio) | sockets and timers pumping an [`IceAgent`] |
 //!
-//! Relay candidates come from [`port::TurnClient`] (TURN over UDP); ICE-TCP
+//! Relay candidates come from [`port::TurnClient`] (TURN over UDP or over a TCP
+//! connection to the server; the relayed address is UDP either way); ICE-TCP
 //! (RFC 6544) candidates from TCP listeners the driver owns.
 //!
 //! The agent never reads a clock: every input carries `now`, so two agents

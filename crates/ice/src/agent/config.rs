@@ -77,7 +77,7 @@ pub enum NominationMode {
     Aggressive,
 }
 
-/// Configuration of an [`IceAgent`]. Defaults follow RFC 8445 and libwebrtc;
+/// Configuration of an [`IceAgent`](super::IceAgent). Defaults follow RFC 8445 and libwebrtc;
 /// the ICE server list is empty.
 #[derive(Debug, Clone)]
 pub struct IceConfig {

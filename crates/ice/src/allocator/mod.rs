@@ -142,7 +142,7 @@ pub struct AllocatorConfig {
 /// A TURN server and the long-term credentials for it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TurnServerConfig {
-    /// Its UDP address.
+    /// Its address (reached over `transport`).
     pub server: SocketAddr,
     /// Username.
     pub username: String,

@@ -1,7 +1,10 @@
-//! libwebrtc's TurnPort as a sans-IO TURN client (RFC 8656) over UDP.
+//! libwebrtc's TurnPort as a sans-IO TURN client (RFC 8656) over UDP or TCP.
 //!
 //! [`TurnClient`] holds one allocation on one TURN server, reached from one
-//! local UDP socket (which the driver owns and may share with other ports).
+//! local UDP socket (which the driver owns and may share with other ports)
+//! or over one TCP connection the driver owns ([`TurnConfig::transport`];
+//! requests are then sent once and ChannelData padded, RFC 8656 §12.5). The
+//! relayed address is UDP either way.
 //! It owns no socket and reads no clock: every input carries `now`, outputs
 //! are drained with [`TurnClient::poll_transmit`] and [`TurnClient::poll_event`],
 //! and [`TurnClient::poll_timeout`] says when to call
@@ -50,7 +53,7 @@
 //! [`TurnEvent::PermissionCreated`] or rely on retransmission above (ICE
 //! checks are retransmitted).
 //!
-//! Not implemented: TURN over TCP/TLS (RFC 8656 stream framing), ALTERNATE-SERVER
+//! Not implemented: TURN over TLS or DTLS, ALTERNATE-SERVER
 //! redirects (300), IPv6 relays (REQUESTED-ADDRESS-FAMILY), EVEN-PORT,
 //! SHA-256 long-term keys (PASSWORD-ALGORITHMS), TCP relays (RFC 6062).
 //!
@@ -117,7 +120,7 @@ const REQUEST_BUF: usize = 3_072;
 /// Configuration of a [`TurnClient`].
 #[derive(Debug, Clone)]
 pub struct TurnConfig {
-    /// The TURN server's UDP address.
+    /// The TURN server's address (reached over [`TurnConfig::transport`]).
     pub server: SocketAddr,
     /// The long-term credential username.
     pub username: String,
@@ -376,7 +379,7 @@ impl Channel {
     }
 }
 
-/// A sans-IO TURN client over UDP (libwebrtc's TurnPort); see the [module docs](self).
+/// A sans-IO TURN client over UDP or TCP (libwebrtc's TurnPort); see the [module docs](self).
 #[derive(Debug)]
 pub struct TurnClient {
     config: TurnConfig,

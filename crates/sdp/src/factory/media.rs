@@ -20,17 +20,27 @@ use crate::model::{
 use crate::Error;
 
 /// How media sections share transports (W3C `RTCBundlePolicy`, JSEP §4.1.1).
+///
+/// The policy changes only what [`MediaSessionDescriptionFactory::create_answer`]
+/// accepts: offers always put every accepted section in one BUNDLE group
+/// on one transport, whatever the policy. [`BundlePolicy::Balanced`] and
+/// [`BundlePolicy::MaxCompat`] are the same here: in libwebrtc they differ
+/// in which sections gather candidates before the answer comes (the first of
+/// each media type, or every section), which is the PeerConnection layer's
+/// business, not the description's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BundlePolicy {
-    /// Bundle when the remote side supports it; one transport per media type
-    /// otherwise.
+    /// Bundle what the offer bundles; answer sections outside its BUNDLE
+    /// group (or all of them, when it has none) on a transport each.
     Balanced,
     /// Everything on one transport; an answer to an offer whose sections are
     /// not all in one BUNDLE group rejects the others (libwebrtc's
-    /// max-bundle). The default here, as in most WebRTC stacks.
+    /// max-bundle), and an offer with more than one accepted section and no BUNDLE
+    /// group is refused. The default here, as in most WebRTC stacks.
     #[default]
     MaxBundle,
-    /// Offer a BUNDLE group but be ready for a transport per section.
+    /// The same as [`BundlePolicy::Balanced`] in these descriptions (see
+    /// above).
     MaxCompat,
 }
 
