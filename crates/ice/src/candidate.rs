@@ -14,6 +14,7 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
+use crate::credentials::is_ice_char;
 use crate::error::{CandidateParseError, Error};
 
 /// The transport of a candidate.
@@ -352,10 +353,6 @@ impl Candidate {
     }
 }
 
-fn is_ice_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '+' || c == '/'
-}
-
 fn parse_address(token: &str) -> Result<CandidateAddress, CandidateParseError> {
     if let Ok(ip) = token.parse::<IpAddr>() {
         return Ok(CandidateAddress::Ip(ip));
@@ -399,7 +396,7 @@ fn parse(line: &str) -> Result<Candidate, CandidateParseError> {
     let mut next = |what: CandidateParseError| it.next().filter(|s| !s.is_empty()).ok_or(what);
 
     let foundation = next(E::Foundation)?;
-    if foundation.len() > 32 || !foundation.chars().all(is_ice_char) {
+    if foundation.len() > 32 || !foundation.bytes().all(is_ice_char) {
         return Err(E::Foundation);
     }
     let component: u16 = next(E::Component)?.parse().map_err(|_| E::Component)?;

@@ -6,6 +6,7 @@
 //! | module | libwebrtc |
 //! |---|---|
 //! | [`candidate`] | Candidate (RFC 8445 priorities, RFC 8839 `candidate:` lines) |
+//! | [`credentials`] | ICE ufrag/pwd: grammar and generation from an injectable RNG |
 //! | [`network`] | BasicNetworkManager (interface enumeration and filters) |
 //! | [`allocator`] | PortAllocatorSession, AllocationSequence, UDPPort/StunPort |
 //! | [`agent`] | P2PTransportChannel: the ICE agent; checklist, pairs (Connection), nomination, consent |
@@ -23,6 +24,7 @@
 pub mod agent;
 pub mod allocator;
 pub mod candidate;
+pub mod credentials;
 #[cfg(feature = "tokio")]
 pub mod driver;
 mod error;

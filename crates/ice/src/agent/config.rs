@@ -1,62 +1,13 @@
 //! What an [`IceAgent`](super::IceAgent) is configured with: [`IceConfig`],
-//! local or remote [`Credentials`], the [`IceRole`] and [`NominationMode`].
+//! the [`IceRole`] and [`NominationMode`].
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use rand_core::RngCore;
 use stun::RetransmitConfig;
 
 use crate::allocator::{CandidateFilter, TurnServerConfig};
-use crate::error::Error;
-
-/// ICE credentials: username fragment and password (RFC 8445 §5.3).
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Credentials {
-    /// Username fragment: at least 4 ice-chars.
-    pub ufrag: String,
-    /// Password: at least 22 ice-chars.
-    pub pwd: String,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("ufrag", &self.ufrag)
-            .finish_non_exhaustive()
-    }
-}
-
-const ICE_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-impl Credentials {
-    /// Validated credentials (RFC 8445 §5.3: ice-chars, ufrag 4–256, pwd 22–256).
-    pub fn new(ufrag: &str, pwd: &str) -> Result<Credentials, Error> {
-        let ok = |s: &str, min: usize| {
-            (min..=256).contains(&s.len()) && s.bytes().all(|b| ICE_CHARS.contains(&b))
-        };
-        if !ok(ufrag, 4) || !ok(pwd, 22) {
-            return Err(Error::InvalidCredentials);
-        }
-        Ok(Credentials {
-            ufrag: ufrag.to_string(),
-            pwd: pwd.to_string(),
-        })
-    }
-
-    /// Random credentials (8-char ufrag, 24-char pwd) from `rng`.
-    pub fn random(rng: &mut dyn RngCore) -> Credentials {
-        let mut pick = |n: usize| -> String {
-            (0..n)
-                .map(|_| ICE_CHARS[(rng.next_u32() % ICE_CHARS.len() as u32) as usize] as char)
-                .collect()
-        };
-        Credentials {
-            ufrag: pick(8),
-            pwd: pick(24),
-        }
-    }
-}
+use crate::credentials::Credentials;
 
 /// The agent's role (RFC 8445 §6.1.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -22,7 +22,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | `mod.rs` | the [`IceAgent`] struct (every field) and [`IceAgent::new`] |
-//! | `config` | [`IceConfig`], [`Credentials`], [`IceRole`], [`NominationMode`] |
+//! | `config` | [`IceConfig`], [`IceRole`], [`NominationMode`] ([`Credentials`] are in [`crate::credentials`]) |
 //! | `api` | the public surface: [`IceEvent`], [`Receive`], [`Received`], [`Route`]; getters, commands, inputs and outputs |
 //! | `inbound` | checks the peer sends us (RFC 8445 §7.3): authentication, role conflicts, peer-reflexive candidates, triggered checks, our responses |
 //! | `checklist` | forming pairs from local × remote candidates, their initial state, priorities, freezing and unfreezing by foundation |
@@ -42,8 +42,9 @@ mod outgoing;
 mod pair;
 mod state;
 
+pub use crate::credentials::Credentials;
 pub use api::{IceEvent, Receive, Received, Route};
-pub use config::{Credentials, IceConfig, IceRole, NominationMode};
+pub use config::{IceConfig, IceRole, NominationMode};
 pub use pair::{pair_priority, PairState};
 pub use state::IceConnectionState;
 
