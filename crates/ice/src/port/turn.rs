@@ -86,8 +86,8 @@ use stun::attributes::{
 };
 use stun::channel_data::CHANNEL_NUMBER_RANGE;
 use stun::{
-    ChannelData, Class, IntegrityKey, Message, MessageBuilder, Method, PasswordAlgorithm,
-    RequestEvent, RequestManager, RetransmitConfig, TransactionId, Transport,
+    ChannelData, Class, IntegrityKey, Message, MessageBuilder, Method, PacketKind,
+    PasswordAlgorithm, RequestEvent, RequestManager, RetransmitConfig, TransactionId, Transport,
 };
 
 use crate::allocator::Transmit;
@@ -162,8 +162,8 @@ pub struct TurnConfig {
 /// byte stream from a TURN server (RFC 8656 §12.5: ChannelData padded to four
 /// bytes over streams), when its header is there; `None` when more bytes are needed.
 pub fn stream_frame_len(buf: &[u8]) -> Option<usize> {
-    match buf.first()? {
-        0x40..=0x4F => ChannelData::framed_len(buf),
+    match stun::classify(buf) {
+        PacketKind::ChannelData => ChannelData::framed_len(buf),
         _ => stun::message::message_len(buf),
     }
 }
@@ -641,9 +641,9 @@ impl TurnClient {
         if source != self.config.server {
             return TurnReceived::NotMine;
         }
-        match data.first() {
-            Some(0x40..=0x4F) => self.receive_channel_data(data),
-            Some(0x00..=0x03) => self.receive_stun(now, data),
+        match stun::classify(data) {
+            PacketKind::ChannelData => self.receive_channel_data(data),
+            PacketKind::Stun => self.receive_stun(now, data),
             _ => TurnReceived::NotMine,
         }
     }
