@@ -30,6 +30,7 @@ pub mod driver;
 mod error;
 pub mod network;
 pub mod port;
+mod random;
 pub mod sim;
 
 pub use agent::{

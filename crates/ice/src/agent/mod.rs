@@ -52,10 +52,11 @@ use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
 use rand_chacha::ChaCha8Rng;
-use rand_core::{RngCore, SeedableRng};
+use rand_core::RngCore;
 use stun::{IntegrityKey, RequestManager, TransactionId};
 
 use crate::allocator::{AllocatorConfig, LocalCandidate, PortAllocatorSession, Transmit};
+use crate::random::seeded_rng;
 use checklist::{Foundations, RemoteCandidate};
 use consent::PreviousGeneration;
 use outgoing::CheckInfo;
@@ -135,14 +136,7 @@ pub struct IceAgent {
 impl IceAgent {
     /// A new agent. Local candidates come from [`IceAgent::add_local_socket`].
     pub fn new(config: IceConfig) -> IceAgent {
-        let mut rng = match config.seed {
-            Some(seed) => ChaCha8Rng::seed_from_u64(seed),
-            None => {
-                let mut seed = [0u8; 32];
-                getrandom::fill(&mut seed).expect("operating system random source");
-                ChaCha8Rng::from_seed(seed)
-            }
-        };
+        let mut rng = seeded_rng(config.seed);
         let local = config
             .credentials
             .clone()

@@ -79,7 +79,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rand_chacha::ChaCha8Rng;
-use rand_core::{RngCore, SeedableRng};
+use rand_core::RngCore;
 use stun::attributes::{
     ChannelNumber, Data, DontFragment, Lifetime, Nonce, Realm, RequestedTransport, Software,
     Username, XorMappedAddress, XorPeerAddress, XorRelayedAddress,
@@ -92,6 +92,7 @@ use stun::{
 
 use crate::allocator::Transmit;
 use crate::candidate::TransportProtocol;
+use crate::random::seeded_rng;
 
 /// How long a permission lives on the server (RFC 8656 §9).
 pub const PERMISSION_LIFETIME: Duration = Duration::from_secs(300);
@@ -407,14 +408,7 @@ pub struct TurnClient {
 impl TurnClient {
     /// A client for `config.server`, sending from the local socket `local`.
     pub fn new(config: TurnConfig, local: SocketAddr) -> TurnClient {
-        let rng = match config.seed {
-            Some(seed) => ChaCha8Rng::seed_from_u64(seed),
-            None => {
-                let mut seed = [0u8; 32];
-                getrandom::fill(&mut seed).expect("operating system random source");
-                ChaCha8Rng::from_seed(seed)
-            }
-        };
+        let rng = seeded_rng(config.seed);
         let mut requests = RequestManager::new(config.retransmit.clone());
         requests.set_unauthenticated_error_codes(&[400, 401, 420, 438]);
         TurnClient {

@@ -21,12 +21,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rand_chacha::ChaCha8Rng;
-use rand_core::{RngCore, SeedableRng};
+use rand_core::RngCore;
 
 use crate::agent::{IceAgent, IceEvent, Receive};
 use crate::allocator::Transmit;
 use crate::candidate::Candidate;
 use crate::candidate::TransportProtocol;
+use crate::random::seeded_rng;
 
 /// Link impairments applied to every datagram.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -120,7 +121,7 @@ impl SimNetwork {
     pub fn new(seed: u64, link: LinkConfig) -> SimNetwork {
         SimNetwork {
             link,
-            rng: ChaCha8Rng::seed_from_u64(seed),
+            rng: seeded_rng(Some(seed)),
             hosts: HashMap::new(),
             nats: Vec::new(),
             stun_servers: Vec::new(),
