@@ -184,10 +184,10 @@ impl IceAgent {
         })
     }
 
-    pub(super) fn stamp(&self, mut c: Candidate) -> Candidate {
-        c.ufrag = Some(self.local.ufrag.clone());
-        c.generation = Some(self.generation);
-        c
+    /// `c` with our current ufrag and generation, as it is signalled.
+    pub(super) fn stamp(&self, c: Candidate) -> Candidate {
+        c.with_ufrag(Some(self.local.ufrag.clone()))
+            .with_generation(self.generation)
     }
 
     /// Adds a local UDP socket (bound to a concrete address, one per network):

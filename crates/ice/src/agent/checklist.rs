@@ -293,13 +293,9 @@ mod tests {
             NetworkType::default(),
         );
         for (port, foundation) in [(6000, "1"), (6001, "1"), (6002, "2")] {
-            let mut c = Candidate::host(
-                ([127, 0, 0, 1], port).into(),
-                1,
-                TransportProtocol::Udp,
-                NetworkType::default(),
-            );
-            c.foundation = foundation.into();
+            let c = Candidate::at(CandidateKind::Host, ([127, 0, 0, 1], port).into())
+                .with_priority(2_130_706_431)
+                .with_foundation(foundation);
             agent.add_remote_candidate(now, c).unwrap();
         }
         let states = |a: &IceAgent| a.pairs.iter().map(|p| p.state).collect::<Vec<_>>();

@@ -16,7 +16,7 @@ use stun::{Class, IntegrityKey, Message, MessageBuilder, Method};
 
 use super::{IceAgent, IceRole, PairId, PairState, Receive, Received, RemoteCandidate};
 use crate::allocator::Transmit;
-use crate::candidate::{Candidate, CandidateAddress, CandidateKind, TcpType, TransportProtocol};
+use crate::candidate::{Candidate, CandidateKind, TcpType, TransportProtocol};
 
 /// A check whose MESSAGE-INTEGRITY verified.
 struct AuthenticatedCheck<'m> {
@@ -233,30 +233,20 @@ impl IceAgent {
         if self.remotes.len() >= self.config.max_remote_candidates {
             return None;
         }
-        let foundation = format!("{}", self.rng.next_u32());
-        let candidate = Candidate {
-            foundation,
-            component: self.config.component,
-            transport,
-            priority,
-            address: CandidateAddress::Ip(source.ip()),
-            port: source.port(),
-            kind: CandidateKind::PeerReflexive,
-            related: None,
-            tcp_type: match (transport, self.locals[local_idx].candidate.tcp_type) {
-                // Over TCP the peer's candidate is the opposite of ours (RFC 6544 §7.1).
-                (TransportProtocol::Tcp, Some(TcpType::Passive)) => Some(TcpType::Active),
-                (TransportProtocol::Tcp, Some(TcpType::Active)) => Some(TcpType::Passive),
-                (TransportProtocol::Tcp, other) => other,
-                (TransportProtocol::Udp, _) => None,
-            },
-            generation: None,
-            ufrag: self.remote.as_ref().map(|r| r.ufrag.clone()),
-            network_id: None,
-            network_cost: None,
-            extensions: Vec::new(),
-            transport_upper_case: false,
+        let tcp_type = match (transport, self.locals[local_idx].candidate.tcp_type) {
+            // Over TCP the peer's candidate is the opposite of ours (RFC 6544 §7.1).
+            (TransportProtocol::Tcp, Some(TcpType::Passive)) => Some(TcpType::Active),
+            (TransportProtocol::Tcp, Some(TcpType::Active)) => Some(TcpType::Passive),
+            (TransportProtocol::Tcp, other) => other,
+            (TransportProtocol::Udp, _) => None,
         };
+        let candidate = Candidate::at(CandidateKind::PeerReflexive, source)
+            .with_foundation(self.rng.next_u32().to_string())
+            .with_component(self.config.component)
+            .with_transport(transport)
+            .with_priority(priority)
+            .with_tcp_type(tcp_type)
+            .with_ufrag(self.remote.as_ref().map(|r| r.ufrag.clone()));
         tracing::debug!(%source, "learned a peer-reflexive remote candidate");
         self.remotes.push(RemoteCandidate {
             candidate,

@@ -95,15 +95,12 @@ impl AllocationSequence {
 
     /// The host candidate of the socket (libwebrtc's Port::AddAddress).
     pub(crate) fn host_candidate(&self) -> LocalCandidate {
-        let mut c = Candidate::host(
+        let c = self.socket.stamp(Candidate::host(
             self.socket.addr,
             self.component,
             TransportProtocol::Udp,
             self.socket.network_type,
-        );
-        c.generation = Some(0);
-        c.network_id = Some(self.socket.network_id);
-        c.network_cost = Some(self.socket.network_type.cost());
+        ));
         LocalCandidate {
             candidate: c,
             base: self.socket.addr,
