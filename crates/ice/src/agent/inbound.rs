@@ -278,15 +278,11 @@ impl IceAgent {
                     if let Some(tid) = p.check.take() {
                         self.checks.stop_retransmissions(&tid);
                     }
-                    if !self.triggered.contains(&pair_id) {
-                        self.triggered.push_back(pair_id);
-                    }
+                    self.trigger(pair_id);
                 }
                 _ => {
                     p.state = PairState::Waiting;
-                    if !self.triggered.contains(&pair_id) {
-                        self.triggered.push_back(pair_id);
-                    }
+                    self.trigger(pair_id);
                 }
             }
         }

@@ -151,6 +151,13 @@ impl IceAgent {
         self.flush_checks();
     }
 
+    /// Queues a triggered check of `id` (sent by the next `process`), once.
+    pub(super) fn trigger(&mut self, id: PairId) {
+        if !self.triggered.contains(&id) {
+            self.triggered.push_back(id);
+        }
+    }
+
     /// The pair a check in flight is for, unless it is gone.
     pub(super) fn check_pair(&self, target: CheckTarget) -> Option<&Pair> {
         match target {
@@ -222,9 +229,7 @@ impl IceAgent {
                             self.set_role(flipped);
                         }
                         self.pairs[id].state = PairState::Waiting;
-                        if !self.triggered.contains(&id) {
-                            self.triggered.push_back(id);
-                        }
+                        self.trigger(id);
                     } else {
                         tracing::debug!(code, "check failed with an error response");
                         self.fail_pair(id);
