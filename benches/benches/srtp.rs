@@ -10,7 +10,10 @@
 //! ```
 //!
 //! libsrtp is `$PEERSTACK_LIBSRTP_SO`, else the wheel in `target/srtp-venv`;
-//! without either its benchmarks are skipped with a message.
+//! without either its benchmarks are skipped with a message, unless
+//! `PEERSTACK_REQUIRE_PEERS=1` (which `cargo xtask bench srtp` sets, see there
+//! for its opt-out) makes the run fail: a comparison without its competitor
+//! must not look like a complete one.
 //!
 //! Groups (throughput in packets, criterion's "elem/s"):
 //! - `srtp_protect/<profile>`: `ours` protects in place in a buffer with tail
@@ -73,8 +76,13 @@ fn libsrtp() -> Option<&'static libsrtp::Libsrtp> {
             println!("libsrtp: {}", l.description);
             Some(l)
         }
+        Err(why) if std::env::var("PEERSTACK_REQUIRE_PEERS").is_ok_and(|v| v == "1") => {
+            panic!("no libsrtp to compare with ({why}), and PEERSTACK_REQUIRE_PEERS=1")
+        }
         Err(why) => {
-            println!("libsrtp benchmarks SKIPPED: {why}");
+            println!(
+                "libsrtp benchmarks SKIPPED: {why}; PEERSTACK_REQUIRE_PEERS=1 makes this a failure"
+            );
             None
         }
     })

@@ -17,44 +17,12 @@
 
 #[path = "common/counting_alloc.rs"]
 mod counting_alloc;
+#[path = "common/openssl_alloc.rs"]
+mod openssl_alloc;
 use counting_alloc::allocations_in;
-use counting_alloc::record;
-use std::ffi::{c_char, c_int, c_void};
 use std::hint::black_box;
 
 use dtls_transport::srtp::{SrtpContext, SrtpProfile};
-use nix::libc;
-
-type MallocFn = extern "C" fn(usize, *const c_char, c_int) -> *mut c_void;
-type ReallocFn = extern "C" fn(*mut c_void, usize, *const c_char, c_int) -> *mut c_void;
-type FreeFn = extern "C" fn(*mut c_void, *const c_char, c_int);
-
-extern "C" {
-    // OpenSSL 1.1+/3.x, libcrypto (linked through dtls-transport's openssl-sys).
-    fn CRYPTO_set_mem_functions(m: MallocFn, r: ReallocFn, f: FreeFn) -> c_int;
-}
-
-extern "C" fn ossl_malloc(n: usize, _file: *const c_char, _line: c_int) -> *mut c_void {
-    record();
-    // SAFETY: plain malloc.
-    unsafe { libc::malloc(n) }
-}
-
-extern "C" fn ossl_realloc(
-    p: *mut c_void,
-    n: usize,
-    _file: *const c_char,
-    _line: c_int,
-) -> *mut c_void {
-    record();
-    // SAFETY: `p` came from `ossl_malloc`/`ossl_realloc` (or is null).
-    unsafe { libc::realloc(p, n) }
-}
-
-extern "C" fn ossl_free(p: *mut c_void, _file: *const c_char, _line: c_int) {
-    // SAFETY: `p` came from `ossl_malloc`/`ossl_realloc` (or is null).
-    unsafe { libc::free(p) }
-}
 
 fn rtp(seq: u16, ssrc: u32) -> Vec<u8> {
     let mut p = vec![0x80, 96];
@@ -67,10 +35,8 @@ fn rtp(seq: u16, ssrc: u32) -> Vec<u8> {
 
 #[test]
 fn srtp_protect_and_unprotect_do_not_allocate() {
-    // SAFETY: called before anything in this process used OpenSSL (this is
-    // the binary's only test); the hooks only forward to libc.
-    let hooked = unsafe { CRYPTO_set_mem_functions(ossl_malloc, ossl_realloc, ossl_free) };
-    assert_eq!(hooked, 1, "OpenSSL allocated before the test could hook it");
+    // This is the binary's only test: nothing used OpenSSL yet.
+    openssl_alloc::count_openssl_allocations();
 
     // Sanity: both kinds of allocation are counted inside the region.
     let (n, v) = allocations_in(|| Vec::<u8>::with_capacity(black_box(16)));

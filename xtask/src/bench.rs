@@ -603,23 +603,43 @@ struct ConnectRun {
     completed_median: Option<f64>,
 }
 
+/// `1` runs `cargo xtask bench srtp` without libsrtp (ours and webrtc-srtp only).
+const WITHOUT_LIBSRTP: &str = "PEERSTACK_BENCH_WITHOUT_LIBSRTP";
+
 /// `cargo xtask bench srtp`: our SRTP, webrtc-srtp and libsrtp side by side
 /// in one criterion binary. Makes sure `target/srtp-venv` (pylibsrtp, whose
 /// wheel carries libsrtp 2 built with OpenSSL) exists, then runs the bench with
 /// `PEERSTACK_LIBSRTP_SO` naming the wheel's shared object, which the bench
-/// loads at run time. Extra arguments go to criterion.
+/// loads at run time, and `PEERSTACK_REQUIRE_PEERS=1`: without libsrtp the
+/// command fails rather than print a comparison with a competitor missing.
+/// `PEERSTACK_BENCH_WITHOUT_LIBSRTP=1` opts out (no venv, libsrtp's groups are
+/// skipped with a message). Extra arguments go to criterion.
 pub(crate) fn srtp(args: &[String]) -> Result<(), String> {
     let root = workspace_root();
-    let python = python_venv(&root, "target/srtp-venv", "interop/srtp/requirements.txt")?;
-    let so = libsrtp_so(&python)?;
-    println!("libsrtp: {}", so.display());
     let mut bench = cargo();
     bench
         .args(["bench", "-p", "peerstack-benches", "--bench", "srtp", "--"])
         .args(["--warm-up-time", "1", "--measurement-time", "3"])
         .args(args)
-        .env("PEERSTACK_LIBSRTP_SO", &so)
         .current_dir(&root);
+    if std::env::var(WITHOUT_LIBSRTP).is_ok_and(|v| v == "1") {
+        println!("{WITHOUT_LIBSRTP}=1: running without requiring libsrtp");
+    } else {
+        let libsrtp = || -> Result<PathBuf, String> {
+            let python = python_venv(&root, "target/srtp-venv", "interop/srtp/requirements.txt")?;
+            libsrtp_so(&python)
+        };
+        let so = libsrtp().map_err(|e| {
+            format!(
+                "no libsrtp to compare with: {e}
+(set {WITHOUT_LIBSRTP}=1 to run without it)"
+            )
+        })?;
+        println!("libsrtp: {}", so.display());
+        bench
+            .env("PEERSTACK_LIBSRTP_SO", &so)
+            .env("PEERSTACK_REQUIRE_PEERS", "1");
+    }
     crate::cmd::run(&mut bench)
 }
 
@@ -819,6 +839,7 @@ fn report_ice(o: &IceOptions, ours: &[ConnectRun], theirs: &[ConnectRun]) {
 /// as `cargo xtask test-all`'s interop step, without its apt fallback).
 fn aioice_venv(root: &Path) -> Result<PathBuf, String> {
     python_venv(root, INTEROP_VENV, AIOICE_REQUIREMENTS)
+        .map_err(|e| format!("{e}, or pass --no-aioice"))
 }
 
 /// A Python venv at `venv_dir` with `requirements` installed, made (or remade)
@@ -843,8 +864,7 @@ fn python_venv(root: &Path, venv_dir: &str, requirements_file: &str) -> Result<P
         .find(|p| crate::cmd::probe(Command::new(p).args(["-c", "import venv, ensurepip"])))
         .ok_or(
             "no python3 with the venv module (apt-get install python3-venv, or run \
-             `cargo xtask test-all --only interop-ice-aioice` as root, which installs it), \
-             or pass --no-aioice",
+             `cargo xtask test-all --only interop-ice-aioice` as root, which installs it)",
         )?;
     if venv.exists() {
         std::fs::remove_dir_all(&venv).map_err(|e| format!("removing {}: {e}", venv.display()))?;

@@ -20,6 +20,9 @@ use std::process::ExitCode;
 mod bench;
 mod chromium;
 mod cmd;
+// The layering rule, checked by unit tests (`cargo test -p xtask`).
+#[cfg(test)]
+mod layering;
 mod pair;
 mod test_all;
 
@@ -46,13 +49,16 @@ commands:
                        Chromium in a loopback-only network namespace; installs chromium
                        with apt when root; venv target/chromium-venv).
                        --quick runs fmt, clippy and test only; --only STEP[,STEP...]
-                       runs the named steps only.
+                       runs the named steps only. Tests run by a step get
+                       PEERSTACK_REQUIRE_PEERS=1 (a missing peer fails them); with CI=true
+                       a step that cannot run here (tool missing, not root) fails.
   bench stun-server [args]
                        load-test the stun-server binary against coturn (1 core each)
   bench ice-connect [args]
                        ICE setup time on loopback, peerstack vs aioice
   bench srtp [criterion args]
-                       SRTP protect/unprotect, peerstack vs webrtc-srtp vs libsrtp
+                       SRTP protect/unprotect, peerstack vs webrtc-srtp vs libsrtp; fails
+                       without libsrtp unless PEERSTACK_BENCH_WITHOUT_LIBSRTP=1
   capture-sdp [--out DIR] [--verbose]
                        root: run headless Chromium in a loopback-only network namespace
                        and write its offers and answers to crates/sdp/tests/corpus/chromium

@@ -52,7 +52,9 @@ use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use super::{build_example, build_test_executable, ensure_peer_tools, utf8, Context, Outcome};
+use super::{
+    build_example, build_test_executable, ensure_peer_tools, utf8, Context, Outcome, REQUIRE_PEERS,
+};
 use crate::cmd;
 
 /// The port coturn listens on (UDP and TCP) inside our namespaces.
@@ -760,6 +762,7 @@ fn coturn_suite(ctx: &Context) -> Result<Vec<Report>, String> {
     let mut tests = command(&prefix, utf8(&turn_tests)?);
     tests
         .args(["--ignored", "--test-threads=1", "--nocapture"])
+        .env(REQUIRE_PEERS, "1")
         .current_dir(ctx.root.join("crates/ice"));
     let out = run_captured(&mut tests, TURN_TESTS_LIMIT, true);
     let result = out.result.and_then(|()| {

@@ -3,7 +3,15 @@
 //! lists every step and the exit code says whether any failed.
 //!
 //! To add a suite (aiortc, Chromium…), write a `fn(&Context) -> Outcome` and
-//! add a [`Step`] to [`STEPS`]. Anything that talks to a peer runs inside a
+//! add a [`Step`] to [`STEPS`].
+//!
+//! Nothing that needs a peer may pass without running. Every test run by a step
+//! gets [`REQUIRE_PEERS`]` = 1`, which turns a test's "peer missing, skipped"
+//! into a failure (the Chromium tests have their own variable, see `chromium.rs`:
+//! the plain `test` step runs them outside a namespace, where they must skip).
+//! A step that cannot run here returns [`Outcome::Skipped`]; on CI (`CI=true`,
+//! which `.ci/run` sets) that counts as a failure, elsewhere the summary says
+//! loudly what did not run. `--quick` leaves the slow steps out on purpose. Anything that talks to a peer runs inside a
 //! loopback-only network namespace ([`cmd::in_loopback_netns`]), or, for the
 //! NAT topology of `interop-ice-nat`, inside namespaces the step makes and
 //! deletes (`netns.rs`, which also has `interop-ice-coturn`).
@@ -20,6 +28,19 @@ mod netns;
 
 /// Seconds each fuzz target runs unless `FUZZ_SECONDS` says otherwise.
 const DEFAULT_FUZZ_SECONDS: u64 = 20;
+
+/// Set to `1` for every test a step runs: a test whose peer (coturn, Debian's `stun`,
+/// `openssl`, libsrtp…) is missing then fails instead of printing that it skipped.
+pub(crate) const REQUIRE_PEERS: &str = "PEERSTACK_REQUIRE_PEERS";
+
+/// The note of the steps `--quick` leaves out.
+const QUICK: &str = "--quick";
+
+/// Whether this is a CI run (`CI` set to anything but empty, `0` or `false`):
+/// there a step that skips fails the run.
+fn on_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
+}
 
 /// What the steps need to know about the run.
 pub(crate) struct Context {
@@ -139,6 +160,7 @@ pub(crate) fn main(root: PathBuf, args: &[String]) -> Result<(), String> {
         }
     }
     let ctx = Context { root };
+    let ci = on_ci();
     let mut results: Vec<(&str, Outcome, Duration)> = Vec::new();
     for step in STEPS {
         if only
@@ -148,25 +170,34 @@ pub(crate) fn main(root: PathBuf, args: &[String]) -> Result<(), String> {
             continue;
         }
         if quick && step.slow {
-            results.push((
-                step.name,
-                Outcome::Skipped("--quick".into()),
-                Duration::ZERO,
-            ));
+            results.push((step.name, Outcome::Skipped(QUICK.into()), Duration::ZERO));
             continue;
         }
         println!("\n==> {}", step.name);
         let start = Instant::now();
-        let outcome = (step.run)(&ctx);
+        let outcome = judge((step.run)(&ctx), ci);
         let elapsed = start.elapsed();
         match &outcome {
             Outcome::Ok => println!("==> {}: ok ({:.1} s)", step.name, elapsed.as_secs_f64()),
             Outcome::Failed(why) => println!("==> {}: FAILED: {why}", step.name),
-            Outcome::Skipped(why) => println!("==> {}: skipped: {why}", step.name),
+            Outcome::Skipped(why) => println!("==> {}: SKIPPED: {why}", step.name),
         }
         results.push((step.name, outcome, elapsed));
     }
     print_summary(&results);
+    let not_run: Vec<&str> = results
+        .iter()
+        .filter(|(_, o, _)| matches!(o, Outcome::Skipped(why) if why != QUICK))
+        .map(|(name, _, _)| *name)
+        .collect();
+    if !not_run.is_empty() {
+        println!(
+            "\n==> WARNING: {} step(s) did not run here: {}. This run checked less than CI \
+             does, where a skipped step fails (CI=true); see each step's note for what is missing.",
+            not_run.len(),
+            not_run.join(", ")
+        );
+    }
     let failed = results
         .iter()
         .filter(|(_, o, _)| matches!(o, Outcome::Failed(_)))
@@ -175,6 +206,16 @@ pub(crate) fn main(root: PathBuf, args: &[String]) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("{failed} step(s) failed"))
+    }
+}
+
+/// A step's outcome as the run counts it: on CI a step that could not run failed.
+fn judge(outcome: Outcome, ci: bool) -> Outcome {
+    match outcome {
+        Outcome::Skipped(why) if ci => Outcome::Failed(format!(
+            "could not run, and on CI every step must (CI is set): {why}"
+        )),
+        outcome => outcome,
     }
 }
 
@@ -194,7 +235,8 @@ fn print_summary(results: &[(&str, Outcome, Duration)]) {
         let (status, note) = match outcome {
             Outcome::Ok => ("ok", ""),
             Outcome::Failed(why) => ("FAILED", why.as_str()),
-            Outcome::Skipped(why) => ("skipped", why.as_str()),
+            Outcome::Skipped(why) if why == QUICK => ("skipped", why.as_str()),
+            Outcome::Skipped(why) => ("SKIPPED", why.as_str()),
         };
         println!(
             "{name:<width$}  {status:<7}  {:>8.1}  {note}",
@@ -238,9 +280,13 @@ fn doc(ctx: &Context) -> Outcome {
 
 fn test(ctx: &Context) -> Outcome {
     // Unit, integration and doc tests; the #[ignore]d interop tests run in their own step.
+    // xtask's own unit tests include the layering check (layering.rs). The tests that run
+    // here with a peer (dtls-transport's tests/dtls_certificate.rs: the `openssl` command)
+    // must find it.
     cmd::run(
         cmd::cargo()
             .current_dir(&ctx.root)
+            .env(REQUIRE_PEERS, "1")
             .args(["test", "--workspace"]),
     )
     .into()
@@ -404,15 +450,24 @@ fn interop_stun(ctx: &Context) -> Outcome {
     .into()
 }
 
+/// The venv of the libsrtp peer (pylibsrtp, whose wheel carries libsrtp).
+const SRTP_VENV: &str = "target/srtp-venv";
+/// The pinned Python packages of the libsrtp peer.
+const SRTP_REQUIREMENTS: &str = "interop/srtp/requirements.txt";
+
 /// Our DtlsTransport against OpenSSL's command-line DTLS peers (`openssl
 /// s_server` / `s_client` over UDP on 127.0.0.1, keying material compared),
 /// inside a loopback-only network namespace; then our SRTP against libsrtp
-/// (pylibsrtp in `target/srtp-venv`, which the test makes from PyPI, so it
-/// runs outside the namespace; it sends no packets anywhere).
+/// (pylibsrtp in [`SRTP_VENV`], made here from PyPI; the test runs outside the
+/// namespace and sends no packets anywhere). Both with [`REQUIRE_PEERS`].
 fn interop_dtls(ctx: &Context) -> Outcome {
     if cmd::which("openssl").is_none() {
         return Outcome::Skipped("`openssl` (the command-line tool) is not installed".into());
     }
+    let python = match python_venv(&ctx.root, SRTP_VENV, SRTP_REQUIREMENTS) {
+        Ok(python) => python,
+        Err(outcome) => return outcome,
+    };
     let dir = ctx.root.join("crates/dtls-transport");
     let run = || -> Result<(), String> {
         let exe = build_test_executable(&ctx.root, "dtls-transport", "dtls_interop")?;
@@ -425,6 +480,8 @@ fn interop_dtls(ctx: &Context) -> Outcome {
         cmd::run(
             Command::new(&exe)
                 .args(["--ignored", "--test-threads=1", "--nocapture"])
+                .env(REQUIRE_PEERS, "1")
+                .env("PEERSTACK_LIBSRTP_PYTHON", &python)
                 .current_dir(&dir),
         )
     };
@@ -600,16 +657,20 @@ fn python_with_venv() -> Result<PathBuf, Outcome> {
     })
 }
 
-/// Runs `exe args…` from `dir` inside a fresh loopback-only network namespace,
-/// or directly (saying why) when no namespace can be made here.
+/// Runs the test executable `exe args…` from `dir` with [`REQUIRE_PEERS`] set, inside
+/// a fresh loopback-only network namespace, or directly (saying why) when no namespace
+/// can be made here.
 fn run_in_loopback_netns(dir: &Path, exe: &Path, args: &[&str]) -> Result<(), String> {
-    match cmd::netns_unavailable() {
-        None => cmd::run(cmd::in_loopback_netns(exe, args).current_dir(dir)),
+    let mut command = match cmd::netns_unavailable() {
+        None => cmd::in_loopback_netns(exe, args),
         Some(why) => {
             println!("note: running without a network namespace: {why}");
-            cmd::run(Command::new(exe).args(args).current_dir(dir))
+            let mut c = Command::new(exe);
+            c.args(args);
+            c
         }
-    }
+    };
+    cmd::run(command.current_dir(dir).env(REQUIRE_PEERS, "1"))
 }
 
 /// Builds integration test `test` of `package` and returns the path of its
@@ -712,6 +773,16 @@ mod tests {
             json_string_field(test, "src_path").as_deref(),
             Some(r#"/w/a "b"\c.rs"#)
         );
+    }
+
+    #[test]
+    fn a_step_that_cannot_run_fails_on_ci_only() {
+        let skipped = || Outcome::Skipped("`turnserver` is missing".into());
+        assert!(matches!(judge(skipped(), false), Outcome::Skipped(_)));
+        assert!(
+            matches!(judge(skipped(), true), Outcome::Failed(why) if why.contains("`turnserver` is missing"))
+        );
+        assert!(matches!(judge(Outcome::Ok, true), Outcome::Ok));
     }
 
     #[test]

@@ -30,10 +30,12 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use openssl::asn1::Asn1Time;
+use openssl::error::ErrorStack;
 use openssl::nid::Nid;
 use openssl::pkey::{Id, PKey, Private};
 use openssl::x509::{X509Ref, X509};
 
+use crate::error::{CertificateError, OpensslError};
 use crate::Error;
 
 /// How long a generated certificate is valid by default: 30 days, as libwebrtc.
@@ -439,8 +441,17 @@ struct Inner {
     dtls_context: OnceLock<openssl::ssl::SslContext>,
 }
 
-fn cert_err(what: &str, e: impl fmt::Display) -> Error {
-    Error::Certificate(format!("{what}: {e}"))
+/// A [`CertificateError`] for an rcgen failure in step `what`.
+fn rcgen_err(what: &'static str) -> impl FnOnce(rcgen::Error) -> Error {
+    move |source| Error::Certificate(CertificateError::Rcgen { what, source })
+}
+
+/// A [`CertificateError`] for an OpenSSL failure in step `what`.
+fn openssl_err(what: &'static str) -> impl FnOnce(ErrorStack) -> Error {
+    move |stack| {
+        let source = OpensslError::from(stack);
+        Error::Certificate(CertificateError::Openssl { what, source })
+    }
 }
 
 impl Certificate {
@@ -466,11 +477,11 @@ impl Certificate {
         let not_before = now.checked_sub(BACKDATE).unwrap_or(UNIX_EPOCH);
         let not_after = now
             .checked_add(validity)
-            .ok_or_else(|| Error::Certificate("validity overflows".into()))?;
+            .ok_or(Error::Certificate(CertificateError::ValidityOverflow))?;
 
         let key_pair = match key_type {
             KeyType::EcdsaP256 => rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-                .map_err(|e| cert_err("ECDSA key generation", e))?,
+                .map_err(rcgen_err("ECDSA key generation"))?,
             KeyType::Rsa2048 => {
                 let rsa = openssl::rsa::Rsa::generate(2048)?;
                 let pkey = PKey::from_rsa(rsa)?;
@@ -479,7 +490,7 @@ impl Certificate {
                     &pkcs8.as_slice().into(),
                     &rcgen::PKCS_RSA_SHA256,
                 )
-                .map_err(|e| cert_err("RSA key import", e))?
+                .map_err(rcgen_err("RSA key import"))?
             }
         };
 
@@ -496,7 +507,7 @@ impl Certificate {
 
         let cert = params
             .self_signed(&key_pair)
-            .map_err(|e| cert_err("self-signing", e))?;
+            .map_err(rcgen_err("self-signing"))?;
         Self::from_der(cert.der(), &key_pair.serialize_der())
     }
 
@@ -505,10 +516,10 @@ impl Certificate {
     /// returns). Only ECDSA P-256 and RSA-2048 keys are accepted, and the key
     /// must belong to the certificate.
     pub fn from_der(certificate: &[u8], private_key: &[u8]) -> Result<Self, Error> {
-        let x509 = X509::from_der(certificate).map_err(|e| cert_err("certificate DER", e))?;
+        let x509 = X509::from_der(certificate).map_err(openssl_err("certificate DER"))?;
         let pkey = PKey::private_key_from_der(private_key)
             .or_else(|_| PKey::private_key_from_pkcs8(private_key))
-            .map_err(|e| cert_err("private key DER", e))?;
+            .map_err(openssl_err("private key DER"))?;
         Self::from_parts(x509, pkey)
     }
 
@@ -517,9 +528,9 @@ impl Certificate {
     /// [`Certificate::to_pem`] writes; `EC PRIVATE KEY` and `RSA PRIVATE KEY`
     /// blocks are accepted too).
     pub fn from_pem(pem: &str) -> Result<Self, Error> {
-        let x509 = X509::from_pem(pem.as_bytes()).map_err(|e| cert_err("certificate PEM", e))?;
-        let pkey = PKey::private_key_from_pem(pem.as_bytes())
-            .map_err(|e| cert_err("private key PEM", e))?;
+        let x509 = X509::from_pem(pem.as_bytes()).map_err(openssl_err("certificate PEM"))?;
+        let pkey =
+            PKey::private_key_from_pem(pem.as_bytes()).map_err(openssl_err("private key PEM"))?;
         Self::from_parts(x509, pkey)
     }
 
@@ -528,22 +539,16 @@ impl Certificate {
             Id::EC => {
                 let ec = pkey.ec_key()?;
                 if ec.group().curve_name() != Some(Nid::X9_62_PRIME256V1) {
-                    return Err(Error::Certificate("EC key is not on P-256".into()));
+                    return Err(Error::Certificate(CertificateError::NotP256));
                 }
                 KeyType::EcdsaP256
             }
             Id::RSA if pkey.bits() == 2048 => KeyType::Rsa2048,
-            _ => {
-                return Err(Error::Certificate(
-                    "unsupported key type (ECDSA P-256 or RSA-2048 only)".into(),
-                ))
-            }
+            _ => return Err(Error::Certificate(CertificateError::UnsupportedKey)),
         };
         let public = x509.public_key()?;
         if !public.public_eq(&pkey) {
-            return Err(Error::Certificate(
-                "private key does not belong to the certificate".into(),
-            ));
+            return Err(Error::Certificate(CertificateError::KeyMismatch));
         }
         let cert_der = x509.to_der()?;
         let key_der = pkey.private_key_to_pkcs8()?;
@@ -647,8 +652,8 @@ impl fmt::Debug for Certificate {
 }
 
 fn asn1_to_system_time(t: &openssl::asn1::Asn1TimeRef) -> Result<SystemTime, Error> {
-    let epoch = Asn1Time::from_unix(0)?;
-    let d = epoch.diff(t)?;
+    let epoch = Asn1Time::from_unix(0).map_err(openssl_err("validity time"))?;
+    let d = epoch.diff(t).map_err(openssl_err("validity time"))?;
     let secs = i64::from(d.days) * 86_400 + i64::from(d.secs);
     Ok(if secs >= 0 {
         UNIX_EPOCH + Duration::from_secs(secs as u64)

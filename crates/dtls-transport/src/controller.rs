@@ -43,7 +43,7 @@ use bytes::Bytes;
 use ice::stun::{classify, PacketKind};
 use ice::{
     Candidate, Credentials, GatheringState, IceAgent, IceConfig, IceConnectionState, IceEvent,
-    NetworkType, Receive, Received, Transmit,
+    NetworkType, Receive, Received, Transmit, TransportProtocol,
 };
 
 use crate::certificate::{Certificate, Fingerprint};
@@ -70,6 +70,7 @@ pub enum PeerConnectionState {
 
 /// What the controller reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ControllerEvent {
     /// A local candidate of a transport, to signal (with its mid/transport name).
     Candidate {
@@ -144,6 +145,32 @@ pub struct GatherRequest {
     pub component: u16,
 }
 
+/// A transport's small, copyable handle inside one controller (its name is
+/// for signalling; the per-packet calls take this id, so nothing is looked up
+/// or cloned by name per packet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TransportId(u32);
+
+impl TransportId {
+    fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// Where to send a datagram the caller holds (see
+/// [`TransportController::send_rtp_into`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendTo {
+    /// Our socket to send from.
+    pub source: SocketAddr,
+    /// The peer's address.
+    pub destination: SocketAddr,
+    /// UDP, or TCP (an RFC 4571 frame on the pair's connection).
+    pub transport: TransportProtocol,
+    /// The datagram's length at the start of the caller's buffer.
+    pub len: usize,
+}
+
 /// A received RTP or RTCP packet, decrypted in the caller's buffer by
 /// [`TransportController::handle_receive_in_place`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,6 +237,7 @@ impl Channel {
 /// and DTLS transport, and, without rtcp-mux, the RTCP component's.
 #[derive(Debug)]
 pub struct JsepTransport {
+    id: TransportId,
     name: String,
     rtp: Channel,
     rtcp: Option<Channel>,
@@ -219,6 +247,11 @@ impl JsepTransport {
     /// The transport name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The transport's id in its controller.
+    pub fn id(&self) -> TransportId {
+        self.id
     }
 
     /// The RTP component's ICE agent (add sockets, remote credentials and candidates here).
@@ -317,7 +350,9 @@ impl ControllerConfig {
 #[derive(Debug)]
 pub struct TransportController {
     config: ControllerConfig,
-    transports: BTreeMap<String, JsepTransport>,
+    /// Indexed by [`TransportId`]; transports are never removed.
+    transports: Vec<JsepTransport>,
+    by_name: BTreeMap<String, TransportId>,
     events: VecDeque<ControllerEvent>,
     transmits: VecDeque<Transmit>,
     gathering: GatheringState,
@@ -340,7 +375,8 @@ impl TransportController {
     pub fn new(config: ControllerConfig) -> TransportController {
         TransportController {
             config,
-            transports: BTreeMap::new(),
+            transports: Vec::new(),
+            by_name: BTreeMap::new(),
             events: VecDeque::new(),
             transmits: VecDeque::new(),
             gathering: GatheringState::New,
@@ -364,7 +400,7 @@ impl TransportController {
         name: &str,
         role: DtlsRole,
         remote_fingerprint: Option<Fingerprint>,
-    ) -> Result<(), Error> {
+    ) -> Result<TransportId, Error> {
         self.create(now, name, role, remote_fingerprint, true)
     }
 
@@ -377,7 +413,7 @@ impl TransportController {
         name: &str,
         role: DtlsRole,
         remote_fingerprint: Option<Fingerprint>,
-    ) -> Result<(), Error> {
+    ) -> Result<TransportId, Error> {
         self.create(now, name, role, remote_fingerprint, false)
     }
 
@@ -388,10 +424,13 @@ impl TransportController {
         role: DtlsRole,
         remote_fingerprint: Option<Fingerprint>,
         rtcp_mux: bool,
-    ) -> Result<(), Error> {
-        if self.transports.contains_key(name) {
-            return Ok(());
+    ) -> Result<TransportId, Error> {
+        if let Some(&id) = self.by_name.get(name) {
+            return Ok(id);
         }
+        let id = TransportId(
+            u32::try_from(self.transports.len()).map_err(|_| Error::TooManyTransports)?,
+        );
         let mut ice_config = self.config.ice.clone();
         if let Some(seed) = ice_config.seed.as_mut() {
             *seed = seed.wrapping_add(2 * self.transports.len() as u64);
@@ -411,35 +450,52 @@ impl TransportController {
             }
             Some(Channel::new(c, dtls)?)
         };
-        self.transports.insert(
-            name.to_string(),
-            JsepTransport {
-                name: name.to_string(),
-                rtp,
-                rtcp,
-            },
-        );
+        self.transports.push(JsepTransport {
+            id,
+            name: name.to_string(),
+            rtp,
+            rtcp,
+        });
+        self.by_name.insert(name.to_string(), id);
         if self.gathering_started {
             self.request_gathering();
         }
         self.update(now);
-        Ok(())
+        Ok(id)
     }
 
     /// The transport `name`.
     pub fn transport(&mut self, name: &str) -> Option<&mut JsepTransport> {
-        self.transports.get_mut(name)
+        let id = *self.by_name.get(name)?;
+        self.transports.get_mut(id.index())
     }
 
-    /// Names of the transports.
+    /// The id of transport `name`, for the per-packet calls.
+    pub fn transport_id(&self, name: &str) -> Option<TransportId> {
+        self.by_name.get(name).copied()
+    }
+
+    /// The name of transport `id`.
+    pub fn transport_name(&self, id: TransportId) -> Option<&str> {
+        self.transports.get(id.index()).map(JsepTransport::name)
+    }
+
+    /// Names of the transports, in order.
     pub fn transport_names(&self) -> impl Iterator<Item = &str> {
-        self.transports.keys().map(String::as_str)
+        self.by_name.keys().map(String::as_str)
     }
 
     fn get_mut(&mut self, name: &str) -> Result<&mut JsepTransport, Error> {
+        match self.by_name.get(name) {
+            Some(id) => Ok(&mut self.transports[id.index()]),
+            None => Err(Error::UnknownTransport(name.to_string())),
+        }
+    }
+
+    fn by_id(&mut self, id: TransportId) -> Result<&mut JsepTransport, Error> {
         self.transports
-            .get_mut(name)
-            .ok_or_else(|| Error::UnknownTransport(name.to_string()))
+            .get_mut(id.index())
+            .ok_or(Error::UnknownTransportId)
     }
 
     /// Starts gathering on every transport and on every transport added from
@@ -466,8 +522,9 @@ impl TransportController {
     /// Queues a [`GatherRequest`] for every component that has neither been
     /// asked nor been given sockets yet.
     fn request_gathering(&mut self) {
-        for (name, t) in self.transports.iter_mut() {
-            for (component, c) in (1u16..).zip(t.channels_mut()) {
+        for t in self.transports.iter_mut() {
+            let name = &t.name;
+            for (component, c) in (1u16..).zip(std::iter::once(&mut t.rtp).chain(t.rtcp.as_mut())) {
                 if !c.gather_requested && c.ice.gathering_state() == GatheringState::New {
                     c.gather_requested = true;
                     self.gather_requests.push_back(GatherRequest {
@@ -527,9 +584,8 @@ impl TransportController {
     /// Our ICE credentials for transport `name` (shared by its components),
     /// to signal to the peer.
     pub fn local_credentials(&self, name: &str) -> Option<&Credentials> {
-        self.transports
-            .get(name)
-            .map(|t| t.rtp.ice.local_credentials())
+        let id = self.by_name.get(name)?;
+        Some(self.transports[id.index()].rtp.ice.local_credentials())
     }
 
     /// Sets the peer's ICE credentials for every component of transport
@@ -635,93 +691,82 @@ impl TransportController {
         component: u16,
         receive: Receive<'_>,
     ) {
-        if let Some((range, rtcp)) = self.accept(now, name, component, receive) {
-            let mut packet = receive.data[range].to_vec();
-            let c = self
-                .transports
-                .get_mut(name)
-                .and_then(|t| t.channel_mut(component));
-            if let Some(Ok(n)) = c.map(|c| c.unprotect(rtcp, &mut packet)) {
-                packet.truncate(n);
-                self.events.push_back(ControllerEvent::Media {
-                    transport: name.to_string(),
-                    rtcp,
-                    packet: Bytes::from(packet),
-                });
-            }
+        let Some(id) = self.transport_id(name) else {
+            return;
+        };
+        let mut buf = receive.data.to_vec();
+        let local = receive.local;
+        let source = receive.source;
+        if let Ok(Some(media)) =
+            self.handle_receive_in_place(now, id, component, local, source, &mut buf)
+        {
+            buf.truncate(media.range.end);
+            buf.drain(..media.range.start);
+            self.events.push_back(ControllerEvent::Media {
+                transport: name.to_string(),
+                rtcp: media.rtcp,
+                packet: Bytes::from(buf),
+            });
         }
-        self.update(now);
     }
 
-    /// A datagram for component `component` of `name` that arrived from
-    /// `source` on our socket `local`, in a buffer the controller may write:
-    /// SRTP/SRTCP from the verified peer is decrypted in place and returned as
-    /// `Ok(Some(PlainMedia))` (the plain packet is `buf[range]`), without a
-    /// copy or an allocation. STUN, DTLS and anything dropped give
-    /// `Ok(None)` (their effects come out as events and transmits as usual);
-    /// a media packet SRTP refuses (authentication, replay, no keys yet) is
-    /// the `Err` and is counted in [`JsepTransport::srtp_errors`].
+    /// A datagram for component `component` of transport `id` that arrived
+    /// from `source` on our socket `local`, in a buffer the controller may
+    /// write: SRTP/SRTCP from the verified peer is decrypted in place and
+    /// returned as `Ok(Some(PlainMedia))` (the plain packet is `buf[range]`).
+    /// STUN, DTLS and anything dropped give `Ok(None)` (their effects come
+    /// out as events and transmits as usual); a media packet SRTP refuses
+    /// (authentication, replay, no keys yet) is the `Err` and is counted in
+    /// [`JsepTransport::srtp_errors`].
+    ///
+    /// The media path allocates nothing and looks nothing up by name: the
+    /// transport by index, ICE's check of the pair, SRTP in place; the
+    /// combined states are recomputed only for datagrams that can change
+    /// them (STUN and DTLS).
     pub fn handle_receive_in_place(
         &mut self,
         now: Instant,
-        name: &str,
+        id: TransportId,
         component: u16,
         local: SocketAddr,
         source: SocketAddr,
         buf: &mut [u8],
     ) -> Result<Option<PlainMedia>, Error> {
+        let c = self
+            .by_id(id)?
+            .channel_mut(component)
+            .ok_or(Error::UnknownComponent(component))?;
         let receive = Receive {
             local,
             source,
             data: buf,
         };
-        let accepted = self.accept(now, name, component, receive);
-        let result = match accepted {
-            Some((range, rtcp)) => {
-                let c = self
-                    .transports
-                    .get_mut(name)
-                    .and_then(|t| t.channel_mut(component))
-                    .ok_or(Error::UnknownComponent(component))?;
-                let n = c.unprotect(rtcp, &mut buf[range.clone()])?;
+        let range = match c.ice.handle_receive(now, receive) {
+            Received::Data(range) => range,
+            Received::Stun | Received::Dropped => {
+                self.update(now);
+                return Ok(None);
+            }
+        };
+        let payload = &mut buf[range.clone()];
+        match classify(payload) {
+            PacketKind::Dtls => {
+                c.dtls.handle_receive(now, payload);
+                self.update(now);
+                Ok(None)
+            }
+            // Media only from a peer whose certificate DTLS has verified.
+            kind @ (PacketKind::Rtp | PacketKind::Rtcp)
+                if c.dtls.state() == DtlsState::Connected =>
+            {
+                let rtcp = kind == PacketKind::Rtcp;
+                let n = c.unprotect(rtcp, payload)?;
                 Ok(Some(PlainMedia {
                     rtcp,
                     range: range.start..range.start + n,
                 }))
             }
-            None => Ok(None),
-        };
-        self.update(now);
-        result
-    }
-
-    /// ICE and DTLS for one datagram: the range of an SRTP/SRTCP packet from
-    /// the DTLS-verified peer (and whether it is SRTCP), or `None` when the
-    /// datagram was for ICE or DTLS or is dropped. Media from a peer whose
-    /// certificate DTLS has not verified never passes.
-    fn accept(
-        &mut self,
-        now: Instant,
-        name: &str,
-        component: u16,
-        receive: Receive<'_>,
-    ) -> Option<(Range<usize>, bool)> {
-        let c = self.transports.get_mut(name)?.channel_mut(component)?;
-        let Received::Data(range) = c.ice.handle_receive(now, receive) else {
-            return None;
-        };
-        let payload = &receive.data[range.clone()];
-        match classify(payload) {
-            PacketKind::Dtls => {
-                c.dtls.handle_receive(now, payload);
-                None
-            }
-            kind @ (PacketKind::Rtp | PacketKind::Rtcp)
-                if c.dtls.state() == DtlsState::Connected =>
-            {
-                Some((range, kind == PacketKind::Rtcp))
-            }
-            _ => None,
+            _ => Ok(None),
         }
     }
 
@@ -729,7 +774,7 @@ impl TransportController {
     pub fn handle_timeout(&mut self, now: Instant) {
         for c in self
             .transports
-            .values_mut()
+            .iter_mut()
             .flat_map(JsepTransport::channels_mut)
         {
             if c.ice.poll_timeout().is_some_and(|d| d <= now) {
@@ -755,70 +800,109 @@ impl TransportController {
         Ok(())
     }
 
-    /// Protects a plain RTP packet with the transport's SRTP session and
-    /// sends it along ICE's route. [`Error::NotConnected`] before DTLS has
-    /// verified the peer, [`Error::NoSrtpProfile`] when DTLS negotiated no
-    /// SRTP profile; SRTP's own errors (a packet too short to be RTP…) as
-    /// they come.
-    pub fn send_rtp(&mut self, now: Instant, name: &str, packet: &[u8]) -> Result<(), Error> {
-        self.send_srtp(now, name, false, packet)
+    /// Protects a plain RTP packet with transport `id`'s SRTP session and
+    /// queues it along ICE's route (drain [`poll_transmit`](Self::poll_transmit)).
+    /// [`Error::NotConnected`] before DTLS has verified the peer,
+    /// [`Error::NoSrtpProfile`] when DTLS negotiated no SRTP profile; SRTP's
+    /// own errors (a packet too short to be RTP…) as they come.
+    /// [`send_rtp_into`](Self::send_rtp_into) protects into the caller's
+    /// buffer instead of queueing a copy.
+    pub fn send_rtp(&mut self, now: Instant, id: TransportId, packet: &[u8]) -> Result<(), Error> {
+        self.send_srtp(now, id, false, packet)
     }
 
-    /// Protects a plain RTCP packet (SRTCP) and sends it, on the RTCP
+    /// Protects a plain RTCP packet (SRTCP) and queues it, on the RTCP
     /// component when the transport has one. Errors as for
     /// [`send_rtp`](Self::send_rtp).
-    pub fn send_rtcp(&mut self, now: Instant, name: &str, packet: &[u8]) -> Result<(), Error> {
-        self.send_srtp(now, name, true, packet)
+    pub fn send_rtcp(&mut self, now: Instant, id: TransportId, packet: &[u8]) -> Result<(), Error> {
+        self.send_srtp(now, id, true, packet)
     }
 
     fn send_srtp(
         &mut self,
         now: Instant,
-        name: &str,
+        id: TransportId,
         rtcp: bool,
         packet: &[u8],
     ) -> Result<(), Error> {
-        if packet.len() > SCRATCH_LEN - 32 {
-            return Err(Error::PacketTooLong);
-        }
         let mut scratch = std::mem::take(&mut self.scratch);
-        let result = self.protect_and_send(now, name, rtcp, packet, &mut scratch);
+        if scratch.len() < SCRATCH_LEN {
+            scratch.resize(SCRATCH_LEN, 0);
+        }
+        let result = self.protect(id, rtcp, packet, &mut scratch).and_then(|n| {
+            let c = self.transports[id.index()].sending_channel(rtcp);
+            let transmit = c.ice.send(now, &scratch[..n])?;
+            self.transmits.push_back(transmit);
+            Ok(())
+        });
         self.scratch = scratch;
         result
     }
 
-    fn protect_and_send(
+    /// Protects a plain RTP (`rtcp` false) or RTCP packet into `out` and
+    /// says where to send it, without a copy or an allocation: the caller
+    /// sends `out[..len]` from `source` to `destination`. `out` needs room
+    /// for the packet plus the SRTP overhead
+    /// ([`SrtpProfile::rtcp_overhead`](crate::srtp::SrtpProfile::rtcp_overhead),
+    /// at most 20 bytes), else [`Error::BufferTooSmall`]. On a route through a
+    /// TURN relay the datagram must be wrapped for the server: it is queued
+    /// as a [`Transmit`] instead and `Ok(None)` says so. Errors as for
+    /// [`send_rtp`](Self::send_rtp).
+    pub fn send_rtp_into(
         &mut self,
         now: Instant,
-        name: &str,
+        id: TransportId,
         rtcp: bool,
         packet: &[u8],
-        scratch: &mut Vec<u8>,
-    ) -> Result<(), Error> {
-        let c = self.get_mut(name)?.sending_channel(rtcp);
+        out: &mut [u8],
+    ) -> Result<Option<SendTo>, Error> {
+        let n = self.protect(id, rtcp, packet, out)?;
+        let c = self.transports[id.index()].sending_channel(rtcp);
+        match c.ice.direct_route() {
+            Some(route) => Ok(Some(SendTo {
+                source: route.source,
+                destination: route.destination,
+                transport: route.transport,
+                len: n,
+            })),
+            None => {
+                let transmit = c.ice.send(now, &out[..n])?;
+                self.transmits.push_back(transmit);
+                Ok(None)
+            }
+        }
+    }
+
+    /// SRTP-protects `packet` into `out` with the sending component's
+    /// session; the protected length.
+    fn protect(
+        &mut self,
+        id: TransportId,
+        rtcp: bool,
+        packet: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        let c = self.by_id(id)?.sending_channel(rtcp);
         if c.dtls.state() != DtlsState::Connected {
             return Err(Error::NotConnected);
         }
         let session = c.srtp.as_mut().ok_or(Error::NoSrtpProfile)?;
-        if scratch.len() < SCRATCH_LEN {
-            scratch.resize(SCRATCH_LEN, 0);
+        if out.len() < packet.len() {
+            return Err(Error::BufferTooSmall);
         }
-        scratch[..packet.len()].copy_from_slice(packet);
-        let n = if rtcp {
-            session.protect_rtcp(scratch, packet.len())?
+        out[..packet.len()].copy_from_slice(packet);
+        if rtcp {
+            session.protect_rtcp(out, packet.len())
         } else {
-            session.protect_rtp(scratch, packet.len())?
-        };
-        let transmit = c.ice.send(now, &scratch[..n])?;
-        self.transmits.push_back(transmit);
-        Ok(())
+            session.protect_rtp(out, packet.len())
+        }
     }
 
     /// Closes DTLS (close_notify) and ICE on every transport.
     pub fn close(&mut self, now: Instant) {
         for c in self
             .transports
-            .values_mut()
+            .iter_mut()
             .flat_map(JsepTransport::channels_mut)
         {
             c.dtls.close(now);
@@ -826,7 +910,7 @@ impl TransportController {
         self.update(now);
         for c in self
             .transports
-            .values_mut()
+            .iter_mut()
             .flat_map(JsepTransport::channels_mut)
         {
             c.ice.close(now);
@@ -842,7 +926,7 @@ impl TransportController {
             return Some(t);
         }
         self.transports
-            .values_mut()
+            .iter_mut()
             .flat_map(JsepTransport::channels_mut)
             .find_map(|c| c.ice.poll_transmit(now))
     }
@@ -855,7 +939,7 @@ impl TransportController {
     /// When [`TransportController::handle_timeout`] must next run.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.transports
-            .values()
+            .iter()
             .flat_map(JsepTransport::channels)
             .flat_map(|c| [c.ice.poll_timeout(), c.dtls.poll_timeout()])
             .flatten()
@@ -866,12 +950,13 @@ impl TransportController {
     /// DTLS starts once ICE has a route, DTLS datagrams go out along the
     /// route, DTLS events are forwarded, and the combined states are updated.
     fn update(&mut self, now: Instant) {
-        for t in self.transports.values_mut() {
-            let name = t.name.clone();
-            let was_complete = t
-                .channels()
+        for t in self.transports.iter_mut() {
+            let name = &t.name;
+            let was_complete = std::iter::once(&t.rtp)
+                .chain(t.rtcp.as_ref())
                 .all(|c| c.gathering == GatheringState::Complete);
-            for (component, c) in (1u16..).zip(t.channels_mut()) {
+            // The name is cloned only into the events that carry it.
+            for (component, c) in (1u16..).zip(std::iter::once(&mut t.rtp).chain(t.rtcp.as_mut())) {
                 while let Some(ev) = c.ice.poll_event() {
                     match ev {
                         IceEvent::LocalCandidate(candidate) => {
@@ -936,42 +1021,37 @@ impl TransportController {
                 && t.channels()
                     .all(|c| c.gathering == GatheringState::Complete)
             {
-                self.events
-                    .push_back(ControllerEvent::EndOfCandidates { transport: name });
+                self.events.push_back(ControllerEvent::EndOfCandidates {
+                    transport: name.clone(),
+                });
             }
         }
         self.update_states();
     }
 
     fn update_states(&mut self) {
-        let cs: Vec<&Channel> = self
-            .transports
-            .values()
-            .flat_map(JsepTransport::channels)
-            .collect();
-        let gathering = if cs.is_empty() || cs.iter().all(|c| c.gathering == GatheringState::New) {
+        // Several passes over the channels instead of collecting them: no allocation.
+        let cs = || self.transports.iter().flat_map(JsepTransport::channels);
+        let empty = self.transports.is_empty();
+        let gathering = if empty || cs().all(|c| c.gathering == GatheringState::New) {
             GatheringState::New
-        } else if cs.iter().all(|c| c.gathering == GatheringState::Complete) {
+        } else if cs().all(|c| c.gathering == GatheringState::Complete) {
             GatheringState::Complete
         } else {
             GatheringState::Gathering
         };
-        let ice = combine_ice(cs.iter().map(|c| c.ice.state()));
+        let ice = combine_ice(cs().map(|c| c.ice.state()));
         let state = if self.closed {
             PeerConnectionState::Closed
-        } else if cs.iter().any(|c| {
+        } else if cs().any(|c| {
             c.ice.state() == IceConnectionState::Failed || c.dtls.state() == DtlsState::Failed
         }) {
             PeerConnectionState::Failed
-        } else if cs
-            .iter()
-            .any(|c| c.ice.state() == IceConnectionState::Disconnected)
-        {
+        } else if cs().any(|c| c.ice.state() == IceConnectionState::Disconnected) {
             PeerConnectionState::Disconnected
-        } else if !cs.is_empty() && cs.iter().all(|c| c.is_connected()) {
+        } else if !empty && cs().all(|c| c.is_connected()) {
             PeerConnectionState::Connected
-        } else if cs
-            .iter()
+        } else if cs()
             .any(|c| c.ice.state() != IceConnectionState::New || c.dtls.state() != DtlsState::New)
         {
             PeerConnectionState::Connecting
@@ -999,24 +1079,31 @@ impl TransportController {
 /// W3C `iceConnectionState` over several transports.
 fn combine_ice(states: impl Iterator<Item = IceConnectionState>) -> IceConnectionState {
     use IceConnectionState::*;
-    let states: Vec<IceConnectionState> = states.collect();
-    if states.is_empty() {
-        return New;
+    // One pass, no allocation: which states occur.
+    let (mut any, mut all_closed, mut failed, mut disconnected) = (false, true, false, false);
+    let (mut all_completed, mut all_connected, mut all_new) = (true, true, true);
+    for s in states {
+        any = true;
+        all_closed &= s == Closed;
+        failed |= s == Failed;
+        disconnected |= s == Disconnected;
+        all_completed &= matches!(s, Completed | Closed);
+        all_connected &= matches!(s, Connected | Completed | Closed);
+        all_new &= matches!(s, New | Closed);
     }
-    if states.iter().all(|s| *s == Closed) {
+    if !any {
+        New
+    } else if all_closed {
         Closed
-    } else if states.contains(&Failed) {
+    } else if failed {
         Failed
-    } else if states.contains(&Disconnected) {
+    } else if disconnected {
         Disconnected
-    } else if states.iter().all(|s| matches!(s, Completed | Closed)) {
+    } else if all_completed {
         Completed
-    } else if states
-        .iter()
-        .all(|s| matches!(s, Connected | Completed | Closed))
-    {
+    } else if all_connected {
         Connected
-    } else if states.iter().all(|s| matches!(s, New | Closed)) {
+    } else if all_new {
         New
     } else {
         Checking

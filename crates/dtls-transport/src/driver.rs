@@ -41,10 +41,10 @@
 //! servers work, the ICE server list is empty by default), and re-gathering
 //! when networks change.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -59,6 +59,7 @@ use tokio::time::Instant;
 use crate::certificate::Fingerprint;
 use crate::controller::{
     ControllerConfig, ControllerEvent, GatherRequest, PeerConnectionState, TransportController,
+    TransportId,
 };
 use crate::dtls::DtlsRole;
 use crate::error::Error;
@@ -125,11 +126,12 @@ enum Command {
     EndOfRemoteCandidates(String, Reply<()>),
     SetRemoteFingerprints(String, Vec<Fingerprint>, Reply<()>),
     SendData(usize, Bytes, Reply<()>),
+    /// Fire and forget: the handle checked what it can (length, DTLS-SRTP
+    /// ready); what fails in the task is counted in `send_errors`.
     SendMedia {
         transport: usize,
         rtcp: bool,
         packet: Vec<u8>,
-        reply: Reply<()>,
     },
     Close(oneshot::Sender<()>),
 }
@@ -141,6 +143,33 @@ struct TransportShared {
     media: tokio::sync::Mutex<mpsc::Receiver<MediaPacket>>,
     dropped: AtomicU64,
     srtp_errors: AtomicU64,
+    send_errors: AtomicU64,
+    /// [`MediaReady`] of the component that sends RTP, and of the one that
+    /// sends RTCP (the same without rtcp-mux off), as the task last saw them.
+    rtp_ready: AtomicU8,
+    rtcp_ready: AtomicU8,
+}
+
+/// Whether a component can send media (in `TransportShared::*_ready`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum MediaReady {
+    /// DTLS has not verified the peer (or failed, or closed).
+    NotConnected = 0,
+    /// DTLS verified the peer but negotiated no SRTP profile.
+    NoSrtp = 1,
+    /// SRTP keys are in place.
+    Ready = 2,
+}
+
+impl MediaReady {
+    fn load(cell: &AtomicU8) -> MediaReady {
+        match cell.load(Ordering::Acquire) {
+            2 => MediaReady::Ready,
+            1 => MediaReady::NoSrtp,
+            _ => MediaReady::NotConnected,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -197,22 +226,46 @@ impl TransportHandle {
         rx.recv().await.ok_or(Error::Closed)
     }
 
+    /// Queues a plain packet for the task, which protects it into its own
+    /// buffer and writes it to the socket at once. No reply is awaited: the
+    /// checks that can fail are made here, and anything SRTP refuses later
+    /// (an SSRC table full, a key used up) is counted in
+    /// [`send_errors`](Self::send_errors).
     async fn send_media(&self, rtcp: bool, packet: &[u8]) -> Result<(), Error> {
-        let id = self.inner.id;
-        let packet = packet.to_vec();
-        self.command(|reply| Command::SendMedia {
-            transport: id,
+        // RTP's fixed header, or RTCP's common header plus the sender SSRC.
+        let min = if rtcp { 8 } else { 12 };
+        if packet.len() < min {
+            return Err(Error::PacketTooShort);
+        }
+        let shared = &self.inner.shared;
+        let ready = if rtcp {
+            &shared.rtcp_ready
+        } else {
+            &shared.rtp_ready
+        };
+        match MediaReady::load(ready) {
+            MediaReady::NotConnected => return Err(Error::NotConnected),
+            MediaReady::NoSrtp => return Err(Error::NoSrtpProfile),
+            MediaReady::Ready => {}
+        }
+        let command = Command::SendMedia {
+            transport: self.inner.id,
             rtcp,
-            packet,
-            reply,
-        })
-        .await
+            packet: packet.to_vec(),
+        };
+        self.inner
+            .commands
+            .send(command)
+            .await
+            .map_err(|_| Error::Closed)
     }
 
     /// Protects a plain RTP packet with the transport's DTLS-SRTP keys and
     /// sends it along ICE's route. `Err(Error::NotConnected)` before DTLS has
     /// verified the peer, `Err(Error::NoSrtpProfile)` if no SRTP profile was
-    /// negotiated; SRTP errors (e.g. [`Error::PacketTooShort`]) as they come.
+    /// negotiated, `Err(Error::PacketTooShort)` for less than an RTP header.
+    /// Returns once the packet is queued for the task (waiting only when its
+    /// queue is full), without a round trip per packet.
     pub async fn send_rtp(&self, packet: &[u8]) -> Result<(), Error> {
         self.send_media(false, packet).await
     }
@@ -241,6 +294,13 @@ impl TransportHandle {
     /// (authentication failed, replayed, malformed, or no keys yet).
     pub fn srtp_errors(&self) -> u64 {
         self.inner.shared.srtp_errors.load(Ordering::Relaxed)
+    }
+
+    /// Media packets queued by [`send_rtp`](Self::send_rtp) /
+    /// [`send_rtcp`](Self::send_rtcp) that the task could not send (SRTP
+    /// refused them, or the transport failed in between).
+    pub fn send_errors(&self) -> u64 {
+        self.inner.shared.send_errors.load(Ordering::Relaxed)
     }
 }
 
@@ -378,6 +438,8 @@ impl AsyncTransportController {
             sockets_changed: false,
             next_socket: 0,
             buf: vec![0; MAX_DATAGRAM],
+            out: vec![0; MAX_DATAGRAM + 32],
+            outbox: VecDeque::new(),
             close_reply: None,
             stopping: false,
             warned_events: false,
@@ -598,7 +660,10 @@ impl AsyncTransportController {
 
 /// One transport as the task sees it.
 struct TransportState {
+    /// The controller's id for it (per-packet calls).
+    id: TransportId,
     name: String,
+    rtcp_mux: bool,
     credentials: Credentials,
     /// Counters and receive queues, shared with the handles.
     shared: Arc<TransportShared>,
@@ -640,6 +705,10 @@ struct Driver {
     /// The socket polled first next time.
     next_socket: usize,
     buf: Vec<u8>,
+    /// Where outgoing media is protected, then written to the socket from.
+    out: Vec<u8>,
+    /// Datagrams a full socket buffer refused, sent (awaiting) by `flush`.
+    outbox: VecDeque<(SocketAddr, SocketAddr, Bytes)>,
     close_reply: Option<oneshot::Sender<()>>,
     stopping: bool,
     warned_events: bool,
@@ -760,16 +829,7 @@ impl Driver {
                 transport,
                 rtcp,
                 packet,
-                reply,
-            } => {
-                let name = &self.transports[transport].name;
-                let result = if rtcp {
-                    self.controller.send_rtcp(now, name, &packet)
-                } else {
-                    self.controller.send_rtp(now, name, &packet)
-                };
-                let _ = reply.send(result);
-            }
+            } => self.send_media(transport, rtcp, &packet),
             Command::Close(reply) => {
                 self.controller.close(now);
                 self.close_reply = Some(reply);
@@ -788,12 +848,12 @@ impl Driver {
             return self.handle(id);
         }
         let now = clock();
-        if rtcp_mux {
-            self.controller.add_transport(now, &name, role, None)?;
+        let transport_id = if rtcp_mux {
+            self.controller.add_transport(now, &name, role, None)?
         } else {
             self.controller
-                .add_transport_without_rtcp_mux(now, &name, role, None)?;
-        }
+                .add_transport_without_rtcp_mux(now, &name, role, None)?
+        };
         let credentials = self
             .controller
             .local_credentials(&name)
@@ -803,13 +863,18 @@ impl Driver {
         let (media_tx, media_rx) = mpsc::channel(self.recv_queue);
         let id = self.transports.len();
         self.transports.push(TransportState {
+            id: transport_id,
             name: name.clone(),
+            rtcp_mux,
             credentials,
             shared: Arc::new(TransportShared {
                 data: tokio::sync::Mutex::new(data_rx),
                 media: tokio::sync::Mutex::new(media_rx),
                 dropped: AtomicU64::new(0),
                 srtp_errors: AtomicU64::new(0),
+                send_errors: AtomicU64::new(0),
+                rtp_ready: AtomicU8::new(MediaReady::NotConnected as u8),
+                rtcp_ready: AtomicU8::new(MediaReady::NotConnected as u8),
             }),
             data: data_tx,
             media: media_tx,
@@ -832,6 +897,24 @@ impl Driver {
                 shared: t.shared.clone(),
             }),
         })
+    }
+
+    /// Publishes whether a transport component can send media, for the
+    /// handles' checks: component 1 sends RTP (and RTCP with rtcp-mux),
+    /// component 2 RTCP.
+    fn set_ready(&self, transport: &str, component: u16, ready: MediaReady) {
+        let Some(&id) = self.by_name.get(transport) else {
+            return;
+        };
+        let t = &self.transports[id];
+        let cells: &[&AtomicU8] = match (component, t.rtcp_mux) {
+            (1, true) => &[&t.shared.rtp_ready, &t.shared.rtcp_ready],
+            (1, false) => &[&t.shared.rtp_ready],
+            _ => &[&t.shared.rtcp_ready],
+        };
+        for cell in cells {
+            cell.store(ready as u8, Ordering::Release);
+        }
     }
 
     /// Binds one socket per network for a component and hands them to the controller.
@@ -880,7 +963,7 @@ impl Driver {
                     let t = &self.transports[id];
                     let received = self.controller.handle_receive_in_place(
                         clock(),
-                        &t.name,
+                        t.id,
                         component,
                         local,
                         source,
@@ -900,10 +983,59 @@ impl Driver {
         }
     }
 
+    /// Protects a packet from a handle into `out` and writes it to its
+    /// socket at once (a copy waits in the outbox only when the socket buffer
+    /// is full); a relayed route's datagram is queued by the controller.
+    fn send_media(&mut self, transport: usize, rtcp: bool, packet: &[u8]) {
+        let t = &self.transports[transport];
+        let sent = self
+            .controller
+            .send_rtp_into(clock(), t.id, rtcp, packet, &mut self.out);
+        let to = match sent {
+            Ok(Some(to)) => to,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::debug!(transport = %t.name, rtcp, error = %e, "media not sent");
+                t.shared.send_errors.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        };
+        if to.transport != TransportProtocol::Udp {
+            tracing::debug!(destination = %to.destination, "TCP route: not supported by this driver");
+            t.shared.send_errors.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let Some((_, socket)) = self.sockets.iter().find(|(a, _)| *a == to.source) else {
+            t.shared.send_errors.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let datagram = &self.out[..to.len];
+        match socket.try_send_to(datagram, to.destination) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.outbox.push_back((
+                    to.source,
+                    to.destination,
+                    Bytes::copy_from_slice(datagram),
+                ));
+            }
+            Err(e) => {
+                tracing::debug!(destination = %to.destination, error = %e, "send failed");
+            }
+        }
+    }
+
     /// Binds requested sockets, sends what the controller queued and routes its events.
     async fn flush(&mut self) {
         while let Some(request) = self.controller.poll_gather() {
             self.gather(request);
+        }
+        while let Some((source, destination, datagram)) = self.outbox.pop_front() {
+            if let Some((_, socket)) = self.sockets.iter().find(|(a, _)| *a == source) {
+                if let Err(e) = socket.send_to(&datagram, destination).await {
+                    tracing::debug!(%destination, error = %e, "send failed");
+                }
+            }
         }
         let now = clock();
         while let Some(t) = self.controller.poll_transmit(now) {
@@ -946,13 +1078,37 @@ impl Driver {
             }
             event => {
                 match &event {
-                    ControllerEvent::DtlsFailed { error, .. } => {
+                    ControllerEvent::DtlsConnected {
+                        transport,
+                        component,
+                        srtp_profile,
+                    } => {
+                        let ready = match srtp_profile {
+                            Some(_) => MediaReady::Ready,
+                            None => MediaReady::NoSrtp,
+                        };
+                        self.set_ready(transport, *component, ready);
+                    }
+                    ControllerEvent::DtlsFailed {
+                        transport,
+                        component,
+                        error,
+                    } => {
+                        self.set_ready(transport, *component, MediaReady::NotConnected);
                         let mut failure = self
                             .shared
                             .failure
                             .lock()
                             .unwrap_or_else(|e| e.into_inner());
                         failure.get_or_insert_with(|| error.clone());
+                    }
+                    ControllerEvent::ConnectionState(PeerConnectionState::Closed) => {
+                        for t in &self.transports {
+                            for cell in [&t.shared.rtp_ready, &t.shared.rtcp_ready] {
+                                cell.store(MediaReady::NotConnected as u8, Ordering::Release);
+                            }
+                        }
+                        self.state.send_replace(PeerConnectionState::Closed);
                     }
                     ControllerEvent::ConnectionState(s) => {
                         tracing::debug!(state = ?s, "connection state");

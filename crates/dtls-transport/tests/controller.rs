@@ -7,13 +7,15 @@ use std::time::{Duration, Instant};
 
 use dtls_transport::certificate::{Certificate, KeyType};
 use dtls_transport::controller::{
-    ControllerConfig, ControllerEvent, PeerConnectionState, TransportController,
+    ControllerConfig, ControllerEvent, PeerConnectionState, TransportController, TransportId,
 };
 use dtls_transport::dtls::DtlsRole;
 use ice::{IceConfig, IceRole, Receive};
 
 struct Side {
     c: TransportController,
+    /// Transport "0".
+    id: TransportId,
     /// Local sockets and the component each belongs to.
     addrs: Vec<(SocketAddr, u16)>,
     events: Vec<ControllerEvent>,
@@ -39,7 +41,7 @@ fn side(role: IceRole, dtls: DtlsRole, addr: &str, seed: u64) -> Side {
     };
     let mut c = TransportController::new(ControllerConfig::new(certificate, ice));
     let now = Instant::now();
-    c.add_transport(now, "0", dtls, None).unwrap();
+    let id = c.add_transport(now, "0", dtls, None).unwrap();
     let addr: SocketAddr = addr.parse().unwrap();
     c.transport("0")
         .unwrap()
@@ -48,6 +50,7 @@ fn side(role: IceRole, dtls: DtlsRole, addr: &str, seed: u64) -> Side {
     c.transport("0").unwrap().ice().finish_local_sockets(now);
     Side {
         c,
+        id,
         addrs: vec![(addr, 1)],
         events: Vec::new(),
     }
@@ -64,7 +67,8 @@ fn side_without_mux(role: IceRole, dtls: DtlsRole, addr: &str, seed: u64) -> Sid
     };
     let mut c = TransportController::new(ControllerConfig::new(certificate, ice));
     let now = Instant::now();
-    c.add_transport_without_rtcp_mux(now, "0", dtls, None)
+    let id = c
+        .add_transport_without_rtcp_mux(now, "0", dtls, None)
         .unwrap();
     let rtp: SocketAddr = addr.parse().unwrap();
     let rtcp = SocketAddr::new(rtp.ip(), rtp.port() + 1);
@@ -78,6 +82,7 @@ fn side_without_mux(role: IceRole, dtls: DtlsRole, addr: &str, seed: u64) -> Sid
     t.rtcp_ice().unwrap().finish_local_sockets(now);
     Side {
         c,
+        id,
         addrs: vec![(rtp, 1), (rtcp, 2)],
         events: Vec::new(),
     }
@@ -252,8 +257,8 @@ fn ice_then_dtls_then_data_and_media() {
     // the DTLS-SRTP keys agree, and the wire never carries the plaintext.
     let rtp = [0x80u8, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 7, 0xAA, 0xBB];
     let rtcp = [0x80u8, 200, 0, 1, 0, 0, 0, 7];
-    a.c.send_rtp(Instant::now(), "0", &rtp).unwrap();
-    a.c.send_rtcp(Instant::now(), "0", &rtcp).unwrap();
+    a.c.send_rtp(Instant::now(), a.id, &rtp).unwrap();
+    a.c.send_rtcp(Instant::now(), a.id, &rtcp).unwrap();
     let wire: Vec<ice::Transmit> =
         std::iter::from_fn(|| a.c.poll_transmit(Instant::now())).collect();
     assert_eq!(wire.len(), 2);
@@ -280,7 +285,7 @@ fn ice_then_dtls_then_data_and_media() {
     let mut replay = wire[0].contents.to_vec();
     let got = b.c.handle_receive_in_place(
         Instant::now(),
-        "0",
+        b.id,
         1,
         wire[0].destination,
         wire[0].source,
@@ -290,23 +295,23 @@ fn ice_then_dtls_then_data_and_media() {
     assert_eq!(b.c.transport("0").unwrap().srtp_errors(), 1);
     // In place: decrypted in the caller's buffer.
     let rtp2 = [0x80u8, 96, 0, 2, 0, 0, 0, 2, 0, 0, 0, 7, 0xCC];
-    b.c.send_rtp(Instant::now(), "0", &rtp2).unwrap();
+    b.c.send_rtp(Instant::now(), b.id, &rtp2).unwrap();
     let t = b.c.poll_transmit(Instant::now()).unwrap();
     let mut buf = t.contents.to_vec();
     let media =
-        a.c.handle_receive_in_place(Instant::now(), "0", 1, t.destination, t.source, &mut buf)
+        a.c.handle_receive_in_place(Instant::now(), a.id, 1, t.destination, t.source, &mut buf)
             .unwrap()
             .expect("media");
     assert!(!media.rtcp);
     assert_eq!(&buf[media.range], &rtp2);
     // A tampered packet fails authentication.
     let rtp3 = [0x80u8, 96, 0, 3, 0, 0, 0, 3, 0, 0, 0, 7, 0xDD];
-    b.c.send_rtp(Instant::now(), "0", &rtp3).unwrap();
+    b.c.send_rtp(Instant::now(), b.id, &rtp3).unwrap();
     let t = b.c.poll_transmit(Instant::now()).unwrap();
     let mut bad = t.contents.to_vec();
     bad[13] ^= 1;
     let got =
-        a.c.handle_receive_in_place(Instant::now(), "0", 1, t.destination, t.source, &mut bad);
+        a.c.handle_receive_in_place(Instant::now(), a.id, 1, t.destination, t.source, &mut bad);
     assert!(got.is_err(), "{got:?}");
     a.c.close(Instant::now());
     assert_eq!(a.c.state(), PeerConnectionState::Closed);
@@ -334,7 +339,7 @@ fn fingerprint_mismatch_fails_the_connection_and_delivers_nothing() {
     // considers b verified, so it protects and sends).
     let _ = a.c.send_rtp(
         Instant::now(),
-        "0",
+        a.id,
         &[0x80u8, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 7],
     );
     // b has no SRTP session and refuses to send.
@@ -342,7 +347,7 @@ fn fingerprint_mismatch_fails_the_connection_and_delivers_nothing() {
         .c
         .send_rtp(
             Instant::now(),
-            "0",
+            b.id,
             &[0x80u8, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 7]
         )
         .is_err());
@@ -379,7 +384,7 @@ fn without_rtcp_mux_rtcp_has_its_own_ice_and_dtls() {
     }
     // SRTCP goes over the RTCP component and still reaches the media layer as RTCP.
     let rtcp = [0x80u8, 200, 0, 1, 0, 0, 0, 7];
-    a.c.send_rtcp(Instant::now(), "0", &rtcp).unwrap();
+    a.c.send_rtcp(Instant::now(), a.id, &rtcp).unwrap();
     assert!(run(&mut a, &mut b, Duration::from_secs(5), |_, b| {
         b.events.iter().any(|e| matches!(e, ControllerEvent::Media { rtcp: true, packet, .. } if packet[..] == rtcp))
     }));

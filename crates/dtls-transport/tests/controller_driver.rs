@@ -208,6 +208,7 @@ async fn two_drivers_connect_on_loopback_and_exchange_data_and_srtp_both_ways() 
         assert_eq!(got_rtp, vec![rtp(1, ssrc), rtp(2, ssrc), rtp(3, ssrc)]);
         assert_eq!(got_rtcp, vec![rtcp(ssrc)]);
         assert_eq!(to.srtp_errors(), 0);
+        assert_eq!(from.send_errors(), 0);
     }
     // A packet too short to be RTP is refused before it is sent.
     assert!(matches!(
@@ -217,6 +218,8 @@ async fn two_drivers_connect_on_loopback_and_exchange_data_and_srtp_both_ways() 
 
     a.close().await.unwrap();
     assert_eq!(a.state(), PeerConnectionState::Closed);
+    // Nothing is sent after close: refused at the handle, without a round trip.
+    assert!(audio_a.send_rtp(&rtp(9, 1)).await.is_err());
     assert!(matches!(
         audio_a.send_data(b"after close").await,
         Err(Error::Closed)

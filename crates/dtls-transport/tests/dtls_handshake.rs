@@ -607,14 +607,18 @@ fn malformed_handshake_message_fails_cleanly() {
     let bogus = [22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 1, 2, 3, 4, 5];
     s.handle_receive(now, &bogus);
     assert_eq!(s.state(), DtlsState::Failed);
-    assert!(matches!(s.failure(), Some(Error::Dtls(_))));
+    assert!(matches!(s.failure(), Some(Error::Handshake(_))));
+    // OpenSSL's reason is kept as the error's source, and the peer caused it.
+    let failure = s.failure().unwrap();
+    assert!(std::error::Error::source(failure).is_some(), "{failure}");
+    assert!(failure.is_peer_fault());
     let evs = events(&mut s);
     assert!(
         matches!(
             evs.as_slice(),
             [
                 DtlsEvent::StateChanged(DtlsState::Connecting),
-                DtlsEvent::Failed(Error::Dtls(_)),
+                DtlsEvent::Failed(Error::Handshake(_)),
                 DtlsEvent::StateChanged(DtlsState::Failed)
             ]
         ),

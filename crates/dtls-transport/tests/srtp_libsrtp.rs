@@ -6,10 +6,12 @@
 //! ```
 //!
 //! The Python comes from `$PEERSTACK_LIBSRTP_PYTHON` if set (any Python with
-//! `pylibsrtp` installed); otherwise the test makes the venv `target/srtp-venv`
-//! from `interop/srtp/requirements.txt` (`python3 -m venv`, `pip install`; again
-//! whenever the requirements change). Without python3, venv or network to PyPI
-//! it prints why and passes without checking anything.
+//! `pylibsrtp` installed; `cargo xtask test-all`'s step `interop-dtls` makes the
+//! venv `target/srtp-venv` and points it there); otherwise the test makes that
+//! venv from `interop/srtp/requirements.txt` (`python3 -m venv`, `pip install`;
+//! again whenever the requirements change). Without python3, venv or network to
+//! PyPI it prints SKIPPED and passes without checking anything, unless
+//! `PEERSTACK_REQUIRE_PEERS=1` (set by that step) makes it fail.
 //!
 //! For each profile libsrtp supports (all four), with the same master key on
 //! both sides: RTP packets with CSRCs and header extensions across a sequence
@@ -317,22 +319,25 @@ fn differential(peer: &mut Libsrtp, profile: SrtpProfile) {
     );
 }
 
+/// Says why there is no libsrtp to compare with: a panic under
+/// `PEERSTACK_REQUIRE_PEERS=1`, else a SKIPPED line (the caller returns).
+fn missing_peer(why: &str) {
+    if std::env::var("PEERSTACK_REQUIRE_PEERS").is_ok_and(|v| v == "1") {
+        panic!("{why}, and PEERSTACK_REQUIRE_PEERS=1 requires every peer");
+    }
+    println!("SKIPPED (checked nothing): {why}; PEERSTACK_REQUIRE_PEERS=1 makes this a failure");
+}
+
 #[test]
 #[ignore = "needs python3 and pylibsrtp from PyPI: cargo test -p dtls-transport --test srtp_libsrtp -- --ignored"]
 fn differential_against_libsrtp() {
     let python = match python() {
         Ok(p) => p,
-        Err(why) => {
-            println!("SKIPPED: no libsrtp to compare with: {why}");
-            return;
-        }
+        Err(why) => return missing_peer(&format!("no libsrtp to compare with: {why}")),
     };
     let mut peer = match Libsrtp::start(&python) {
         Ok(p) => p,
-        Err(why) => {
-            println!("SKIPPED: the libsrtp peer did not start: {why}");
-            return;
-        }
+        Err(why) => return missing_peer(&format!("the libsrtp peer did not start: {why}")),
     };
     for profile in [
         SrtpProfile::Aes128CmHmacSha1_80,

@@ -70,9 +70,27 @@ pub enum Error {
     /// An I/O error in the driver.
     #[error("I/O error: {0:?}")]
     Io(std::io::ErrorKind),
-    /// Signalling input (JSON line) could not be understood.
-    #[error("bad signalling message")]
-    Signalling,
+}
+
+impl Error {
+    /// Whether the peer caused this (a malformed candidate or unusable one,
+    /// too many of them, a STUN message it sent), as opposed to our calls,
+    /// our state or the machine.
+    ///
+    /// ```
+    /// use ice::{CandidateParseError, Error};
+    /// assert!(Error::CandidateParse(CandidateParseError::Port).is_peer_fault());
+    /// assert!(!Error::NotConnected.is_peer_fault());
+    /// ```
+    pub fn is_peer_fault(&self) -> bool {
+        match self {
+            Error::CandidateParse(_)
+            | Error::TooManyRemoteCandidates(_)
+            | Error::UnusableCandidate => true,
+            Error::Stun(e) => e.is_peer_fault(),
+            _ => false,
+        }
+    }
 }
 
 impl From<std::io::Error> for Error {

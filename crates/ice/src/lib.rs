@@ -10,8 +10,8 @@
 //! | [`network`] | BasicNetworkManager (interface enumeration and filters) |
 //! | [`allocator`] | PortAllocatorSession, AllocationSequence, UDPPort/StunPort |
 //! | [`agent`] | P2PTransportChannel: the ICE agent; checklist, pairs (Connection), nomination, consent |
-//! | [`sim`] | a deterministic virtual network with NATs (RFC 4787) for tests |
-//! | `driver` (tokio) | sockets and timers pumping an [`IceAgent`] |
+//! | `sim` (feature `sim`) | a deterministic virtual network with NATs (RFC 4787) for tests |
+//! | `driver` (feature `tokio`, default) | sockets and timers pumping an [`IceAgent`] |
 //!
 //! Relay candidates come from [`port::TurnClient`] (TURN over UDP or over a TCP
 //! connection to the server; the relayed address is UDP either way); ICE-TCP
@@ -31,6 +31,7 @@ mod error;
 pub mod network;
 pub mod port;
 mod random;
+#[cfg(feature = "sim")]
 pub mod sim;
 
 pub use agent::{

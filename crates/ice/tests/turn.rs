@@ -3,8 +3,10 @@
 //! 127.0.0.1.
 //!
 //! The virtual-time tests are deterministic: every run replays exactly. The
-//! coturn tests are `#[ignore]`d (they need `turnserver` on `PATH` and print
-//! why they skip otherwise); run them in a loopback-only namespace with
+//! coturn tests are `#[ignore]`d (they need `turnserver` on `PATH`, and print
+//! why they skip otherwise, unless `PEERSTACK_REQUIRE_PEERS=1` makes that a
+//! failure, as `cargo xtask test-all`'s step `interop-ice-coturn` does); run
+//! them in a loopback-only namespace with
 //!
 //! ```text
 //! cargo test -p ice --test turn -- --ignored --test-threads=1 --nocapture
@@ -1005,14 +1007,23 @@ mod coturn {
 
     const LOCALHOST: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
-    /// The path of `name` on `PATH`, or `None` after printing that the test is skipped.
+    /// The path of `name` on `PATH`, or `None` after printing that the test is
+    /// skipped; a panic instead when `PEERSTACK_REQUIRE_PEERS=1` (set by xtask).
     fn require(name: &str) -> Option<PathBuf> {
         let path = std::env::var_os("PATH").unwrap_or_default();
         let found = std::env::split_paths(&path)
             .map(|dir| dir.join(name))
             .find(|p| p.is_file());
         if found.is_none() {
-            eprintln!("skipping: `{name}` is not on PATH");
+            if std::env::var("PEERSTACK_REQUIRE_PEERS").is_ok_and(|v| v == "1") {
+                panic!(
+                    "`{name}` is not on PATH, and PEERSTACK_REQUIRE_PEERS=1 requires every peer"
+                );
+            }
+            eprintln!(
+                "SKIPPED (checked nothing): `{name}` is not on PATH; \
+                 PEERSTACK_REQUIRE_PEERS=1 makes this a failure"
+            );
         }
         found
     }

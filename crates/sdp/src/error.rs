@@ -59,12 +59,104 @@ pub enum Error {
         /// The candidate's sdpMLineIndex.
         index: Option<usize>,
     },
-    /// A candidate line or JSON object is malformed.
+    /// A trickled candidate (its line or `RTCIceCandidateInit` JSON) is
+    /// malformed or cannot be added.
     #[error("bad ICE candidate: {0}")]
-    Candidate(String),
+    Candidate(#[source] CandidateError),
     /// An offer or answer cannot be produced or applied.
     #[error("negotiation failed: {0}")]
-    Negotiation(String),
+    Negotiation(#[source] NegotiationError),
+}
+
+/// Why a trickled candidate was refused ([`Error::Candidate`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CandidateError {
+    /// The `candidate:` line does not parse.
+    #[error("candidate line: {0}")]
+    Line(#[source] dtls_transport::ice::Error),
+    /// The JSON text is longer than
+    /// [`MAX_CANDIDATE_JSON_LEN`](crate::jsep::MAX_CANDIDATE_JSON_LEN).
+    #[error("JSON of {len} bytes exceeds {limit}")]
+    JsonTooLong {
+        /// Its length.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The text is not JSON.
+    #[error("not JSON (line {line}, column {column})")]
+    Json {
+        /// Where the JSON parser stopped.
+        line: usize,
+        /// The column there.
+        column: usize,
+    },
+    /// The JSON is not an object.
+    #[error("RTCIceCandidateInit must be an object")]
+    NotAnObject,
+    /// A member that must be a string (or null) is not.
+    #[error("`{0}` must be a string")]
+    NotAString(&'static str),
+    /// `sdpMLineIndex` is not a number in 0..=65535.
+    #[error("`sdpMLineIndex` must be 0..=65535")]
+    MLineIndex,
+    /// Neither `sdpMid` nor `sdpMLineIndex` (a W3C `TypeError`).
+    #[error("sdpMid and sdpMLineIndex are both null")]
+    NoSection,
+    /// The candidate belongs to another ICE generation (its ufrag is not the
+    /// section's).
+    #[error("candidate for ufrag `{candidate}`, the section uses `{section}`")]
+    StaleUfrag {
+        /// The candidate's ufrag.
+        candidate: String,
+        /// The section's current ufrag.
+        section: String,
+    },
+    /// The section already holds
+    /// [`MAX_CANDIDATES_PER_SECTION`](crate::jsep::MAX_CANDIDATES_PER_SECTION).
+    #[error("more than {0} candidates in one section")]
+    TooMany(usize),
+}
+
+/// Why an offer or answer cannot be made or applied ([`Error::Negotiation`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NegotiationError {
+    /// A type string other than `offer`, `pranswer`, `answer`, `rollback`.
+    #[error("unknown SDP type `{0}`")]
+    UnknownSdpType(String),
+    /// Max-bundle is configured and the offer accepts several sections
+    /// without a BUNDLE group.
+    #[error("max-bundle is configured but the offer has no BUNDLE group")]
+    NoBundleGroup,
+    /// An offered RTP section without `a=rtcp-mux`, which we require.
+    #[error("section `{0}` does not offer a=rtcp-mux, which is required")]
+    RtcpMuxRequired(SmolStr),
+    /// The offer has no fingerprint for a transport (DTLS is required, RFC 8827).
+    #[error("the offer has no a=fingerprint: DTLS is required (RFC 8827)")]
+    NoFingerprint,
+    /// Our options give a section another media type than it had.
+    #[error("section `{mid}` is {from} and cannot become {to}")]
+    MediaTypeChanged {
+        /// The section.
+        mid: SmolStr,
+        /// Its media type so far.
+        from: crate::model::MediaType,
+        /// The one the options ask for.
+        to: crate::model::MediaType,
+    },
+    /// Our options ask for a media type we cannot offer.
+    #[error("cannot offer media type {media_type} (section `{mid}`)")]
+    UnsupportedMediaType {
+        /// The section.
+        mid: SmolStr,
+        /// The media type.
+        media_type: crate::model::MediaType,
+    },
+    /// Our options have a section without a mid, or two with the same.
+    #[error("options with a missing or duplicate mid `{0}`")]
+    OptionsMid(SmolStr),
 }
 
 /// What [`Error::Invalid`] refuses: one variant per rule, so callers (and
@@ -231,6 +323,32 @@ impl Error {
             Error::Parse { line, .. } | Error::NotUtf8 { line, .. } => Some(*line),
             Error::Invalid { line, .. } => *line,
             _ => None,
+        }
+    }
+
+    /// Whether the peer's input caused this (its description or trickled
+    /// candidate), as opposed to our own options or calls: a server can log
+    /// the first kind at a lower level and count it per peer.
+    ///
+    /// ```
+    /// let err = sdp::parse("v=1\r\n").unwrap_err();
+    /// assert!(err.is_peer_fault());
+    /// ```
+    pub fn is_peer_fault(&self) -> bool {
+        match self {
+            Error::Parse { .. }
+            | Error::NotUtf8 { .. }
+            | Error::TooLarge { .. }
+            | Error::Invalid { .. }
+            | Error::UnknownSection { .. }
+            | Error::Candidate(_) => true,
+            Error::Negotiation(e) => matches!(
+                e,
+                NegotiationError::UnknownSdpType(_)
+                    | NegotiationError::NoBundleGroup
+                    | NegotiationError::RtcpMuxRequired(_)
+                    | NegotiationError::NoFingerprint
+            ),
         }
     }
 

@@ -32,9 +32,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use dtls_transport::ice::{Candidate, TransportProtocol};
-
-use crate::model::{SessionDescription, SmolStr};
+use crate::error::{CandidateError, NegotiationError};
+use crate::model::{Candidate, SessionDescription, SmolStr, TransportProtocol};
 use crate::Error;
 
 /// The type of a description (W3C `RTCSdpType`).
@@ -77,7 +76,9 @@ impl FromStr for SdpType {
             "pranswer" => Ok(SdpType::PrAnswer),
             "answer" => Ok(SdpType::Answer),
             "rollback" => Ok(SdpType::Rollback),
-            _ => Err(Error::Negotiation(format!("unknown SDP type `{s}`"))),
+            _ => Err(Error::Negotiation(NegotiationError::UnknownSdpType(
+                s.chars().take(32).collect(),
+            ))),
         }
     }
 }
@@ -134,10 +135,7 @@ impl JsepIceCandidate {
         if init.candidate.trim().is_empty() {
             return Ok(None);
         }
-        let line = init.candidate.trim();
-        let candidate: Candidate = line
-            .parse()
-            .map_err(|e| Error::Candidate(format!("{e}: `{line}`")))?;
+        let candidate = parse_candidate_line(&init.candidate)?;
         Ok(Some(JsepIceCandidate {
             sdp_mid: init.sdp_mid,
             sdp_mline_index: init.sdp_mline_index,
@@ -166,21 +164,25 @@ impl IceCandidateInit {
     /// [`MAX_CANDIDATE_JSON_LEN`] bytes).
     pub fn from_json(json: &str) -> Result<IceCandidateInit, Error> {
         if json.len() > MAX_CANDIDATE_JSON_LEN {
-            return Err(Error::Candidate(format!(
-                "JSON of {} bytes exceeds {MAX_CANDIDATE_JSON_LEN}",
-                json.len()
-            )));
+            return Err(Error::Candidate(CandidateError::JsonTooLong {
+                len: json.len(),
+                limit: MAX_CANDIDATE_JSON_LEN,
+            }));
         }
-        let value: serde_json::Value =
-            serde_json::from_str(json).map_err(|e| Error::Candidate(format!("JSON: {e}")))?;
+        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| {
+            Error::Candidate(CandidateError::Json {
+                line: e.line(),
+                column: e.column(),
+            })
+        })?;
         let obj = value
             .as_object()
-            .ok_or_else(|| Error::Candidate("RTCIceCandidateInit must be an object".into()))?;
-        let string = |key: &str| -> Result<Option<String>, Error> {
+            .ok_or(Error::Candidate(CandidateError::NotAnObject))?;
+        let string = |key: &'static str| -> Result<Option<String>, Error> {
             match obj.get(key) {
                 None | Some(serde_json::Value::Null) => Ok(None),
                 Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
-                Some(_) => Err(Error::Candidate(format!("`{key}` must be a string"))),
+                Some(_) => Err(Error::Candidate(CandidateError::NotAString(key))),
             }
         };
         let sdp_mline_index = match obj.get("sdpMLineIndex") {
@@ -188,8 +190,7 @@ impl IceCandidateInit {
             Some(v) => Some(
                 v.as_u64()
                     .filter(|i| *i <= u64::from(u16::MAX))
-                    .ok_or_else(|| Error::Candidate("`sdpMLineIndex` must be 0..=65535".into()))?
-                    as usize,
+                    .ok_or(Error::Candidate(CandidateError::MLineIndex))? as usize,
             ),
         };
         let init = IceCandidateInit {
@@ -199,9 +200,7 @@ impl IceCandidateInit {
             username_fragment: string("usernameFragment")?,
         };
         if init.sdp_mid.is_none() && init.sdp_mline_index.is_none() {
-            return Err(Error::Candidate(
-                "sdpMid and sdpMLineIndex are both null (W3C addIceCandidate TypeError)".into(),
-            ));
+            return Err(Error::Candidate(CandidateError::NoSection));
         }
         Ok(init)
     }
@@ -290,8 +289,8 @@ impl JsepCandidateCollection {
             return Ok(false);
         }
         if self.candidates.len() >= MAX_CANDIDATES_PER_SECTION {
-            return Err(Error::Candidate(format!(
-                "more than {MAX_CANDIDATES_PER_SECTION} candidates in one section"
+            return Err(Error::Candidate(CandidateError::TooMany(
+                MAX_CANDIDATES_PER_SECTION,
             )));
         }
         self.candidates.push(candidate);
@@ -304,6 +303,13 @@ impl JsepCandidateCollection {
             .retain(|c| !equivalent(&c.candidate, candidate));
         before != self.candidates.len()
     }
+}
+
+/// A `candidate:` line from a trickled candidate.
+fn parse_candidate_line(line: &str) -> Result<Candidate, Error> {
+    line.trim()
+        .parse()
+        .map_err(|e| Error::Candidate(CandidateError::Line(e)))
 }
 
 /// libwebrtc's `Candidate::IsEquivalent` (priority and generation aside).
@@ -446,10 +452,10 @@ impl JsepSessionDescription {
         let content = &self.description.contents[index];
         if let Some(ufrag) = &candidate.username_fragment {
             if !content.transport.ice_ufrag.is_empty() && *ufrag != content.transport.ice_ufrag {
-                return Err(Error::Candidate(format!(
-                    "candidate for ufrag `{ufrag}`, section {} uses `{}`",
-                    content.mid, content.transport.ice_ufrag
-                )));
+                return Err(Error::Candidate(CandidateError::StaleUfrag {
+                    candidate: ufrag.clone(),
+                    section: content.transport.ice_ufrag.to_string(),
+                }));
             }
         }
         candidate.sdp_mid = Some(content.mid.to_string());
@@ -493,10 +499,7 @@ impl JsepSessionDescription {
             self.set_end_of_candidates(init.sdp_mid.as_deref(), init.sdp_mline_index)?;
             return Ok(true);
         }
-        let line = init.candidate.trim();
-        let candidate: Candidate = line
-            .parse()
-            .map_err(|e| Error::Candidate(format!("{e}: `{line}`")))?;
+        let candidate = parse_candidate_line(&init.candidate)?;
         self.add_candidate(JsepIceCandidate {
             sdp_mid: init.sdp_mid.clone(),
             sdp_mline_index: init.sdp_mline_index,
@@ -562,7 +565,7 @@ impl JsepSessionDescription {
 /// (RFC 8445 §5.1.1.4: the likeliest to reach the peer); peer-reflexive
 /// candidates are never signalled, so rank lowest.
 fn default_candidate_rank(c: &Candidate) -> (bool, u8) {
-    use dtls_transport::ice::CandidateKind;
+    use crate::model::CandidateKind;
     let ipv4 = c.socket_addr().is_some_and(|a| a.is_ipv4());
     let kind = match c.kind {
         CandidateKind::Relay => 3,

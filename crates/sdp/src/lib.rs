@@ -34,7 +34,7 @@ pub mod parse;
 mod validate;
 pub mod write;
 
-pub use error::{Error, Limited, Violation};
+pub use error::{CandidateError, Error, Limited, NegotiationError, Violation};
 pub use jsep::{
     IceCandidateInit, JsepCandidateCollection, JsepIceCandidate, JsepSessionDescription, SdpType,
 };

@@ -22,9 +22,15 @@ use std::fmt;
 
 pub use smol_str::SmolStr;
 
-pub use dtls_transport::certificate::Fingerprint;
+// The value types this model shares with the layers below, re-exported so that the layers
+// above (media channels, the peer connection) reach them through `sdp` alone: a transport's
+// fingerprints and DTLS role (dtls-transport), and candidates with the types of their fields
+// (ice, through dtls-transport's re-export).
+pub use dtls_transport::certificate::{Fingerprint, HashAlgorithm};
 pub use dtls_transport::dtls::Setup;
-pub use dtls_transport::ice::Candidate;
+pub use dtls_transport::ice::candidate::{
+    Candidate, CandidateAddress, CandidateKind, TcpType, TransportProtocol,
+};
 
 /// The `o=` line (RFC 8866 §5.2).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -288,17 +288,21 @@ fn answers_require_rtcp_mux_mids_and_bundle_under_max_bundle() {
 
     let mut no_mux = base.clone();
     no_mux.contents[0].media.rtcp_mux = false;
-    assert!(matches!(
+    assert_eq!(
         f.create_answer(&no_mux, &opts, None),
-        Err(Error::Negotiation(_))
-    ));
+        Err(Error::Negotiation(sdp::NegotiationError::RtcpMuxRequired(
+            no_mux.contents[0].mid.clone()
+        )))
+    );
 
     let mut no_bundle = base.clone();
     no_bundle.groups.clear();
-    assert!(matches!(
-        f.create_answer(&no_bundle, &opts, None),
-        Err(Error::Negotiation(_))
-    ));
+    let err = f.create_answer(&no_bundle, &opts, None).unwrap_err();
+    assert_eq!(
+        err,
+        Error::Negotiation(sdp::NegotiationError::NoBundleGroup)
+    );
+    assert!(err.is_peer_fault());
     // Balanced: each section gets its own transport.
     let balanced = MediaSessionOptions {
         bundle_policy: BundlePolicy::Balanced,

@@ -254,14 +254,46 @@ mod tests {
         );
     }
 
+    /// RFC 5769 §2.4, "Sample Request with Long-Term Authentication", as published.
+    const RFC5769_LONG_TERM_REQUEST: [u8; 116] = [
+        0x00, 0x01, 0x00, 0x60, 0x21, 0x12, 0xa4, 0x42, 0x78, 0xad, 0x34, 0x33, 0xc6, 0xad, 0x72,
+        0xc0, 0x29, 0xda, 0x41, 0x2e, 0x00, 0x06, 0x00, 0x12, 0xe3, 0x83, 0x9e, 0xe3, 0x83, 0x88,
+        0xe3, 0x83, 0xaa, 0xe3, 0x83, 0x83, 0xe3, 0x82, 0xaf, 0xe3, 0x82, 0xb9, 0x00, 0x00, 0x00,
+        0x15, 0x00, 0x1c, 0x66, 0x2f, 0x2f, 0x34, 0x39, 0x39, 0x6b, 0x39, 0x35, 0x34, 0x64, 0x36,
+        0x4f, 0x4c, 0x33, 0x34, 0x6f, 0x4c, 0x39, 0x46, 0x53, 0x54, 0x76, 0x79, 0x36, 0x34, 0x73,
+        0x41, 0x00, 0x14, 0x00, 0x0b, 0x65, 0x78, 0x61, 0x6d, 0x70, 0x6c, 0x65, 0x2e, 0x6f, 0x72,
+        0x67, 0x00, 0x00, 0x08, 0x00, 0x14, 0xf6, 0x70, 0x24, 0x65, 0x6d, 0xd6, 0x4a, 0x3e, 0x02,
+        0xb8, 0xe0, 0x71, 0x2e, 0x85, 0xc9, 0xa2, 0x8c, 0xa8, 0x96, 0x66,
+    ];
+
     #[test]
     fn long_term_md5_key_matches_rfc5769() {
-        // RFC 5769 §2.4: key = MD5("<U+30DE><U+30C8><U+30EA><U+30C3><U+30AF><U+30B9>:example.org:TheMatrIX")
-        // after SASLprep; the password "The<U+00AD>M<U+00AA>tr<U+2168>" prepares to "TheMatrIX"
-        // under SASLprep only (OpaqueString keeps it), so compare against a direct MD5 instead.
-        let k = IntegrityKey::long_term("user", "realm", "pass", PasswordAlgorithm::Md5).unwrap();
-        let direct = IntegrityKey::from_bytes(&Md5::digest(b"user:realm:pass"));
-        let msg = [0u8; 20];
-        assert_eq!(k.sign_sha1(&msg, 20), direct.sign_sha1(&msg, 20));
+        // RFC 5769 §2.4: USERNAME "<U+30DE><U+30C8><U+30EA><U+30C3><U+30AF><U+30B9>", REALM
+        // "example.org", password "The<U+00AD>M<U+00AA>tr<U+2168>", which SASLprep (RFC 5389's
+        // profile) prepares to "TheMatrIX"; OpaqueString (RFC 8489) keeps it as it is, so the
+        // prepared form is what we pass. The key is MD5(username ":" realm ":" password), and
+        // HMAC-SHA1 under it over the message up to MESSAGE-INTEGRITY (offset 92) must be the
+        // published MESSAGE-INTEGRITY value, bytes 96..116.
+        let msg = &RFC5769_LONG_TERM_REQUEST;
+        let username = "\u{30DE}\u{30C8}\u{30EA}\u{30C3}\u{30AF}\u{30B9}";
+        let key =
+            IntegrityKey::long_term(username, "example.org", "TheMatrIX", PasswordAlgorithm::Md5)
+                .unwrap();
+        assert_eq!(key.sign_sha1(msg, 92), msg[96..116]);
+        assert_eq!(key.verify_sha1(msg, 92, &msg[96..116]), Ok(()));
+        // The same key derived by hand from the published strings.
+        let direct = IntegrityKey::from_bytes(&Md5::digest(
+            format!("{username}:example.org:TheMatrIX").as_bytes(),
+        ));
+        assert_eq!(direct.sign_sha1(msg, 92), msg[96..116]);
+        // The unprepared password is another key under OpaqueString.
+        let unprepared = IntegrityKey::long_term(
+            username,
+            "example.org",
+            "The\u{00AD}M\u{00AA}tr\u{2168}",
+            PasswordAlgorithm::Md5,
+        )
+        .unwrap();
+        assert_ne!(unprepared.sign_sha1(msg, 92), msg[96..116]);
     }
 }

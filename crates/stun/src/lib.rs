@@ -12,8 +12,22 @@
 //! - [`RequestManager`]: libwebrtc's StunRequestManager as a sans-IO state
 //!   machine: retransmissions, timeouts and response matching on virtual time.
 //! - [`server::BindingServer`]: the sans-IO core of a Binding server; with the
-//!   default `tokio` feature also its UDP/TCP drivers and [`client`], an async
+//!   `tokio` feature also its UDP/TCP drivers and [`client`], an async
 //!   Binding client.
+//!
+//! ## Features
+//!
+//! With `default-features = false` the crate is the codec, the credentials and
+//! the request manager: no runtime, no I/O. On top of that:
+//!
+//! - `tokio`: the async Binding client and the UDP/TCP server drivers;
+//! - `udp-gso` (implies `tokio`): UDP GSO and a large receive buffer in the UDP
+//!   server driver on Linux, through `nix`;
+//! - `server-bin` (implies both): the `stun-server` binary (`tracing-subscriber`,
+//!   Ctrl-C handling).
+//!
+//! The default features are `tokio` and `server-bin`, so that `cargo run -p stun
+//! --bin stun-server` works; the crates above this one depend on it without them.
 //!
 //! ## The sans-IO loop
 //!

@@ -1,5 +1,6 @@
 //! A STUN Binding server: the sans-IO core ([`BindingServer`]) and, with the
-//! `tokio` feature, the drivers for UDP and TCP used by the `stun-server` binary.
+//! `tokio` feature, the drivers for UDP and TCP used by the `stun-server` binary
+//! (UDP GSO with the `udp-gso` feature).
 //!
 //! The core answers Binding requests with XOR-MAPPED-ADDRESS, SOFTWARE and
 //! FINGERPRINT, 420 (with UNKNOWN-ATTRIBUTES) for unknown
@@ -220,7 +221,7 @@ pub struct ServerStats {
 #[cfg(feature = "tokio")]
 /// Most datagrams read before the responses are sent.
 const UDP_BATCH: usize = 64;
-#[cfg(feature = "tokio")]
+#[cfg(all(feature = "udp-gso", target_os = "linux"))]
 /// Receive buffer asked for: 256 requests in flight overflow Linux's default 208 KiB.
 const UDP_RECV_BUFFER: usize = 4 << 20;
 
@@ -233,7 +234,8 @@ struct ResponseBatch {
     entries: Vec<(SocketAddr, usize, usize)>,
     /// One destination's equal-size responses, contiguous.
     train: Vec<u8>,
-    /// Whether the kernel takes UDP_SEGMENT (GSO); cleared on the first refusal.
+    /// Whether to try UDP_SEGMENT (GSO): the `udp-gso` feature on Linux; cleared
+    /// on the first refusal by the kernel.
     gso: bool,
 }
 
@@ -244,7 +246,7 @@ impl ResponseBatch {
             bytes: Vec::with_capacity(UDP_BATCH * 128),
             entries: Vec::with_capacity(UDP_BATCH),
             train: Vec::with_capacity(UDP_BATCH * 128),
-            gso: cfg!(target_os = "linux"),
+            gso: cfg!(all(feature = "udp-gso", target_os = "linux")),
         }
     }
 
@@ -317,7 +319,7 @@ impl ResponseBatch {
 }
 
 /// One `sendmsg` with UDP_SEGMENT: the kernel splits `train` into `segment`-byte datagrams.
-#[cfg(all(feature = "tokio", target_os = "linux"))]
+#[cfg(all(feature = "udp-gso", target_os = "linux"))]
 async fn send_train(
     socket: &tokio::net::UdpSocket,
     train: &[u8],
@@ -348,7 +350,8 @@ async fn send_train(
     }
 }
 
-#[cfg(all(feature = "tokio", not(target_os = "linux")))]
+/// Without the `udp-gso` feature (or off Linux) there is no GSO: `flush` never builds a train.
+#[cfg(all(feature = "tokio", not(all(feature = "udp-gso", target_os = "linux"))))]
 async fn send_train(
     _socket: &tokio::net::UdpSocket,
     _train: &[u8],
@@ -363,14 +366,16 @@ async fn send_train(
 ///
 /// Reads are drained with `try_recv_from` until the socket would block (at
 /// most `UDP_BATCH` (64) datagrams), then the responses go out grouped by
-/// destination: several equal-size responses to one address leave in one
-/// UDP GSO `sendmsg` where the kernel has it, the rest one `send_to` each.
+/// destination: with the `udp-gso` feature on Linux, several equal-size
+/// responses to one address leave in one UDP GSO `sendmsg` where the kernel
+/// has it (and the socket asks for a 4 MiB receive buffer); the rest, and
+/// everything without the feature, one `send_to` each.
 pub async fn serve_udp(
     socket: tokio::net::UdpSocket,
     server: Arc<BindingServer>,
     stats: Arc<ServerStats>,
 ) -> std::io::Result<()> {
-    #[cfg(target_os = "linux")]
+    #[cfg(all(feature = "udp-gso", target_os = "linux"))]
     if let Err(e) =
         nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::RcvBuf, &UDP_RECV_BUFFER)
     {
@@ -619,6 +624,7 @@ mod tests {
 
     /// A burst of requests from one client comes back as as many separate,
     /// well-formed responses (GSO trains are split by the kernel, not merged).
+    #[cfg(feature = "tokio")]
     #[tokio::test]
     async fn a_burst_gets_one_response_datagram_per_request() {
         let server_socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();

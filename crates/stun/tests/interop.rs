@@ -5,14 +5,17 @@
 //!   against our server;
 //! - the `stun-server` binary with our client, including its load log line.
 //!
-//! Every test is `#[ignore]`d: `cargo xtask test-all` runs them with
-//! `--ignored` inside a network namespace that has only loopback. A test whose
-//! external program is not on `PATH` prints why and passes. By hand:
+//! Every test is `#[ignore]`d: `cargo xtask test-all` (step `interop-stun`) runs
+//! them with `--ignored` inside a network namespace that has only loopback, and
+//! with `PEERSTACK_REQUIRE_PEERS=1`, so a test whose external program is not on
+//! `PATH` fails there. Without that variable such a test prints why and passes
+//! (it checked nothing). By hand:
 //!
 //! ```text
 //! cargo test -p stun --test interop -- --ignored --test-threads=1 --nocapture
 //! ```
-#![cfg(feature = "tokio")]
+//!
+//! (The target needs the `server-bin` feature, a default one: see Cargo.toml.)
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -32,14 +35,21 @@ const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 // Helpers
 // ---------------------------------------------------------------------------
 
-/// The path of `name` on `PATH`, or `None` after printing that the test is skipped.
+/// The path of `name` on `PATH`, or `None` after printing that the test is
+/// skipped; a panic instead when `PEERSTACK_REQUIRE_PEERS=1` (set by xtask).
 fn require(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let found = std::env::split_paths(&path)
         .map(|dir| dir.join(name))
         .find(|p| p.is_file());
     if found.is_none() {
-        eprintln!("skipping: `{name}` is not on PATH");
+        if std::env::var("PEERSTACK_REQUIRE_PEERS").is_ok_and(|v| v == "1") {
+            panic!("`{name}` is not on PATH, and PEERSTACK_REQUIRE_PEERS=1 requires every peer");
+        }
+        eprintln!(
+            "SKIPPED (checked nothing): `{name}` is not on PATH; \
+             PEERSTACK_REQUIRE_PEERS=1 makes this a failure"
+        );
     }
     found
 }

@@ -70,6 +70,7 @@ use openssl::ssl::{
 use ice::stun::{classify, PacketKind};
 
 use crate::certificate::{Certificate, Fingerprint, HashAlgorithm};
+use crate::error::OpensslError;
 use crate::srtp::SrtpProfile;
 use crate::Error;
 
@@ -144,14 +145,14 @@ impl FromStr for Setup {
     type Err = Error;
 
     /// Parses `active`, `passive` or `actpass` (ASCII case ignored).
-    /// `holdconn` and anything else is [`Error::RoleConflict`]: WebRTC never
+    /// `holdconn` and anything else is [`Error::UnknownSetup`]: WebRTC never
     /// holds the connection (RFC 8842 §5.1).
     fn from_str(s: &str) -> Result<Self, Error> {
         let s = s.trim();
         [Setup::Active, Setup::Passive, Setup::ActPass]
             .into_iter()
             .find(|v| v.as_str().eq_ignore_ascii_case(s))
-            .ok_or(Error::RoleConflict("unsupported a=setup value"))
+            .ok_or(Error::UnknownSetup)
     }
 }
 
@@ -265,6 +266,7 @@ pub enum DtlsState {
 
 /// What the transport tells its user (libwebrtc's signals).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DtlsEvent {
     /// The state changed.
     StateChanged(DtlsState),
@@ -543,10 +545,6 @@ fn build_ssl(config: &DtlsConfig) -> Result<Ssl, Error> {
 
 /// Takes OpenSSL's queued errors (so they cannot leak into later calls on
 /// this thread) and renders them.
-fn drain_openssl_errors() -> String {
-    openssl::error::ErrorStack::get().to_string()
-}
-
 impl DtlsTransport {
     // ----- construction and getters
 
@@ -674,10 +672,7 @@ impl DtlsTransport {
                 tracing::debug!(role = ?self.role, "DTLS: retransmitted last flight");
             }
             ffi::TimeoutOutcome::Failed => {
-                let detail = drain_openssl_errors();
-                self.fail(Error::Dtls(format!(
-                    "retransmission limit reached or write failed: {detail}"
-                )));
+                self.fail(Error::HandshakeTimeout(OpensslError::from_queue()));
             }
         }
         self.update_deadline(now);
@@ -727,8 +722,11 @@ impl DtlsTransport {
         }
         match self.stream.ssl_write(data) {
             Ok(n) if n == data.len() => Ok(()),
-            Ok(n) => Err(Error::Dtls(format!("short write: {n} of {}", data.len()))),
-            Err(e) => Err(Error::Dtls(format!("write: {e}"))),
+            Ok(written) => Err(Error::ShortWrite {
+                written,
+                len: data.len(),
+            }),
+            Err(e) => Err(Error::Write(OpensslError::from_ssl(&e))),
         }
     }
 
@@ -799,7 +797,8 @@ impl DtlsTransport {
     fn send_close_notify(&mut self) {
         if let Err(e) = self.stream.shutdown() {
             tracing::debug!(error = %e, "DTLS: close_notify not sent");
-            drain_openssl_errors();
+            // Leave OpenSSL's error queue empty for the next call.
+            let _ = openssl::error::ErrorStack::get();
         }
     }
 
@@ -807,7 +806,7 @@ impl DtlsTransport {
         match self.stream.do_handshake() {
             Ok(()) => self.on_handshake_complete(),
             Err(e) if matches!(e.code(), ErrorCode::WANT_READ | ErrorCode::WANT_WRITE) => {}
-            Err(e) => self.fail(Error::Dtls(format!("handshake: {e}"))),
+            Err(e) => self.fail(Error::Handshake(OpensslError::from_ssl(&e))),
         }
     }
 
@@ -815,7 +814,7 @@ impl DtlsTransport {
         let der = match self.stream.ssl().peer_certificate().map(|c| c.to_der()) {
             Some(Ok(der)) => der,
             Some(Err(e)) => return self.fail(Error::from(e)),
-            None => return self.fail(Error::Dtls("peer sent no certificate".into())),
+            None => return self.fail(Error::NoPeerCertificate),
         };
         let verdict = match self.remote_fingerprints.as_slice() {
             [] => Err(Error::MissingFingerprint),
@@ -876,7 +875,7 @@ impl DtlsTransport {
                             self.set_state(DtlsState::Closed);
                             self.deadline = None;
                         }
-                        _ => self.fail(Error::Dtls(format!("read: {e}"))),
+                        _ => self.fail(Error::Read(OpensslError::from_ssl(&e))),
                     }
                     break;
                 }
@@ -936,7 +935,9 @@ mod tests {
     #[test]
     fn setup_parsing() {
         assert_eq!("ACTPASS".parse::<Setup>().unwrap(), Setup::ActPass);
-        assert!("holdconn".parse::<Setup>().is_err());
+        // An unknown value is not a role conflict.
+        assert_eq!("holdconn".parse::<Setup>(), Err(Error::UnknownSetup));
+        assert!(Error::UnknownSetup.is_peer_fault());
         for s in [Setup::Active, Setup::Passive, Setup::ActPass] {
             assert_eq!(s.to_string().parse::<Setup>().unwrap(), s);
         }

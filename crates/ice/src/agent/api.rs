@@ -165,8 +165,19 @@ impl IceAgent {
         })
     }
 
+    /// [`route`](Self::route) when data goes straight from one of our
+    /// sockets (host, server-reflexive or peer-reflexive base), so a driver
+    /// may send its own buffer on `source` without [`send`](Self::send)'s
+    /// copy; `None` for a relayed route, whose data [`send`](Self::send) must
+    /// wrap for the TURN server.
+    pub fn direct_route(&self) -> Option<Route> {
+        let r = self.route()?;
+        let relayed = r.transport == TransportProtocol::Udp && self.allocator.is_relayed(r.source);
+        (!relayed).then_some(r)
+    }
+
     /// Wraps `data` for the selected route (copies it once; drivers that own
-    /// buffers use [`IceAgent::route`] instead). `now` times the TURN
+    /// buffers use [`IceAgent::direct_route`] instead). `now` times the TURN
     /// permission or channel a relayed route may need.
     pub fn send(&mut self, now: Instant, data: &[u8]) -> Result<Transmit, Error> {
         let r = self.route().ok_or(Error::NotConnected)?;

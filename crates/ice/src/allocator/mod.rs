@@ -123,6 +123,7 @@ pub struct Transmit {
 /// What the allocator session reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(clippy::large_enum_variant)] // a handful per session; boxing buys nothing
+#[non_exhaustive]
 pub enum AllocatorEvent {
     /// A new local candidate (already filtered).
     Candidate(LocalCandidate),

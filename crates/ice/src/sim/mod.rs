@@ -7,6 +7,8 @@
 //! address-and-port-dependent), and STUN servers answer Binding requests
 //! inside the network. [`AgentPair`] runs two [`IceAgent`]s over it with a
 //! signalling channel, advancing time to the next event.
+//!
+//! Behind the `sim` feature (off by default): tests and benchmarks turn it on.
 
 mod nat;
 mod turn_server;

@@ -7,6 +7,7 @@
 use std::collections::HashSet;
 
 use crate::codecs::{codecs_for, codecs_match, CodecConfig};
+use crate::error::NegotiationError;
 use crate::factory::negotiate::{
     answer_header_extensions, negotiate_codecs, offer_codecs, offer_extensions,
 };
@@ -453,10 +454,11 @@ impl MediaSessionDescriptionFactory {
     ) -> Result<ContentInfo, Error> {
         if let Some(cur) = cur {
             if cur.media.media_type != o.media_type {
-                return Err(Error::Negotiation(format!(
-                    "section {} is {} and cannot become {}",
-                    o.mid, cur.media.media_type, o.media_type
-                )));
+                return Err(Error::Negotiation(NegotiationError::MediaTypeChanged {
+                    mid: o.mid.clone(),
+                    from: cur.media.media_type.clone(),
+                    to: o.media_type.clone(),
+                }));
             }
         }
         let cur_media = cur.filter(|c| !c.rejected).map(|c| &c.media);
@@ -478,11 +480,11 @@ impl MediaSessionDescriptionFactory {
                 }
                 m
             }
-            MediaType::Other(ref t) => {
-                return Err(Error::Negotiation(format!(
-                    "cannot offer media type {t} (section {})",
-                    o.mid
-                )))
+            MediaType::Other(_) => {
+                return Err(Error::Negotiation(NegotiationError::UnsupportedMediaType {
+                    mid: o.mid.clone(),
+                    media_type: o.media_type.clone(),
+                }))
             }
         };
         Ok(ContentInfo::new(o.mid.clone(), media))
@@ -519,9 +521,7 @@ impl MediaSessionDescriptionFactory {
             && offered_bundle.is_none()
             && accepted_sections > 1
         {
-            return Err(Error::Negotiation(
-                "max-bundle is configured but the offer has no BUNDLE group".into(),
-            ));
+            return Err(Error::Negotiation(NegotiationError::NoBundleGroup));
         }
         let mut contents = Vec::with_capacity(offer.contents.len());
         for offered in &offer.contents {
@@ -630,9 +630,8 @@ impl MediaSessionDescriptionFactory {
             return Ok(None);
         }
         if !om.rtcp_mux {
-            return Err(Error::Negotiation(format!(
-                "section {} does not offer a=rtcp-mux, which is required",
-                offered.mid
+            return Err(Error::Negotiation(NegotiationError::RtcpMuxRequired(
+                offered.mid.clone(),
             )));
         }
         let local = self.local_codecs(o);
@@ -723,9 +722,8 @@ fn check_unique_mids(options: &MediaSessionOptions) -> Result<(), Error> {
     let mut seen = HashSet::new();
     for o in &options.media_description_options {
         if o.mid.is_empty() || !seen.insert(o.mid.as_str()) {
-            return Err(Error::Negotiation(format!(
-                "options with a missing or duplicate mid `{}`",
-                o.mid
+            return Err(Error::Negotiation(NegotiationError::OptionsMid(
+                o.mid.clone(),
             )));
         }
     }

@@ -6,6 +6,7 @@ use dtls_transport::certificate::Fingerprint;
 use dtls_transport::dtls::Setup;
 use dtls_transport::ice::credentials::{fill_ice_chars, RngCore};
 
+use crate::error::NegotiationError;
 use crate::model::{SmolStr, TransportDescription};
 use crate::Error;
 
@@ -252,9 +253,7 @@ impl TransportDescriptionFactory {
         entropy: &mut Entropy,
     ) -> Result<TransportDescription, Error> {
         if offer.fingerprints.is_empty() {
-            return Err(Error::Negotiation(
-                "the offer has no a=fingerprint: DTLS is required (RFC 8827)".into(),
-            ));
+            return Err(Error::Negotiation(NegotiationError::NoFingerprint));
         }
         let setup = match offer.setup.unwrap_or(Setup::ActPass) {
             Setup::Active => Setup::Passive,

@@ -5,6 +5,9 @@
 //! ```
 //! Default: `--listen 127.0.0.1:3478`. Each ADDR is served on UDP and TCP.
 //! Logs a requests-per-second figure every `--stats-interval` seconds (default 5) via tracing.
+//!
+//! Built with the `server-bin` feature (a default feature of the crate, so
+//! `cargo run -p stun --bin stun-server` works as it is).
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
