@@ -569,13 +569,19 @@ impl Certificate {
     }
 
     /// The certificate and private key as PEM: a `CERTIFICATE` block then a
-    /// PKCS#8 `PRIVATE KEY` block. Keep it secret; [`Certificate::from_pem`]
-    /// reads it back.
+    /// PKCS#8 `PRIVATE KEY` block, both written by OpenSSL's PEM writer.
+    /// Keep it secret; [`Certificate::from_pem`] reads it back.
+    ///
+    /// # Panics
+    ///
+    /// Only if OpenSSL cannot allocate the PEM text of a certificate and
+    /// key it already holds (its writers fail on nothing else).
     pub fn to_pem(&self) -> String {
-        let mut out = String::with_capacity(2048);
-        pem_block(&mut out, "CERTIFICATE", &self.inner.cert_der);
-        pem_block(&mut out, "PRIVATE KEY", &self.inner.key_der);
-        out
+        const WRITTEN: &str = "OpenSSL writes PEM for a certificate and key it holds";
+        let mut pem = self.inner.x509.to_pem().expect(WRITTEN);
+        pem.extend(self.inner.pkey.private_key_to_pem_pkcs8().expect(WRITTEN));
+        // PEM is ASCII.
+        String::from_utf8(pem).expect(WRITTEN)
     }
 
     /// The certificate (X.509 DER) and private key (PKCS#8 DER);
@@ -656,40 +662,6 @@ fn asn1_to_system_time(t: &openssl::asn1::Asn1TimeRef) -> Result<SystemTime, Err
     })
 }
 
-fn pem_block(out: &mut String, label: &str, der: &[u8]) {
-    const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    out.push_str("-----BEGIN ");
-    out.push_str(label);
-    out.push_str("-----\n");
-    let mut line = 0;
-    for chunk in der.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(B64[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-        line += 4;
-        if line == 64 {
-            out.push('\n');
-            line = 0;
-        }
-    }
-    if line != 0 {
-        out.push('\n');
-    }
-    out.push_str("-----END ");
-    out.push_str(label);
-    out.push_str("-----\n");
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -747,9 +719,11 @@ mod tests {
         let pem = cert.to_pem();
         assert!(pem.starts_with("-----BEGIN CERTIFICATE-----\n"));
         assert!(pem.contains("-----BEGIN PRIVATE KEY-----\n"));
-        // Our base64 agrees with OpenSSL's PEM writer.
+        // OpenSSL's PEM writer, certificate first.
         let openssl_pem = String::from_utf8(cert.x509().to_pem().unwrap()).unwrap();
         assert!(pem.starts_with(&openssl_pem));
+        assert!(pem.ends_with("-----END PRIVATE KEY-----\n"));
+        assert!(pem.lines().all(|l| l.len() <= 64));
         let back = Certificate::from_pem(&pem).unwrap();
         assert_eq!(back.certificate_der(), cert.certificate_der());
         assert_eq!(back.to_der(), cert.to_der());

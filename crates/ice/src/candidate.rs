@@ -14,6 +14,7 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
+use crate::credentials::is_ice_char;
 use crate::error::{CandidateParseError, Error};
 
 /// The transport of a candidate.
@@ -204,6 +205,12 @@ pub enum CandidateAddress {
     Mdns(String),
 }
 
+impl From<IpAddr> for CandidateAddress {
+    fn from(ip: IpAddr) -> CandidateAddress {
+        CandidateAddress::Ip(ip)
+    }
+}
+
 impl fmt::Display for CandidateAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -254,22 +261,29 @@ const MAX_EXTENSIONS: usize = 16;
 const MAX_LINE: usize = 1024;
 
 impl Candidate {
-    /// A host candidate with the RFC 8445 priority for `network`.
-    pub fn host(
-        addr: SocketAddr,
-        component: u16,
-        transport: TransportProtocol,
-        network: NetworkType,
-    ) -> Candidate {
-        let lp = local_preference(network, addr.ip());
+    /// A candidate of `kind` at `address`:`port`, and nothing else yet:
+    /// component 1, UDP, priority 0, an empty foundation, no related
+    /// address, no extension attributes. The `with_*` methods set the rest
+    /// ([`Candidate::with_foundation_computed`] last, when the foundation
+    /// is derived from the others); the fields stay public.
+    ///
+    /// ```
+    /// use ice::{Candidate, CandidateKind};
+    /// let c = Candidate::at(CandidateKind::ServerReflexive, "192.0.2.7:4000".parse().unwrap())
+    ///     .with_priority(1_694_498_815)
+    ///     .with_related("10.0.0.2:5000".parse().unwrap())
+    ///     .with_foundation("1");
+    /// assert_eq!(c.to_string(), "candidate:1 1 udp 1694498815 192.0.2.7 4000 typ srflx raddr 10.0.0.2 rport 5000");
+    /// ```
+    pub fn new(kind: CandidateKind, address: CandidateAddress, port: u16) -> Candidate {
         Candidate {
             foundation: String::new(),
-            component,
-            transport,
-            priority: priority(CandidateKind::Host, lp, component),
-            address: CandidateAddress::Ip(addr.ip()),
-            port: addr.port(),
-            kind: CandidateKind::Host,
+            component: 1,
+            transport: TransportProtocol::Udp,
+            priority: 0,
+            address,
+            port,
+            kind,
             related: None,
             tcp_type: None,
             generation: None,
@@ -279,7 +293,81 @@ impl Candidate {
             extensions: Vec::new(),
             transport_upper_case: false,
         }
-        .with_foundation_computed(None)
+    }
+
+    /// [`Candidate::new`] at a socket address.
+    pub fn at(kind: CandidateKind, addr: SocketAddr) -> Candidate {
+        Candidate::new(kind, addr.ip().into(), addr.port())
+    }
+
+    /// With this foundation.
+    pub fn with_foundation(mut self, foundation: impl Into<String>) -> Candidate {
+        self.foundation = foundation.into();
+        self
+    }
+
+    /// With this component id.
+    pub fn with_component(mut self, component: u16) -> Candidate {
+        self.component = component;
+        self
+    }
+
+    /// With this transport.
+    pub fn with_transport(mut self, transport: TransportProtocol) -> Candidate {
+        self.transport = transport;
+        self
+    }
+
+    /// With this priority.
+    pub fn with_priority(mut self, priority: u32) -> Candidate {
+        self.priority = priority;
+        self
+    }
+
+    /// With this related address (`raddr`/`rport`).
+    pub fn with_related(mut self, related: SocketAddr) -> Candidate {
+        self.related = Some((related.ip().into(), related.port()));
+        self
+    }
+
+    /// With this TCP candidate type (`tcptype`), or none.
+    pub fn with_tcp_type(mut self, tcp_type: Option<TcpType>) -> Candidate {
+        self.tcp_type = tcp_type;
+        self
+    }
+
+    /// With libwebrtc's `generation`.
+    pub fn with_generation(mut self, generation: u32) -> Candidate {
+        self.generation = Some(generation);
+        self
+    }
+
+    /// With this ICE ufrag (`ufrag`), or none.
+    pub fn with_ufrag(mut self, ufrag: Option<String>) -> Candidate {
+        self.ufrag = ufrag;
+        self
+    }
+
+    /// With libwebrtc's `network-id` and `network-cost`.
+    pub fn with_network(mut self, id: u32, cost: u32) -> Candidate {
+        self.network_id = Some(id);
+        self.network_cost = Some(cost);
+        self
+    }
+
+    /// A host candidate with the RFC 8445 priority for `network`.
+    pub fn host(
+        addr: SocketAddr,
+        component: u16,
+        transport: TransportProtocol,
+        network: NetworkType,
+    ) -> Candidate {
+        let lp = local_preference(network, addr.ip());
+        Candidate::at(CandidateKind::Host, addr)
+            .with_component(component)
+            .with_transport(transport)
+            .with_priority(priority(CandidateKind::Host, lp, component))
+            .with_foundation_computed(None)
     }
 
     /// A host TCP candidate (RFC 6544): passive at the listener's address, or
@@ -295,15 +383,20 @@ impl Candidate {
         } else {
             addr.port()
         };
-        let mut c = Candidate::host(
+        Candidate::host(
             SocketAddr::new(addr.ip(), port),
             component,
             TransportProtocol::Tcp,
             network,
-        );
-        c.priority = tcp_priority(CandidateKind::Host, tcp_type, network, component);
-        c.tcp_type = Some(tcp_type);
-        c.with_foundation_computed(None)
+        )
+        .with_priority(tcp_priority(
+            CandidateKind::Host,
+            tcp_type,
+            network,
+            component,
+        ))
+        .with_tcp_type(Some(tcp_type))
+        .with_foundation_computed(None)
     }
 
     /// The socket address, when the address is an IP (not mDNS).
@@ -352,10 +445,6 @@ impl Candidate {
     }
 }
 
-fn is_ice_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '+' || c == '/'
-}
-
 fn parse_address(token: &str) -> Result<CandidateAddress, CandidateParseError> {
     if let Ok(ip) = token.parse::<IpAddr>() {
         return Ok(CandidateAddress::Ip(ip));
@@ -399,7 +488,7 @@ fn parse(line: &str) -> Result<Candidate, CandidateParseError> {
     let mut next = |what: CandidateParseError| it.next().filter(|s| !s.is_empty()).ok_or(what);
 
     let foundation = next(E::Foundation)?;
-    if foundation.len() > 32 || !foundation.chars().all(is_ice_char) {
+    if foundation.len() > 32 || !foundation.bytes().all(is_ice_char) {
         return Err(E::Foundation);
     }
     let component: u16 = next(E::Component)?.parse().map_err(|_| E::Component)?;
@@ -428,23 +517,12 @@ fn parse(line: &str) -> Result<Candidate, CandidateParseError> {
         "relay" => CandidateKind::Relay,
         _ => return Err(E::Type),
     };
-    let mut c = Candidate {
-        foundation: foundation.to_string(),
-        component,
-        transport,
-        priority,
-        address,
-        port,
-        kind,
-        related: None,
-        tcp_type: None,
-        generation: None,
-        ufrag: None,
-        network_id: None,
-        network_cost: None,
-        extensions: Vec::new(),
-        transport_upper_case: transport_token == "UDP" || transport_token == "TCP",
-    };
+    let mut c = Candidate::new(kind, address, port)
+        .with_foundation(foundation)
+        .with_component(component)
+        .with_transport(transport)
+        .with_priority(priority);
+    c.transport_upper_case = transport_token == "UDP" || transport_token == "TCP";
     let mut raddr = None;
     let mut rport = None;
     while let Some(name) = it.next() {

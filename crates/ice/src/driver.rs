@@ -48,10 +48,10 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use crate::candidate::{Candidate, TransportProtocol};
-use crate::channel::{
+use crate::agent::{
     Credentials, IceAgent, IceConfig, IceConnectionState, IceEvent, Receive, Received, Route,
 };
+use crate::candidate::{Candidate, TransportProtocol};
 use crate::error::Error;
 use crate::network::{self, NetworkFilter};
 
@@ -225,6 +225,57 @@ pub struct IceTransport {
     inner: Arc<Handle>,
 }
 
+/// One UDP socket per network, each given to `agent` (its host candidate);
+/// addresses that cannot be bound are skipped with a warning.
+fn bind_udp_sockets(
+    agent: &mut IceAgent,
+    networks: &[network::Network],
+    now: std::time::Instant,
+) -> Vec<(SocketAddr, Arc<UdpSocket>)> {
+    let mut sockets = Vec::new();
+    for net in networks {
+        match bind_udp(net) {
+            Ok((addr, socket)) => {
+                tracing::debug!(%addr, interface = %net.name, "bound ICE socket");
+                agent.add_local_socket(now, addr, net.network_type);
+                sockets.push((addr, Arc::new(socket)));
+            }
+            Err(e) => {
+                tracing::warn!(ip = %net.ip, interface = %net.name, error = %e, "cannot bind: address skipped")
+            }
+        }
+    }
+    sockets
+}
+
+/// One ICE-TCP listener per network, each given to `agent` (its passive and
+/// active candidates); addresses that cannot be bound are skipped.
+fn bind_tcp_listeners(
+    agent: &mut IceAgent,
+    networks: &[network::Network],
+    now: std::time::Instant,
+) -> Vec<(SocketAddr, TcpListener)> {
+    let mut listeners = Vec::new();
+    for net in networks {
+        let bound = std::net::TcpListener::bind(network::bind_addr(net)).and_then(|l| {
+            l.set_nonblocking(true)?;
+            let l = TcpListener::from_std(l)?;
+            Ok((l.local_addr()?, l))
+        });
+        match bound {
+            Ok((addr, listener)) => {
+                tracing::debug!(%addr, interface = %net.name, "ICE-TCP listener");
+                agent.add_local_tcp_listener(now, addr, net.network_type);
+                listeners.push((addr, listener));
+            }
+            Err(e) => {
+                tracing::warn!(ip = %net.ip, error = %e, "cannot listen on TCP: skipped")
+            }
+        }
+    }
+    listeners
+}
+
 impl IceTransport {
     /// Binds one UDP socket per address `config.networks` selects, gives them
     /// to a new [`IceAgent`] and spawns the task that drives it. Local
@@ -249,43 +300,16 @@ impl IceTransport {
             .collect();
         let mut agent = IceAgent::new(config.ice);
         let now = Instant::now().into_std();
-        let mut sockets = Vec::new();
-        for net in &networks {
-            match bind_udp(net) {
-                Ok((addr, socket)) => {
-                    tracing::debug!(%addr, interface = %net.name, "bound ICE socket");
-                    agent.add_local_socket(now, addr, net.network_type);
-                    sockets.push((addr, Arc::new(socket)));
-                }
-                Err(e) => {
-                    tracing::warn!(ip = %net.ip, interface = %net.name, error = %e, "cannot bind: address skipped")
-                }
-            }
-        }
+        let sockets = bind_udp_sockets(&mut agent, &networks, now);
         if sockets.is_empty() {
             tracing::error!(networks = networks.len(), "no local address could be bound");
             return Err(Error::Io(io::ErrorKind::AddrNotAvailable));
         }
-        let mut listeners = Vec::new();
-        if config.tcp {
-            for net in &networks {
-                let bound = std::net::TcpListener::bind(network::bind_addr(net)).and_then(|l| {
-                    l.set_nonblocking(true)?;
-                    let l = TcpListener::from_std(l)?;
-                    Ok((l.local_addr()?, l))
-                });
-                match bound {
-                    Ok((addr, listener)) => {
-                        tracing::debug!(%addr, interface = %net.name, "ICE-TCP listener");
-                        agent.add_local_tcp_listener(now, addr, net.network_type);
-                        listeners.push((addr, listener));
-                    }
-                    Err(e) => {
-                        tracing::warn!(ip = %net.ip, error = %e, "cannot listen on TCP: skipped")
-                    }
-                }
-            }
-        }
+        let listeners = if config.tcp {
+            bind_tcp_listeners(&mut agent, &networks, now)
+        } else {
+            Vec::new()
+        };
         agent.finish_local_sockets(now);
 
         let shared = Arc::new(Shared {

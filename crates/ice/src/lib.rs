@@ -1,4 +1,4 @@
-//! # ice: candidates, port allocation and the P2P transport channel
+//! # ice: candidates, port allocation and the ICE agent (P2PTransportChannel)
 //!
 //! The layer above [`stun`], following libwebrtc's structure as sans-IO state
 //! machines:
@@ -6,36 +6,40 @@
 //! | module | libwebrtc |
 //! |---|---|
 //! | [`candidate`] | Candidate (RFC 8445 priorities, RFC 8839 `candidate:` lines) |
+//! | [`credentials`] | ICE ufrag/pwd: grammar and generation from an injectable RNG |
 //! | [`network`] | BasicNetworkManager (interface enumeration and filters) |
 //! | [`allocator`] | PortAllocatorSession, AllocationSequence, UDPPort/StunPort |
-//! | [`channel`] | P2PTransportChannel: checklist, pairs (Connection), nomination, consent |
+//! | [`agent`] | P2PTransportChannel: the ICE agent; checklist, pairs (Connection), nomination, consent |
 //! | `sim` (feature `sim`) | a deterministic virtual network with NATs (RFC 4787) for tests |
 //! | `driver` (feature `tokio`, default) | sockets and timers pumping an [`IceAgent`] |
 //!
-//! Relay candidates come from [`port::TurnClient`] (TURN over UDP); ICE-TCP
+//! Relay candidates come from [`port::TurnClient`] (TURN over UDP or over a TCP
+//! connection to the server; the relayed address is UDP either way); ICE-TCP
 //! (RFC 6544) candidates from TCP listeners the driver owns.
 //!
 //! The agent never reads a clock: every input carries `now`, so two agents
 //! connect on virtual time in microseconds; see [`IceAgent`] for the loop.
 #![forbid(unsafe_code)]
 
+pub mod agent;
 pub mod allocator;
 pub mod candidate;
-pub mod channel;
+pub mod credentials;
 #[cfg(feature = "tokio")]
 pub mod driver;
 mod error;
 pub mod network;
 pub mod port;
+mod random;
 #[cfg(feature = "sim")]
 pub mod sim;
 
-pub use allocator::{CandidateFilter, GatheringState, LocalCandidate, Transmit};
-pub use candidate::{Candidate, CandidateKind, NetworkType, TransportProtocol};
-pub use channel::{
+pub use agent::{
     Credentials, IceAgent, IceConfig, IceConnectionState, IceEvent, IceRole, NominationMode,
     Receive, Received, Route,
 };
+pub use allocator::{CandidateFilter, GatheringState, LocalCandidate, Transmit};
+pub use candidate::{Candidate, CandidateKind, NetworkType, TransportProtocol};
 pub use error::{CandidateParseError, Error};
 /// The layer below, re-exported so users of this crate need not depend on it separately.
 pub use stun;

@@ -39,6 +39,9 @@ prop_compose! {
         network_cost in proptest::option::of(0u32..1000),
         extensions in proptest::collection::vec(("x-[a-z]{1,8}", "[!-~]{1,12}"), 0..4),
     ) -> Candidate {
+        // Every field by name (not `Candidate::new` and its `with_*`
+        // methods): a field added to Candidate must be added here, so the
+        // round-trip properties below cover it.
         Candidate {
             foundation, component,
             transport: if tcp { TransportProtocol::Tcp } else { TransportProtocol::Udp },

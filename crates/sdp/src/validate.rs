@@ -18,20 +18,8 @@ use crate::jsep::SdpType;
 use crate::model::{ContentInfo, SessionDescription, Setup};
 use crate::Error;
 
-/// RFC 8839 `ice-char`: `ALPHA / DIGIT / "+" / "/"`.
-pub(crate) fn is_ice_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'+' || b == b'/'
-}
-
-/// An `ice-ufrag`: 4 to 256 `ice-char`s (RFC 8839 §5.4).
-pub(crate) fn is_ice_ufrag(s: &str) -> bool {
-    (4..=256).contains(&s.len()) && s.bytes().all(is_ice_char)
-}
-
-/// An `ice-pwd`: 22 to 256 `ice-char`s (RFC 8839 §5.4).
-pub(crate) fn is_ice_pwd(s: &str) -> bool {
-    (22..=256).contains(&s.len()) && s.bytes().all(is_ice_char)
-}
+/// RFC 8839's ICE credential grammar, as the `ice` crate checks it.
+pub(crate) use dtls_transport::ice::credentials::{is_ice_pwd, is_ice_ufrag};
 
 /// Checks the rules a remote description of type `sdp_type` must meet before
 /// anything is negotiated from it. The first broken rule is returned as

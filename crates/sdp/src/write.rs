@@ -39,7 +39,10 @@
 
 use std::fmt::{self, Write as _};
 
-use crate::model::{ContentInfo, SessionDescription, Simulcast, SimulcastLayer, SmolStr};
+use crate::model::{
+    Codec, ContentInfo, HeaderExtension, MediaContentDescription, SessionDescription, Simulcast,
+    SimulcastLayer, SmolStr, TransportDescription,
+};
 
 /// Writes SDP text with CRLF line ends, in Chromium's line order.
 ///
@@ -253,22 +256,10 @@ impl Writer<'_> {
         }
     }
 
+    /// One m-section, its lines in Chromium's order.
     fn content(&mut self, c: &ContentInfo) {
         let m = &c.media;
-        let t = &c.transport;
-        self.s("m=").s(m.media_type.as_str()).s(" ");
-        self.n(if c.rejected { 0 } else { m.port });
-        self.s(" ").s(&m.protocol);
-        for codec in &m.codecs {
-            self.s(" ").n(codec.payload_type);
-        }
-        for f in &m.formats {
-            self.s(" ").s(f);
-        }
-        if m.codecs.is_empty() && m.formats.is_empty() {
-            self.s(" 0");
-        }
-        self.end();
+        self.media_line(c);
         if let Some(conn) = &m.connection {
             self.connection(conn);
         }
@@ -281,42 +272,14 @@ impl Writer<'_> {
         if let Some(r) = &m.rtcp {
             self.attr("rtcp", r);
         }
-        for cand in &t.candidates {
-            self.s("a=").n(cand).end();
-        }
-        if t.end_of_candidates {
-            self.flag("end-of-candidates");
-        }
-        if !t.ice_ufrag.is_empty() {
-            self.attr("ice-ufrag", &t.ice_ufrag);
-        }
-        if !t.ice_pwd.is_empty() {
-            self.attr("ice-pwd", &t.ice_pwd);
-        }
-        self.ice_options(&t.ice_options);
-        for fp in &t.fingerprints {
-            self.s("a=fingerprint:").n(fp).end();
-        }
-        if let Some(setup) = t.setup {
-            self.attr("setup", setup.as_str());
-        }
+        self.transport(&c.transport);
         if !c.mid.is_empty() {
             self.attr("mid", &c.mid);
         }
         if m.extmap_allow_mixed {
             self.flag("extmap-allow-mixed");
         }
-        for e in &m.header_extensions {
-            self.s("a=extmap:").n(e.id);
-            if let Some(d) = e.direction {
-                self.s("/").s(d.as_str());
-            }
-            self.s(" ").s(&e.uri);
-            if let Some(a) = &e.attributes {
-                self.s(" ").s(a);
-            }
-            self.end();
-        }
+        self.header_extensions(&m.header_extensions);
         if m.direction_written {
             self.flag(m.direction.as_str());
         }
@@ -345,7 +308,86 @@ impl Writer<'_> {
         for fb in &m.wildcard_feedback {
             self.s("a=rtcp-fb:* ").n(fb).end();
         }
+        self.codecs(&m.codecs);
+        if let Some(p) = m.max_ptime {
+            self.s("a=maxptime:").n(p).end();
+        }
+        if let Some(p) = m.ptime {
+            self.s("a=ptime:").n(p).end();
+        }
+        self.streams(m);
+        if let Some(sim) = &m.simulcast {
+            self.simulcast(sim);
+        }
+        if let Some(p) = m.sctp_port {
+            self.s("a=sctp-port:").n(p).end();
+        }
+        if let Some(s) = m.max_message_size {
+            self.s("a=max-message-size:").n(s).end();
+        }
+        self.extras(&m.extra_attributes[slot..]);
+    }
+
+    /// `m=<media> <port> <proto> <fmt>…` (port 0 when rejected).
+    fn media_line(&mut self, c: &ContentInfo) {
+        let m = &c.media;
+        self.s("m=").s(m.media_type.as_str()).s(" ");
+        self.n(if c.rejected { 0 } else { m.port });
+        self.s(" ").s(&m.protocol);
         for codec in &m.codecs {
+            self.s(" ").n(codec.payload_type);
+        }
+        for f in &m.formats {
+            self.s(" ").s(f);
+        }
+        if m.codecs.is_empty() && m.formats.is_empty() {
+            self.s(" 0");
+        }
+        self.end();
+    }
+
+    /// The section's transport: candidates, ICE credentials and options,
+    /// fingerprints, setup.
+    fn transport(&mut self, t: &TransportDescription) {
+        for cand in &t.candidates {
+            self.s("a=").n(cand).end();
+        }
+        if t.end_of_candidates {
+            self.flag("end-of-candidates");
+        }
+        if !t.ice_ufrag.is_empty() {
+            self.attr("ice-ufrag", &t.ice_ufrag);
+        }
+        if !t.ice_pwd.is_empty() {
+            self.attr("ice-pwd", &t.ice_pwd);
+        }
+        self.ice_options(&t.ice_options);
+        for fp in &t.fingerprints {
+            self.s("a=fingerprint:").n(fp).end();
+        }
+        if let Some(setup) = t.setup {
+            self.attr("setup", setup.as_str());
+        }
+    }
+
+    /// `a=extmap` lines.
+    fn header_extensions(&mut self, extensions: &[HeaderExtension]) {
+        for e in extensions {
+            self.s("a=extmap:").n(e.id);
+            if let Some(d) = e.direction {
+                self.s("/").s(d.as_str());
+            }
+            self.s(" ").s(&e.uri);
+            if let Some(a) = &e.attributes {
+                self.s(" ").s(a);
+            }
+            self.end();
+        }
+    }
+
+    /// Per codec: `a=rtpmap`, its `a=rtcp-fb` lines, `a=fmtp`.
+    fn codecs(&mut self, codecs: &[Codec]) {
+        for codec in codecs {
             let pt = codec.payload_type;
             if !codec.name.is_empty() {
                 self.s("a=rtpmap:").n(pt).s(" ").s(&codec.name).s("/");
@@ -372,12 +414,10 @@ impl Writer<'_> {
                 self.end();
             }
         }
-        if let Some(p) = m.max_ptime {
-            self.s("a=maxptime:").n(p).end();
-        }
-        if let Some(p) = m.ptime {
-            self.s("a=ptime:").n(p).end();
-        }
+    }
+
+    /// `a=ssrc-group`, `a=ssrc` and `a=rid` lines.
+    fn streams(&mut self, m: &MediaContentDescription) {
         for g in &m.ssrc_groups {
             self.s("a=ssrc-group:").s(&g.semantics);
             for s in &g.ssrcs {
@@ -399,16 +439,6 @@ impl Writer<'_> {
             }
             self.end();
         }
-        if let Some(sim) = &m.simulcast {
-            self.simulcast(sim);
-        }
-        if let Some(p) = m.sctp_port {
-            self.s("a=sctp-port:").n(p).end();
-        }
-        if let Some(s) = m.max_message_size {
-            self.s("a=max-message-size:").n(s).end();
-        }
-        self.extras(&m.extra_attributes[slot..]);
     }
 
     fn simulcast(&mut self, sim: &Simulcast) {

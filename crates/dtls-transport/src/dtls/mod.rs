@@ -67,6 +67,8 @@ use openssl::ssl::{
     SslStream, SslVerifyMode, SslVersion,
 };
 
+use ice::stun::{classify, PacketKind};
+
 use crate::certificate::{Certificate, Fingerprint, HashAlgorithm};
 use crate::error::OpensslError;
 use crate::srtp::SrtpProfile;
@@ -89,7 +91,8 @@ const SRTP_EXPORTER_LABEL: &str = "EXTRACTOR-dtls_srtp";
 /// Largest DTLS plaintext record (2^14).
 const MAX_RECORD_PLAINTEXT: usize = 16_384;
 
-/// Whether a datagram is a DTLS record by its first byte (20–63, RFC 7983 §7).
+/// Whether a datagram is a DTLS record by its first byte (20–63, RFC 7983 §7):
+/// [`stun::classify`](ice::stun::classify) says [`PacketKind::Dtls`].
 ///
 /// ```
 /// # use dtls_transport::dtls::is_dtls;
@@ -98,7 +101,7 @@ const MAX_RECORD_PLAINTEXT: usize = 16_384;
 /// assert!(!is_dtls(&[0x00, 0x01])); // STUN
 /// ```
 pub fn is_dtls(datagram: &[u8]) -> bool {
-    matches!(datagram.first(), Some(20..=63))
+    classify(datagram) == PacketKind::Dtls
 }
 
 /// Which side of the DTLS handshake we are.

@@ -80,6 +80,15 @@ pub struct LocalSocket {
     pub network_id: u32,
 }
 
+impl LocalSocket {
+    /// `c` as gathered on this socket: generation 0, this socket's
+    /// `network-id` and its network type's `network-cost`.
+    pub(crate) fn stamp(&self, c: Candidate) -> Candidate {
+        c.with_generation(0)
+            .with_network(self.network_id, self.network_type.cost())
+    }
+}
+
 /// A gathered local candidate and the socket it is sent from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalCandidate {
@@ -143,7 +152,7 @@ pub struct AllocatorConfig {
 /// A TURN server and the long-term credentials for it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TurnServerConfig {
-    /// Its UDP address.
+    /// Its address (reached over `transport`).
     pub server: SocketAddr,
     /// Username.
     pub username: String,
@@ -416,15 +425,12 @@ impl PortAllocatorSession {
         }
         self.set_state(GatheringState::Gathering);
         for tcp_type in [TcpType::Passive, TcpType::Active] {
-            let mut c = Candidate::host_tcp(
+            let c = socket.stamp(Candidate::host_tcp(
                 socket.addr,
                 tcp_type,
                 self.config.component,
                 socket.network_type,
-            );
-            c.generation = Some(0);
-            c.network_id = Some(socket.network_id);
-            c.network_cost = Some(socket.network_type.cost());
+            ));
             let base = c.socket_addr().unwrap_or(socket.addr);
             self.push_candidate(LocalCandidate {
                 candidate: c,
@@ -675,27 +681,18 @@ pub(crate) fn srflx_candidate(
     server: SocketAddr,
 ) -> LocalCandidate {
     let lp = crate::candidate::local_preference(socket.network_type, socket.addr.ip());
-    let c = Candidate {
-        foundation: String::new(),
-        component,
-        transport: crate::candidate::TransportProtocol::Udp,
-        priority: crate::candidate::priority(CandidateKind::ServerReflexive, lp, component),
-        address: crate::candidate::CandidateAddress::Ip(mapped.ip()),
-        port: mapped.port(),
-        kind: CandidateKind::ServerReflexive,
-        related: Some((
-            crate::candidate::CandidateAddress::Ip(socket.addr.ip()),
-            socket.addr.port(),
-        )),
-        tcp_type: None,
-        generation: Some(0),
-        ufrag: None,
-        network_id: Some(socket.network_id),
-        network_cost: Some(socket.network_type.cost()),
-        extensions: Vec::new(),
-        transport_upper_case: false,
-    }
-    .with_foundation_computed(Some(server));
+    let c = socket
+        .stamp(
+            Candidate::at(CandidateKind::ServerReflexive, mapped)
+                .with_component(component)
+                .with_priority(crate::candidate::priority(
+                    CandidateKind::ServerReflexive,
+                    lp,
+                    component,
+                ))
+                .with_related(socket.addr),
+        )
+        .with_foundation_computed(Some(server));
     LocalCandidate {
         candidate: c,
         base: socket.addr,
@@ -713,27 +710,17 @@ fn relay_candidate(
 ) -> LocalCandidate {
     let lp = crate::candidate::local_preference(r.network_type, relayed.ip());
     let related = mapped.unwrap_or(r.client.local());
-    let c = Candidate {
-        foundation: String::new(),
-        component,
-        transport: TransportProtocol::Udp,
-        priority: crate::candidate::priority(CandidateKind::Relay, lp, component),
-        address: crate::candidate::CandidateAddress::Ip(relayed.ip()),
-        port: relayed.port(),
-        kind: CandidateKind::Relay,
-        related: Some((
-            crate::candidate::CandidateAddress::Ip(related.ip()),
-            related.port(),
-        )),
-        tcp_type: None,
-        generation: Some(0),
-        ufrag: None,
-        network_id: Some(r.network_id),
-        network_cost: Some(r.network_type.cost()),
-        extensions: Vec::new(),
-        transport_upper_case: false,
-    }
-    .with_foundation_computed(Some(r.client.server()));
+    let c = Candidate::at(CandidateKind::Relay, relayed)
+        .with_component(component)
+        .with_priority(crate::candidate::priority(
+            CandidateKind::Relay,
+            lp,
+            component,
+        ))
+        .with_related(related)
+        .with_generation(0)
+        .with_network(r.network_id, r.network_type.cost())
+        .with_foundation_computed(Some(r.client.server()));
     LocalCandidate {
         candidate: c,
         base: relayed,

@@ -9,16 +9,15 @@ use stun::TransactionId;
 use super::{srflx_candidate, LocalCandidate, LocalSocket};
 use crate::candidate::{Candidate, TransportProtocol};
 
-/// The phases of a sequence, in libwebrtc's order.
+/// Where a sequence is. A sequence covers libwebrtc's UDP phase only: relay
+/// candidates come from the session's TURN ports and ICE-TCP candidates from
+/// the driver's listeners (see the [module docs](super)), neither tracked here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum AllocationPhase {
-    /// Host and server-reflexive UDP candidates.
+    /// Host and server-reflexive UDP candidates: a STUN server has not
+    /// answered or timed out yet.
     Udp,
-    /// TURN relay candidates (not implemented yet: skipped).
-    Relay,
-    /// ICE-TCP candidates (not implemented yet: skipped).
-    Tcp,
-    /// All phases finished.
+    /// Every STUN server has answered or failed.
     Done,
 }
 
@@ -72,8 +71,8 @@ impl AllocationSequence {
         &self.socket
     }
 
-    /// The phase the sequence is in. Relay and TCP phases are not implemented
-    /// yet, so a sequence goes from UDP straight to done.
+    /// The phase the sequence is in: [`AllocationPhase::Udp`] until every
+    /// STUN server has answered or failed, then [`AllocationPhase::Done`].
     pub fn phase(&self) -> AllocationPhase {
         if self
             .servers
@@ -96,15 +95,12 @@ impl AllocationSequence {
 
     /// The host candidate of the socket (libwebrtc's Port::AddAddress).
     pub(crate) fn host_candidate(&self) -> LocalCandidate {
-        let mut c = Candidate::host(
+        let c = self.socket.stamp(Candidate::host(
             self.socket.addr,
             self.component,
             TransportProtocol::Udp,
             self.socket.network_type,
-        );
-        c.generation = Some(0);
-        c.network_id = Some(self.socket.network_id);
-        c.network_cost = Some(self.socket.network_type.cost());
+        ));
         LocalCandidate {
             candidate: c,
             base: self.socket.addr,

@@ -6,7 +6,7 @@
 //!
 //! | module | libwebrtc |
 //! |---|---|
-//! | [`turn`] | TurnPort: a TURN (RFC 8656) client over UDP — allocation, refresh, permissions, channels |
+//! | [`turn`] | TurnPort: a TURN (RFC 8656) client over UDP or TCP (UDP relays) — allocation, refresh, permissions, channels |
 
 pub mod turn;
 

@@ -23,12 +23,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rand_chacha::ChaCha8Rng;
-use rand_core::{RngCore, SeedableRng};
+use rand_core::RngCore;
 
+use crate::agent::{IceAgent, IceEvent, Receive};
 use crate::allocator::Transmit;
 use crate::candidate::Candidate;
 use crate::candidate::TransportProtocol;
-use crate::channel::{IceAgent, IceEvent, Receive};
+use crate::random::seeded_rng;
 
 /// Link impairments applied to every datagram.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -122,7 +123,7 @@ impl SimNetwork {
     pub fn new(seed: u64, link: LinkConfig) -> SimNetwork {
         SimNetwork {
             link,
-            rng: ChaCha8Rng::seed_from_u64(seed),
+            rng: seeded_rng(Some(seed)),
             hosts: HashMap::new(),
             nats: Vec::new(),
             stun_servers: Vec::new(),
@@ -470,7 +471,7 @@ impl AgentPair {
                     TransportProtocol::Udp => agent.handle_receive(now, rx),
                     TransportProtocol::Tcp => agent.handle_stream_frame(now, rx),
                 };
-                if let crate::channel::Received::Data(range) = r {
+                if let crate::agent::Received::Data(range) = r {
                     self.received[usize::from(to_b)].push(d.data.slice(range));
                 }
             }

@@ -14,8 +14,8 @@ use stun::attributes::{
 };
 use stun::channel_data::CHANNEL_NUMBER_RANGE;
 use stun::{
-    ChannelData, Class, IntegrityKey, Message, MessageBuilder, Method, PasswordAlgorithm,
-    TransactionId,
+    ChannelData, Class, IntegrityKey, Message, MessageBuilder, Method, PacketKind,
+    PasswordAlgorithm, TransactionId,
 };
 
 use crate::allocator::Transmit;
@@ -352,9 +352,9 @@ impl TurnServer {
     }
 
     fn on_client_datagram(&mut self, now: Instant, client: SocketAddr, data: &[u8]) {
-        match data.first() {
-            Some(0x40..=0x4F) => self.channel_data_from_client(now, client, data),
-            Some(0x00..=0x03) => match Message::parse(data) {
+        match stun::classify(data) {
+            PacketKind::ChannelData => self.channel_data_from_client(now, client, data),
+            PacketKind::Stun => match Message::parse(data) {
                 Ok(msg) if msg.verify_fingerprint_if_present().is_ok() => {
                     self.stun_from_client(now, client, &msg)
                 }

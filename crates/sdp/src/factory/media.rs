@@ -6,32 +6,44 @@
 
 use std::collections::HashSet;
 
-use crate::codecs::{
-    codecs_for, codecs_match, header_extensions_for, min_level, CodecConfig, H264ProfileLevelId,
-};
+use crate::codecs::{codecs_for, codecs_match, CodecConfig};
 use crate::error::NegotiationError;
+use crate::factory::negotiate::{
+    answer_header_extensions, negotiate_codecs, offer_codecs, offer_extensions,
+};
+use crate::factory::streams::add_streams;
 use crate::factory::transport::{
     random_ice_string, Entropy, TransportDescriptionFactory, TransportOptions,
 };
 use crate::model::{
     Codec, ContentInfo, Direction, Group, HeaderExtension, MediaContentDescription, MediaType,
-    Msid, MsidSemantic, Origin, Rid, RidDirection, SessionDescription, Simulcast, SimulcastLayer,
-    SmolStr, SsrcAttribute, SsrcGroup, TransportDescription, FORMAT_DATACHANNEL,
+    MsidSemantic, Origin, Rid, RidDirection, SessionDescription, Simulcast, SmolStr,
+    TransportDescription, FORMAT_DATACHANNEL,
 };
 use crate::Error;
 
 /// How media sections share transports (W3C `RTCBundlePolicy`, JSEP §4.1.1).
+///
+/// The policy changes only what [`MediaSessionDescriptionFactory::create_answer`]
+/// accepts: offers always put every accepted section in one BUNDLE group
+/// on one transport, whatever the policy. [`BundlePolicy::Balanced`] and
+/// [`BundlePolicy::MaxCompat`] are the same here: in libwebrtc they differ
+/// in which sections gather candidates before the answer comes (the first of
+/// each media type, or every section), which is the PeerConnection layer's
+/// business, not the description's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BundlePolicy {
-    /// Bundle when the remote side supports it; one transport per media type
-    /// otherwise.
+    /// Bundle what the offer bundles; answer sections outside its BUNDLE
+    /// group (or all of them, when it has none) on a transport each.
     Balanced,
     /// Everything on one transport; an answer to an offer whose sections are
     /// not all in one BUNDLE group rejects the others (libwebrtc's
-    /// max-bundle). The default here, as in most WebRTC stacks.
+    /// max-bundle), and an offer with more than one accepted section and no BUNDLE
+    /// group is refused. The default here, as in most WebRTC stacks.
     #[default]
     MaxBundle,
-    /// Offer a BUNDLE group but be ready for a transport per section.
+    /// The same as [`BundlePolicy::Balanced`] in these descriptions (see
+    /// above).
     MaxCompat,
 }
 
@@ -257,11 +269,6 @@ pub struct MediaSessionDescriptionFactory {
     transport: TransportDescriptionFactory,
     audio_codecs: Vec<Codec>,
     video_codecs: Vec<Codec>,
-}
-
-/// Dynamic payload types in the order libwebrtc hands them out.
-fn dynamic_payload_types() -> impl Iterator<Item = u8> {
-    (96..=127).chain(35..=63)
 }
 
 const SECURE_RTP_PROTOCOLS: [&str; 4] = [
@@ -598,103 +605,117 @@ impl MediaSessionDescriptionFactory {
             return Ok(None);
         }
         let media = match om.media_type {
-            MediaType::Application => {
-                if !om.is_sctp() || !om.formats.iter().any(|f| f == FORMAT_DATACHANNEL) {
-                    return Ok(None);
-                }
-                let mut m = MediaContentDescription::new_data();
-                m.protocol = om.protocol.clone();
-                m.sctp_port = Some(options.sctp_port);
-                m.max_message_size = Some(options.max_message_size);
-                m
-            }
+            MediaType::Application => answer_data(om, options),
             MediaType::Audio | MediaType::Video => {
-                if !SECURE_RTP_PROTOCOLS.contains(&om.protocol.as_str()) {
-                    return Ok(None);
-                }
-                if !om.rtcp_mux {
-                    return Err(Error::Negotiation(NegotiationError::RtcpMuxRequired(
-                        offered.mid.clone(),
-                    )));
-                }
-                let local = self.local_codecs(o);
-                let codecs = negotiate_codecs(
-                    &om.codecs,
-                    &om.wildcard_feedback,
-                    &local,
-                    &o.codec_preferences,
-                );
-                if !codecs.iter().any(|c| !c.is_resiliency_or_auxiliary()) {
-                    return Ok(None);
-                }
-                let mut m = MediaContentDescription::new_rtp(om.media_type.clone());
-                m.protocol = om.protocol.clone();
-                m.codecs = codecs;
-                let supported = o
-                    .header_extensions
-                    .clone()
-                    .unwrap_or_else(|| header_extensions_for(&o.media_type));
-                m.header_extensions = om
-                    .header_extensions
-                    .iter()
-                    .filter(|e| supported.iter().any(|s| s.uri == e.uri))
-                    .map(|e| HeaderExtension {
-                        id: e.id,
-                        uri: e.uri.clone(),
-                        direction: e.direction.map(Direction::reversed),
-                        attributes: None,
-                    })
-                    .collect();
-                m.extmap_allow_mixed = om.extmap_allow_mixed;
-                m.direction = o.direction.intersect(om.direction.reversed());
-                m.rtcp_rsize = om.rtcp_rsize;
-                // Receive the offerer's RID simulcast.
-                if let Some(sim) = &om.simulcast {
-                    if !sim.send.is_empty() && m.direction.receives() {
-                        m.rids = om
-                            .rids
-                            .iter()
-                            .filter(|r| r.direction == RidDirection::Send)
-                            .map(|r| Rid {
-                                id: r.id.clone(),
-                                direction: RidDirection::Recv,
-                                restrictions: None,
-                            })
-                            .collect();
-                        m.simulcast = Some(Simulcast {
-                            send: Vec::new(),
-                            recv: sim.send.clone(),
-                        });
-                    }
-                }
-                if m.direction.sends() {
-                    let offered_recv_rids: Option<Vec<SmolStr>> = om
-                        .simulcast
-                        .as_ref()
-                        .filter(|s| !s.recv.is_empty())
-                        .map(|s| {
-                            s.recv
-                                .iter()
-                                .filter_map(|alts| alts.first())
-                                .map(|l| l.rid.clone())
-                                .collect()
-                        });
-                    let cur_media = cur.filter(|c| !c.rejected).map(|c| &c.media);
-                    add_streams(
-                        &mut m,
-                        o,
-                        cur_media,
-                        &options.rtcp_cname,
-                        Some(offered_recv_rids.as_deref().unwrap_or(&[])),
-                        entropy,
-                    );
-                }
-                m
+                self.answer_rtp(offered, o, cur, options, entropy)?
             }
-            MediaType::Other(_) => return Ok(None),
+            MediaType::Other(_) => None,
         };
-        Ok(Some(ContentInfo::new(offered.mid.clone(), media)))
+        Ok(media.map(|m| ContentInfo::new(offered.mid.clone(), m)))
     }
+
+    /// The media of an answer to an offered audio or video section: codecs,
+    /// header extensions and direction in common, the offerer's simulcast
+    /// received, our streams if we send; `None` to reject it.
+    fn answer_rtp(
+        &self,
+        offered: &ContentInfo,
+        o: &MediaDescriptionOptions,
+        cur: Option<&ContentInfo>,
+        options: &MediaSessionOptions,
+        entropy: &mut Entropy,
+    ) -> Result<Option<MediaContentDescription>, Error> {
+        let om = &offered.media;
+        if !SECURE_RTP_PROTOCOLS.contains(&om.protocol.as_str()) {
+            return Ok(None);
+        }
+        if !om.rtcp_mux {
+            return Err(Error::Negotiation(NegotiationError::RtcpMuxRequired(
+                offered.mid.clone(),
+            )));
+        }
+        let local = self.local_codecs(o);
+        let codecs = negotiate_codecs(
+            &om.codecs,
+            &om.wildcard_feedback,
+            &local,
+            &o.codec_preferences,
+        );
+        if !codecs.iter().any(|c| !c.is_resiliency_or_auxiliary()) {
+            return Ok(None);
+        }
+        let mut m = MediaContentDescription::new_rtp(om.media_type.clone());
+        m.protocol = om.protocol.clone();
+        m.codecs = codecs;
+        m.header_extensions = answer_header_extensions(om, o);
+        m.extmap_allow_mixed = om.extmap_allow_mixed;
+        m.direction = o.direction.intersect(om.direction.reversed());
+        m.rtcp_rsize = om.rtcp_rsize;
+        receive_offered_simulcast(&mut m, om);
+        if m.direction.sends() {
+            let offered_recv_rids: Option<Vec<SmolStr>> = om
+                .simulcast
+                .as_ref()
+                .filter(|s| !s.recv.is_empty())
+                .map(|s| {
+                    s.recv
+                        .iter()
+                        .filter_map(|alts| alts.first())
+                        .map(|l| l.rid.clone())
+                        .collect()
+                });
+            let cur_media = cur.filter(|c| !c.rejected).map(|c| &c.media);
+            add_streams(
+                &mut m,
+                o,
+                cur_media,
+                &options.rtcp_cname,
+                Some(offered_recv_rids.as_deref().unwrap_or(&[])),
+                entropy,
+            );
+        }
+        Ok(Some(m))
+    }
+}
+
+/// The media of an answer to an offered data section (SCTP with
+/// `webrtc-datachannel`), or `None` to reject it.
+fn answer_data(
+    om: &MediaContentDescription,
+    options: &MediaSessionOptions,
+) -> Option<MediaContentDescription> {
+    if !om.is_sctp() || !om.formats.iter().any(|f| f == FORMAT_DATACHANNEL) {
+        return None;
+    }
+    let mut m = MediaContentDescription::new_data();
+    m.protocol = om.protocol.clone();
+    m.sctp_port = Some(options.sctp_port);
+    m.max_message_size = Some(options.max_message_size);
+    Some(m)
+}
+
+/// Receive the offerer's RID simulcast when the answer `m` receives.
+fn receive_offered_simulcast(m: &mut MediaContentDescription, om: &MediaContentDescription) {
+    let Some(sim) = &om.simulcast else {
+        return;
+    };
+    if sim.send.is_empty() || !m.direction.receives() {
+        return;
+    }
+    m.rids = om
+        .rids
+        .iter()
+        .filter(|r| r.direction == RidDirection::Send)
+        .map(|r| Rid {
+            id: r.id.clone(),
+            direction: RidDirection::Recv,
+            restrictions: None,
+        })
+        .collect();
+    m.simulcast = Some(Simulcast {
+        send: Vec::new(),
+        recv: sim.send.clone(),
+    });
 }
 
 fn check_unique_mids(options: &MediaSessionOptions) -> Result<(), Error> {
@@ -781,360 +802,4 @@ fn rejected_answer(offered: &ContentInfo) -> ContentInfo {
     let mut c = ContentInfo::new(offered.mid.clone(), media);
     c.rejected = true;
     c
-}
-
-/// Offer codecs: the local list, keeping the payload types of `current`
-/// for codecs it already has, moving colliding ones to free dynamic payload
-/// types, and remapping RTX `apt` and RED `a/b` to the final payload types.
-fn offer_codecs(local: &[Codec], current: Option<&MediaContentDescription>) -> Vec<Codec> {
-    let mut out: Vec<Codec> = Vec::with_capacity(local.len());
-    // (local payload type, offered payload type) for primaries.
-    let mut remap: Vec<(u8, u8)> = Vec::new();
-    let cur_codecs = current.map(|m| m.codecs.as_slice()).unwrap_or_default();
-    for c in local.iter().filter(|c| !c.is_rtx()) {
-        let mut codec = c.clone();
-        if let Some(prev) = cur_codecs
-            .iter()
-            .find(|p| !p.is_rtx() && codecs_match(p, c))
-        {
-            codec.payload_type = prev.payload_type;
-        }
-        remap.push((c.payload_type, codec.payload_type));
-        out.push(codec);
-    }
-    // RTX keeps its current payload type when its primary had one.
-    for c in local.iter().filter(|c| c.is_rtx()) {
-        let Some(apt) = c.apt() else { continue };
-        let Some(&(_, new_apt)) = remap.iter().find(|(old, _)| *old == apt) else {
-            continue;
-        };
-        let mut rtx = c.clone();
-        if let Some(prev) = cur_codecs
-            .iter()
-            .find(|p| p.is_rtx() && p.apt() == Some(new_apt))
-        {
-            rtx.payload_type = prev.payload_type;
-        }
-        rtx.set_param("apt", &new_apt.to_string());
-        // Keep the local order: insert right after the primary.
-        let at = out
-            .iter()
-            .position(|p| p.payload_type == new_apt && !p.is_rtx())
-            .map_or(out.len(), |i| i + 1);
-        out.insert(at, rtx);
-    }
-    resolve_payload_type_collisions(&mut out);
-    for c in &mut out {
-        if c.is("red") {
-            remap_red_params(c, &remap);
-        }
-    }
-    out
-}
-
-/// Gives every codec that reuses an earlier codec's payload type a free one,
-/// fixing the `apt` of RTX codecs that pointed at a moved primary.
-fn resolve_payload_type_collisions(codecs: &mut [Codec]) {
-    let mut used: HashSet<u8> = HashSet::new();
-    let mut moved: Vec<(usize, u8, u8)> = Vec::new();
-    for i in 0..codecs.len() {
-        let pt = codecs[i].payload_type;
-        if used.insert(pt) {
-            continue;
-        }
-        let taken: HashSet<u8> = codecs.iter().map(|c| c.payload_type).collect();
-        let Some(free) = dynamic_payload_types().find(|p| !taken.contains(p) && !used.contains(p))
-        else {
-            continue;
-        };
-        codecs[i].payload_type = free;
-        used.insert(free);
-        moved.push((i, pt, free));
-    }
-    for (i, old, new) in moved {
-        if codecs[i].is_rtx() {
-            continue;
-        }
-        // An RTX right after its primary that still names the old payload type.
-        if let Some(rtx) = codecs.get_mut(i + 1) {
-            if rtx.is_rtx() && rtx.apt() == Some(old) {
-                rtx.set_param("apt", &new.to_string());
-            }
-        }
-    }
-}
-
-/// Rewrites RED's `a/b` fmtp (RFC 2198 redundancy payload types) through
-/// `remap` (local → final payload type).
-fn remap_red_params(red: &mut Codec, remap: &[(u8, u8)]) {
-    for (key, value) in &mut red.params {
-        if !key.is_empty() {
-            continue;
-        }
-        let mapped: Option<Vec<String>> = value
-            .split('/')
-            .map(|p| {
-                let pt: u8 = p.trim().parse().ok()?;
-                let new = remap
-                    .iter()
-                    .find(|(old, _)| *old == pt)
-                    .map_or(pt, |(_, n)| *n);
-                Some(new.to_string())
-            })
-            .collect();
-        if let Some(m) = mapped {
-            *value = m.join("/").into();
-        }
-    }
-}
-
-/// Offer header extensions: the configured or built-in list, keeping the
-/// ids `current` uses, and moving colliding ids to free ones.
-fn offer_extensions(
-    o: &MediaDescriptionOptions,
-    current: Option<&MediaContentDescription>,
-) -> Vec<HeaderExtension> {
-    let wanted = o
-        .header_extensions
-        .clone()
-        .unwrap_or_else(|| header_extensions_for(&o.media_type));
-    let mut out: Vec<HeaderExtension> = wanted
-        .into_iter()
-        .map(|mut e| {
-            if let Some(prev) = current.and_then(|m| m.header_extension(&e.uri)) {
-                e.id = prev.id;
-            }
-            e
-        })
-        .collect();
-    let mut used = HashSet::new();
-    for i in 0..out.len() {
-        if used.insert(out[i].id) {
-            continue;
-        }
-        let taken: HashSet<u16> = out.iter().map(|e| e.id).collect();
-        if let Some(free) = (1..=14).chain(16..=255).find(|id| !taken.contains(id)) {
-            out[i].id = free;
-            used.insert(free);
-        }
-    }
-    out
-}
-
-/// Answer codecs (libwebrtc's `NegotiateCodecs`): offered codecs that match
-/// a local one, in the offerer's order (or `preferences` order), with the
-/// offerer's payload types, our fmtp (H.264: offered profile, negotiated
-/// level; RED: offered redundancy list), intersected rtcp-fb, and RTX for
-/// negotiated primaries only.
-fn negotiate_codecs(
-    offered: &[Codec],
-    wildcard_feedback: &[crate::model::RtcpFeedback],
-    local: &[Codec],
-    preferences: &[Codec],
-) -> Vec<Codec> {
-    let mut negotiated: Vec<Codec> = Vec::new();
-    for oc in offered.iter().filter(|c| !c.is_rtx()) {
-        let Some(lc) = local.iter().find(|l| !l.is_rtx() && codecs_match(l, oc)) else {
-            continue;
-        };
-        let mut nc = lc.clone();
-        nc.payload_type = oc.payload_type;
-        nc.name = lc.name.clone();
-        if lc.is("H264") {
-            if let (Some(lp), Some(op)) = (
-                H264ProfileLevelId::of_codec(lc),
-                H264ProfileLevelId::of_codec(oc),
-            ) {
-                let asymmetric = lc.param("level-asymmetry-allowed") == Some("1")
-                    && oc.param("level-asymmetry-allowed") == Some("1");
-                let level = if asymmetric {
-                    lp.level
-                } else {
-                    min_level(lp.level, op.level)
-                };
-                let id = H264ProfileLevelId {
-                    profile: op.profile,
-                    level,
-                };
-                nc.set_param("profile-level-id", &id.to_hex());
-                if !asymmetric {
-                    nc.params.retain(|(k, _)| k != "level-asymmetry-allowed");
-                }
-            }
-        }
-        if lc.is("red") {
-            nc.params = oc.params.clone();
-        }
-        let offered_fb: Vec<&crate::model::RtcpFeedback> =
-            oc.feedback.iter().chain(wildcard_feedback).collect();
-        nc.feedback.retain(|f| offered_fb.contains(&f));
-        negotiated.push(nc);
-    }
-    // RED's redundancy list must only name negotiated payload types.
-    let primaries: HashSet<u8> = negotiated.iter().map(|c| c.payload_type).collect();
-    negotiated.retain(|c| {
-        !c.is("red")
-            || c.params.iter().filter(|(k, _)| k.is_empty()).all(|(_, v)| {
-                v.split('/').all(|p| {
-                    p.trim()
-                        .parse::<u8>()
-                        .is_ok_and(|pt| primaries.contains(&pt))
-                })
-            })
-    });
-    let supports_rtx = local.iter().any(Codec::is_rtx);
-    let mut out: Vec<Codec> = Vec::with_capacity(offered.len());
-    for oc in offered {
-        if oc.is_rtx() {
-            let Some(apt) = oc.apt() else { continue };
-            // RTX for any negotiated primary (including RED, whose RTX repairs it).
-            if supports_rtx && negotiated.iter().any(|c| c.payload_type == apt) {
-                let mut rtx = Codec::new(oc.payload_type, "rtx", oc.clock_rate, None);
-                rtx.set_param("apt", &apt.to_string());
-                out.push(rtx);
-            }
-        } else if let Some(nc) = negotiated
-            .iter()
-            .find(|c| c.payload_type == oc.payload_type)
-        {
-            out.push(nc.clone());
-        }
-    }
-    if !preferences.is_empty() {
-        let rank = |c: &Codec, all: &[Codec]| -> usize {
-            let primary = if c.is_rtx() {
-                c.apt()
-                    .and_then(|apt| all.iter().find(|p| p.payload_type == apt))
-                    .unwrap_or(c)
-            } else {
-                c
-            };
-            let base = preferences
-                .iter()
-                .position(|p| !p.is_rtx() && codecs_match(p, primary))
-                .unwrap_or(preferences.len());
-            base * 2 + usize::from(c.is_rtx())
-        };
-        let snapshot = out.clone();
-        out.sort_by_key(|c| rank(c, &snapshot));
-    }
-    out
-}
-
-/// Adds our senders' streams to a section: `a=msid`, SSRCs with cname
-/// (plus an RTX SSRC and `FID` group when RTX is negotiated, `SIM` groups
-/// for legacy simulcast), or `a=rid` + `a=simulcast` for RID simulcast.
-/// SSRCs of a track already in `current` are kept. `answer_recv_rids`
-/// (answers only) limits RID simulcast to what the offerer wants to receive.
-fn add_streams(
-    m: &mut MediaContentDescription,
-    o: &MediaDescriptionOptions,
-    current: Option<&MediaContentDescription>,
-    cname: &SmolStr,
-    answer_recv_rids: Option<&[SmolStr]>,
-    entropy: &mut Entropy,
-) {
-    let has_rtx = m.codecs.iter().any(Codec::is_rtx);
-    for sender in &o.senders {
-        let stream_ids = if sender.stream_ids.is_empty() {
-            vec![SmolStr::new_static("-")]
-        } else {
-            sender.stream_ids.clone()
-        };
-        for s in &stream_ids {
-            m.msids.push(Msid {
-                stream_id: s.clone(),
-                track_id: Some(sender.track_id.clone()),
-            });
-        }
-        let rids: Vec<SmolStr> = match answer_recv_rids {
-            Some(wanted) => sender
-                .rids
-                .iter()
-                .filter(|r| wanted.contains(r))
-                .cloned()
-                .collect(),
-            None => sender.rids.clone(),
-        };
-        if rids.len() > 1 || (!rids.is_empty() && answer_recv_rids.is_none()) {
-            m.rids.extend(rids.iter().map(|r| Rid {
-                id: r.clone(),
-                direction: RidDirection::Send,
-                restrictions: None,
-            }));
-            let send = rids
-                .iter()
-                .map(|r| {
-                    vec![SimulcastLayer {
-                        rid: r.clone(),
-                        paused: false,
-                    }]
-                })
-                .collect();
-            let recv = m.simulcast.take().map(|s| s.recv).unwrap_or_default();
-            m.simulcast = Some(Simulcast { send, recv });
-            continue;
-        }
-        // SSRCs: reuse the current ones of this track, else new ones.
-        let previous: Vec<u32> = current
-            .map(|c| {
-                let track_ssrcs: Vec<u32> = c
-                    .ssrcs
-                    .iter()
-                    .filter(|a| a.name == "cname")
-                    .map(|a| a.ssrc)
-                    .collect();
-                if c.msids
-                    .iter()
-                    .any(|ms| ms.track_id.as_deref() == Some(&sender.track_id))
-                {
-                    track_ssrcs
-                } else {
-                    Vec::new()
-                }
-            })
-            .unwrap_or_default();
-        let layers = sender.num_sim_layers.max(1);
-        let wanted = layers * if has_rtx { 2 } else { 1 };
-        let ssrcs: Vec<u32> = if previous.len() == wanted {
-            previous
-        } else {
-            let mut v: Vec<u32> = Vec::with_capacity(wanted);
-            while v.len() < wanted {
-                let s = entropy.nonzero_u32();
-                if !v.contains(&s) && !m.ssrcs.iter().any(|a| a.ssrc == s) {
-                    v.push(s);
-                }
-            }
-            v
-        };
-        let (primaries, repairs) = ssrcs.split_at(layers);
-        if layers > 1 {
-            m.ssrc_groups.push(SsrcGroup {
-                semantics: SmolStr::new_static("SIM"),
-                ssrcs: primaries.to_vec(),
-            });
-        }
-        if has_rtx {
-            for (p, r) in primaries.iter().zip(repairs) {
-                m.ssrc_groups.push(SsrcGroup {
-                    semantics: SmolStr::new_static("FID"),
-                    ssrcs: vec![*p, *r],
-                });
-            }
-        }
-        let msid_value = SmolStr::new(format!("{} {}", stream_ids[0], sender.track_id));
-        for ssrc in primaries.iter().chain(repairs.iter()) {
-            m.ssrcs.push(SsrcAttribute {
-                ssrc: *ssrc,
-                name: SmolStr::new_static("cname"),
-                value: Some(cname.clone()),
-            });
-            m.ssrcs.push(SsrcAttribute {
-                ssrc: *ssrc,
-                name: SmolStr::new_static("msid"),
-                value: Some(msid_value.clone()),
-            });
-        }
-    }
 }

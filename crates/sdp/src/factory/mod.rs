@@ -9,6 +9,8 @@
 //! [`MediaSessionOptions`] and keeps the current descriptions.
 
 mod media;
+mod negotiate;
+mod streams;
 mod transport;
 
 pub use media::{

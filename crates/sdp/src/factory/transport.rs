@@ -4,19 +4,15 @@
 
 use dtls_transport::certificate::Fingerprint;
 use dtls_transport::dtls::Setup;
+use dtls_transport::ice::credentials::{fill_ice_chars, RngCore};
 
 use crate::error::NegotiationError;
 use crate::model::{SmolStr, TransportDescription};
 use crate::Error;
 
-/// The ICE characters of RFC 8445 §5.3 (`ALPHA / DIGIT / "+" / "/"`).
-const ICE_CHARS: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Length of generated ICE ufrags (RFC 8445 asks for at least 4; 24 bits of
-/// entropy is libwebrtc's 4 characters, we use 8).
-pub const ICE_UFRAG_LENGTH: usize = 8;
-/// Length of generated ICE passwords (at least 22 characters, 128 bits).
-pub const ICE_PWD_LENGTH: usize = 24;
+/// Length of generated ICE ufrags and passwords (the `ice` crate's, which
+/// generates them).
+pub use dtls_transport::ice::credentials::{ICE_PWD_LENGTH, ICE_UFRAG_LENGTH};
 
 /// `count` (at most 64) random ICE characters from the operating system's
 /// CSPRNG, in one read.
@@ -60,14 +56,12 @@ impl Entropy {
         out
     }
 
-    /// `count` (at most 64) random ICE characters.
+    /// `count` (at most 64) random ICE characters, drawn as the ICE agent
+    /// draws its own ([`fill_ice_chars`]).
     pub(crate) fn ice_string(&mut self, count: usize) -> SmolStr {
         let count = count.min(64);
         let mut out = [0u8; 64];
-        for (o, b) in out.iter_mut().zip(self.bytes(count)) {
-            // 256 is a multiple of 64: taking the low 6 bits is unbiased.
-            *o = ICE_CHARS[usize::from(b & 63)];
-        }
+        fill_ice_chars(self, &mut out[..count]);
         // ICE characters are ASCII.
         std::str::from_utf8(&out[..count])
             .map(SmolStr::new)
@@ -77,9 +71,7 @@ impl Entropy {
     /// A random non-zero `u32` (SSRCs).
     pub(crate) fn nonzero_u32(&mut self) -> u32 {
         loop {
-            let mut b = [0u8; 4];
-            b.copy_from_slice(self.bytes(4));
-            let v = u32::from_be_bytes(b);
+            let v = self.next_u32();
             if v != 0 {
                 return v;
             }
@@ -88,9 +80,28 @@ impl Entropy {
 
     /// A random `u64` below 2^62 (SDP session ids, as libwebrtc picks them).
     pub(crate) fn session_id(&mut self) -> u64 {
+        self.next_u64() >> 2
+    }
+}
+
+impl RngCore for Entropy {
+    fn next_u32(&mut self) -> u32 {
+        let mut b = [0u8; 4];
+        b.copy_from_slice(self.bytes(4));
+        u32::from_be_bytes(b)
+    }
+
+    fn next_u64(&mut self) -> u64 {
         let mut b = [0u8; 8];
         b.copy_from_slice(self.bytes(8));
-        u64::from_be_bytes(b) >> 2
+        u64::from_be_bytes(b)
+    }
+
+    fn fill_bytes(&mut self, dst: &mut [u8]) {
+        for chunk in dst.chunks_mut(128) {
+            let n = chunk.len();
+            chunk.copy_from_slice(self.bytes(n));
+        }
     }
 }
 
@@ -261,6 +272,7 @@ impl TransportDescriptionFactory {
 mod tests {
     use super::*;
     use dtls_transport::certificate::HashAlgorithm;
+    use dtls_transport::ice::credentials::ICE_CHARS;
 
     fn factory() -> TransportDescriptionFactory {
         TransportDescriptionFactory::new(Fingerprint::new(HashAlgorithm::Sha256, &[7; 32]).unwrap())
