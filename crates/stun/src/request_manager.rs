@@ -109,6 +109,7 @@ impl Default for RetransmitConfig {
 
 /// What became of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RequestEvent {
     /// A success response arrived (and passed its integrity check when the request had a key).
     Success {
@@ -139,6 +140,17 @@ pub enum RequestEvent {
         /// Where the request went.
         destination: SocketAddr,
     },
+}
+
+impl RequestEvent {
+    /// The transaction the event is about.
+    pub fn transaction_id(&self) -> TransactionId {
+        match self {
+            RequestEvent::Success { transaction_id, .. }
+            | RequestEvent::Error { transaction_id, .. }
+            | RequestEvent::Timeout { transaction_id, .. } => *transaction_id,
+        }
+    }
 }
 
 #[derive(Debug)]

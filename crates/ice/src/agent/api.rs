@@ -19,6 +19,7 @@ use crate::port::TurnReceived;
 
 /// What the agent reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum IceEvent {
     /// A local candidate to signal to the peer.
     LocalCandidate(Candidate),

@@ -184,11 +184,7 @@ impl IceAgent {
 
     pub(super) fn drain_check_events(&mut self, now: Instant) {
         while let Some(ev) = self.checks.poll_event() {
-            let tid = match &ev {
-                RequestEvent::Success { transaction_id, .. }
-                | RequestEvent::Error { transaction_id, .. }
-                | RequestEvent::Timeout { transaction_id, .. } => *transaction_id,
-            };
+            let tid = ev.transaction_id();
             let Some(info) = self.in_flight.remove(&tid) else {
                 continue;
             };
@@ -245,6 +241,8 @@ impl IceAgent {
                         self.fail_pair(id);
                     }
                 }
+                // Variants a newer stun may add: nothing to do.
+                _ => {}
             }
         }
     }

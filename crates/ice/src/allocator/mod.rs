@@ -538,11 +538,7 @@ impl PortAllocatorSession {
 
     fn drain_request_events(&mut self, now: Instant) {
         while let Some(ev) = self.requests.poll_event() {
-            let tid = match &ev {
-                RequestEvent::Success { transaction_id, .. }
-                | RequestEvent::Error { transaction_id, .. }
-                | RequestEvent::Timeout { transaction_id, .. } => *transaction_id,
-            };
+            let tid = ev.transaction_id();
             let Some(seq_idx) = self.sequences.iter().position(|s| s.owns(&tid)) else {
                 continue;
             };
@@ -588,6 +584,8 @@ impl PortAllocatorSession {
                         self.config.stun_keepalive,
                     );
                 }
+                // Variants a newer stun may add: nothing to do.
+                _ => {}
             }
         }
         self.check_complete();

@@ -220,6 +220,7 @@ pub enum TurnState {
 
 /// What a [`TurnClient`] reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TurnEvent {
     /// The allocation succeeded.
     Allocated {

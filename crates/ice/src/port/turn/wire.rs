@@ -262,6 +262,8 @@ impl TurnClient {
                         self.on_failure(now, p, None);
                     }
                 }
+                // Variants a newer stun may add: nothing to do.
+                _ => {}
             }
         }
     }
