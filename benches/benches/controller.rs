@@ -20,28 +20,10 @@ use ice::Receive;
 
 #[path = "../tests/common/controller_pair.rs"]
 mod controller_pair;
-use controller_pair::{connected_pair, write_rtp, Side};
+use controller_pair::{connected_pair, write_rtp, zero_copy_packet, Side};
 
 fn zero_copy(from: &mut Side, to: &mut Side, rtp: &[u8], out: &mut [u8]) -> usize {
-    let now = Instant::now();
-    let send = from
-        .c
-        .send_rtp_into(now, from.id, false, rtp, out)
-        .expect("protect")
-        .expect("a direct route");
-    debug_assert_eq!(send.destination, to.addr);
-    let media =
-        to.c.handle_receive_in_place(
-            now,
-            to.id,
-            1,
-            send.destination,
-            send.source,
-            &mut out[..send.len],
-        )
-        .expect("unprotect")
-        .expect("media");
-    media.range.len()
+    zero_copy_packet(from, to, false, rtp, out).range.len()
 }
 
 fn queued_copy(from: &mut Side, to: &mut Side, rtp: &[u8]) -> usize {

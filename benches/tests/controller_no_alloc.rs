@@ -23,7 +23,7 @@ mod openssl_alloc;
 
 use std::time::Instant;
 
-use controller_pair::{connected_pair, write_rtp, Side};
+use controller_pair::{connected_pair, write_rtp, zero_copy_packet, Side};
 use counting_alloc::allocations_in;
 
 /// Sends one RTP packet from `from` to `to` through the zero-copy calls; the
@@ -31,24 +31,7 @@ use counting_alloc::allocations_in;
 fn one_packet(from: &mut Side, to: &mut Side, seq: u16, ssrc: u32, out: &mut [u8]) -> usize {
     let mut rtp = [0u8; 1200];
     write_rtp(&mut rtp, seq, ssrc);
-    let now = Instant::now();
-    let send = from
-        .c
-        .send_rtp_into(now, from.id, false, &rtp, out)
-        .expect("protect")
-        .expect("a direct route");
-    assert_eq!((send.source, send.destination), (from.addr, to.addr));
-    let media =
-        to.c.handle_receive_in_place(
-            now,
-            to.id,
-            1,
-            send.destination,
-            send.source,
-            &mut out[..send.len],
-        )
-        .expect("unprotect")
-        .expect("media");
+    let media = zero_copy_packet(from, to, false, &rtp, out);
     assert!(!media.rtcp);
     media.range.len()
 }

@@ -231,9 +231,9 @@ fn control_byte(text: &str) -> Option<u8> {
     // A branch-free pass first (vectorised), the search only on a hit.
     let any = text
         .bytes()
-        .fold(false, |hit, b| hit | (b < 0x20) | (b == 0x7f));
+        .fold(false, |hit, b| hit | crate::write::is_control_byte(b));
     if any {
-        text.bytes().find(|b| *b < 0x20 || *b == 0x7f)
+        text.bytes().find(|&b| crate::write::is_control_byte(b))
     } else {
         None
     }
