@@ -171,6 +171,19 @@ pub struct SendTo {
     pub len: usize,
 }
 
+/// A datagram to send, with the transport and component (1 = RTP, 2 = RTCP
+/// without rtcp-mux) whose agent sends it
+/// ([`TransportController::poll_component_transmit`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentTransmit {
+    /// The transport.
+    pub transport: TransportId,
+    /// The component.
+    pub component: u16,
+    /// The datagram (or TCP frame).
+    pub transmit: Transmit,
+}
+
 /// A received RTP or RTCP packet, decrypted in the caller's buffer by
 /// [`TransportController::handle_receive_in_place`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -291,6 +304,15 @@ impl JsepTransport {
     }
 
     /// The component that carries RTCP (`rtcp`) or RTP packets we send.
+    /// The component `sending_channel(rtcp)` is: 2 for RTCP without rtcp-mux.
+    fn sending_component(&self, rtcp: bool) -> u16 {
+        if rtcp && self.rtcp.is_some() {
+            2
+        } else {
+            1
+        }
+    }
+
     fn sending_channel(&mut self, rtcp: bool) -> &mut Channel {
         match (&mut self.rtcp, rtcp) {
             (Some(c), true) => c,
@@ -354,7 +376,8 @@ pub struct TransportController {
     transports: Vec<JsepTransport>,
     by_name: BTreeMap<String, TransportId>,
     events: VecDeque<ControllerEvent>,
-    transmits: VecDeque<Transmit>,
+    /// Datagrams to send, with the transport and component they belong to.
+    transmits: VecDeque<ComponentTransmit>,
     gathering: GatheringState,
     ice_state: IceConnectionState,
     state: PeerConnectionState,
@@ -562,6 +585,28 @@ impl TransportController {
         Ok(())
     }
 
+    /// Hands an ICE-TCP listener (RFC 6544) to component `component` of
+    /// transport `name`: a passive candidate at its address and an active
+    /// one on the same IP come out as [`ControllerEvent::Candidate`]. Frames
+    /// from its connections go to
+    /// [`handle_stream_frame_in_place`](Self::handle_stream_frame_in_place).
+    pub fn add_local_tcp_listener(
+        &mut self,
+        now: Instant,
+        name: &str,
+        component: u16,
+        addr: SocketAddr,
+        network_type: NetworkType,
+    ) -> Result<(), Error> {
+        let c = self
+            .get_mut(name)?
+            .channel_mut(component)
+            .ok_or(Error::UnknownComponent(component))?;
+        c.ice.add_local_tcp_listener(now, addr, network_type);
+        self.update(now);
+        Ok(())
+    }
+
     /// No more sockets will come for this component: its gathering completes
     /// once its STUN/TURN servers (if any) have answered or timed out, and
     /// [`ControllerEvent::EndOfCandidates`] follows when every component of
@@ -732,6 +777,50 @@ impl TransportController {
         source: SocketAddr,
         buf: &mut [u8],
     ) -> Result<Option<PlainMedia>, Error> {
+        self.receive_in_place(
+            now,
+            (id, component),
+            TransportProtocol::Udp,
+            (local, source),
+            buf,
+        )
+    }
+
+    /// One frame from a TCP connection of component `component` of
+    /// transport `id` (ICE-TCP without its RFC 4571 length prefix, or a
+    /// whole message from a TURN server reached over TCP): `local` is the
+    /// candidate base the connection belongs to (the listener's address, or
+    /// the active candidate's address with port 9), `source` the peer. Media
+    /// comes out decrypted in place as for
+    /// [`handle_receive_in_place`](Self::handle_receive_in_place).
+    pub fn handle_stream_frame_in_place(
+        &mut self,
+        now: Instant,
+        id: TransportId,
+        component: u16,
+        local: SocketAddr,
+        source: SocketAddr,
+        buf: &mut [u8],
+    ) -> Result<Option<PlainMedia>, Error> {
+        self.receive_in_place(
+            now,
+            (id, component),
+            TransportProtocol::Tcp,
+            (local, source),
+            buf,
+        )
+    }
+
+    /// A datagram or frame for `(transport, component)` that came over
+    /// `protocol` from `source` to our `local`.
+    fn receive_in_place(
+        &mut self,
+        now: Instant,
+        (id, component): (TransportId, u16),
+        protocol: TransportProtocol,
+        (local, source): (SocketAddr, SocketAddr),
+        buf: &mut [u8],
+    ) -> Result<Option<PlainMedia>, Error> {
         let c = self
             .by_id(id)?
             .channel_mut(component)
@@ -741,7 +830,11 @@ impl TransportController {
             source,
             data: buf,
         };
-        let range = match c.ice.handle_receive(now, receive) {
+        let received = match protocol {
+            TransportProtocol::Udp => c.ice.handle_receive(now, receive),
+            TransportProtocol::Tcp => c.ice.handle_stream_frame(now, receive),
+        };
+        let range = match received {
             Received::Data(range) => range,
             Received::Stun | Received::Dropped => {
                 self.update(now);
@@ -830,9 +923,14 @@ impl TransportController {
             scratch.resize(SCRATCH_LEN, 0);
         }
         let result = self.protect(id, rtcp, packet, &mut scratch).and_then(|n| {
-            let c = self.transports[id.index()].sending_channel(rtcp);
-            let transmit = c.ice.send(now, &scratch[..n])?;
-            self.transmits.push_back(transmit);
+            let t = &mut self.transports[id.index()];
+            let component = t.sending_component(rtcp);
+            let transmit = t.sending_channel(rtcp).ice.send(now, &scratch[..n])?;
+            self.transmits.push_back(ComponentTransmit {
+                transport: id,
+                component,
+                transmit,
+            });
             Ok(())
         });
         self.scratch = scratch;
@@ -857,7 +955,9 @@ impl TransportController {
         out: &mut [u8],
     ) -> Result<Option<SendTo>, Error> {
         let n = self.protect(id, rtcp, packet, out)?;
-        let c = self.transports[id.index()].sending_channel(rtcp);
+        let t = &mut self.transports[id.index()];
+        let component = t.sending_component(rtcp);
+        let c = t.sending_channel(rtcp);
         match c.ice.direct_route() {
             Some(route) => Ok(Some(SendTo {
                 source: route.source,
@@ -867,7 +967,11 @@ impl TransportController {
             })),
             None => {
                 let transmit = c.ice.send(now, &out[..n])?;
-                self.transmits.push_back(transmit);
+                self.transmits.push_back(ComponentTransmit {
+                    transport: id,
+                    component,
+                    transmit,
+                });
                 Ok(None)
             }
         }
@@ -922,13 +1026,28 @@ impl TransportController {
     /// The next datagram to send (from one of the agents' sockets). `now`
     /// times the TURN permission or channel a relayed route may need.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+        self.poll_component_transmit(now).map(|t| t.transmit)
+    }
+
+    /// [`poll_transmit`](Self::poll_transmit) with the transport and
+    /// component the datagram belongs to, for drivers that keep TCP
+    /// connections per component (an active ICE-TCP candidate's base, port
+    /// 9, is the same for every component).
+    pub fn poll_component_transmit(&mut self, now: Instant) -> Option<ComponentTransmit> {
         if let Some(t) = self.transmits.pop_front() {
             return Some(t);
         }
-        self.transports
-            .iter_mut()
-            .flat_map(JsepTransport::channels_mut)
-            .find_map(|c| c.ice.poll_transmit(now))
+        self.transports.iter_mut().find_map(|t| {
+            let id = t.id;
+            (1u16..).zip(t.channels_mut()).find_map(|(component, c)| {
+                let transmit = c.ice.poll_transmit(now)?;
+                Some(ComponentTransmit {
+                    transport: id,
+                    component,
+                    transmit,
+                })
+            })
+        })
     }
 
     /// The next event.
@@ -976,7 +1095,11 @@ impl TransportController {
                 if c.ice.route().is_some() {
                     while let Some(datagram) = c.dtls.poll_transmit() {
                         match c.ice.send(now, &datagram) {
-                            Ok(x) => self.transmits.push_back(x),
+                            Ok(transmit) => self.transmits.push_back(ComponentTransmit {
+                                transport: t.id,
+                                component,
+                                transmit,
+                            }),
                             Err(e) => tracing::debug!(error = %e, "DTLS datagram not sent"),
                         }
                     }

@@ -7,27 +7,38 @@
 //! the task stops when [`AsyncTransportController::close`] is called or the
 //! last handle is dropped.
 //!
-//! The task runs the loop documented on [`TransportController`], with real I/O
-//! (the same loop as `ice::driver`, whose socket helpers it reuses):
+//! The task runs the loop documented on [`TransportController`] with
+//! [`ice::driver::PacketSockets`], the I/O half every driver in this stack
+//! shares (the ICE driver's too), so both drivers gather, read and write the
+//! same way:
 //!
 //! 1. if [`TransportController::poll_timeout`] is due,
 //!    [`TransportController::handle_timeout`];
 //! 2. bind sockets for every [`TransportController::poll_gather`] request (one
-//!    UDP socket per selected network and component, handed to the
-//!    controller), send every [`TransportController::poll_transmit`] on its
-//!    socket, and route every [`TransportController::poll_event`]: application
-//!    data and media to the queues of their transport, the rest to
+//!    UDP socket per selected network and component, and with
+//!    [`DriverConfig::tcp`] one ICE-TCP listener), send every
+//!    [`TransportController::poll_component_transmit`] (UDP at once, TCP
+//!    frames onto their connection, opened for an active candidate or a TURN
+//!    server reached over TCP), and route every
+//!    [`TransportController::poll_event`]: application data and media to the
+//!    queues of their transport, the rest to
 //!    [`AsyncTransportController::next_event`];
-//! 3. `tokio::select!` over a command from a handle, a readable socket (at most
-//!    [`ice::driver::READ_BUDGET`] datagrams per wake-up) and
-//!    `sleep_until(poll_timeout)`.
+//! 3. `tokio::select!` over a command from a handle and
+//!    [`PacketSockets::wait`](ice::driver::PacketSockets::wait): a readable
+//!    socket (at most [`ice::driver::READ_BUDGET`] datagrams per wake-up), a
+//!    TCP frame, `poll_timeout`, or the network monitor's tick
+//!    ([`DriverConfig::network_monitor`]: new addresses get sockets for every
+//!    component that has gathered).
 //!
 //! SRTP lives in the sans-IO controller (see [`TransportController`]); the
 //! task only moves bytes. [`TransportHandle::send_rtp`] and
-//! [`TransportHandle::send_rtcp`] take plain RTP/RTCP, which the controller
-//! protects; each datagram is read into the task's buffer and handed to
-//! [`TransportController::handle_receive_in_place`], which decrypts media
-//! there (authenticated and replay-checked) before
+//! [`TransportHandle::send_rtcp`] take plain RTP/RTCP as [`Bytes`] (moved to
+//! the task, not copied), which the controller protects into the task's
+//! buffer, written to the socket at once; each datagram is read into the
+//! task's buffer and handed to
+//! [`TransportController::handle_receive_in_place`] (TCP frames to
+//! [`TransportController::handle_stream_frame_in_place`]), which decrypts
+//! media there (authenticated and replay-checked) before
 //! [`TransportHandle::recv_media`] gets a copy, and packets that fail are
 //! dropped and counted ([`TransportHandle::srtp_errors`]).
 //!
@@ -36,30 +47,24 @@
 //! would, so memory stays bounded when the application does not keep up. The
 //! connection state is also published on a `watch` channel, so
 //! [`AsyncTransportController::state`] never lags behind a dropped event.
-//!
-//! Not done here: ICE-TCP, TURN over TCP (UDP only; TURN over UDP and STUN
-//! servers work, the ICE server list is empty by default), and re-gathering
-//! when networks change.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::io;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use ice::driver::{bind_udp, readable, try_read, SocketRead, READ_BUDGET};
+use ice::driver::{PacketSockets, Wake};
 use ice::network::{self, Network, NetworkFilter};
-use ice::{Candidate, Credentials, TransportProtocol};
-use tokio::net::UdpSocket;
+use ice::{Candidate, Credentials, Transmit, TransportProtocol};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use crate::certificate::Fingerprint;
 use crate::controller::{
-    ControllerConfig, ControllerEvent, GatherRequest, PeerConnectionState, TransportController,
-    TransportId,
+    ControllerConfig, ControllerEvent, GatherRequest, PeerConnectionState, PlainMedia,
+    TransportController, TransportId,
 };
 use crate::dtls::DtlsRole;
 use crate::error::Error;
@@ -88,6 +93,15 @@ pub struct DriverConfig {
     /// media packets, queued for the application; beyond it they are dropped
     /// and counted.
     pub recv_queue: usize,
+    /// Also gather ICE-TCP candidates (RFC 6544): one TCP listener per
+    /// network and component (passive candidate) and an active candidate on
+    /// the same address. Off by default.
+    pub tcp: bool,
+    /// How often the networks are listed again; addresses that appeared
+    /// since get sockets for every component that has gathered, and so
+    /// candidates (libwebrtc's network monitor). `None` turns it off.
+    /// Default 5 s.
+    pub network_monitor: Option<Duration>,
 }
 
 impl DriverConfig {
@@ -98,6 +112,8 @@ impl DriverConfig {
             networks: NetworkFilter::default(),
             event_queue: 1024,
             recv_queue: 1024,
+            tcp: false,
+            network_monitor: Some(Duration::from_secs(5)),
         }
     }
 }
@@ -131,7 +147,7 @@ enum Command {
     SendMedia {
         transport: usize,
         rtcp: bool,
-        packet: Vec<u8>,
+        packet: Bytes,
     },
     Close(oneshot::Sender<()>),
 }
@@ -231,7 +247,7 @@ impl TransportHandle {
     /// checks that can fail are made here, and anything SRTP refuses later
     /// (an SSRC table full, a key used up) is counted in
     /// [`send_errors`](Self::send_errors).
-    async fn send_media(&self, rtcp: bool, packet: &[u8]) -> Result<(), Error> {
+    async fn send_media(&self, rtcp: bool, packet: Bytes) -> Result<(), Error> {
         // RTP's fixed header, or RTCP's common header plus the sender SSRC.
         let min = if rtcp { 8 } else { 12 };
         if packet.len() < min {
@@ -251,7 +267,7 @@ impl TransportHandle {
         let command = Command::SendMedia {
             transport: self.inner.id,
             rtcp,
-            packet: packet.to_vec(),
+            packet,
         };
         self.inner
             .commands
@@ -261,20 +277,22 @@ impl TransportHandle {
     }
 
     /// Protects a plain RTP packet with the transport's DTLS-SRTP keys and
-    /// sends it along ICE's route. `Err(Error::NotConnected)` before DTLS has
+    /// sends it along ICE's route. The packet moves to the task as it is
+    /// (a `Vec<u8>` or `Bytes` without a copy; pass
+    /// `Bytes::copy_from_slice(&packet)` for a borrowed one). `Err(Error::NotConnected)` before DTLS has
     /// verified the peer, `Err(Error::NoSrtpProfile)` if no SRTP profile was
     /// negotiated, `Err(Error::PacketTooShort)` for less than an RTP header.
     /// Returns once the packet is queued for the task (waiting only when its
     /// queue is full), without a round trip per packet.
-    pub async fn send_rtp(&self, packet: &[u8]) -> Result<(), Error> {
-        self.send_media(false, packet).await
+    pub async fn send_rtp(&self, packet: impl Into<Bytes>) -> Result<(), Error> {
+        self.send_media(false, packet.into()).await
     }
 
     /// Protects a plain RTCP packet (SRTCP) and sends it, on the RTCP
     /// component when the transport has one. Errors as for
     /// [`TransportHandle::send_rtp`].
-    pub async fn send_rtcp(&self, packet: &[u8]) -> Result<(), Error> {
-        self.send_media(true, packet).await
+    pub async fn send_rtcp(&self, packet: impl Into<Bytes>) -> Result<(), Error> {
+        self.send_media(true, packet.into()).await
     }
 
     /// Receives one RTP or RTCP packet, already unprotected (authenticated,
@@ -382,7 +400,7 @@ struct Handle {
 /// assert_eq!(&tb.recv_data().await?[..], b"hello over DTLS");
 /// // Plain RTP in, SRTP on the wire, plain RTP out.
 /// let rtp = [0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 42, 0xde, 0xad];
-/// tb.send_rtp(&rtp).await?;
+/// tb.send_rtp(rtp.to_vec()).await?;
 /// assert_eq!(&ta.recv_media().await?.packet[..], &rtp[..]);
 /// a.close().await?;
 /// b.close().await?;
@@ -413,6 +431,18 @@ impl AsyncTransportController {
             tracing::error!("the network filter selects no local address");
             return Err(Error::Io(io::ErrorKind::AddrNotAvailable));
         }
+        let _guard = runtime.enter();
+        let turn_tcp_servers = config
+            .controller
+            .ice
+            .turn_servers
+            .iter()
+            .filter(|t| t.transport == TransportProtocol::Tcp)
+            .map(|t| t.server);
+        let mut sockets = PacketSockets::new(turn_tcp_servers);
+        if let Some(period) = config.network_monitor {
+            sockets.monitor_networks(period);
+        }
         let controller = TransportController::new(config.controller);
         let shared = Arc::new(Shared {
             local_fingerprint: controller.local_fingerprint(),
@@ -430,16 +460,15 @@ impl AsyncTransportController {
             events: event_tx,
             state: state_tx,
             networks,
+            filter: config.networks.clone(),
+            tcp: config.tcp,
             recv_queue: config.recv_queue.max(1),
             transports: Vec::new(),
             by_name: HashMap::new(),
-            sockets: Vec::new(),
-            owners: Vec::new(),
-            sockets_changed: false,
-            next_socket: 0,
-            buf: vec![0; MAX_DATAGRAM],
+            by_id: HashMap::new(),
+            sockets,
+            gathered: Vec::new(),
             out: vec![0; MAX_DATAGRAM + 32],
-            outbox: VecDeque::new(),
             close_reply: None,
             stopping: false,
             warned_events: false,
@@ -672,6 +701,18 @@ struct TransportState {
 }
 
 impl TransportState {
+    /// What the controller made of a datagram decrypted in `buf`: plain
+    /// media is queued, a packet SRTP refused is counted.
+    fn received(&self, received: Result<Option<PlainMedia>, Error>, buf: &[u8]) {
+        match received {
+            Ok(Some(media)) => self.queue_media(media.rtcp, &buf[media.range]),
+            Ok(None) => {}
+            Err(_) => {
+                self.shared.srtp_errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
     /// Queues a received plain RTP/RTCP packet for the application.
     fn queue_media(&self, rtcp: bool, packet: &[u8]) {
         let media = MediaPacket {
@@ -684,6 +725,9 @@ impl TransportState {
     }
 }
 
+/// The owner of a socket: a transport (index into the task's list) and a component.
+type Owner = (usize, u16);
+
 /// The task owning the controller.
 struct Driver {
     controller: TransportController,
@@ -695,20 +739,18 @@ struct Driver {
     events: mpsc::Sender<ControllerEvent>,
     state: watch::Sender<PeerConnectionState>,
     networks: Vec<Network>,
+    filter: NetworkFilter,
+    tcp: bool,
     recv_queue: usize,
     transports: Vec<TransportState>,
     by_name: HashMap<String, usize>,
-    sockets: Vec<(SocketAddr, Arc<UdpSocket>)>,
-    /// (transport index, component) of each socket, in the same order.
-    owners: Vec<(usize, u16)>,
-    sockets_changed: bool,
-    /// The socket polled first next time.
-    next_socket: usize,
-    buf: Vec<u8>,
+    by_id: HashMap<TransportId, usize>,
+    sockets: PacketSockets<Owner>,
+    /// Components that have gathered (sockets on every network), so the
+    /// network monitor gives them sockets on new networks too.
+    gathered: Vec<Owner>,
     /// Where outgoing media is protected, then written to the socket from.
     out: Vec<u8>,
-    /// Datagrams a full socket buffer refused, sent (awaiting) by `flush`.
-    outbox: VecDeque<(SocketAddr, SocketAddr, Bytes)>,
     close_reply: Option<oneshot::Sender<()>>,
     stopping: bool,
     warned_events: bool,
@@ -720,18 +762,12 @@ fn clock() -> std::time::Instant {
 
 impl Driver {
     async fn run(mut self) {
-        let mut sockets = self.sockets.clone();
-        let sleep = tokio::time::sleep(Duration::from_secs(3600));
-        tokio::pin!(sleep);
         loop {
             let now = clock();
             if self.controller.poll_timeout().is_some_and(|t| t <= now) {
                 self.controller.handle_timeout(now);
             }
             self.flush().await;
-            if std::mem::take(&mut self.sockets_changed) {
-                sockets = self.sockets.clone();
-            }
             if self.stopping {
                 break;
             }
@@ -742,9 +778,6 @@ impl Driver {
                 deadline.is_none_or(|t| t > now),
                 "TransportController::poll_timeout {deadline:?} is not after {now:?}"
             );
-            if let Some(t) = deadline {
-                sleep.as_mut().reset(Instant::from_std(t));
-            }
             tokio::select! {
                 biased;
                 command = self.commands.recv() => match command {
@@ -755,18 +788,11 @@ impl Driver {
                         self.stopping = true;
                     }
                 },
-                i = readable(&sockets, self.next_socket) => {
-                    self.next_socket = (i + 1) % sockets.len();
-                    self.read_socket(i);
-                }
-                () = &mut sleep, if deadline.is_some() => {
-                    self.controller.handle_timeout(clock());
-                }
+                wake = self.sockets.wait(deadline) => self.handle_wake(wake),
             }
         }
         self.state.send_replace(PeerConnectionState::Closed);
-        drop(sockets);
-        self.sockets.clear();
+        self.sockets.close();
         if let Some(reply) = self.close_reply.take() {
             let _ = reply.send(());
         }
@@ -880,6 +906,7 @@ impl Driver {
             media: media_tx,
         });
         self.by_name.insert(name, id);
+        self.by_id.insert(transport_id, id);
         self.handle(id)
     }
 
@@ -917,69 +944,126 @@ impl Driver {
         }
     }
 
-    /// Binds one socket per network for a component and hands them to the controller.
+    /// Binds one UDP socket (and with [`DriverConfig::tcp`] one ICE-TCP
+    /// listener) per network for a component and hands them to the controller.
     fn gather(&mut self, request: GatherRequest) {
         let Ok(id) = self.index(&request.transport) else {
             return;
         };
-        let now = clock();
-        for net in &self.networks {
-            match bind_udp(net) {
-                Ok((addr, socket)) => {
-                    tracing::debug!(%addr, interface = %net.name, transport = %request.transport, component = request.component, "bound socket");
-                    if let Err(e) = self.controller.add_local_socket(
-                        now,
-                        &request.transport,
-                        request.component,
-                        addr,
-                        net.network_type,
-                    ) {
-                        tracing::warn!(error = %e, "socket not taken");
-                        continue;
-                    }
-                    self.sockets.push((addr, Arc::new(socket)));
-                    self.owners.push((id, request.component));
-                    self.sockets_changed = true;
-                }
-                Err(e) => {
-                    tracing::warn!(ip = %net.ip, interface = %net.name, error = %e, "cannot bind: address skipped")
-                }
-            }
+        let owner = (id, request.component);
+        let networks = std::mem::take(&mut self.networks);
+        for net in &networks {
+            self.bind(owner, net);
         }
-        if let Err(e) =
-            self.controller
-                .finish_local_sockets(now, &request.transport, request.component)
+        self.networks = networks;
+        self.gathered.push(owner);
+        let name = &self.transports[id].name;
+        if let Err(e) = self
+            .controller
+            .finish_local_sockets(clock(), name, request.component)
         {
             tracing::warn!(error = %e, "finishing gathering");
         }
     }
 
-    fn read_socket(&mut self, i: usize) {
-        let (local, socket) = self.sockets[i].clone();
-        let (id, component) = self.owners[i];
-        for _ in 0..READ_BUDGET {
-            match try_read(local, &socket, &mut self.buf) {
-                SocketRead::Datagram(n, source) => {
-                    let t = &self.transports[id];
-                    let received = self.controller.handle_receive_in_place(
-                        clock(),
-                        t.id,
+    /// Gives component `owner` a UDP socket (and an ICE-TCP listener) on `net`.
+    fn bind(&mut self, owner: Owner, net: &Network) {
+        let (id, component) = owner;
+        let name = &self.transports[id].name;
+        let now = clock();
+        match self.sockets.bind_udp(net, owner) {
+            Ok(addr) => {
+                tracing::debug!(%addr, interface = %net.name, transport = %name, component, "bound socket");
+                if let Err(e) =
+                    self.controller
+                        .add_local_socket(now, name, component, addr, net.network_type)
+                {
+                    tracing::warn!(error = %e, "socket not taken");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(ip = %net.ip, interface = %net.name, error = %e, "cannot bind: address skipped")
+            }
+        }
+        if self.tcp {
+            match self.sockets.listen_tcp(net, owner) {
+                Ok(addr) => {
+                    tracing::debug!(%addr, transport = %name, component, "ICE-TCP listener");
+                    if let Err(e) = self.controller.add_local_tcp_listener(
+                        now,
+                        name,
                         component,
-                        local,
-                        source,
-                        &mut self.buf[..n],
-                    );
-                    match received {
-                        Ok(Some(media)) => t.queue_media(media.rtcp, &self.buf[media.range]),
-                        Ok(None) => {}
-                        Err(_) => {
-                            t.shared.srtp_errors.fetch_add(1, Ordering::Relaxed);
-                        }
+                        addr,
+                        net.network_type,
+                    ) {
+                        tracing::warn!(error = %e, "listener not taken");
                     }
                 }
-                SocketRead::Drained => return,
-                SocketRead::Skip => {}
+                Err(e) => tracing::warn!(ip = %net.ip, error = %e, "cannot listen on TCP: skipped"),
             }
+        }
+    }
+
+    /// The network monitor: new addresses get a socket for every component
+    /// that has gathered (their candidates go out as events). Sockets of
+    /// addresses that went away stay: their pairs fail by consent.
+    fn regather(&mut self) {
+        let current = match network::enumerate(&self.filter) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::debug!(error = %e, "network enumeration failed");
+                return;
+            }
+        };
+        let new: Vec<Network> = self
+            .sockets
+            .new_networks(&current)
+            .into_iter()
+            .cloned()
+            .collect();
+        for net in new {
+            tracing::info!(ip = %net.ip, interface = %net.name, "new network: gathering on it");
+            for owner in self.gathered.clone() {
+                self.bind(owner, &net);
+            }
+            self.networks.push(net);
+        }
+    }
+
+    fn handle_wake(&mut self, wake: Wake<Owner>) {
+        match wake {
+            Wake::Udp(i) => {
+                let controller = &mut self.controller;
+                let transports = &self.transports;
+                self.sockets
+                    .read_udp(i, |(id, component), local, source, buf| {
+                        let t = &transports[id];
+                        let received = controller.handle_receive_in_place(
+                            clock(),
+                            t.id,
+                            component,
+                            local,
+                            source,
+                            buf,
+                        );
+                        t.received(received, buf);
+                    });
+            }
+            Wake::Frame(mut frame) => {
+                let (id, component) = frame.tag;
+                let t = &self.transports[id];
+                let received = self.controller.handle_stream_frame_in_place(
+                    clock(),
+                    t.id,
+                    component,
+                    frame.local,
+                    frame.remote,
+                    &mut frame.data,
+                );
+                t.received(received, &frame.data);
+            }
+            Wake::Timeout => self.controller.handle_timeout(clock()),
+            Wake::NetworkCheck => self.regather(),
         }
     }
 
@@ -1000,27 +1084,26 @@ impl Driver {
                 return;
             }
         };
-        if to.transport != TransportProtocol::Udp {
-            tracing::debug!(destination = %to.destination, "TCP route: not supported by this driver");
-            t.shared.send_errors.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        let Some((_, socket)) = self.sockets.iter().find(|(a, _)| *a == to.source) else {
-            t.shared.send_errors.fetch_add(1, Ordering::Relaxed);
-            return;
-        };
         let datagram = &self.out[..to.len];
-        match socket.try_send_to(datagram, to.destination) {
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.outbox.push_back((
-                    to.source,
-                    to.destination,
-                    Bytes::copy_from_slice(datagram),
-                ));
+        match to.transport {
+            TransportProtocol::Udp => {
+                if !self
+                    .sockets
+                    .send_datagram(to.source, to.destination, datagram)
+                {
+                    t.shared.send_errors.fetch_add(1, Ordering::Relaxed);
+                }
             }
-            Err(e) => {
-                tracing::debug!(destination = %to.destination, error = %e, "send failed");
+            TransportProtocol::Tcp => {
+                // An RFC 4571 frame for the connection's task.
+                let component = if rtcp && !t.rtcp_mux { 2 } else { 1 };
+                let transmit = Transmit {
+                    source: to.source,
+                    destination: to.destination,
+                    transport: to.transport,
+                    contents: Bytes::copy_from_slice(datagram),
+                };
+                self.sockets.send((transport, component), transmit);
             }
         }
     }
@@ -1030,28 +1113,14 @@ impl Driver {
         while let Some(request) = self.controller.poll_gather() {
             self.gather(request);
         }
-        while let Some((source, destination, datagram)) = self.outbox.pop_front() {
-            if let Some((_, socket)) = self.sockets.iter().find(|(a, _)| *a == source) {
-                if let Err(e) = socket.send_to(&datagram, destination).await {
-                    tracing::debug!(%destination, error = %e, "send failed");
-                }
-            }
-        }
         let now = clock();
-        while let Some(t) = self.controller.poll_transmit(now) {
-            if t.transport != TransportProtocol::Udp {
-                tracing::debug!(destination = %t.destination, "TCP transmit: not supported by this driver");
+        while let Some(t) = self.controller.poll_component_transmit(now) {
+            let Some(&index) = self.by_id.get(&t.transport) else {
                 continue;
-            }
-            match self.sockets.iter().find(|(a, _)| *a == t.source) {
-                Some((_, socket)) => {
-                    if let Err(e) = socket.send_to(&t.contents, t.destination).await {
-                        tracing::debug!(source = %t.source, destination = %t.destination, error = %e, "send failed");
-                    }
-                }
-                None => tracing::debug!(source = %t.source, "transmit from an unknown socket"),
-            }
+            };
+            self.sockets.send((index, t.component), t.transmit);
         }
+        self.sockets.flush().await;
         while let Some(event) = self.controller.poll_event() {
             self.route_event(event);
         }

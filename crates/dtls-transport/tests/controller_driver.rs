@@ -188,9 +188,9 @@ async fn two_drivers_connect_on_loopback_and_exchange_data_and_srtp_both_ways() 
         (&video_b, &video_a, 4),
     ] {
         for seq in 1..=3 {
-            from.send_rtp(&rtp(seq, ssrc)).await.unwrap();
+            from.send_rtp(rtp(seq, ssrc)).await.unwrap();
         }
-        from.send_rtcp(&rtcp(ssrc)).await.unwrap();
+        from.send_rtcp(rtcp(ssrc)).await.unwrap();
         let mut got_rtp = Vec::new();
         let mut got_rtcp = Vec::new();
         while got_rtp.len() < 3 || got_rtcp.is_empty() {
@@ -212,14 +212,14 @@ async fn two_drivers_connect_on_loopback_and_exchange_data_and_srtp_both_ways() 
     }
     // A packet too short to be RTP is refused before it is sent.
     assert!(matches!(
-        audio_a.send_rtp(&[0x80, 96]).await,
+        audio_a.send_rtp(vec![0x80, 96]).await,
         Err(Error::PacketTooShort)
     ));
 
     a.close().await.unwrap();
     assert_eq!(a.state(), PeerConnectionState::Closed);
     // Nothing is sent after close: refused at the handle, without a round trip.
-    assert!(audio_a.send_rtp(&rtp(9, 1)).await.is_err());
+    assert!(audio_a.send_rtp(rtp(9, 1)).await.is_err());
     assert!(matches!(
         audio_a.send_data(b"after close").await,
         Err(Error::Closed)
@@ -278,7 +278,7 @@ async fn fingerprint_mismatch_over_real_sockets_fails() {
     // Whatever a managed to send, b delivers nothing from the unverified peer.
     let _ = ta.send_data(b"unverified").await;
     let _ = ta
-        .send_rtp(&[0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9, 1, 2, 3])
+        .send_rtp(vec![0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9, 1, 2, 3])
         .await;
     assert!(timeout(Duration::from_millis(300), tb.recv_data())
         .await
@@ -289,7 +289,8 @@ async fn fingerprint_mismatch_over_real_sockets_fails() {
     // The failed side refuses to send too.
     assert_eq!(tb.send_data(b"to a").await, Err(Error::NotConnected));
     assert_eq!(
-        tb.send_rtp(&[0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9]).await,
+        tb.send_rtp(vec![0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 9])
+            .await,
         Err(Error::NotConnected)
     );
     a.close().await.unwrap();
@@ -348,8 +349,8 @@ async fn without_rtcp_mux_both_components_get_dtls_srtp_and_carry_media() {
     ];
     let rtp = [0x80u8, 0, 0, 9, 0, 0, 0, 1, 0, 0, 0, 5, 1, 2, 3, 4];
     for (from, to) in [(&ta, &tb), (&tb, &ta)] {
-        from.send_rtcp(&rtcp).await.unwrap();
-        from.send_rtp(&rtp).await.unwrap();
+        from.send_rtcp(rtcp.to_vec()).await.unwrap();
+        from.send_rtp(rtp.to_vec()).await.unwrap();
         let mut got = Vec::new();
         while got.len() < 2 {
             let m = timeout(WAIT, to.recv_media())

@@ -374,7 +374,7 @@ fn our_answer_to_chromium_connects_ice_and_dtls() -> Result<(), Box<dyn std::err
                 our_ssrc,
                 &[0xf8, 0xff, 0xfe],
             );
-            handle.send_rtp(&packet).await.unwrap();
+            handle.send_rtp(packet).await.unwrap();
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     });

@@ -1,0 +1,556 @@
+//! [`PacketSockets`]: the I/O half of a tokio driver, shared by every driver
+//! of a sans-IO core in this stack (libwebrtc's BasicPacketSocketFactory with
+//! its AsyncUDPSocket, AsyncTCPSocket and AsyncStunTCPSocket, as one owner).
+//!
+//! A driver task owns its core (an [`IceAgent`](crate::IceAgent), a DTLS
+//! TransportController…) and one `PacketSockets`, and runs the loop
+//! documented on the core:
+//!
+//! ```text
+//! loop {
+//!     if core.poll_timeout() is due { core.handle_timeout(now) }
+//!     while let Some(t) = core.poll_transmit(now) { sockets.send(tag, t) }
+//!     sockets.flush().await;                       // datagrams a full socket buffer refused
+//!     select! {
+//!         command from a handle     => core.<command>(now, …),
+//!         wake = sockets.wait(core.poll_timeout()) => match wake {
+//!             Wake::Udp(i)      => sockets.read_udp(i, |tag, local, source, buf| core.handle_receive(…)),
+//!             Wake::Frame(f)    => core.handle_stream_frame(…),   // ICE-TCP, TURN over TCP
+//!             Wake::Timeout     => core.handle_timeout(now),
+//!             Wake::NetworkCheck => bind sockets on new networks (the network monitor),
+//!         }
+//!     }
+//! }
+//! ```
+//!
+//! It holds UDP sockets (one per network and owner), ICE-TCP listeners and
+//! the TCP connections they accept or that [`PacketSockets::send`] opens for
+//! an active candidate (port 9) or a TURN server reached over TCP. Every
+//! socket and connection carries a tag `T` naming its owner inside the core
+//! (`()` for one agent; a transport and component for a controller), so a
+//! datagram goes to the right state machine without a lookup by address.
+//!
+//! UDP is read with `try_recv_from` into one buffer the caller may decrypt
+//! in place ([`PacketSockets::read_udp`]), at most [`READ_BUDGET`] datagrams
+//! per wake-up, sockets taken in turn so that one busy socket cannot starve
+//! the others. Sends are tried at once (`try_send_to`); only a datagram a
+//! full socket buffer refuses is copied, to an outbox [`PacketSockets::flush`]
+//! sends. TCP frames go to a task per connection, which writes each frame
+//! with its RFC 4571 length in one `write` (frames queued together share it).
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::hash::Hash;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+use tokio::time::{Instant, Interval, Sleep};
+
+use super::tcp::{self, Framing, TcpEvent};
+use crate::allocator::Transmit;
+use crate::candidate::TransportProtocol;
+use crate::network::{self, Network};
+
+/// Most datagrams read from one socket per wake-up before the task looks at
+/// its other inputs (timers, commands, other sockets).
+pub const READ_BUDGET: usize = 64;
+
+/// Largest datagram read (the UDP maximum).
+const MAX_DATAGRAM: usize = 65_535;
+
+/// Most TCP connections at once (accepted and opened).
+pub const MAX_TCP_CONNECTIONS: usize = 64;
+
+/// Frames queued for one TCP connection (while it connects, or behind a slow writer).
+const TCP_FRAME_QUEUE: usize = 64;
+
+/// Events from the TCP tasks waiting for the owner.
+const TCP_EVENT_QUEUE: usize = 256;
+
+/// Datagrams a full socket buffer refused, waiting for [`PacketSockets::flush`];
+/// beyond it they are dropped, as the socket buffer would.
+const OUTBOX_LIMIT: usize = 1024;
+
+/// An owner tag: which state machine inside the core a socket belongs to.
+pub trait SocketTag: Copy + Eq + Hash + std::fmt::Debug + Send + Sync + 'static {}
+impl<T: Copy + Eq + Hash + std::fmt::Debug + Send + Sync + 'static> SocketTag for T {}
+
+/// One frame received on a TCP connection (without RFC 4571's length prefix;
+/// a whole STUN or ChannelData message on a connection to a TURN server).
+#[derive(Debug)]
+pub struct StreamFrame<T> {
+    /// The owner of the listener that accepted the connection, or the owner
+    /// whose transmit opened it.
+    pub tag: T,
+    /// The candidate base: the listener's address, or the active
+    /// candidate's address (port 9) for a connection we opened.
+    pub local: SocketAddr,
+    /// The peer (or TURN server).
+    pub remote: SocketAddr,
+    /// The frame, in a buffer the caller owns (and may decrypt in place).
+    pub data: Vec<u8>,
+}
+
+/// What [`PacketSockets::wait`] woke up for.
+#[derive(Debug)]
+pub enum Wake<T> {
+    /// UDP socket `i` is readable: call [`PacketSockets::read_udp`].
+    Udp(usize),
+    /// A frame arrived on a TCP connection.
+    Frame(StreamFrame<T>),
+    /// The deadline passed to [`PacketSockets::wait`] is reached.
+    Timeout,
+    /// A network-monitor period elapsed ([`PacketSockets::monitor_networks`]):
+    /// time to look for new addresses ([`PacketSockets::new_networks`]).
+    NetworkCheck,
+}
+
+struct UdpEntry<T> {
+    addr: SocketAddr,
+    socket: Arc<UdpSocket>,
+    tag: T,
+}
+
+/// One TCP connection as the owner sees it.
+enum Connection {
+    /// Being opened; frames wait here.
+    Connecting(Vec<Bytes>),
+    /// Open: frames go to its task.
+    Open(mpsc::Sender<Bytes>),
+}
+
+/// The sockets, connections and timers of one driver task; see the
+/// [module docs](self) for the loop.
+pub struct PacketSockets<T: SocketTag> {
+    udp: Vec<UdpEntry<T>>,
+    next_udp: usize,
+    buf: Vec<u8>,
+    outbox: VecDeque<(SocketAddr, SocketAddr, Bytes)>,
+    tcp: HashMap<(T, SocketAddr, SocketAddr), Connection>,
+    tcp_tx: mpsc::Sender<TcpEvent<T>>,
+    tcp_rx: mpsc::Receiver<TcpEvent<T>>,
+    /// TURN servers reached over TCP: their connections carry STUN framing.
+    stun_framed: Vec<SocketAddr>,
+    /// Accept loops, stopped when this is dropped (which closes the listeners).
+    listeners: Vec<(SocketAddr, AbortHandle)>,
+    sleep: Pin<Box<Sleep>>,
+    monitor: Option<Interval>,
+}
+
+impl<T: SocketTag> std::fmt::Debug for PacketSockets<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PacketSockets")
+            .field("udp", &self.udp.iter().map(|u| u.addr).collect::<Vec<_>>())
+            .field("tcp_listeners", &self.listeners.len())
+            .field("tcp_connections", &self.tcp.len())
+            .field("outbox", &self.outbox.len())
+            .finish()
+    }
+}
+
+impl<T: SocketTag> Drop for PacketSockets<T> {
+    fn drop(&mut self) {
+        for (_, task) in &self.listeners {
+            task.abort();
+        }
+    }
+}
+
+/// A non-blocking tokio UDP socket on `net`'s address with an OS-chosen
+/// port, and the address it got.
+fn bind_udp(net: &Network) -> io::Result<(SocketAddr, UdpSocket)> {
+    let s = std::net::UdpSocket::bind(network::bind_addr(net))?;
+    s.set_nonblocking(true)?;
+    let s = UdpSocket::from_std(s)?;
+    Ok((s.local_addr()?, s))
+}
+
+/// What one non-blocking read from a UDP socket gave.
+enum SocketRead {
+    /// A datagram of this length from this source is in the buffer.
+    Datagram(usize, SocketAddr),
+    /// Nothing more to read now (`WouldBlock`): wait for readiness again.
+    Drained,
+    /// An error the socket reported once, already logged: read again.
+    Skip,
+}
+
+/// Reads one datagram without waiting. ICMP port unreachable
+/// (`ConnectionRefused`/`ConnectionReset`) and other pending errors are
+/// logged and skipped, since each read reports them once; consent freshness
+/// notices a gone peer on its own.
+fn try_read(local: SocketAddr, socket: &UdpSocket, buf: &mut [u8]) -> SocketRead {
+    match socket.try_recv_from(buf) {
+        Ok((n, source)) => SocketRead::Datagram(n, source),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => SocketRead::Drained,
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset
+            ) =>
+        {
+            tracing::trace!(%local, error = %e, "ICMP error on receive");
+            SocketRead::Skip
+        }
+        Err(e) => {
+            tracing::debug!(%local, error = %e, "receive error");
+            SocketRead::Skip
+        }
+    }
+}
+
+/// Resolves with the index of a readable socket (or one with an error to
+/// report), polling from `first` on; never resolves when there is none.
+fn readable<T>(sockets: &[UdpEntry<T>], first: usize) -> impl Future<Output = usize> + '_ {
+    std::future::poll_fn(move |cx| {
+        let n = sockets.len();
+        for k in 0..n {
+            let i = (first + k) % n;
+            // An error here is reported again by try_recv_from.
+            if sockets[i].socket.poll_recv_ready(cx).is_ready() {
+                return Poll::Ready(i);
+            }
+        }
+        Poll::Pending
+    })
+}
+
+/// The networks in `current` whose IP is not among `bound`.
+fn unbound_networks(
+    current: &[Network],
+    bound: impl Iterator<Item = IpAddr> + Clone,
+) -> Vec<&Network> {
+    current
+        .iter()
+        .filter(|n| !bound.clone().any(|ip| ip == n.ip))
+        .collect()
+}
+
+/// The next tick of the network monitor; never, without one.
+async fn tick(monitor: &mut Option<Interval>) {
+    match monitor {
+        Some(interval) => {
+            interval.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+impl<T: SocketTag> PacketSockets<T> {
+    /// No sockets yet. `turn_tcp_servers` are the TURN servers the core
+    /// reaches over TCP: connections to them carry STUN framing instead of
+    /// RFC 4571's. Must be called inside a tokio runtime.
+    pub fn new(turn_tcp_servers: impl IntoIterator<Item = SocketAddr>) -> PacketSockets<T> {
+        let (tcp_tx, tcp_rx) = mpsc::channel(TCP_EVENT_QUEUE);
+        PacketSockets {
+            udp: Vec::new(),
+            next_udp: 0,
+            buf: vec![0; MAX_DATAGRAM],
+            outbox: VecDeque::new(),
+            tcp: HashMap::new(),
+            tcp_tx,
+            tcp_rx,
+            stun_framed: turn_tcp_servers.into_iter().collect(),
+            listeners: Vec::new(),
+            sleep: Box::pin(tokio::time::sleep(Duration::from_secs(3600))),
+            monitor: None,
+        }
+    }
+
+    /// Makes [`wait`](Self::wait) return [`Wake::NetworkCheck`] every
+    /// `period` (the first one `period` from now).
+    pub fn monitor_networks(&mut self, period: Duration) {
+        let mut interval = tokio::time::interval_at(Instant::now() + period, period);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        self.monitor = Some(interval);
+    }
+
+    /// Binds a UDP socket on `net`'s address (port chosen by the OS) for
+    /// `tag`; its address, to hand to the core.
+    pub fn bind_udp(&mut self, net: &Network, tag: T) -> io::Result<SocketAddr> {
+        let (addr, socket) = bind_udp(net)?;
+        self.udp.push(UdpEntry {
+            addr,
+            socket: Arc::new(socket),
+            tag,
+        });
+        Ok(addr)
+    }
+
+    /// Listens for ICE-TCP connections (RFC 6544 passive candidates) on
+    /// `net`'s address for `tag`; the listener's address, to hand to the core.
+    pub fn listen_tcp(&mut self, net: &Network, tag: T) -> io::Result<SocketAddr> {
+        let listener = std::net::TcpListener::bind(network::bind_addr(net))?;
+        listener.set_nonblocking(true)?;
+        let listener = TcpListener::from_std(listener)?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(tcp::accept_loop(tag, addr, listener, self.tcp_tx.clone()));
+        self.listeners.push((addr, task.abort_handle()));
+        Ok(addr)
+    }
+
+    /// The UDP sockets and their addresses, in binding order (for handles
+    /// that send on a direct route themselves).
+    pub fn udp_sockets(&self) -> Vec<(SocketAddr, Arc<UdpSocket>)> {
+        self.udp
+            .iter()
+            .map(|u| (u.addr, u.socket.clone()))
+            .collect()
+    }
+
+    /// Our UDP socket bound to `addr`.
+    pub fn udp_socket(&self, addr: SocketAddr) -> Option<Arc<UdpSocket>> {
+        self.udp
+            .iter()
+            .find(|u| u.addr == addr)
+            .map(|u| u.socket.clone())
+    }
+
+    /// The addresses of the UDP sockets, in binding order.
+    pub fn udp_addrs(&self) -> impl Iterator<Item = SocketAddr> + '_ {
+        self.udp.iter().map(|u| u.addr)
+    }
+
+    /// The networks in `current` whose IP has no UDP socket yet (for the
+    /// network monitor: new addresses to gather on).
+    pub fn new_networks<'n>(&self, current: &'n [Network]) -> Vec<&'n Network> {
+        unbound_networks(current, self.udp.iter().map(|u| u.addr.ip()))
+    }
+
+    /// Waits for the next input: a readable UDP socket, a TCP frame, the
+    /// core's `deadline` (its `poll_timeout`), or a network-monitor tick.
+    /// Cancel-safe: TCP connection changes are applied as they come.
+    pub async fn wait(&mut self, deadline: Option<std::time::Instant>) -> Wake<T> {
+        if let Some(t) = deadline {
+            self.sleep.as_mut().reset(Instant::from_std(t));
+        }
+        loop {
+            let event = tokio::select! {
+                i = readable(&self.udp, self.next_udp) => {
+                    self.next_udp = (i + 1) % self.udp.len();
+                    return Wake::Udp(i);
+                }
+                Some(event) = self.tcp_rx.recv() => event,
+                () = self.sleep.as_mut(), if deadline.is_some() => return Wake::Timeout,
+                () = tick(&mut self.monitor), if self.monitor.is_some() => return Wake::NetworkCheck,
+            };
+            if let Some(frame) = self.handle_tcp(event) {
+                return Wake::Frame(frame);
+            }
+        }
+    }
+
+    /// Reads what UDP socket `i` holds (up to [`READ_BUDGET`] datagrams),
+    /// calling `on_datagram(tag, local, source, datagram)` for each with the
+    /// datagram in a buffer it may modify (decrypt in place).
+    pub fn read_udp(
+        &mut self,
+        i: usize,
+        mut on_datagram: impl FnMut(T, SocketAddr, SocketAddr, &mut [u8]),
+    ) {
+        let Some(entry) = self.udp.get(i) else {
+            return;
+        };
+        for _ in 0..READ_BUDGET {
+            match try_read(entry.addr, &entry.socket, &mut self.buf) {
+                SocketRead::Datagram(n, source) => {
+                    on_datagram(entry.tag, entry.addr, source, &mut self.buf[..n])
+                }
+                SocketRead::Drained => return,
+                SocketRead::Skip => {}
+            }
+        }
+    }
+
+    /// Sends one transmit of the core owned by `tag`: a UDP datagram at once
+    /// (queued for [`flush`](Self::flush) only when the socket buffer is
+    /// full, or behind datagrams already queued), a TCP frame onto its
+    /// connection, opening one for an active candidate (port 9) or a TURN
+    /// server when there is none yet.
+    pub fn send(&mut self, tag: T, t: Transmit) {
+        match t.transport {
+            TransportProtocol::Udp => {
+                if self.outbox.is_empty() {
+                    self.send_datagram(t.source, t.destination, &t.contents);
+                } else {
+                    self.queue(t.source, t.destination, t.contents);
+                }
+            }
+            TransportProtocol::Tcp => self.send_stream(tag, t.source, t.destination, t.contents),
+        }
+    }
+
+    /// Sends `datagram` from our UDP socket `source` without waiting; when
+    /// the socket buffer is full it is copied to the outbox
+    /// ([`flush`](Self::flush)). Errors other than a full buffer are logged
+    /// and the datagram is lost, as UDP's would be; `false` when `source`
+    /// is not one of our sockets.
+    pub fn send_datagram(
+        &mut self,
+        source: SocketAddr,
+        destination: SocketAddr,
+        datagram: &[u8],
+    ) -> bool {
+        let Some(entry) = self.udp.iter().find(|u| u.addr == source) else {
+            tracing::debug!(%source, "datagram from an unknown socket");
+            return false;
+        };
+        match entry.socket.try_send_to(datagram, destination) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.queue(source, destination, Bytes::copy_from_slice(datagram));
+            }
+            Err(e) => tracing::debug!(%source, %destination, error = %e, "send failed"),
+        }
+        true
+    }
+
+    fn queue(&mut self, source: SocketAddr, destination: SocketAddr, datagram: Bytes) {
+        if self.outbox.len() >= OUTBOX_LIMIT {
+            tracing::debug!(%destination, "outbox full: datagram dropped");
+            return;
+        }
+        self.outbox.push_back((source, destination, datagram));
+    }
+
+    /// Sends the datagrams a full socket buffer refused, waiting for room.
+    pub async fn flush(&mut self) {
+        while let Some((source, destination, datagram)) = self.outbox.pop_front() {
+            let Some(entry) = self.udp.iter().find(|u| u.addr == source) else {
+                continue;
+            };
+            if let Err(e) = entry.socket.send_to(&datagram, destination).await {
+                tracing::debug!(%source, %destination, error = %e, "send failed");
+            }
+        }
+    }
+
+    fn send_stream(&mut self, tag: T, base: SocketAddr, remote: SocketAddr, frame: Bytes) {
+        if frame.len() > u16::MAX as usize {
+            return;
+        }
+        match self.tcp.get_mut(&(tag, base, remote)) {
+            Some(Connection::Open(tx)) => {
+                if tx.try_send(frame).is_err() {
+                    tracing::debug!(%remote, "TCP writer full: frame dropped");
+                }
+            }
+            Some(Connection::Connecting(queued)) => {
+                if queued.len() < TCP_FRAME_QUEUE {
+                    queued.push(frame);
+                }
+            }
+            None => {
+                // Only an active candidate (port 9) opens connections.
+                if base.port() != 9 || self.tcp.len() >= MAX_TCP_CONNECTIONS {
+                    tracing::debug!(%base, %remote, "no TCP connection for this transmit");
+                    return;
+                }
+                self.tcp
+                    .insert((tag, base, remote), Connection::Connecting(vec![frame]));
+                tokio::spawn(tcp::connect(tag, base, remote, self.tcp_tx.clone()));
+            }
+        }
+    }
+
+    /// Applies a TCP task's report; a received frame is returned.
+    fn handle_tcp(&mut self, event: TcpEvent<T>) -> Option<StreamFrame<T>> {
+        match event {
+            TcpEvent::Open {
+                tag,
+                base,
+                remote,
+                stream,
+            } => {
+                let queued = match self.tcp.remove(&(tag, base, remote)) {
+                    Some(Connection::Connecting(q)) => q,
+                    // A second connection for the same pair replaces the first.
+                    Some(Connection::Open(_)) => Vec::new(),
+                    None if self.tcp.len() >= MAX_TCP_CONNECTIONS => {
+                        tracing::debug!(%remote, "too many TCP connections: refused");
+                        return None;
+                    }
+                    None => Vec::new(),
+                };
+                let (tx, rx) = mpsc::channel(TCP_FRAME_QUEUE);
+                for f in queued {
+                    let _ = tx.try_send(f);
+                }
+                self.tcp.insert((tag, base, remote), Connection::Open(tx));
+                let framing = if self.stun_framed.contains(&remote) {
+                    Framing::Stun
+                } else {
+                    Framing::Rfc4571
+                };
+                tokio::spawn(tcp::run_connection(
+                    tag,
+                    base,
+                    remote,
+                    stream,
+                    framing,
+                    rx,
+                    self.tcp_tx.clone(),
+                ));
+                None
+            }
+            TcpEvent::ConnectFailed { tag, base, remote }
+            | TcpEvent::Closed { tag, base, remote } => {
+                self.tcp.remove(&(tag, base, remote));
+                None
+            }
+            TcpEvent::Frame {
+                tag,
+                base,
+                remote,
+                data,
+            } => Some(StreamFrame {
+                tag,
+                local: base,
+                remote,
+                data,
+            }),
+        }
+    }
+
+    /// Closes every socket, listener and connection (the sockets themselves
+    /// close once no handle holds them).
+    pub fn close(&mut self) {
+        self.udp.clear();
+        self.outbox.clear();
+        self.tcp.clear();
+        for (_, task) in self.listeners.drain(..) {
+            task.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::candidate::NetworkType;
+
+    #[test]
+    fn only_unbound_addresses_are_new() {
+        let net = |ip: &str| Network {
+            name: "eth0".into(),
+            ip: ip.parse().unwrap(),
+            network_type: NetworkType::Ethernet,
+        };
+        let current = vec![net("10.0.0.1"), net("10.0.0.2"), net("2001:db8::1")];
+        let bound = [IpAddr::from([10, 0, 0, 1])];
+        let new: Vec<_> = unbound_networks(&current, bound.iter().copied())
+            .into_iter()
+            .map(|n| n.ip.to_string())
+            .collect();
+        assert_eq!(new, vec!["10.0.0.2", "2001:db8::1"]);
+        assert!(unbound_networks(&current[..1], bound.iter().copied()).is_empty());
+    }
+}
