@@ -56,7 +56,7 @@ fn the_controller_media_path_does_not_allocate() {
             .expect("protect rtcp")
             .expect("a direct route");
     let (dst, src) = (send.destination, send.source);
-    a.c.handle_receive_in_place(Instant::now(), a.id, 1, dst, src, &mut out[..send.len])
+    a.c.handle_receive_in_place(Instant::now(), a.id, 1, dst, src, &mut out[send.range()])
         .expect("unprotect rtcp");
 
     let (allocs, ()) = allocations_in(|| {
@@ -70,20 +70,20 @@ fn the_controller_media_path_does_not_allocate() {
                     .expect("protect rtcp")
                     .expect("a direct route");
             // A forged copy and a replay are refused without allocating.
-            spare[..send.len].copy_from_slice(&out[..send.len]);
+            spare[..send.len].copy_from_slice(send.datagram(&out));
             spare[send.len - 1] ^= 1;
             let (dst, src) = (send.destination, send.source);
             assert!(a
                 .c
                 .handle_receive_in_place(now, a.id, 1, dst, src, &mut spare[..send.len])
                 .is_err());
-            spare[..send.len].copy_from_slice(&out[..send.len]);
+            spare[..send.len].copy_from_slice(send.datagram(&out));
             let media =
-                a.c.handle_receive_in_place(now, a.id, 1, dst, src, &mut out[..send.len])
+                a.c.handle_receive_in_place(now, a.id, 1, dst, src, &mut out[send.range()])
                     .expect("unprotect rtcp")
                     .expect("media");
             assert!(media.rtcp);
-            assert_eq!(&out[media.range], &rtcp[..]);
+            assert_eq!(&out[send.range()][media.range], &rtcp[..]);
             assert!(a
                 .c
                 .handle_receive_in_place(now, a.id, 1, dst, src, &mut spare[..send.len])

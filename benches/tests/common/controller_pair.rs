@@ -126,7 +126,11 @@ pub(crate) fn zero_copy_packet(
         .expect("a direct route");
     assert_eq!((send.source, send.destination), (from.addr, to.addr));
     let (dst, src) = (send.destination, send.source);
-    to.c.handle_receive_in_place(now, to.id, 1, dst, src, &mut out[..send.len])
-        .expect("unprotect")
-        .expect("media")
+    let mut media =
+        to.c.handle_receive_in_place(now, to.id, 1, dst, src, &mut out[send.range()])
+            .expect("unprotect")
+            .expect("media");
+    // Relative to `out`, not to the datagram.
+    media.range = media.range.start + send.offset..media.range.end + send.offset;
+    media
 }

@@ -157,19 +157,14 @@ impl TransportId {
     }
 }
 
-/// Where to send a datagram the caller holds (see
-/// [`TransportController::send_rtp_into`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SendTo {
-    /// Our socket to send from.
-    pub source: SocketAddr,
-    /// The peer's address.
-    pub destination: SocketAddr,
-    /// UDP, or TCP (an RFC 4571 frame on the pair's connection).
-    pub transport: TransportProtocol,
-    /// The datagram's length at the start of the caller's buffer.
-    pub len: usize,
-}
+/// Bytes beyond a plain packet's length that
+/// [`TransportController::send_rtp_into`]'s buffer needs at most: the relay
+/// headroom, the largest SRTP/SRTCP overhead and the relay tailroom.
+pub const SEND_OVERHEAD: usize = ice::SEND_HEADROOM + 20 + ice::SEND_TAILROOM;
+
+/// Where to send a datagram prepared in the caller's buffer (see
+/// [`TransportController::send_rtp_into`]); the ICE agent's type.
+pub use ice::SendTo;
 
 /// A datagram to send, with the transport and component (1 = RTP, 2 = RTCP
 /// without rtcp-mux) whose agent sends it
@@ -938,14 +933,18 @@ impl TransportController {
     }
 
     /// Protects a plain RTP (`rtcp` false) or RTCP packet into `out` and
-    /// says where to send it, without a copy or an allocation: the caller
-    /// sends `out[..len]` from `source` to `destination`. `out` needs room
-    /// for the packet plus the SRTP overhead
+    /// says which part of `out` to send where, without a copy or an
+    /// allocation: the caller sends [`SendTo::datagram`] from `source` to
+    /// `destination`. `out` needs [`SEND_HEADROOM`](ice::SEND_HEADROOM)
+    /// bytes before the packet, the SRTP overhead after it
     /// ([`SrtpProfile::rtcp_overhead`](crate::srtp::SrtpProfile::rtcp_overhead),
-    /// at most 20 bytes), else [`Error::BufferTooSmall`]. On a route through a
-    /// TURN relay the datagram must be wrapped for the server: it is queued
-    /// as a [`Transmit`] instead and `Ok(None)` says so. Errors as for
-    /// [`send_rtp`](Self::send_rtp).
+    /// at most 20 bytes) and [`SEND_TAILROOM`](ice::SEND_TAILROOM), else
+    /// [`Error::BufferTooSmall`]: `packet.len() + SEND_OVERHEAD` bytes always
+    /// suffice ([`SEND_OVERHEAD`]).
+    /// On a route through a TURN relay the ChannelData header goes into the
+    /// headroom once a channel is bound; before that (the first packets) the
+    /// datagram is queued as a [`Transmit`] instead and `Ok(None)` says so.
+    /// Errors as for [`send_rtp`](Self::send_rtp).
     pub fn send_rtp_into(
         &mut self,
         now: Instant,
@@ -954,27 +953,17 @@ impl TransportController {
         packet: &[u8],
         out: &mut [u8],
     ) -> Result<Option<SendTo>, Error> {
-        let n = self.protect(id, rtcp, packet, out)?;
-        let t = &mut self.transports[id.index()];
-        let component = t.sending_component(rtcp);
-        let c = t.sending_channel(rtcp);
-        match c.ice.direct_route() {
-            Some(route) => Ok(Some(SendTo {
-                source: route.source,
-                destination: route.destination,
-                transport: route.transport,
-                len: n,
-            })),
-            None => {
-                let transmit = c.ice.send(now, &out[..n])?;
-                self.transmits.push_back(ComponentTransmit {
-                    transport: id,
-                    component,
-                    transmit,
-                });
-                Ok(None)
-            }
+        if out.len() < ice::SEND_HEADROOM + ice::SEND_TAILROOM {
+            return Err(Error::BufferTooSmall);
         }
+        let end = out.len() - ice::SEND_TAILROOM;
+        let n = self.protect(id, rtcp, packet, &mut out[ice::SEND_HEADROOM..end])?;
+        let c = self.transports[id.index()].sending_channel(rtcp);
+        // Ok(None): queued by the agent (a relayed route's Send indication).
+        c.ice.send_in_place(now, out, n).map_err(|e| match e {
+            ice::Error::BufferTooSmall => Error::BufferTooSmall,
+            e => e.into(),
+        })
     }
 
     /// SRTP-protects `packet` into `out` with the sending component's

@@ -1084,7 +1084,7 @@ impl Driver {
                 return;
             }
         };
-        let datagram = &self.out[..to.len];
+        let datagram = to.datagram(&self.out);
         match to.transport {
             TransportProtocol::Udp => {
                 if !self

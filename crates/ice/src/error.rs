@@ -67,6 +67,9 @@ pub enum Error {
     /// The agent was closed.
     #[error("agent closed")]
     Closed,
+    /// A caller's buffer lacks room ([`IceAgent::send_in_place`](crate::IceAgent::send_in_place)).
+    #[error("buffer too small")]
+    BufferTooSmall,
     /// An I/O error in the driver.
     #[error("I/O error: {0:?}")]
     Io(std::io::ErrorKind),

@@ -36,7 +36,7 @@ pub mod sim;
 
 pub use agent::{
     Credentials, IceAgent, IceConfig, IceConnectionState, IceEvent, IceRole, NominationMode,
-    Receive, Received, Route,
+    Receive, Received, Route, SendTo, SEND_HEADROOM, SEND_TAILROOM,
 };
 pub use allocator::{CandidateFilter, GatheringState, LocalCandidate, Transmit};
 pub use candidate::{Candidate, CandidateKind, NetworkType, TransportProtocol};

@@ -230,6 +230,39 @@ fn relay_only_filter_signals_and_uses_only_relays() {
     let (local, _) = p.a.selected_pair().unwrap();
     assert_eq!(local.kind, ice::CandidateKind::Relay);
     assert!(data_flows(&mut p));
+    // In place: with the channel bound by now, the ChannelData header goes
+    // into the caller's headroom and nothing is queued or copied.
+    let mut buf = [0u8; ice::SEND_HEADROOM + 5 + ice::SEND_TAILROOM];
+    buf[ice::SEND_HEADROOM..][..5].copy_from_slice(b"\x80abcd");
+    let now = p.now;
+    let to =
+        p.a.send_in_place(now, &mut buf, 5)
+            .unwrap()
+            .expect("a bound channel");
+    assert_eq!(to.transport, ice::TransportProtocol::Udp);
+    assert_eq!((to.offset, to.len), (0, 9));
+    let datagram = to.datagram(&buf);
+    assert!(
+        (0x40..=0x4f).contains(&datagram[0]),
+        "ChannelData {datagram:?}"
+    );
+    assert_eq!(&datagram[2..], &[0, 5, 0x80, b'a', b'b', b'c', b'd']);
+    assert!(p.a.poll_transmit(now).is_none());
+    let before = p.received[1].len();
+    let transmit = ice::Transmit {
+        source: to.source,
+        destination: to.destination,
+        transport: to.transport,
+        contents: bytes::Bytes::copy_from_slice(datagram),
+    };
+    p.net.send(now, &transmit);
+    assert!(p.run_until(Duration::from_secs(2), |p| p.received[1].len() > before));
+    assert_eq!(&p.received[1][before][..], b"\x80abcd");
+    // Without the headroom: refused, not a panic.
+    assert_eq!(
+        p.a.send_in_place(now, &mut [0u8; 6], 5),
+        Err(ice::Error::BufferTooSmall)
+    );
     // Closing releases the allocation at the server.
     let now = p.now;
     p.a.close(now);

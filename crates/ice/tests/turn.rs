@@ -859,6 +859,41 @@ fn two_symmetric_nats_talk_relay_to_relay() {
         assert_eq!(from_other, expected, "client {i}");
         assert_eq!(clients[i].channel(now, relayed[1 - i]), Some(0x4000));
     }
+
+    // In place through the bound channels: the header goes into the headroom.
+    let headroom = ice::port::turn::RELAY_HEADROOM;
+    for i in 0..2 {
+        let mut buf = [0u8; 16];
+        buf[headroom..][..3].copy_from_slice(&[b'p', i as u8, 9]);
+        let n = clients[i]
+            .send_in_place(now, relayed[1 - i], &mut buf, 3)
+            .unwrap()
+            .expect("a bound channel");
+        assert_eq!(&buf[..n], &[0x40, 0x00, 0, 3, b'p', i as u8, 9]);
+        let t = Transmit {
+            source: clients[i].local(),
+            destination: addr(SERVER),
+            transport: ice::TransportProtocol::Udp,
+            contents: Bytes::copy_from_slice(&buf[..n]),
+        };
+        net.send(now, &t);
+    }
+    step(&mut net, &mut clients, &mut received, &mut now, 100);
+    for i in 0..2 {
+        let last = received[i].last().unwrap();
+        assert_eq!(last, &(relayed[1 - i], vec![b'p', (1 - i) as u8, 9]));
+    }
+    // A peer without a bound channel yet: not in place (send_to's Send indication).
+    let stranger = SocketAddr::new(relayed[1].ip(), 1);
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        clients[0].send_in_place(now, stranger, &mut buf, 3),
+        Ok(None)
+    );
+    // Too little room: refused.
+    assert!(clients[0]
+        .send_in_place(now, relayed[1], &mut [0u8; 5], 3)
+        .is_err());
 }
 
 // ---------------------------------------------------------------------------

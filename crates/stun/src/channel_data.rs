@@ -93,6 +93,43 @@ impl<'a> ChannelData<'a> {
         }
         Ok(total)
     }
+
+    /// Wraps data already in place: the payload is
+    /// `buf[CHANNEL_DATA_HEADER_LEN..CHANNEL_DATA_HEADER_LEN + len]`; the
+    /// header is written before it (and, with `pad`, zeros after it up to
+    /// four bytes), so the message is `buf[..n]` for the returned `n`.
+    /// Nothing is copied.
+    ///
+    /// ```
+    /// use stun::channel_data::{ChannelData, CHANNEL_DATA_HEADER_LEN};
+    /// let mut buf = [0u8; 12];
+    /// buf[CHANNEL_DATA_HEADER_LEN..][..3].copy_from_slice(b"abc");
+    /// let n = ChannelData::wrap_in_place(0x4001, &mut buf, 3, true).unwrap();
+    /// assert_eq!(&buf[..n], &[0x40, 0x01, 0, 3, b'a', b'b', b'c', 0]);
+    /// assert_eq!(ChannelData::parse(&buf[..n]).unwrap().data, b"abc");
+    /// ```
+    pub fn wrap_in_place(
+        channel: u16,
+        buf: &mut [u8],
+        len: usize,
+        pad: bool,
+    ) -> Result<usize, Error> {
+        if !CHANNEL_NUMBER_RANGE.contains(&channel) {
+            return Err(Error::BadChannelNumber(channel));
+        }
+        if len > u16::MAX as usize {
+            return Err(Error::ValueTooLong(crate::AttributeType::DATA));
+        }
+        let end = CHANNEL_DATA_HEADER_LEN + len;
+        let total = if pad { (end + 3) & !3 } else { end };
+        if buf.len() < total {
+            return Err(Error::BufferTooSmall);
+        }
+        buf[0..2].copy_from_slice(&channel.to_be_bytes());
+        buf[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+        buf[end..total].fill(0);
+        Ok(total)
+    }
 }
 
 #[cfg(test)]

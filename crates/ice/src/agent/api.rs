@@ -72,6 +72,44 @@ pub struct Route {
     pub transport: TransportProtocol,
 }
 
+/// Where a datagram prepared in the caller's buffer goes
+/// ([`IceAgent::send_in_place`]): send `buf[offset..offset + len]` from
+/// `source` to `destination`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendTo {
+    /// Our socket (or TCP base) to send from.
+    pub source: SocketAddr,
+    /// The peer's address, or the TURN server's on a relayed route.
+    pub destination: SocketAddr,
+    /// UDP, or TCP (an RFC 4571 frame on the pair's connection, or a message
+    /// on the connection to a TURN server).
+    pub transport: TransportProtocol,
+    /// Where the datagram starts in the caller's buffer.
+    pub offset: usize,
+    /// Its length.
+    pub len: usize,
+}
+
+impl SendTo {
+    /// `offset..offset + len`.
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.offset..self.offset + self.len
+    }
+
+    /// The datagram in the buffer it was prepared in.
+    pub fn datagram<'b>(&self, buf: &'b [u8]) -> &'b [u8] {
+        &buf[self.range()]
+    }
+}
+
+/// Room [`IceAgent::send_in_place`] needs before the data in the caller's
+/// buffer (a TURN ChannelData header), and [`SEND_TAILROOM`] after it.
+pub const SEND_HEADROOM: usize = crate::port::turn::RELAY_HEADROOM;
+
+/// Room [`IceAgent::send_in_place`] needs after the data (ChannelData
+/// padding to four bytes over a TCP connection to a TURN server).
+pub const SEND_TAILROOM: usize = 3;
+
 impl IceAgent {
     /// Our credentials, to signal to the peer.
     pub fn local_credentials(&self) -> &Credentials {
@@ -194,6 +232,58 @@ impl IceAgent {
             transport: r.transport,
             contents: Bytes::copy_from_slice(data),
         })
+    }
+
+    /// [`send`](Self::send) without a copy or an allocation: the data is
+    /// already at `buf[SEND_HEADROOM..SEND_HEADROOM + len]` (`buf` has
+    /// [`SEND_TAILROOM`] more bytes after it), and the returned [`SendTo`]
+    /// says which part of `buf` to send where. On a direct route that is the
+    /// data itself; on a TURN-relayed route with a bound channel the
+    /// ChannelData header is written into the headroom. Only while a relayed
+    /// route has no channel yet (its first packets) is the data copied into
+    /// a Send indication, queued for [`poll_transmit`](Self::poll_transmit),
+    /// and `Ok(None)` says so.
+    ///
+    /// [`Error::NotConnected`] without a consented pair,
+    /// [`Error::BufferTooSmall`] when `buf` lacks the head- or tailroom.
+    pub fn send_in_place(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        len: usize,
+    ) -> Result<Option<SendTo>, Error> {
+        if buf.len() < SEND_HEADROOM + len + SEND_TAILROOM {
+            return Err(Error::BufferTooSmall);
+        }
+        let r = self.route().ok_or(Error::NotConnected)?;
+        if r.transport == TransportProtocol::Udp && self.allocator.is_relayed(r.source) {
+            if let Some((source, destination, transport, n)) =
+                self.allocator
+                    .relay_wrap_in_place(now, r.source, r.destination, buf, len)
+            {
+                return Ok(Some(SendTo {
+                    source,
+                    destination,
+                    transport,
+                    offset: 0,
+                    len: n,
+                }));
+            }
+            let data = &buf[SEND_HEADROOM..SEND_HEADROOM + len];
+            let t = self
+                .allocator
+                .relay_wrap(now, r.source, r.destination, data)
+                .ok_or(Error::NotConnected)?;
+            self.transmits.push_back(t);
+            return Ok(None);
+        }
+        Ok(Some(SendTo {
+            source: r.source,
+            destination: r.destination,
+            transport: r.transport,
+            offset: SEND_HEADROOM,
+            len,
+        }))
     }
 
     /// `c` with our current ufrag and generation, as it is signalled.

@@ -37,6 +37,13 @@ impl IceAgent {
         local: SocketAddr,
         source: SocketAddr,
     ) -> bool {
+        // Data arrives on the selected pair: looked at first, without a scan.
+        if let Some(p) = self.selected.and_then(|id| self.pairs.get_mut(id)) {
+            if p.is(local, source, transport) {
+                p.last_received = Some(now);
+                return true;
+            }
+        }
         if let Some(p) = self
             .pairs
             .iter_mut()

@@ -43,7 +43,7 @@ mod pair;
 mod state;
 
 pub use crate::credentials::Credentials;
-pub use api::{IceEvent, Receive, Received, Route};
+pub use api::{IceEvent, Receive, Received, Route, SendTo, SEND_HEADROOM, SEND_TAILROOM};
 pub use config::{IceConfig, IceRole, NominationMode};
 pub use pair::{pair_priority, PairState};
 pub use state::IceConnectionState;

@@ -404,6 +404,35 @@ impl PortAllocatorSession {
         }
     }
 
+    /// [`relay_wrap`](Self::relay_wrap) in place, through a bound channel
+    /// ([`TurnClient::send_in_place`]): the data is at
+    /// `buf[RELAY_HEADROOM..RELAY_HEADROOM + len]`; where `buf[..n]` goes
+    /// (our socket or TCP base, the TURN server, its transport) and `n`.
+    /// `None` when it cannot be done in place (no channel yet, or an error
+    /// [`relay_wrap`](Self::relay_wrap) will report).
+    pub fn relay_wrap_in_place(
+        &mut self,
+        now: Instant,
+        relayed: SocketAddr,
+        peer: SocketAddr,
+        buf: &mut [u8],
+        len: usize,
+    ) -> Option<(SocketAddr, SocketAddr, TransportProtocol, usize)> {
+        let i = self
+            .relays
+            .iter()
+            .position(|r| r.client.relayed_address() == Some(relayed))?;
+        let client = &mut self.relays[i].client;
+        let wrapped = client.send_in_place(now, peer, buf, len).ok().flatten();
+        let route = (
+            client.local(),
+            client.config().server,
+            client.config().transport,
+        );
+        self.pump_relays();
+        wrapped.map(|n| (route.0, route.1, route.2, n))
+    }
+
     /// Releases every TURN allocation (Refresh with LIFETIME 0).
     pub fn close(&mut self, now: Instant) {
         for r in &mut self.relays {

@@ -49,6 +49,7 @@ use tokio::time::Instant;
 
 use crate::agent::{
     Credentials, IceAgent, IceConfig, IceConnectionState, IceEvent, Receive, Received, Route,
+    SEND_HEADROOM, SEND_TAILROOM,
 };
 use crate::candidate::{Candidate, TransportProtocol};
 use crate::error::Error;
@@ -60,6 +61,9 @@ mod tcp;
 pub use packet_sockets::{
     PacketSockets, SocketTag, StreamFrame, Wake, MAX_TCP_CONNECTIONS, READ_BUDGET,
 };
+
+/// Largest datagram a handle sends (the UDP maximum).
+const MAX_DATAGRAM: usize = 65_535;
 
 /// Pending commands from handles; senders wait when it is full.
 const COMMAND_QUEUE: usize = 64;
@@ -290,6 +294,7 @@ impl IceTransport {
             warned_data: false,
             warned_events: false,
             filter: config.networks.clone(),
+            out: vec![0; SEND_HEADROOM + MAX_DATAGRAM + SEND_TAILROOM],
         };
         runtime.spawn(driver.run());
         Ok(IceTransport {
@@ -507,6 +512,8 @@ struct Driver {
     warned_events: bool,
     /// Which networks get sockets when the monitor finds new ones.
     filter: NetworkFilter,
+    /// Where relayed data is wrapped in place.
+    out: Vec<u8>,
 }
 
 fn clock() -> std::time::Instant {
@@ -560,11 +567,7 @@ impl Driver {
         let now = clock();
         match command {
             Command::Send(data, reply) => {
-                let result = self
-                    .agent
-                    .send(now, &data)
-                    .map(|t| self.sockets.send((), t));
-                let _ = reply.send(result);
+                let _ = reply.send(self.send_relayed(now, &data));
             }
             Command::SetRemoteCredentials(c) => self.agent.set_remote_credentials(now, c),
             Command::AddRemoteCandidate(c, reply) => {
@@ -588,6 +591,37 @@ impl Driver {
                 self.close_reply = Some(reply);
             }
         }
+    }
+
+    /// Sends data a handle could not send itself (a relayed or TCP route):
+    /// wrapped in the task's buffer ([`IceAgent::send_in_place`]), so a
+    /// relayed datagram through a bound channel costs no allocation here.
+    fn send_relayed(&mut self, now: std::time::Instant, data: &[u8]) -> Result<(), Error> {
+        let len = data.len();
+        if self.out.len() < SEND_HEADROOM + len + SEND_TAILROOM {
+            return Err(Error::BufferTooSmall);
+        }
+        self.out[SEND_HEADROOM..SEND_HEADROOM + len].copy_from_slice(data);
+        let Some(to) = self.agent.send_in_place(now, &mut self.out, len)? else {
+            return Ok(()); // queued by the agent (a Send indication)
+        };
+        let datagram = to.datagram(&self.out);
+        match to.transport {
+            TransportProtocol::Udp => {
+                self.sockets
+                    .send_datagram(to.source, to.destination, datagram);
+            }
+            TransportProtocol::Tcp => {
+                let t = crate::allocator::Transmit {
+                    source: to.source,
+                    destination: to.destination,
+                    transport: to.transport,
+                    contents: Bytes::copy_from_slice(datagram),
+                };
+                self.sockets.send((), t);
+            }
+        }
+        Ok(())
     }
 
     fn handle_wake(&mut self, wake: Wake<()>) {

@@ -120,6 +120,9 @@ pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(600);
 /// The largest application payload [`TurnClient::send_to`] accepts.
 pub const MAX_PAYLOAD: usize = 65_000;
 
+/// Room [`TurnClient::send_in_place`] needs before the data: a ChannelData header.
+pub const RELAY_HEADROOM: usize = stun::channel_data::CHANNEL_DATA_HEADER_LEN;
+
 /// Retries of one request after 401/438 answers (new realm or nonce).
 const MAX_AUTH_RETRIES: u8 = 3;
 /// After a CreatePermission or ChannelBind fails, no new attempt for this long.
@@ -488,6 +491,41 @@ impl TurnClient {
             destination: self.config.server,
             contents,
         })
+    }
+
+    /// [`send_to`](Self::send_to) without a copy or an allocation, once a
+    /// channel is bound to `peer`: the data is already at
+    /// `buf[RELAY_HEADROOM..RELAY_HEADROOM + len]`, the ChannelData header
+    /// is written into the headroom (and, over TCP, up to three bytes of
+    /// padding after the data), and `Ok(Some(n))` says the datagram is
+    /// `buf[..n]`, to send from [`TurnClient::local`] to the server over
+    /// [`TurnConfig::transport`]. `Ok(None)` while no channel is bound yet
+    /// (the first packets to a peer, or without
+    /// [`TurnConfig::auto_channel_bind`]): send with
+    /// [`send_to`](Self::send_to), which uses a Send indication.
+    pub fn send_in_place(
+        &mut self,
+        now: Instant,
+        peer: SocketAddr,
+        buf: &mut [u8],
+        len: usize,
+    ) -> Result<Option<usize>, TurnError> {
+        self.check_peer(peer.ip())?;
+        if len > MAX_PAYLOAD {
+            return Err(TurnError::PayloadTooLong(len));
+        }
+        self.ensure_permission(now, peer.ip(), false)?;
+        if !(self.config.auto_channel_bind || self.channels.contains_key(&peer)) {
+            return Ok(None);
+        }
+        self.ensure_channel(now, peer);
+        let Some(number) = self.channel(now, peer) else {
+            return Ok(None);
+        };
+        let pad = self.config.transport == TransportProtocol::Tcp;
+        let n = ChannelData::wrap_in_place(number, buf, len, pad)?;
+        self.note_sent(now);
+        Ok(Some(n))
     }
 
     /// Releases the allocation: a Refresh with LIFETIME 0, then
