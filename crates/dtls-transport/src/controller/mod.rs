@@ -33,6 +33,12 @@
 //! Like every core here it owns no socket and reads no clock: the driver
 //! feeds datagrams per transport (each transport's agent has its own sockets)
 //! and drains transmits, events and the next timeout.
+//!
+//! Rooms: this file holds the public types, transport management, gathering,
+//! signalling and the `poll_*` calls; `jsep_transport.rs` the
+//! [`JsepTransport`] and its components; `media.rs` the per-packet paths in
+//! and out (receive in place, SRTP, sends in place); `state.rs` the pumping
+//! of events between ICE and DTLS and the combined states.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -40,16 +46,21 @@ use std::ops::Range;
 use std::time::Instant;
 
 use bytes::Bytes;
-use ice::stun::{classify, PacketKind};
 use ice::{
-    Candidate, Credentials, GatheringState, IceAgent, IceConfig, IceConnectionState, IceEvent,
-    NetworkType, Receive, Received, Transmit, TransportProtocol,
+    Candidate, Credentials, GatheringState, IceConfig, IceConnectionState, NetworkType, Transmit,
 };
 
 use crate::certificate::{Certificate, Fingerprint};
-use crate::dtls::{DtlsConfig, DtlsEvent, DtlsRole, DtlsState, DtlsTransport};
+use crate::dtls::{DtlsConfig, DtlsRole};
 use crate::error::Error;
-use crate::srtp::{SrtpConfig, SrtpProfile, SrtpSession};
+use crate::srtp::{SrtpConfig, SrtpProfile};
+
+mod jsep_transport;
+mod media;
+mod state;
+
+use jsep_transport::Channel;
+pub use jsep_transport::JsepTransport;
 
 /// W3C `RTCPeerConnectionState`: ICE and DTLS of every transport combined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -187,144 +198,6 @@ pub struct PlainMedia {
     pub rtcp: bool,
     /// Where the plain packet is in the buffer.
     pub range: Range<usize>,
-}
-
-/// One ICE component with DTLS over it (libwebrtc's P2PTransportChannel +
-/// DtlsTransportChannelWrapper), and the SRTP session made from its DTLS-SRTP
-/// keys (libwebrtc's DtlsSrtpTransport).
-#[derive(Debug)]
-struct Channel {
-    ice: IceAgent,
-    dtls: DtlsTransport,
-    dtls_started: bool,
-    gathering: GatheringState,
-    /// A [`GatherRequest`] was issued for this component.
-    gather_requested: bool,
-    /// Created when DTLS connects with an SRTP profile.
-    srtp: Option<SrtpSession>,
-    /// Received SRTP/SRTCP packets refused (authentication, replay, no keys).
-    srtp_errors: u64,
-}
-
-impl Channel {
-    fn new(ice: IceConfig, dtls: DtlsConfig) -> Result<Channel, Error> {
-        Ok(Channel {
-            ice: IceAgent::new(ice),
-            dtls: DtlsTransport::new(dtls)?,
-            dtls_started: false,
-            gathering: GatheringState::New,
-            gather_requested: false,
-            srtp: None,
-            srtp_errors: 0,
-        })
-    }
-
-    /// Removes SRTP/SRTCP protection from `packet` in place; the plain length.
-    fn unprotect(&mut self, rtcp: bool, packet: &mut [u8]) -> Result<usize, Error> {
-        let result = match self.srtp.as_mut() {
-            None => Err(Error::NoSrtpProfile),
-            Some(s) if rtcp => s.unprotect_rtcp(packet),
-            Some(s) => s.unprotect_rtp(packet),
-        };
-        if let Err(e) = &result {
-            self.srtp_errors += 1;
-            tracing::trace!(rtcp, error = %e, "SRTP packet refused");
-        }
-        result
-    }
-
-    fn is_connected(&self) -> bool {
-        matches!(
-            self.ice.state(),
-            IceConnectionState::Connected | IceConnectionState::Completed
-        ) && self.dtls.state() == DtlsState::Connected
-    }
-}
-
-/// One transport (libwebrtc's JsepTransport): the RTP component's ICE agent
-/// and DTLS transport, and, without rtcp-mux, the RTCP component's.
-#[derive(Debug)]
-pub struct JsepTransport {
-    id: TransportId,
-    name: String,
-    rtp: Channel,
-    rtcp: Option<Channel>,
-}
-
-impl JsepTransport {
-    /// The transport name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The transport's id in its controller.
-    pub fn id(&self) -> TransportId {
-        self.id
-    }
-
-    /// The RTP component's ICE agent (add sockets, remote credentials and candidates here).
-    pub fn ice(&mut self) -> &mut IceAgent {
-        &mut self.rtp.ice
-    }
-
-    /// The RTP component's DTLS transport.
-    pub fn dtls(&self) -> &DtlsTransport {
-        &self.rtp.dtls
-    }
-
-    /// The RTCP component's ICE agent, without rtcp-mux.
-    pub fn rtcp_ice(&mut self) -> Option<&mut IceAgent> {
-        self.rtcp.as_mut().map(|c| &mut c.ice)
-    }
-
-    /// The RTCP component's DTLS transport, without rtcp-mux.
-    pub fn rtcp_dtls(&self) -> Option<&DtlsTransport> {
-        self.rtcp.as_ref().map(|c| &c.dtls)
-    }
-
-    fn channels(&self) -> impl Iterator<Item = &Channel> {
-        std::iter::once(&self.rtp).chain(self.rtcp.as_ref())
-    }
-
-    fn channels_mut(&mut self) -> impl Iterator<Item = &mut Channel> {
-        std::iter::once(&mut self.rtp).chain(self.rtcp.as_mut())
-    }
-
-    fn channel_mut(&mut self, component: u16) -> Option<&mut Channel> {
-        match component {
-            1 => Some(&mut self.rtp),
-            2 => self.rtcp.as_mut(),
-            _ => None,
-        }
-    }
-
-    /// The component that carries RTCP (`rtcp`) or RTP packets we send.
-    /// The component `sending_channel(rtcp)` is: 2 for RTCP without rtcp-mux.
-    fn sending_component(&self, rtcp: bool) -> u16 {
-        if rtcp && self.rtcp.is_some() {
-            2
-        } else {
-            1
-        }
-    }
-
-    fn sending_channel(&mut self, rtcp: bool) -> &mut Channel {
-        match (&mut self.rtcp, rtcp) {
-            (Some(c), true) => c,
-            _ => &mut self.rtp,
-        }
-    }
-
-    /// Received SRTP/SRTCP packets refused on every component (failed
-    /// authentication, replays, packets before the keys).
-    pub fn srtp_errors(&self) -> u64 {
-        self.channels().map(|c| c.srtp_errors).sum()
-    }
-
-    /// The negotiated SRTP profile, once DTLS has connected with one.
-    pub fn srtp_profile(&self) -> Option<SrtpProfile> {
-        self.rtp.srtp.as_ref().map(SrtpSession::profile)
-    }
 }
 
 /// Configuration shared by the transports a controller creates.
@@ -714,150 +587,6 @@ impl TransportController {
         self.gathering
     }
 
-    /// A datagram for transport `name`'s RTP component (from one of its agent's sockets).
-    pub fn handle_receive(&mut self, now: Instant, name: &str, receive: Receive<'_>) {
-        self.handle_receive_component(now, name, 1, receive)
-    }
-
-    /// A datagram for component `component` (1 = RTP, 2 = RTCP without
-    /// rtcp-mux) of `name`. Media comes out decrypted as
-    /// [`ControllerEvent::Media`] (one copy of the packet);
-    /// [`handle_receive_in_place`](Self::handle_receive_in_place) decrypts in
-    /// the caller's buffer instead.
-    pub fn handle_receive_component(
-        &mut self,
-        now: Instant,
-        name: &str,
-        component: u16,
-        receive: Receive<'_>,
-    ) {
-        let Some(id) = self.transport_id(name) else {
-            return;
-        };
-        let mut buf = receive.data.to_vec();
-        let local = receive.local;
-        let source = receive.source;
-        if let Ok(Some(media)) =
-            self.handle_receive_in_place(now, id, component, local, source, &mut buf)
-        {
-            buf.truncate(media.range.end);
-            buf.drain(..media.range.start);
-            self.events.push_back(ControllerEvent::Media {
-                transport: name.to_string(),
-                rtcp: media.rtcp,
-                packet: Bytes::from(buf),
-            });
-        }
-    }
-
-    /// A datagram for component `component` of transport `id` that arrived
-    /// from `source` on our socket `local`, in a buffer the controller may
-    /// write: SRTP/SRTCP from the verified peer is decrypted in place and
-    /// returned as `Ok(Some(PlainMedia))` (the plain packet is `buf[range]`).
-    /// STUN, DTLS and anything dropped give `Ok(None)` (their effects come
-    /// out as events and transmits as usual); a media packet SRTP refuses
-    /// (authentication, replay, no keys yet) is the `Err` and is counted in
-    /// [`JsepTransport::srtp_errors`].
-    ///
-    /// The media path allocates nothing and looks nothing up by name: the
-    /// transport by index, ICE's check of the pair, SRTP in place; the
-    /// combined states are recomputed only for datagrams that can change
-    /// them (STUN and DTLS).
-    pub fn handle_receive_in_place(
-        &mut self,
-        now: Instant,
-        id: TransportId,
-        component: u16,
-        local: SocketAddr,
-        source: SocketAddr,
-        buf: &mut [u8],
-    ) -> Result<Option<PlainMedia>, Error> {
-        self.receive_in_place(
-            now,
-            (id, component),
-            TransportProtocol::Udp,
-            (local, source),
-            buf,
-        )
-    }
-
-    /// One frame from a TCP connection of component `component` of
-    /// transport `id` (ICE-TCP without its RFC 4571 length prefix, or a
-    /// whole message from a TURN server reached over TCP): `local` is the
-    /// candidate base the connection belongs to (the listener's address, or
-    /// the active candidate's address with port 9), `source` the peer. Media
-    /// comes out decrypted in place as for
-    /// [`handle_receive_in_place`](Self::handle_receive_in_place).
-    pub fn handle_stream_frame_in_place(
-        &mut self,
-        now: Instant,
-        id: TransportId,
-        component: u16,
-        local: SocketAddr,
-        source: SocketAddr,
-        buf: &mut [u8],
-    ) -> Result<Option<PlainMedia>, Error> {
-        self.receive_in_place(
-            now,
-            (id, component),
-            TransportProtocol::Tcp,
-            (local, source),
-            buf,
-        )
-    }
-
-    /// A datagram or frame for `(transport, component)` that came over
-    /// `protocol` from `source` to our `local`.
-    fn receive_in_place(
-        &mut self,
-        now: Instant,
-        (id, component): (TransportId, u16),
-        protocol: TransportProtocol,
-        (local, source): (SocketAddr, SocketAddr),
-        buf: &mut [u8],
-    ) -> Result<Option<PlainMedia>, Error> {
-        let c = self
-            .by_id(id)?
-            .channel_mut(component)
-            .ok_or(Error::UnknownComponent(component))?;
-        let receive = Receive {
-            local,
-            source,
-            data: buf,
-        };
-        let received = match protocol {
-            TransportProtocol::Udp => c.ice.handle_receive(now, receive),
-            TransportProtocol::Tcp => c.ice.handle_stream_frame(now, receive),
-        };
-        let range = match received {
-            Received::Data(range) => range,
-            Received::Stun | Received::Dropped => {
-                self.update(now);
-                return Ok(None);
-            }
-        };
-        let payload = &mut buf[range.clone()];
-        match classify(payload) {
-            PacketKind::Dtls => {
-                c.dtls.handle_receive(now, payload);
-                self.update(now);
-                Ok(None)
-            }
-            // Media only from a peer whose certificate DTLS has verified.
-            kind @ (PacketKind::Rtp | PacketKind::Rtcp)
-                if c.dtls.state() == DtlsState::Connected =>
-            {
-                let rtcp = kind == PacketKind::Rtcp;
-                let n = c.unprotect(rtcp, payload)?;
-                Ok(Some(PlainMedia {
-                    rtcp,
-                    range: range.start..range.start + n,
-                }))
-            }
-            _ => Ok(None),
-        }
-    }
-
     /// Runs the timers of every agent and DTLS transport.
     pub fn handle_timeout(&mut self, now: Instant) {
         for c in self
@@ -873,122 +602,6 @@ impl TransportController {
             }
         }
         self.update(now);
-    }
-
-    /// Sends application data (SCTP) to the peer over DTLS on `name`.
-    pub fn send_application_data(
-        &mut self,
-        now: Instant,
-        name: &str,
-        data: &[u8],
-    ) -> Result<(), Error> {
-        let t = self.get_mut(name)?;
-        t.rtp.dtls.send(data)?;
-        self.update(now);
-        Ok(())
-    }
-
-    /// Protects a plain RTP packet with transport `id`'s SRTP session and
-    /// queues it along ICE's route (drain [`poll_transmit`](Self::poll_transmit)).
-    /// [`Error::NotConnected`] before DTLS has verified the peer,
-    /// [`Error::NoSrtpProfile`] when DTLS negotiated no SRTP profile; SRTP's
-    /// own errors (a packet too short to be RTP…) as they come.
-    /// [`send_rtp_into`](Self::send_rtp_into) protects into the caller's
-    /// buffer instead of queueing a copy.
-    pub fn send_rtp(&mut self, now: Instant, id: TransportId, packet: &[u8]) -> Result<(), Error> {
-        self.send_srtp(now, id, false, packet)
-    }
-
-    /// Protects a plain RTCP packet (SRTCP) and queues it, on the RTCP
-    /// component when the transport has one. Errors as for
-    /// [`send_rtp`](Self::send_rtp).
-    pub fn send_rtcp(&mut self, now: Instant, id: TransportId, packet: &[u8]) -> Result<(), Error> {
-        self.send_srtp(now, id, true, packet)
-    }
-
-    fn send_srtp(
-        &mut self,
-        now: Instant,
-        id: TransportId,
-        rtcp: bool,
-        packet: &[u8],
-    ) -> Result<(), Error> {
-        let mut scratch = std::mem::take(&mut self.scratch);
-        if scratch.len() < SCRATCH_LEN {
-            scratch.resize(SCRATCH_LEN, 0);
-        }
-        let result = self.protect(id, rtcp, packet, &mut scratch).and_then(|n| {
-            let t = &mut self.transports[id.index()];
-            let component = t.sending_component(rtcp);
-            let transmit = t.sending_channel(rtcp).ice.send(now, &scratch[..n])?;
-            self.transmits.push_back(ComponentTransmit {
-                transport: id,
-                component,
-                transmit,
-            });
-            Ok(())
-        });
-        self.scratch = scratch;
-        result
-    }
-
-    /// Protects a plain RTP (`rtcp` false) or RTCP packet into `out` and
-    /// says which part of `out` to send where, without a copy or an
-    /// allocation: the caller sends [`SendTo::datagram`] from `source` to
-    /// `destination`. `out` needs [`SEND_HEADROOM`](ice::SEND_HEADROOM)
-    /// bytes before the packet, the SRTP overhead after it
-    /// ([`SrtpProfile::rtcp_overhead`](crate::srtp::SrtpProfile::rtcp_overhead),
-    /// at most 20 bytes) and [`SEND_TAILROOM`](ice::SEND_TAILROOM), else
-    /// [`Error::BufferTooSmall`]: `packet.len() + SEND_OVERHEAD` bytes always
-    /// suffice ([`SEND_OVERHEAD`]).
-    /// On a route through a TURN relay the ChannelData header goes into the
-    /// headroom once a channel is bound; before that (the first packets) the
-    /// datagram is queued as a [`Transmit`] instead and `Ok(None)` says so.
-    /// Errors as for [`send_rtp`](Self::send_rtp).
-    pub fn send_rtp_into(
-        &mut self,
-        now: Instant,
-        id: TransportId,
-        rtcp: bool,
-        packet: &[u8],
-        out: &mut [u8],
-    ) -> Result<Option<SendTo>, Error> {
-        if out.len() < ice::SEND_HEADROOM + ice::SEND_TAILROOM {
-            return Err(Error::BufferTooSmall);
-        }
-        let end = out.len() - ice::SEND_TAILROOM;
-        let n = self.protect(id, rtcp, packet, &mut out[ice::SEND_HEADROOM..end])?;
-        let c = self.transports[id.index()].sending_channel(rtcp);
-        // Ok(None): queued by the agent (a relayed route's Send indication).
-        c.ice.send_in_place(now, out, n).map_err(|e| match e {
-            ice::Error::BufferTooSmall => Error::BufferTooSmall,
-            e => e.into(),
-        })
-    }
-
-    /// SRTP-protects `packet` into `out` with the sending component's
-    /// session; the protected length.
-    fn protect(
-        &mut self,
-        id: TransportId,
-        rtcp: bool,
-        packet: &[u8],
-        out: &mut [u8],
-    ) -> Result<usize, Error> {
-        let c = self.by_id(id)?.sending_channel(rtcp);
-        if c.dtls.state() != DtlsState::Connected {
-            return Err(Error::NotConnected);
-        }
-        let session = c.srtp.as_mut().ok_or(Error::NoSrtpProfile)?;
-        if out.len() < packet.len() {
-            return Err(Error::BufferTooSmall);
-        }
-        out[..packet.len()].copy_from_slice(packet);
-        if rtcp {
-            session.protect_rtcp(out, packet.len())
-        } else {
-            session.protect_rtp(out, packet.len())
-        }
     }
 
     /// Closes DTLS (close_notify) and ICE on every transport.
@@ -1053,177 +666,11 @@ impl TransportController {
             .flatten()
             .min()
     }
-
-    /// Pumps events between the layers: ICE events become controller events,
-    /// DTLS starts once ICE has a route, DTLS datagrams go out along the
-    /// route, DTLS events are forwarded, and the combined states are updated.
-    fn update(&mut self, now: Instant) {
-        for t in self.transports.iter_mut() {
-            let name = &t.name;
-            let was_complete = std::iter::once(&t.rtp)
-                .chain(t.rtcp.as_ref())
-                .all(|c| c.gathering == GatheringState::Complete);
-            // The name is cloned only into the events that carry it.
-            for (component, c) in (1u16..).zip(std::iter::once(&mut t.rtp).chain(t.rtcp.as_mut())) {
-                while let Some(ev) = c.ice.poll_event() {
-                    match ev {
-                        IceEvent::LocalCandidate(candidate) => {
-                            self.events.push_back(ControllerEvent::Candidate {
-                                transport: name.clone(),
-                                candidate,
-                            })
-                        }
-                        IceEvent::GatheringStateChanged(s) => c.gathering = s,
-                        _ => {}
-                    }
-                }
-                if !c.dtls_started && c.ice.route().is_some() {
-                    c.dtls_started = true;
-                    c.dtls.start(now);
-                }
-                if c.ice.route().is_some() {
-                    while let Some(datagram) = c.dtls.poll_transmit() {
-                        match c.ice.send(now, &datagram) {
-                            Ok(transmit) => self.transmits.push_back(ComponentTransmit {
-                                transport: t.id,
-                                component,
-                                transmit,
-                            }),
-                            Err(e) => tracing::debug!(error = %e, "DTLS datagram not sent"),
-                        }
-                    }
-                }
-                while let Some(ev) = c.dtls.poll_event() {
-                    match ev {
-                        DtlsEvent::Connected { srtp } => {
-                            let srtp_profile = srtp.as_ref().map(|k| k.profile);
-                            if let Some(keys) = srtp {
-                                match SrtpSession::from_keys(&keys, self.config.srtp.clone()) {
-                                    Ok(session) => c.srtp = Some(session),
-                                    Err(error) => {
-                                        tracing::warn!(transport = %name, component, %error, "SRTP session not created")
-                                    }
-                                }
-                            }
-                            self.events.push_back(ControllerEvent::DtlsConnected {
-                                transport: name.clone(),
-                                component,
-                                srtp_profile,
-                            })
-                        }
-                        DtlsEvent::ApplicationData(data) => {
-                            self.events.push_back(ControllerEvent::ApplicationData {
-                                transport: name.clone(),
-                                data,
-                            })
-                        }
-                        DtlsEvent::Failed(error) => {
-                            tracing::warn!(transport = %name, component, %error, "DTLS failed");
-                            self.events.push_back(ControllerEvent::DtlsFailed {
-                                transport: name.clone(),
-                                component,
-                                error,
-                            })
-                        }
-                        DtlsEvent::StateChanged(_) => {}
-                    }
-                }
-            }
-            if !was_complete
-                && t.channels()
-                    .all(|c| c.gathering == GatheringState::Complete)
-            {
-                self.events.push_back(ControllerEvent::EndOfCandidates {
-                    transport: name.clone(),
-                });
-            }
-        }
-        self.update_states();
-    }
-
-    fn update_states(&mut self) {
-        // Several passes over the channels instead of collecting them: no allocation.
-        let cs = || self.transports.iter().flat_map(JsepTransport::channels);
-        let empty = self.transports.is_empty();
-        let gathering = if empty || cs().all(|c| c.gathering == GatheringState::New) {
-            GatheringState::New
-        } else if cs().all(|c| c.gathering == GatheringState::Complete) {
-            GatheringState::Complete
-        } else {
-            GatheringState::Gathering
-        };
-        let ice = combine_ice(cs().map(|c| c.ice.state()));
-        let state = if self.closed {
-            PeerConnectionState::Closed
-        } else if cs().any(|c| {
-            c.ice.state() == IceConnectionState::Failed || c.dtls.state() == DtlsState::Failed
-        }) {
-            PeerConnectionState::Failed
-        } else if cs().any(|c| c.ice.state() == IceConnectionState::Disconnected) {
-            PeerConnectionState::Disconnected
-        } else if !empty && cs().all(|c| c.is_connected()) {
-            PeerConnectionState::Connected
-        } else if cs()
-            .any(|c| c.ice.state() != IceConnectionState::New || c.dtls.state() != DtlsState::New)
-        {
-            PeerConnectionState::Connecting
-        } else {
-            PeerConnectionState::New
-        };
-        if gathering != self.gathering {
-            self.gathering = gathering;
-            self.events
-                .push_back(ControllerEvent::GatheringState(gathering));
-        }
-        if ice != self.ice_state {
-            self.ice_state = ice;
-            self.events
-                .push_back(ControllerEvent::IceConnectionState(ice));
-        }
-        if state != self.state {
-            self.state = state;
-            self.events
-                .push_back(ControllerEvent::ConnectionState(state));
-        }
-    }
-}
-
-/// W3C `iceConnectionState` over several transports.
-fn combine_ice(states: impl Iterator<Item = IceConnectionState>) -> IceConnectionState {
-    use IceConnectionState::*;
-    // One pass, no allocation: which states occur.
-    let (mut any, mut all_closed, mut failed, mut disconnected) = (false, true, false, false);
-    let (mut all_completed, mut all_connected, mut all_new) = (true, true, true);
-    for s in states {
-        any = true;
-        all_closed &= s == Closed;
-        failed |= s == Failed;
-        disconnected |= s == Disconnected;
-        all_completed &= matches!(s, Completed | Closed);
-        all_connected &= matches!(s, Connected | Completed | Closed);
-        all_new &= matches!(s, New | Closed);
-    }
-    if !any {
-        New
-    } else if all_closed {
-        Closed
-    } else if failed {
-        Failed
-    } else if disconnected {
-        Disconnected
-    } else if all_completed {
-        Completed
-    } else if all_connected {
-        Connected
-    } else if all_new {
-        New
-    } else {
-        Checking
-    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::state::combine_ice;
     use super::*;
     use crate::certificate::KeyType;
 
