@@ -38,9 +38,14 @@ pub(super) struct TransportState {
 impl TransportState {
     /// What the controller made of a datagram decrypted in `buf`: plain
     /// media is queued, a packet SRTP refused is counted.
-    fn received(&self, received: Result<Option<PlainMedia>, Error>, buf: &[u8]) {
+    /// `keep` turns the plain packet's range into the packet.
+    fn received(
+        &self,
+        received: Result<Option<PlainMedia>, Error>,
+        keep: impl FnOnce(std::ops::Range<usize>) -> Bytes,
+    ) {
         match received {
-            Ok(Some(media)) => self.queue_media(media.rtcp, &buf[media.range]),
+            Ok(Some(media)) => self.queue_media(media.rtcp, keep(media.range)),
             Ok(None) => {}
             Err(_) => {
                 self.shared.srtp_errors.fetch_add(1, Ordering::Relaxed);
@@ -49,11 +54,8 @@ impl TransportState {
     }
 
     /// Queues a received plain RTP/RTCP packet for the application.
-    fn queue_media(&self, rtcp: bool, packet: &[u8]) {
-        let media = MediaPacket {
-            rtcp,
-            packet: Bytes::copy_from_slice(packet),
-        };
+    fn queue_media(&self, rtcp: bool, packet: Bytes) {
+        let media = MediaPacket { rtcp, packet };
         if self.media.try_send(media).is_err() {
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
         }
@@ -370,19 +372,21 @@ impl Driver {
             Wake::Udp(i) => {
                 let controller = &mut self.controller;
                 let transports = &self.transports;
-                self.sockets
-                    .read_udp(i, |(id, component), local, source, buf| {
-                        let t = &transports[id];
-                        let received = controller.handle_receive_in_place(
-                            clock(),
-                            t.id,
-                            component,
-                            local,
-                            source,
-                            buf,
-                        );
-                        t.received(received, buf);
-                    });
+                self.sockets.read_udp(i, |mut datagram| {
+                    let (id, component) = datagram.tag;
+                    let t = &transports[id];
+                    let (local, source) = (datagram.local, datagram.source);
+                    let received = controller.handle_receive_in_place(
+                        clock(),
+                        t.id,
+                        component,
+                        local,
+                        source,
+                        datagram.data(),
+                    );
+                    // The plain packet is split off the receive pool, not copied.
+                    t.received(received, |range| datagram.keep(range));
+                });
             }
             Wake::Frame(mut frame) => {
                 let (id, component) = frame.tag;
@@ -395,7 +399,8 @@ impl Driver {
                     frame.remote,
                     &mut frame.data,
                 );
-                t.received(received, &frame.data);
+                let data = frame.data;
+                t.received(received, |range| Bytes::from(data).slice(range));
             }
             Wake::Timeout => self.controller.handle_timeout(clock()),
             Wake::NetworkCheck => self.regather(),
@@ -477,7 +482,7 @@ impl Driver {
                 packet,
             } => {
                 if let Some(&id) = self.by_name.get(&transport) {
-                    self.transports[id].queue_media(rtcp, &packet);
+                    self.transports[id].queue_media(rtcp, packet);
                 }
             }
             event => {

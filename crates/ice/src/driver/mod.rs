@@ -59,7 +59,8 @@ mod packet_sockets;
 mod tcp;
 
 pub use packet_sockets::{
-    PacketSockets, SocketTag, StreamFrame, Wake, MAX_TCP_CONNECTIONS, READ_BUDGET,
+    Datagram, PacketSockets, SocketTag, StreamFrame, Wake, MAX_TCP_CONNECTIONS, READ_BUDGET,
+    RECV_POOL,
 };
 
 /// Largest datagram a handle sends (the UDP maximum).
@@ -633,17 +634,18 @@ impl Driver {
                     shared: &self.shared,
                     warned: &mut self.warned_data,
                 };
-                self.sockets.read_udp(i, |(), local, source, data| {
+                self.sockets.read_udp(i, |mut datagram| {
+                    let (local, source) = (datagram.local, datagram.source);
                     let receive = Receive {
                         local,
                         source,
-                        data,
+                        data: datagram.data(),
                     };
                     match agent.handle_receive(clock(), receive) {
-                        Received::Data(range) => deliver.send(Bytes::copy_from_slice(&data[range])),
+                        Received::Data(range) => deliver.send(datagram.keep(range)),
                         Received::Stun => {}
                         Received::Dropped => {
-                            tracing::trace!(%local, %source, len = data.len(), "datagram dropped by the agent")
+                            tracing::trace!(%local, %source, "datagram dropped by the agent")
                         }
                     }
                 });

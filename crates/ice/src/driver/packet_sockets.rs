@@ -48,7 +48,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes, BytesMut};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
@@ -132,7 +132,8 @@ enum Connection {
 pub struct PacketSockets<T: SocketTag> {
     udp: Vec<UdpEntry<T>>,
     next_udp: usize,
-    buf: Vec<u8>,
+    /// The receive buffer: [`MAX_DATAGRAM`] bytes of a [`RECV_POOL`].
+    buf: BytesMut,
     outbox: VecDeque<(SocketAddr, SocketAddr, Bytes)>,
     tcp: HashMap<(T, SocketAddr, SocketAddr), Connection>,
     tcp_tx: mpsc::Sender<TcpEvent<T>>,
@@ -171,6 +172,52 @@ fn bind_udp(net: &Network) -> io::Result<(SocketAddr, UdpSocket)> {
     s.set_nonblocking(true)?;
     let s = UdpSocket::from_std(s)?;
     Ok((s.local_addr()?, s))
+}
+
+/// One datagram [`PacketSockets::read_udp`] read, in the receive buffer.
+#[derive(Debug)]
+pub struct Datagram<'a, T> {
+    /// The owner of the socket.
+    pub tag: T,
+    /// Our socket's address.
+    pub local: SocketAddr,
+    /// Where it came from.
+    pub source: SocketAddr,
+    buf: &'a mut BytesMut,
+    len: usize,
+}
+
+impl<T> Datagram<'_, T> {
+    /// The datagram, to read or modify in place.
+    pub fn data(&mut self) -> &mut [u8] {
+        &mut self.buf[..self.len]
+    }
+
+    /// Keeps `range` of the datagram as [`Bytes`] without copying it: the
+    /// receive buffer is a pool that datagrams are split off (one allocation
+    /// per [`RECV_POOL`] bytes of kept data, none when the kept packets were
+    /// dropped before the pool runs out).
+    pub fn keep(self, range: std::ops::Range<usize>) -> Bytes {
+        let mut kept = self.buf.split_to(self.len);
+        kept.truncate(range.end);
+        kept.advance(range.start);
+        kept.freeze()
+    }
+}
+
+/// Bytes of receive buffer allocated at once; datagrams a driver keeps are
+/// split off it ([`Datagram::keep`]).
+pub const RECV_POOL: usize = 256 * 1024;
+
+/// Makes `buf` hold [`MAX_DATAGRAM`] bytes again after a datagram was split
+/// off (reclaiming the pool when every kept datagram has been dropped).
+fn refill(buf: &mut BytesMut) {
+    if buf.len() < MAX_DATAGRAM {
+        if buf.capacity() < MAX_DATAGRAM {
+            buf.reserve(RECV_POOL);
+        }
+        buf.resize(MAX_DATAGRAM, 0);
+    }
 }
 
 /// What one non-blocking read from a UDP socket gave.
@@ -253,7 +300,7 @@ impl<T: SocketTag> PacketSockets<T> {
         PacketSockets {
             udp: Vec::new(),
             next_udp: 0,
-            buf: vec![0; MAX_DATAGRAM],
+            buf: BytesMut::zeroed(MAX_DATAGRAM),
             outbox: VecDeque::new(),
             tcp: HashMap::new(),
             tcp_tx,
@@ -349,21 +396,23 @@ impl<T: SocketTag> PacketSockets<T> {
     }
 
     /// Reads what UDP socket `i` holds (up to [`READ_BUDGET`] datagrams),
-    /// calling `on_datagram(tag, local, source, datagram)` for each with the
-    /// datagram in a buffer it may modify (decrypt in place).
-    pub fn read_udp(
-        &mut self,
-        i: usize,
-        mut on_datagram: impl FnMut(T, SocketAddr, SocketAddr, &mut [u8]),
-    ) {
+    /// calling `on_datagram` for each with the datagram in a buffer it may
+    /// modify (decrypt in place) and keep part of without a copy
+    /// ([`Datagram::keep`]).
+    pub fn read_udp(&mut self, i: usize, mut on_datagram: impl FnMut(Datagram<'_, T>)) {
         let Some(entry) = self.udp.get(i) else {
             return;
         };
         for _ in 0..READ_BUDGET {
+            refill(&mut self.buf);
             match try_read(entry.addr, &entry.socket, &mut self.buf) {
-                SocketRead::Datagram(n, source) => {
-                    on_datagram(entry.tag, entry.addr, source, &mut self.buf[..n])
-                }
+                SocketRead::Datagram(len, source) => on_datagram(Datagram {
+                    tag: entry.tag,
+                    local: entry.addr,
+                    source,
+                    buf: &mut self.buf,
+                    len,
+                }),
                 SocketRead::Drained => return,
                 SocketRead::Skip => {}
             }
@@ -536,6 +585,41 @@ impl<T: SocketTag> PacketSockets<T> {
 mod tests {
     use super::*;
     use crate::candidate::NetworkType;
+
+    #[tokio::test]
+    async fn kept_datagrams_stay_intact_while_the_pool_is_reused() {
+        let lo = Network {
+            name: "lo".into(),
+            ip: IpAddr::from([127, 0, 0, 1]),
+            network_type: NetworkType::Loopback,
+        };
+        let mut sockets = PacketSockets::<u8>::new([]);
+        let addr = sockets.bind_udp(&lo, 7).unwrap();
+        let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut kept = Vec::new();
+        // Enough datagrams to run through several pools.
+        let total = 3 * RECV_POOL / 1000 + 5;
+        let mut sent = 0usize;
+        while kept.len() < total {
+            while sent < total && sent < kept.len() + 32 {
+                peer.send_to(&[(sent % 251) as u8; 1000], addr).unwrap();
+                sent += 1;
+            }
+            let Wake::Udp(i) = sockets.wait(None).await else {
+                panic!("only UDP here");
+            };
+            sockets.read_udp(i, |mut d| {
+                assert_eq!((d.tag, d.source), (7, peer.local_addr().unwrap()));
+                d.data()[0] ^= 0xff; // modified in place, then kept
+                kept.push(d.keep(0..1000));
+            });
+        }
+        for (n, datagram) in kept.iter().enumerate() {
+            let b = (n % 251) as u8;
+            assert_eq!(datagram[0], b ^ 0xff, "datagram {n}");
+            assert!(datagram[1..].iter().all(|&x| x == b), "datagram {n}");
+        }
+    }
 
     #[test]
     fn only_unbound_addresses_are_new() {
