@@ -95,8 +95,9 @@ pub struct StreamFrame<T> {
     pub local: SocketAddr,
     /// The peer (or TURN server).
     pub remote: SocketAddr,
-    /// The frame, in a buffer the caller owns (and may decrypt in place).
-    pub data: Vec<u8>,
+    /// The frame, in a buffer the caller owns (and may decrypt in place),
+    /// split off the connection's read buffer without a copy.
+    pub data: BytesMut,
 }
 
 /// What [`PacketSockets::wait`] woke up for.

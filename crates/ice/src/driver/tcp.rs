@@ -5,8 +5,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::Bytes;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use bytes::{Buf, Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
@@ -16,8 +16,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Most bytes a writer gathers from its queue into one `write` call.
 const WRITE_BATCH: usize = 64 * 1024;
 
-/// Read buffer of a connection: frames are parsed out of it, so a small
-/// frame costs no system call of its own.
+/// Read buffer of a connection (grown in steps of this): frames are split
+/// off it, so a small frame costs neither a system call nor an allocation
+/// of its own.
 const READ_BUFFER: usize = 16 * 1024;
 
 /// How messages are delimited on a TCP connection.
@@ -50,7 +51,7 @@ pub(super) enum TcpEvent<T> {
         tag: T,
         base: SocketAddr,
         remote: SocketAddr,
-        data: Vec<u8>,
+        data: BytesMut,
     },
     /// The connection ended.
     Closed {
@@ -127,29 +128,15 @@ pub(super) async fn connect<T: Copy + Send + 'static>(
     let _ = events.send(event).await;
 }
 
-/// Reads one message in `framing`; `None` at the end of the stream or on error.
-async fn read_frame<R: tokio::io::AsyncRead + Unpin>(
-    reader: &mut R,
-    framing: Framing,
-) -> Option<Vec<u8>> {
-    match framing {
-        Framing::Rfc4571 => {
-            let mut len = [0u8; 2];
-            reader.read_exact(&mut len).await.ok()?;
-            let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
-            reader.read_exact(&mut buf).await.ok()?;
-            Some(buf)
-        }
-        Framing::Stun => {
-            // Both headers carry the length in bytes 2..4: read four bytes, then the rest.
-            let mut buf = vec![0u8; 4];
-            reader.read_exact(&mut buf).await.ok()?;
-            let total = crate::port::turn::stream_frame_len(&buf)?;
-            buf.resize(total.max(4), 0);
-            reader.read_exact(&mut buf[4..]).await.ok()?;
-            Some(buf)
-        }
-    }
+/// The length (prefix included) of the first whole message in `buf`, when
+/// it is all there.
+fn complete_frame(buf: &[u8], framing: Framing) -> Option<usize> {
+    let total = match framing {
+        Framing::Rfc4571 => 2 + u16::from_be_bytes([*buf.first()?, *buf.get(1)?]) as usize,
+        // Both headers carry the length in bytes 2..4.
+        Framing::Stun => crate::port::turn::stream_frame_len(buf)?,
+    };
+    (buf.len() >= total).then_some(total)
 }
 
 /// Appends `frame` to `out` as it goes on the wire in `framing`.
@@ -172,7 +159,7 @@ pub(super) async fn run_connection<T: Copy + Send + 'static>(
     mut frames: mpsc::Receiver<Bytes>,
     events: mpsc::Sender<TcpEvent<T>>,
 ) {
-    let (reader, mut writer) = stream.into_split();
+    let (mut reader, mut writer) = stream.into_split();
     let write = async move {
         let mut out = Vec::with_capacity(2 + 1500);
         while let Some(frame) = frames.recv().await {
@@ -191,16 +178,32 @@ pub(super) async fn run_connection<T: Copy + Send + 'static>(
     };
     let read_events = events.clone();
     let read = async move {
-        let mut reader = BufReader::with_capacity(READ_BUFFER, reader);
-        while let Some(data) = read_frame(&mut reader, framing).await {
-            let frame = TcpEvent::Frame {
-                tag,
-                base,
-                remote,
-                data,
-            };
-            if read_events.send(frame).await.is_err() {
-                return;
+        // Frames are split off one buffer: no allocation per frame, and a
+        // frame's bytes can be decrypted in place by the owner.
+        let mut buf = BytesMut::with_capacity(READ_BUFFER);
+        loop {
+            while let Some(total) = complete_frame(&buf, framing) {
+                let mut data = buf.split_to(total);
+                if framing == Framing::Rfc4571 {
+                    data.advance(2);
+                }
+                let frame = TcpEvent::Frame {
+                    tag,
+                    base,
+                    remote,
+                    data,
+                };
+                if read_events.send(frame).await.is_err() {
+                    return;
+                }
+            }
+            // Room for at least the rest of a frame (at most 64 KiB + header).
+            if buf.capacity() - buf.len() < READ_BUFFER / 4 {
+                buf.reserve(READ_BUFFER);
+            }
+            match reader.read_buf(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
             }
         }
     };
@@ -214,6 +217,22 @@ pub(super) async fn run_connection<T: Copy + Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frames_are_complete_only_when_all_their_bytes_are_there() {
+        assert_eq!(complete_frame(&[], Framing::Rfc4571), None);
+        assert_eq!(complete_frame(&[0], Framing::Rfc4571), None);
+        assert_eq!(complete_frame(&[0, 3, 1, 2], Framing::Rfc4571), None);
+        assert_eq!(
+            complete_frame(&[0, 3, 1, 2, 3, 9], Framing::Rfc4571),
+            Some(5)
+        );
+        assert_eq!(complete_frame(&[0, 0], Framing::Rfc4571), Some(2));
+        // ChannelData over TCP: padded to four bytes.
+        let cd = [0x40, 0x00, 0, 1, 7, 0, 0, 0];
+        assert_eq!(complete_frame(&cd[..5], Framing::Stun), None);
+        assert_eq!(complete_frame(&cd, Framing::Stun), Some(8));
+    }
 
     #[test]
     fn rfc4571_frames_carry_their_length_in_the_same_buffer() {
