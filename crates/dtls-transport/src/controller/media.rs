@@ -62,7 +62,7 @@ impl TransportController {
     /// STUN, DTLS and anything dropped give `Ok(None)` (their effects come
     /// out as events and transmits as usual); a media packet SRTP refuses
     /// (authentication, replay, no keys yet) is the `Err` and is counted in
-    /// [`JsepTransport::srtp_errors`].
+    /// [`JsepTransport::srtp_errors`](super::JsepTransport::srtp_errors).
     ///
     /// The media path allocates nothing and looks nothing up by name: the
     /// transport by index, ICE's check of the pair, SRTP in place; the
@@ -228,10 +228,10 @@ impl TransportController {
     /// ([`SrtpProfile::rtcp_overhead`](crate::srtp::SrtpProfile::rtcp_overhead),
     /// at most 20 bytes) and [`SEND_TAILROOM`](ice::SEND_TAILROOM), else
     /// [`Error::BufferTooSmall`]: `packet.len() + SEND_OVERHEAD` bytes always
-    /// suffice ([`SEND_OVERHEAD`]).
+    /// suffice ([`SEND_OVERHEAD`](super::SEND_OVERHEAD)).
     /// On a route through a TURN relay the ChannelData header goes into the
     /// headroom once a channel is bound; before that (the first packets) the
-    /// datagram is queued as a [`Transmit`] instead and `Ok(None)` says so.
+    /// datagram is queued as a [`Transmit`](ice::Transmit) instead and `Ok(None)` says so.
     /// Errors as for [`send_rtp`](Self::send_rtp).
     pub fn send_rtp_into(
         &mut self,

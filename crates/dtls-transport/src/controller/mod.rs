@@ -1,8 +1,8 @@
 //! libwebrtc's TransportController (JsepTransportController), sans-IO.
 //!
 //! One [`JsepTransport`] per transport name (a BUNDLE group, or an m-line when
-//! not bundled): an [`IceAgent`] (the P2PTransportChannel) and a
-//! [`DtlsTransport`] over it for RTP (and RTCP with rtcp-mux), plus a second
+//! not bundled): an [`IceAgent`](ice::IceAgent) (the P2PTransportChannel) and a
+//! [`DtlsTransport`](crate::dtls::DtlsTransport) over it for RTP (and RTCP with rtcp-mux), plus a second
 //! pair for the RTCP component when the peer refuses rtcp-mux. The controller
 //!
 //! - starts DTLS on a transport once ICE has a usable pair,
@@ -11,7 +11,7 @@
 //!   session (only once DTLS has verified the peer), nothing else;
 //! - keeps SRTP, as libwebrtc's DtlsSrtpTransport does beside its
 //!   JsepTransport: when DTLS on a component exports its DTLS-SRTP keys, the
-//!   component gets an [`SrtpSession`]; received SRTP/SRTCP is authenticated,
+//!   component gets an [`SrtpSession`](crate::srtp::SrtpSession); received SRTP/SRTCP is authenticated,
 //!   replay-checked and decrypted before the media layer sees it
 //!   ([`ControllerEvent::Media`], or in the caller's buffer with
 //!   [`TransportController::handle_receive_in_place`]), and

@@ -1,42 +1,4 @@
-//! [`PacketSockets`]: the I/O half of a tokio driver, shared by every driver
-//! of a sans-IO core in this stack (libwebrtc's BasicPacketSocketFactory with
-//! its AsyncUDPSocket, AsyncTCPSocket and AsyncStunTCPSocket, as one owner).
-//!
-//! A driver task owns its core (an [`IceAgent`](crate::IceAgent), a DTLS
-//! TransportController…) and one `PacketSockets`, and runs the loop
-//! documented on the core:
-//!
-//! ```text
-//! loop {
-//!     if core.poll_timeout() is due { core.handle_timeout(now) }
-//!     while let Some(t) = core.poll_transmit(now) { sockets.send(tag, t) }
-//!     sockets.flush().await;                       // datagrams a full socket buffer refused
-//!     select! {
-//!         command from a handle     => core.<command>(now, …),
-//!         wake = sockets.wait(core.poll_timeout()) => match wake {
-//!             Wake::Udp(i)      => sockets.read_udp(i, |tag, local, source, buf| core.handle_receive(…)),
-//!             Wake::Frame(f)    => core.handle_stream_frame(…),   // ICE-TCP, TURN over TCP
-//!             Wake::Timeout     => core.handle_timeout(now),
-//!             Wake::NetworkCheck => bind sockets on new networks (the network monitor),
-//!         }
-//!     }
-//! }
-//! ```
-//!
-//! It holds UDP sockets (one per network and owner), ICE-TCP listeners and
-//! the TCP connections they accept or that [`PacketSockets::send`] opens for
-//! an active candidate (port 9) or a TURN server reached over TCP. Every
-//! socket and connection carries a tag `T` naming its owner inside the core
-//! (`()` for one agent; a transport and component for a controller), so a
-//! datagram goes to the right state machine without a lookup by address.
-//!
-//! UDP is read with `try_recv_from` into one buffer the caller may decrypt
-//! in place ([`PacketSockets::read_udp`]), at most [`READ_BUDGET`] datagrams
-//! per wake-up, sockets taken in turn so that one busy socket cannot starve
-//! the others. Sends are tried at once (`try_send_to`); only a datagram a
-//! full socket buffer refuses is copied, to an outbox [`PacketSockets::flush`]
-//! sends. TCP frames go to a task per connection, which writes each frame
-//! with its RFC 4571 length in one `write` (frames queued together share it).
+//! [`PacketSockets`], the I/O half of every tokio driver in the stack.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -128,8 +90,45 @@ enum Connection {
     Open(mpsc::Sender<Bytes>),
 }
 
-/// The sockets, connections and timers of one driver task; see the
-/// [module docs](self) for the loop.
+/// The I/O half of a tokio driver, shared by every driver
+/// of a sans-IO core in this stack (libwebrtc's BasicPacketSocketFactory with
+/// its AsyncUDPSocket, AsyncTCPSocket and AsyncStunTCPSocket, as one owner).
+///
+/// A driver task owns its core (an [`IceAgent`](crate::IceAgent), a DTLS
+/// TransportController…) and one `PacketSockets`, and runs the loop
+/// documented on the core:
+///
+/// ```text
+/// loop {
+///     if core.poll_timeout() is due { core.handle_timeout(now) }
+///     while let Some(t) = core.poll_transmit(now) { sockets.send(tag, t) }
+///     sockets.flush().await;                       // datagrams a full socket buffer refused
+///     select! {
+///         command from a handle     => core.<command>(now, …),
+///         wake = sockets.wait(core.poll_timeout()) => match wake {
+///             Wake::Udp(i)      => sockets.read_udp(i, |tag, local, source, buf| core.handle_receive(…)),
+///             Wake::Frame(f)    => core.handle_stream_frame(…),   // ICE-TCP, TURN over TCP
+///             Wake::Timeout     => core.handle_timeout(now),
+///             Wake::NetworkCheck => bind sockets on new networks (the network monitor),
+///         }
+///     }
+/// }
+/// ```
+///
+/// It holds UDP sockets (one per network and owner), ICE-TCP listeners and
+/// the TCP connections they accept or that [`PacketSockets::send`] opens for
+/// an active candidate (port 9) or a TURN server reached over TCP. Every
+/// socket and connection carries a tag `T` naming its owner inside the core
+/// (`()` for one agent; a transport and component for a controller), so a
+/// datagram goes to the right state machine without a lookup by address.
+///
+/// UDP is read with `try_recv_from` into one buffer the caller may decrypt
+/// in place ([`PacketSockets::read_udp`]), at most [`READ_BUDGET`] datagrams
+/// per wake-up, sockets taken in turn so that one busy socket cannot starve
+/// the others. Sends are tried at once (`try_send_to`); only a datagram a
+/// full socket buffer refuses is copied, to an outbox [`PacketSockets::flush`]
+/// sends. TCP frames go to a task per connection, which writes each frame
+/// with its RFC 4571 length in one `write` (frames queued together share it).
 pub struct PacketSockets<T: SocketTag> {
     udp: Vec<UdpEntry<T>>,
     next_udp: usize,
