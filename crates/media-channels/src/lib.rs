@@ -18,12 +18,13 @@
 //! | [`rtp::extensions`] | mid, rid, repaired-rid, abs-send-time, transport-cc, audio level, CVO, playout delay; [`ExtensionMap`](rtp::extensions::ExtensionMap) | 8843, 8852, 6464 |
 //! | [`rtp::sequence`] | sequence/timestamp unwrapping, A.1 sequence validation | 3550 A.1 |
 //! | [`rtp::stats`] | loss (A.3), jitter (A.8), NTP/compact NTP, RTT, RTP↔NTP | 3550 |
-//! | `rtcp` | compound iterator, SR/RR/SDES/BYE/APP, NACK, PLI, FIR, REMB, transport-wide CC; builders | 3550, 4585, 5104, 5506 |
+//! | [`rtcp`] | compound iterator, SR/RR/SDES/BYE/APP, NACK, PLI, FIR, REMB, transport-wide CC; builders | 3550, 4585, 5104, 5506 |
 //!
 //! Nothing reads a clock or a random source: times are passed in.
 #![forbid(unsafe_code)]
 
 mod error;
+pub mod rtcp;
 pub mod rtp;
 
 pub use error::Error;
