@@ -225,10 +225,11 @@ impl AbsSendTime {
         AbsSendTime((units & 0x00FF_FFFF) as u32)
     }
 
-    /// The value as a duration within its 64 s period.
+    /// The value as a duration within its 64 s period, rounded up to the
+    /// nanosecond (so [`AbsSendTime::from_duration`] gives the value back).
     pub fn to_duration(self) -> Duration {
         let units = u64::from(self.0 & 0x00FF_FFFF);
-        Duration::from_nanos((units * 1_000_000_000) >> 18)
+        Duration::from_nanos((units * 1_000_000_000).div_ceil(1 << 18))
     }
 }
 
