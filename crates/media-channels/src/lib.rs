@@ -18,6 +18,7 @@
 //! | [`rtp::extensions`] | mid, rid, repaired-rid, abs-send-time, transport-cc, audio level, CVO, playout delay; [`ExtensionMap`](rtp::extensions::ExtensionMap) | 8843, 8852, 6464 |
 //! | [`rtp::sequence`] | sequence/timestamp unwrapping, A.1 sequence validation | 3550 A.1 |
 //! | [`rtp::stats`] | loss (A.3), jitter (A.8), NTP/compact NTP, RTT, RTP↔NTP | 3550 |
+//! | [`rtp_demuxer`] | libwebrtc's RtpDemuxer: BUNDLE demultiplexing by MID, SSRC, RID, payload type | 8843 §9.2, 8852 |
 //! | [`rtcp`] | compound iterator, SR/RR/SDES/BYE/APP, NACK, PLI, FIR, REMB, transport-wide CC; builders | 3550, 4585, 5104, 5506 |
 //!
 //! Nothing reads a clock or a random source: times are passed in.
@@ -26,5 +27,6 @@
 mod error;
 pub mod rtcp;
 pub mod rtp;
+pub mod rtp_demuxer;
 
 pub use error::Error;
