@@ -19,6 +19,7 @@
 //! | [`rtp::sequence`] | sequence/timestamp unwrapping, A.1 sequence validation | 3550 A.1 |
 //! | [`rtp::stats`] | loss (A.3), jitter (A.8), NTP/compact NTP, RTT, RTP↔NTP | 3550 |
 //! | [`rtp_demuxer`] | libwebrtc's RtpDemuxer: BUNDLE demultiplexing by MID, SSRC, RID, payload type | 8843 §9.2, 8852 |
+//! | [`rtp_parameters`] | libwebrtc's RtpParameters from the negotiated descriptions: codecs with RTX and feedback, extension ids, streams | 3264, 4588, 8285 |
 //! | [`rtcp`] | compound iterator, SR/RR/SDES/BYE/APP, NACK, PLI, FIR, REMB, transport-wide CC; builders | 3550, 4585, 5104, 5506 |
 //!
 //! Nothing reads a clock or a random source: times are passed in.
@@ -28,5 +29,6 @@ mod error;
 pub mod rtcp;
 pub mod rtp;
 pub mod rtp_demuxer;
+pub mod rtp_parameters;
 
 pub use error::Error;
