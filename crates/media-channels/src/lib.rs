@@ -20,15 +20,19 @@
 //! | [`rtp::stats`] | loss (A.3), jitter (A.8), NTP/compact NTP, RTT, RTP↔NTP | 3550 |
 //! | [`rtp_demuxer`] | libwebrtc's RtpDemuxer: BUNDLE demultiplexing by MID, SSRC, RID, payload type | 8843 §9.2, 8852 |
 //! | [`rtp_parameters`] | libwebrtc's RtpParameters from the negotiated descriptions: codecs with RTX and feedback, extension ids, streams | 3264, 4588, 8285 |
+//! | [`receive_stream`] | one received SSRC: A.1 sequence, A.3 loss, A.8 jitter, LSR/DLSR, NACK requests (libwebrtc's ReceiveStatistics + NackRequester) | 3550, 4585 |
+//! | [`send_stream`] | one sent SSRC: sequence numbers, bounded packet history, RTX retransmission, SR sender info (libwebrtc's RTPSender + RtpPacketHistory) | 3550, 4588 |
 //! | [`rtcp`] | compound iterator, SR/RR/SDES/BYE/APP, NACK, PLI, FIR, REMB, transport-wide CC; builders | 3550, 4585, 5104, 5506 |
 //!
 //! Nothing reads a clock or a random source: times are passed in.
 #![forbid(unsafe_code)]
 
 mod error;
+pub mod receive_stream;
 pub mod rtcp;
 pub mod rtp;
 pub mod rtp_demuxer;
 pub mod rtp_parameters;
+pub mod send_stream;
 
 pub use error::Error;
