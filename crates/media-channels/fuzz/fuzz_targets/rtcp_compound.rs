@@ -35,7 +35,9 @@ fn check(p: &RtcpPacket<'_>) {
                     report_blocks: &blocks,
                     extension: sr.extension(),
                 };
-                let RtcpPacket::SenderReport(q) = rebuilt(&w, &mut buf) else { panic!() };
+                let RtcpPacket::SenderReport(q) = rebuilt(&w, &mut buf) else {
+                    panic!()
+                };
                 assert!(q.report_blocks().eq(blocks.iter().copied()));
                 assert_eq!(q.ntp_time(), sr.ntp_time());
             }
@@ -43,20 +45,32 @@ fn check(p: &RtcpPacket<'_>) {
         RtcpPacket::ReceiverReport(rr) => {
             let blocks: Vec<_> = rr.report_blocks().collect();
             if rr.extension().len() % 4 == 0 {
-                let w = ReceiverReportBuilder { ssrc: rr.ssrc(), report_blocks: &blocks, extension: rr.extension() };
-                let RtcpPacket::ReceiverReport(q) = rebuilt(&w, &mut buf) else { panic!() };
+                let w = ReceiverReportBuilder {
+                    ssrc: rr.ssrc(),
+                    report_blocks: &blocks,
+                    extension: rr.extension(),
+                };
+                let RtcpPacket::ReceiverReport(q) = rebuilt(&w, &mut buf) else {
+                    panic!()
+                };
                 assert!(q.report_blocks().eq(blocks.iter().copied()));
             }
         }
         RtcpPacket::Sdes(sdes) => {
-            let items: Vec<Vec<SdesItem<'_>>> = sdes.chunks().map(|c| c.items().collect()).collect();
+            let items: Vec<Vec<SdesItem<'_>>> =
+                sdes.chunks().map(|c| c.items().collect()).collect();
             // Item type 0 cannot be written (it is END); it cannot be read either.
             let chunks: Vec<SdesChunkBuilder<'_>> = sdes
                 .chunks()
                 .zip(&items)
-                .map(|(c, items)| SdesChunkBuilder { ssrc: c.ssrc, items })
+                .map(|(c, items)| SdesChunkBuilder {
+                    ssrc: c.ssrc,
+                    items,
+                })
                 .collect();
-            let RtcpPacket::Sdes(q) = rebuilt(&SdesBuilder { chunks: &chunks }, &mut buf) else { panic!() };
+            let RtcpPacket::Sdes(q) = rebuilt(&SdesBuilder { chunks: &chunks }, &mut buf) else {
+                panic!()
+            };
             assert!(q.chunks().map(|c| c.ssrc).eq(sdes.chunks().map(|c| c.ssrc)));
             for (a, b) in q.chunks().zip(sdes.chunks()) {
                 assert!(a.items().eq(b.items()));
@@ -65,22 +79,43 @@ fn check(p: &RtcpPacket<'_>) {
         RtcpPacket::Bye(bye) => {
             let ssrcs: Vec<u32> = bye.ssrcs().collect();
             let _ = bye.reason_str();
-            let RtcpPacket::Bye(q) = rebuilt(&ByeBuilder { ssrcs: &ssrcs, reason: bye.reason() }, &mut buf) else { panic!() };
+            let RtcpPacket::Bye(q) = rebuilt(
+                &ByeBuilder {
+                    ssrcs: &ssrcs,
+                    reason: bye.reason(),
+                },
+                &mut buf,
+            ) else {
+                panic!()
+            };
             assert!(q.ssrcs().eq(ssrcs.iter().copied()));
             assert_eq!(q.reason(), bye.reason());
         }
         RtcpPacket::App(app) => {
             if app.data().len() % 4 == 0 {
-                let w = AppBuilder { subtype: app.subtype(), ssrc: app.ssrc(), name: app.name(), data: app.data() };
-                let RtcpPacket::App(q) = rebuilt(&w, &mut buf) else { panic!() };
+                let w = AppBuilder {
+                    subtype: app.subtype(),
+                    ssrc: app.ssrc(),
+                    name: app.name(),
+                    data: app.data(),
+                };
+                let RtcpPacket::App(q) = rebuilt(&w, &mut buf) else {
+                    panic!()
+                };
                 assert_eq!(q.data(), app.data());
             }
         }
         RtcpPacket::Nack(nack) => {
             let lost: Vec<u16> = nack.lost().collect();
             let _ = nack.pairs().count();
-            let w = NackBuilder { sender_ssrc: nack.sender_ssrc(), media_ssrc: nack.media_ssrc(), lost: &lost };
-            let RtcpPacket::Nack(q) = rebuilt(&w, &mut buf) else { panic!() };
+            let w = NackBuilder {
+                sender_ssrc: nack.sender_ssrc(),
+                media_ssrc: nack.media_ssrc(),
+                lost: &lost,
+            };
+            let RtcpPacket::Nack(q) = rebuilt(&w, &mut buf) else {
+                panic!()
+            };
             let mut a: Vec<u16> = q.lost().collect();
             let mut b = lost.clone();
             a.sort_unstable();
@@ -94,14 +129,26 @@ fn check(p: &RtcpPacket<'_>) {
         }
         RtcpPacket::Fir(fir) => {
             let entries: Vec<_> = fir.entries().collect();
-            let w = FirBuilder { sender_ssrc: fir.sender_ssrc(), media_ssrc: fir.media_ssrc(), entries: &entries };
-            let RtcpPacket::Fir(q) = rebuilt(&w, &mut buf) else { panic!() };
+            let w = FirBuilder {
+                sender_ssrc: fir.sender_ssrc(),
+                media_ssrc: fir.media_ssrc(),
+                entries: &entries,
+            };
+            let RtcpPacket::Fir(q) = rebuilt(&w, &mut buf) else {
+                panic!()
+            };
             assert!(q.entries().eq(entries.iter().copied()));
         }
         RtcpPacket::Remb(remb) => {
             let ssrcs: Vec<u32> = remb.ssrcs().collect();
-            let w = RembBuilder { sender_ssrc: remb.sender_ssrc(), bitrate_bps: remb.bitrate_bps(), ssrcs: &ssrcs };
-            let RtcpPacket::Remb(q) = rebuilt(&w, &mut buf) else { panic!() };
+            let w = RembBuilder {
+                sender_ssrc: remb.sender_ssrc(),
+                bitrate_bps: remb.bitrate_bps(),
+                ssrcs: &ssrcs,
+            };
+            let RtcpPacket::Remb(q) = rebuilt(&w, &mut buf) else {
+                panic!()
+            };
             assert_eq!(q.bitrate_bps(), remb.bitrate_bps());
             assert!(q.ssrcs().eq(ssrcs.iter().copied()));
         }
@@ -115,7 +162,9 @@ fn check(p: &RtcpPacket<'_>) {
                 fb_pkt_count: fb.fb_pkt_count(),
                 packets: &records,
             };
-            let RtcpPacket::TransportCc(q) = rebuilt(&w, &mut buf) else { panic!() };
+            let RtcpPacket::TransportCc(q) = rebuilt(&w, &mut buf) else {
+                panic!()
+            };
             assert!(q.packets().eq(records.iter().copied()));
             assert_eq!(q.reference_time(), fb.reference_time());
         }
@@ -130,7 +179,10 @@ fuzz_target!(|data: &[u8]| {
     }
     let Ok(c) = Compound::parse(data) else { return };
     let _ = (c.is_reduced_size(), format!("{c:?}"));
-    assert_eq!(c.raw_packets().map(|p| p.bytes.len()).sum::<usize>(), c.len());
+    assert_eq!(
+        c.raw_packets().map(|p| p.bytes.len()).sum::<usize>(),
+        c.len()
+    );
     for p in c.packets().flatten() {
         check(&p);
     }

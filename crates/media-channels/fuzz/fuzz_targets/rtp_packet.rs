@@ -43,11 +43,16 @@ fn typed(data: &[u8]) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(p) = RtpPacket::parse(data) else { return };
+    let Ok(p) = RtpPacket::parse(data) else {
+        return;
+    };
     let _ = format!("{p:?}");
     let csrcs: Vec<u32> = p.csrcs().collect();
     assert_eq!(csrcs.len(), usize::from(p.csrc_count()));
-    assert_eq!(p.header_len() + p.payload().len() + p.padding_len(), p.len());
+    assert_eq!(
+        p.header_len() + p.payload().len() + p.padding_len(),
+        p.len()
+    );
     let _ = (p.extension_profile(), p.extension_data(), p.version());
     let elements: Vec<ExtensionElement<'_>> = p.extensions().collect();
     for e in &elements {
@@ -77,7 +82,9 @@ fuzz_target!(|data: &[u8]| {
         padding: p.padding_len() as u8,
     };
     let mut out = vec![0u8; data.len() + 4 * elements.len() + 8];
-    let n = b.write(&mut out, p.payload()).expect("parsed fields rebuild");
+    let n = b
+        .write(&mut out, p.payload())
+        .expect("parsed fields rebuild");
     let q = RtpPacket::parse(&out[..n]).expect("our output parses");
     assert_eq!(q.marker(), p.marker());
     assert_eq!(q.payload_type(), p.payload_type());
