@@ -175,7 +175,29 @@ fn read_packet(data: &[u8]) -> Result<RawPacket<'_>, Error> {
     })
 }
 
-/// A validated compound (or reduced-size) RTCP packet.
+/// A validated compound (or reduced-size) RTCP packet; iterate it for its
+/// packets.
+///
+/// ```
+/// use media_channels::rtcp::{Compound, RtcpPacket};
+///
+/// // An RR from SSRC 1 with no blocks, then a NACK from 1 about SSRC 2:
+/// // sequence 100 and, by the BLP, 102.
+/// let bytes = [
+///     0x80, 201, 0, 1, 0, 0, 0, 1,
+///     0x81, 205, 0, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 100, 0b0000_0000, 0b0000_0010,
+/// ];
+/// let compound = Compound::parse(&bytes)?;
+/// let mut lost = Vec::new();
+/// for packet in compound {
+///     if let RtcpPacket::Nack(nack) = packet? {
+///         assert_eq!(nack.media_ssrc(), 2);
+///         lost.extend(nack.lost());
+///     }
+/// }
+/// assert_eq!(lost, [100, 102]);
+/// # Ok::<(), media_channels::Error>(())
+/// ```
 #[derive(Clone, Copy)]
 pub struct Compound<'a> {
     buf: &'a [u8],
