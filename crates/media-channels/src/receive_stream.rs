@@ -106,6 +106,19 @@ pub struct ReceiveStream {
 /// How many recent sequence numbers are remembered to spot duplicates.
 const RECENT: usize = 64;
 
+/// The fields of a received packet a [`ReceiveStream`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketInfo {
+    /// Its (original) sequence number.
+    pub sequence_number: u16,
+    /// Its RTP timestamp.
+    pub timestamp: u32,
+    /// Payload bytes.
+    pub payload_len: usize,
+    /// Bytes in all.
+    pub len: usize,
+}
+
 /// What [`ReceiveStream::on_packet`] made of a packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arrival {
@@ -159,7 +172,24 @@ impl ReceiveStream {
         packet: &RtpPacket<'_>,
         retransmission: bool,
     ) -> Arrival {
-        let seq = packet.sequence_number();
+        let info = PacketInfo {
+            sequence_number: packet.sequence_number(),
+            timestamp: packet.timestamp(),
+            payload_len: packet.payload().len(),
+            len: packet.len(),
+        };
+        self.on_packet_info(now, info, retransmission)
+    }
+
+    /// [`on_packet`](Self::on_packet) from the fields it reads (an RTX
+    /// packet feeds its original sequence number and payload length).
+    pub fn on_packet_info(
+        &mut self,
+        now: Instant,
+        info: PacketInfo,
+        retransmission: bool,
+    ) -> Arrival {
+        let seq = info.sequence_number;
         let Some(ext) = self.unwrapper.unwrap(seq) else {
             return Arrival::Duplicate;
         };
@@ -170,12 +200,12 @@ impl ReceiveStream {
         self.recent[(ext % RECENT as u64) as usize] = ext;
         self.tracker.update(seq);
         self.counters.packets += 1;
-        self.counters.payload_bytes += packet.payload().len() as u64;
-        self.counters.header_bytes += (packet.len() - packet.payload().len()) as u64;
+        self.counters.payload_bytes += info.payload_len as u64;
+        self.counters.header_bytes += info.len.saturating_sub(info.payload_len) as u64;
         let epoch = *self.epoch.get_or_insert(now);
         if !retransmission {
             let arrival = rtp_ticks(now.saturating_duration_since(epoch), self.clock_rate) as u32;
-            self.jitter.update(arrival, packet.timestamp());
+            self.jitter.update(arrival, info.timestamp);
         }
         let recovered = self.missing.remove(&ext).is_some();
         match self.highest {
