@@ -18,12 +18,14 @@
 //! | [`rtp::extensions`] | mid, rid, repaired-rid, abs-send-time, transport-cc, audio level, CVO, playout delay; [`ExtensionMap`](rtp::extensions::ExtensionMap) | 8843, 8852, 6464 |
 //! | [`rtp::sequence`] | sequence/timestamp unwrapping, A.1 sequence validation | 3550 A.1 |
 //! | [`rtp::stats`] | loss (A.3), jitter (A.8), NTP/compact NTP, RTT, RTP↔NTP | 3550 |
+//! | [`packetizer`] | encoded frames ↔ RTP payloads: Opus/G.711/G.722, VP8, VP9, H.264 (modes 0, 1), AV1; keyframe detection | 7587, 7741, 9628, 6184, AV1 RTP |
 //! | [`rtcp`] | compound iterator, SR/RR/SDES/BYE/APP, NACK, PLI, FIR, REMB, transport-wide CC; builders | 3550, 4585, 5104, 5506 |
 //!
 //! Nothing reads a clock or a random source: times are passed in.
 #![forbid(unsafe_code)]
 
 mod error;
+pub mod packetizer;
 pub mod rtcp;
 pub mod rtp;
 
