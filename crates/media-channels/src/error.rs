@@ -1,5 +1,6 @@
 //! The crate's one error type.
 
+use crate::packetizer::Codec;
 use crate::rtp::extensions::ExtensionKind;
 
 /// Everything that can go wrong in this crate.
@@ -90,6 +91,76 @@ pub enum Error {
     /// kind already has another id).
     #[error("header extension id {0} clashes with an existing registration")]
     ExtensionMapConflict(u8),
+
+    // ---- depacketizers, from the wire -------------------------------------
+    /// A payload ends inside its payload descriptor, aggregation header or
+    /// an aggregated unit's length (the codec says whose format).
+    #[error("{0:?} payload is truncated")]
+    PayloadTruncated(Codec),
+    /// A payload field has a value its format forbids (the text says which).
+    #[error("malformed {codec:?} payload: {reason}")]
+    PayloadMalformed {
+        /// The payload format.
+        codec: Codec,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A payload structure the depacketizer does not implement, by its type
+    /// number (H.264 STAP-B, MTAP16/24 and FU-B, which need
+    /// packetization-mode 2; reserved NAL unit types).
+    #[error("{codec:?} payload structure {kind} is not supported")]
+    PayloadUnsupported {
+        /// The payload format.
+        codec: Codec,
+        /// The structure's type number (the NAL unit type for H.264).
+        kind: u8,
+    },
+    /// The first payload given for a frame does not begin one, or a fragment
+    /// continues one that never began: the packets before it were lost.
+    #[error("{0:?} frame: the payload that starts it is missing")]
+    FrameStartMissing(Codec),
+    /// A frame ended, or a new fragment began, while a fragmented unit was
+    /// still open: packets were lost.
+    #[error("{0:?} frame is incomplete")]
+    FrameIncomplete(Codec),
+    /// Reassembling the frame would pass the depacketizer's size limit.
+    #[error("reassembled frame exceeds the {limit}-byte limit")]
+    FrameTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+
+    // ---- packetizers: the caller's mistakes --------------------------------
+    /// A unit the format cannot split (an audio frame, an H.264 NAL unit in
+    /// packetization-mode 0) is larger than the payload size allows.
+    #[error("{codec:?}: a {len}-byte unit does not fit in a {max_payload}-byte payload")]
+    FrameDoesNotFit {
+        /// The payload format.
+        codec: Codec,
+        /// The unit's length.
+        len: usize,
+        /// The payload size it was to fit in.
+        max_payload: usize,
+    },
+    /// The payload size cannot hold the format's headers and one byte of data.
+    #[error("a {0}-byte payload cannot hold the payload headers and any data")]
+    PayloadSizeTooSmall(usize),
+    /// The frame handed to a packetizer is not valid in its format (empty, no
+    /// Annex-B start code, a malformed OBU, …; the text says which).
+    #[error("invalid {codec:?} frame: {reason}")]
+    InvalidFrame {
+        /// The payload format.
+        codec: Codec,
+        /// What is wrong.
+        reason: &'static str,
+    },
+
+    // ---- channels ------------------------------------------------------------
+    /// The channel does not send now: its direction does not include
+    /// sending, no codec or SSRC was negotiated, or the transport is not
+    /// writable yet.
+    #[error("the channel is not sending")]
+    NotSending,
 }
 
 impl Error {
@@ -98,7 +169,13 @@ impl Error {
     pub fn is_peer_fault(&self) -> bool {
         !matches!(
             self,
-            Error::BufferTooSmall { .. } | Error::InvalidInput(_) | Error::ExtensionMapConflict(_)
+            Error::BufferTooSmall { .. }
+                | Error::InvalidInput(_)
+                | Error::ExtensionMapConflict(_)
+                | Error::FrameDoesNotFit { .. }
+                | Error::PayloadSizeTooSmall(_)
+                | Error::InvalidFrame { .. }
+                | Error::NotSending
         )
     }
 }
@@ -135,6 +212,22 @@ mod tests {
         .is_peer_fault());
         assert!(!Error::InvalidInput("x").is_peer_fault());
         assert!(!Error::ExtensionMapConflict(3).is_peer_fault());
+        assert!(Error::PayloadTruncated(Codec::Vp8).is_peer_fault());
+        assert!(Error::FrameStartMissing(Codec::H264).is_peer_fault());
+        assert!(Error::FrameIncomplete(Codec::Av1).is_peer_fault());
+        assert!(Error::FrameTooLarge { limit: 1 }.is_peer_fault());
+        assert!(!Error::PayloadSizeTooSmall(2).is_peer_fault());
+        assert!(!Error::FrameDoesNotFit {
+            codec: Codec::Opus,
+            len: 2,
+            max_payload: 1
+        }
+        .is_peer_fault());
+        assert!(!Error::InvalidFrame {
+            codec: Codec::H264,
+            reason: "x"
+        }
+        .is_peer_fault());
     }
 
     #[test]
