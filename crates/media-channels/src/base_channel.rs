@@ -1,0 +1,889 @@
+//! libwebrtc's BaseChannel with its Voice/VideoMediaChannel, sans-IO: one
+//! audio or video m-section, encoded frames in and out.
+//!
+//! [`set_local_content`](BaseChannel::set_local_content) and
+//! [`set_remote_content`](BaseChannel::set_remote_content) take the
+//! negotiated [`MediaContentDescription`]s: the local one says what we
+//! receive (payload types, extension ids) and which SSRCs we send with
+//! (`a=ssrc`, RTX by `FID`), the remote one what we send (the peer's first
+//! media codec, its extension ids) and which SSRCs to expect. The direction
+//! is the local description's. Media flows only while the transport is
+//! writable ([`set_writable`](BaseChannel::set_writable): ICE connected and
+//! DTLS-SRTP keys set, which the [`ChannelManager`](crate::channel_manager)
+//! learns from the TransportController).
+//!
+//! - **Sending** ([`send_frame`](BaseChannel::send_frame)): the frame is
+//!   split by the codec's packetizer, each payload gets an RTP header with
+//!   the negotiated MID, abs-send-time and transport-wide sequence number
+//!   extensions and goes out as plain RTP
+//!   ([`poll_transmit`](BaseChannel::poll_transmit); SRTP is the
+//!   TransportController's). Sent packets are kept for NACK; a NACK is
+//!   answered once per round trip, as RTX when negotiated.
+//! - **Receiving** ([`handle_rtp`](BaseChannel::handle_rtp), after the BUNDLE
+//!   demuxer): per SSRC a [`ReceiveStream`] (statistics, NACK) and a
+//!   [`FrameAssembler`] (jitter buffer) turn packets, RTX included, into
+//!   [`ChannelEvent::Frame`]s; gaps are NACKed when negotiated, and a
+//!   missing keyframe is asked for with PLI (or FIR when only that was
+//!   negotiated), at most once per 300 ms.
+//! - **RTCP** ([`handle_rtcp`](BaseChannel::handle_rtcp)): SR (lip sync, LSR),
+//!   report blocks about our streams (round-trip time), NACK, PLI/FIR
+//!   ([`ChannelEvent::KeyframeRequested`]), REMB ([`ChannelEvent::Remb`]),
+//!   BYE. Every 1 s (video) or 5 s (audio), randomised as RFC 3550 §6.3.1
+//!   says, an SR (when sending) or RR with report blocks and our CNAME goes
+//!   out.
+//!
+//! Time is passed in; the wall clock that SRs carry comes from
+//! [`ChannelConfig::ntp_origin`], a pairing of an `Instant` with its NTP
+//! time made once by the application.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use sdp::model::{Direction, MediaContentDescription, MediaType};
+
+use crate::frame_assembler::{AssembledFrame, AssemblerConfig, FrameAssembler};
+use crate::packetizer::{AnyDepacketizer, AnyPacketizer, Codec, Packetizer, Payloads};
+use crate::receive_stream::{NackConfig, PacketInfo, ReceiveStream};
+use crate::rtcp::{
+    CompoundWriter, FirBuilder, FirEntry, NackBuilder, Pli, ReceiverReportBuilder, ReportBlock,
+    RtcpPacket, RtcpWrite, SdesBuilder, SdesChunkBuilder, SdesItem, SenderReportBuilder,
+};
+use crate::rtp::extensions::{AbsSendTime, ExtensionKind, ExtensionMap, TransportSequenceNumber};
+use crate::rtp::stats::{round_trip_time, NtpTime};
+use crate::rtp::{ExtensionElement, RtpBuilder, RtpPacket};
+use crate::rtp_demuxer::RtpDemuxerCriteria;
+use crate::rtp_parameters::{NegotiatedCodec, RtpParameters};
+use crate::send_stream::{unwrap_rtx, SendStream, DEFAULT_HISTORY};
+use crate::Error;
+
+/// Settings of a [`BaseChannel`].
+#[derive(Debug, Clone)]
+pub struct ChannelConfig {
+    /// Largest plain RTP packet we build (SRTP's tag is added after). 1,200
+    /// bytes keeps every packet under common path MTUs.
+    pub mtu: usize,
+    /// NACK behaviour of the receive streams (on only where negotiated).
+    pub nack: NackConfig,
+    /// Sent packets kept for retransmission.
+    pub history: usize,
+    /// Seeds the sequence-number starts and the RTCP timing, so runs replay.
+    pub seed: u64,
+    /// An `Instant` and the NTP (wall-clock) time it corresponds to.
+    pub ntp_origin: (Instant, NtpTime),
+    /// Most SSRCs received at once (each costs a jitter buffer).
+    pub max_receive_streams: usize,
+}
+
+impl ChannelConfig {
+    /// Defaults with the wall clock paired with `now`.
+    pub fn new(now: Instant, ntp_now: NtpTime) -> ChannelConfig {
+        ChannelConfig {
+            mtu: 1200,
+            nack: NackConfig::default(),
+            history: DEFAULT_HISTORY,
+            seed: 0x5eed,
+            ntp_origin: (now, ntp_now),
+            max_receive_streams: 16,
+        }
+    }
+}
+
+/// What a [`BaseChannel`] reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChannelEvent {
+    /// A frame arrived, reassembled.
+    Frame {
+        /// The SSRC it came on.
+        ssrc: u32,
+        /// The payload type it came with.
+        payload_type: u8,
+        /// The frame.
+        frame: AssembledFrame,
+    },
+    /// The peer asked for a keyframe on one of our streams (PLI or FIR).
+    KeyframeRequested {
+        /// Our SSRC it asked about.
+        ssrc: u32,
+    },
+    /// The peer's receiver-estimated maximum bitrate (REMB).
+    Remb {
+        /// Bits per second.
+        bitrate_bps: u64,
+    },
+    /// A new SSRC is being received.
+    ReceiveStreamStarted {
+        /// The SSRC.
+        ssrc: u32,
+    },
+    /// The peer ended a stream (BYE).
+    ReceiveStreamEnded {
+        /// The SSRC.
+        ssrc: u32,
+    },
+}
+
+/// A packet for the transport: plain RTP or RTCP (the TransportController
+/// protects it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingPacket {
+    /// RTCP (true) or RTP.
+    pub rtcp: bool,
+    /// The packet.
+    pub data: Bytes,
+}
+
+#[derive(Debug)]
+struct Sender {
+    stream: SendStream,
+    codec: NegotiatedCodec,
+    packetizer: AnyPacketizer,
+    payloads: Payloads,
+}
+
+#[derive(Debug)]
+struct Receiver {
+    stream: ReceiveStream,
+    assembler: FrameAssembler,
+    payload_type: u8,
+    last_keyframe_request: Option<Instant>,
+}
+
+/// Shortest time between two keyframe requests for one stream.
+const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(300);
+
+/// Room for one RTCP compound we build.
+const RTCP_BUFFER: usize = 1200;
+
+/// The channel; see the [module docs](self).
+#[derive(Debug)]
+pub struct BaseChannel {
+    mid: String,
+    media_type: MediaType,
+    config: ChannelConfig,
+    local: Option<RtpParameters>,
+    remote: Option<RtpParameters>,
+    direction: Direction,
+    writable: bool,
+    sender: Option<Sender>,
+    receivers: BTreeMap<u32, Receiver>,
+    /// RTX SSRC → the media SSRC it repairs (from the peer's FID groups, or
+    /// learned from the only receive stream).
+    rtx_to_media: HashMap<u32, u32>,
+    /// Our SSRC for RTCP when we send nothing.
+    rtcp_ssrc: u32,
+    cname: String,
+    out: VecDeque<OutgoingPacket>,
+    events: VecDeque<ChannelEvent>,
+    pool: BytesMut,
+    scratch: Vec<u8>,
+    nacks: Vec<u16>,
+    rtt: Option<Duration>,
+    next_report: Option<Instant>,
+    transport_seq: u16,
+    fir_seq: u8,
+    rng: u64,
+}
+
+impl BaseChannel {
+    /// A channel for section `mid` of `media_type` (audio or video).
+    pub fn new(mid: &str, media_type: MediaType, config: ChannelConfig) -> BaseChannel {
+        let mut rng = config.seed ^ 0x9e37_79b9_7f4a_7c15;
+        let rtcp_ssrc = (splitmix(&mut rng) as u32).max(1);
+        BaseChannel {
+            mid: mid.to_owned(),
+            media_type,
+            config,
+            local: None,
+            remote: None,
+            direction: Direction::Inactive,
+            writable: false,
+            sender: None,
+            receivers: BTreeMap::new(),
+            rtx_to_media: HashMap::new(),
+            rtcp_ssrc,
+            cname: String::new(),
+            out: VecDeque::new(),
+            events: VecDeque::new(),
+            pool: BytesMut::new(),
+            scratch: vec![0; 1500],
+            nacks: Vec::new(),
+            rtt: None,
+            next_report: None,
+            transport_seq: 0,
+            fir_seq: 0,
+            rng,
+        }
+    }
+
+    /// The section's MID.
+    pub fn mid(&self) -> &str {
+        &self.mid
+    }
+
+    /// Audio or video.
+    pub fn media_type(&self) -> &MediaType {
+        &self.media_type
+    }
+
+    /// The local description's direction (what we do).
+    pub fn direction(&self) -> Direction {
+        self.direction
+    }
+
+    /// The round-trip time last measured from report blocks.
+    pub fn rtt(&self) -> Option<Duration> {
+        self.rtt
+    }
+
+    /// Our sending SSRC, once the local description gave one.
+    pub fn send_ssrc(&self) -> Option<u32> {
+        self.sender.as_ref().map(|s| s.stream.ssrc())
+    }
+
+    /// The SSRCs we send with (media and RTX), for RTCP routing.
+    pub fn send_ssrcs(&self) -> impl Iterator<Item = u32> + '_ {
+        self.sender.iter().flat_map(|s| {
+            std::iter::once(s.stream.ssrc()).chain(s.stream.rtx().map(|(ssrc, _)| ssrc))
+        })
+    }
+
+    /// The receive-side extension map (for the BUNDLE demuxer).
+    pub fn receive_extensions(&self) -> Option<&ExtensionMap> {
+        self.local.as_ref().map(|p| &p.extensions)
+    }
+
+    /// Sends and receives per the local description.
+    pub fn set_local_content(&mut self, content: &MediaContentDescription) -> Result<(), Error> {
+        if !content.media_type.is_rtp() {
+            return Err(Error::InvalidInput("a BaseChannel carries audio or video"));
+        }
+        let params = RtpParameters::from_content(&self.mid, content);
+        self.direction = content.direction;
+        if let Some(stream) = params.streams.first() {
+            self.cname = stream.cname.clone();
+        }
+        self.local = Some(params);
+        self.rebuild_sender();
+        Ok(())
+    }
+
+    /// What the peer accepts and sends, per its description.
+    pub fn set_remote_content(&mut self, content: &MediaContentDescription) -> Result<(), Error> {
+        if !content.media_type.is_rtp() {
+            return Err(Error::InvalidInput("a BaseChannel carries audio or video"));
+        }
+        let params = RtpParameters::from_content(&self.mid, content);
+        self.rtx_to_media = params
+            .streams
+            .iter()
+            .filter_map(|s| s.rtx_ssrc.map(|rtx| (rtx, s.ssrc)))
+            .collect();
+        self.remote = Some(params);
+        self.rebuild_sender();
+        Ok(())
+    }
+
+    /// (Re)creates the send stream from both descriptions: our SSRCs, the
+    /// peer's preferred codec.
+    fn rebuild_sender(&mut self) {
+        let (Some(local), Some(remote)) = (&self.local, &self.remote) else {
+            return;
+        };
+        let Some(ours) = local.streams.first() else {
+            self.sender = None;
+            return;
+        };
+        let Some(codec) = remote
+            .codecs
+            .iter()
+            .find(|c| Codec::from_name(&c.name).is_some())
+            .cloned()
+        else {
+            self.sender = None;
+            return;
+        };
+        let same = self
+            .sender
+            .as_ref()
+            .is_some_and(|s| s.stream.ssrc() == ours.ssrc && s.codec == codec);
+        if same {
+            return;
+        }
+        let rtx = match (ours.rtx_ssrc, codec.rtx_payload_type) {
+            (Some(ssrc), Some(pt)) => Some((ssrc, pt)),
+            _ => None,
+        };
+        let first_seq = splitmix(&mut self.rng) as u16;
+        let picture_id = splitmix(&mut self.rng) as u16;
+        let Some(kind) = Codec::from_name(&codec.name) else {
+            return;
+        };
+        self.sender = Some(Sender {
+            stream: SendStream::new(
+                ours.ssrc,
+                rtx,
+                codec.clock_rate,
+                first_seq,
+                self.config.history,
+            ),
+            packetizer: AnyPacketizer::new(kind, picture_id),
+            codec,
+            payloads: Payloads::new(),
+        });
+    }
+
+    /// The transport is writable (ICE connected, SRTP keys set) or not.
+    pub fn set_writable(&mut self, now: Instant, writable: bool) {
+        self.writable = writable;
+        if writable && self.next_report.is_none() {
+            // The first report soon, then every interval (RFC 3550 §6.3.1).
+            self.next_report = Some(now + self.report_interval() / 2);
+        }
+    }
+
+    /// What the BUNDLE demuxer needs to route the peer's packets here.
+    pub fn demuxer_criteria(&self) -> RtpDemuxerCriteria {
+        let mut c = RtpDemuxerCriteria::mid(&self.mid);
+        if let Some(local) = &self.local {
+            c.payload_types.extend(local.payload_types());
+        }
+        if let Some(remote) = &self.remote {
+            for s in &remote.streams {
+                c.ssrcs.push(s.ssrc);
+                c.ssrcs.extend(s.rtx_ssrc);
+            }
+        }
+        c
+    }
+
+    fn sending(&self) -> bool {
+        self.writable && self.direction.sends() && self.sender.is_some()
+    }
+
+    fn receiving(&self) -> bool {
+        self.direction.receives() && self.local.is_some()
+    }
+
+    fn ntp(&self, now: Instant) -> NtpTime {
+        let (origin, ntp) = self.config.ntp_origin;
+        let since = now.saturating_duration_since(origin);
+        NtpTime(
+            ntp.0
+                .wrapping_add(((since.as_nanos() << 32) / 1_000_000_000) as u64),
+        )
+    }
+
+    /// Sends one encoded frame with RTP timestamp `rtp_timestamp`.
+    /// [`Error::NotSending`] when the channel does not send now (direction,
+    /// no negotiated codec or SSRC, transport not writable).
+    pub fn send_frame(
+        &mut self,
+        now: Instant,
+        rtp_timestamp: u32,
+        frame: &[u8],
+    ) -> Result<(), Error> {
+        if !self.sending() {
+            return Err(Error::NotSending);
+        }
+        let ntp = self.ntp(now);
+        let send_extensions = &self.remote.as_ref().ok_or(Error::NotSending)?.extensions;
+        let mid_id = send_extensions.id(ExtensionKind::Mid);
+        let abs_id = send_extensions.id(ExtensionKind::AbsSendTime);
+        let twcc_id = send_extensions.id(ExtensionKind::TransportWideCc);
+        let sender = self.sender.as_mut().ok_or(Error::NotSending)?;
+        let abs = AbsSendTime::from_ntp(ntp).0.to_be_bytes();
+        // Header room: fixed header, and the extension block (each element
+        // at most 2 header bytes + value, padded).
+        let ext_room = 4
+            + mid_id.map_or(0, |_| 2 + self.mid.len())
+            + abs_id.map_or(0, |_| 5)
+            + twcc_id.map_or(0, |_| 4)
+            + 3;
+        let max_payload = self.config.mtu.saturating_sub(12 + ext_room);
+        sender
+            .packetizer
+            .packetize(frame, max_payload, &mut sender.payloads)?;
+        let count = sender.payloads.len();
+        for (i, payload) in sender.payloads.iter().enumerate() {
+            let seq = sender.stream.next_sequence_number();
+            let twcc = TransportSequenceNumber(self.transport_seq).to_bytes();
+            let mut elements: [ExtensionElement<'_>; 3] = [ExtensionElement::new(0, &[]); 3];
+            let mut n = 0;
+            if let Some(id) = mid_id {
+                elements[n] = ExtensionElement::new(id, self.mid.as_bytes());
+                n += 1;
+            }
+            if let Some(id) = abs_id {
+                elements[n] = ExtensionElement::new(id, &abs[1..]);
+                n += 1;
+            }
+            if let Some(id) = twcc_id {
+                elements[n] = ExtensionElement::new(id, &twcc);
+                n += 1;
+                self.transport_seq = self.transport_seq.wrapping_add(1);
+            }
+            let builder = RtpBuilder {
+                marker: payload.marker || i + 1 == count,
+                extensions: &elements[..n],
+                ..RtpBuilder::new(
+                    sender.codec.payload_type,
+                    seq,
+                    rtp_timestamp,
+                    sender.stream.ssrc(),
+                )
+            };
+            let len = builder.encoded_len(payload.data.len())?;
+            self.pool.reserve(len.max(16 * 1024));
+            self.pool.resize(len, 0);
+            builder.write(&mut self.pool[..len], payload.data)?;
+            let data = self.pool.split().freeze();
+            sender.stream.on_sent(now, data.clone())?;
+            self.out.push_back(OutgoingPacket { rtcp: false, data });
+        }
+        Ok(())
+    }
+
+    /// Asks the peer for a keyframe on every stream we receive (PLI, or FIR
+    /// when only that was negotiated).
+    pub fn request_keyframe(&mut self, now: Instant) {
+        let ssrcs: Vec<u32> = self.receivers.keys().copied().collect();
+        for ssrc in ssrcs {
+            self.send_keyframe_request(now, ssrc, true);
+        }
+    }
+
+    /// Handles one plain RTP packet the demuxer gave this channel; `data`
+    /// holds the whole packet (its payload is kept without a copy).
+    pub fn handle_rtp(&mut self, now: Instant, data: &Bytes) {
+        if !self.receiving() {
+            return;
+        }
+        let Ok(packet) = RtpPacket::parse(data) else {
+            return;
+        };
+        let Some(local) = &self.local else {
+            return;
+        };
+        let pt = packet.payload_type();
+        let mut ssrc = packet.ssrc();
+        let payload_offset = packet.header_len();
+        let (info, payload, media_pt, retransmission) = if let Some(codec) = local.codec_for_rtx(pt)
+        {
+            // RTX: the media SSRC by FID, or the only media stream of that payload type.
+            let media_ssrc = self.rtx_to_media.get(&ssrc).copied().or_else(|| {
+                let mut it = self
+                    .receivers
+                    .iter()
+                    .filter(|(_, r)| r.payload_type == codec.payload_type);
+                match (it.next(), it.next()) {
+                    (Some((&s, _)), None) => Some(s),
+                    _ => None,
+                }
+            });
+            let Some(media_ssrc) = media_ssrc else {
+                return;
+            };
+            let Some((osn, original)) = unwrap_rtx(&packet) else {
+                return;
+            };
+            self.rtx_to_media.insert(ssrc, media_ssrc);
+            ssrc = media_ssrc;
+            let info = PacketInfo {
+                sequence_number: osn,
+                timestamp: packet.timestamp(),
+                payload_len: original.len(),
+                len: packet.len(),
+            };
+            let start = payload_offset + 2;
+            (
+                info,
+                data.slice(start..start + original.len()),
+                codec.payload_type,
+                true,
+            )
+        } else {
+            if local.codec(pt).is_none() {
+                return;
+            }
+            let info = PacketInfo {
+                sequence_number: packet.sequence_number(),
+                timestamp: packet.timestamp(),
+                payload_len: packet.payload().len(),
+                len: packet.len(),
+            };
+            let payload = data.slice(payload_offset..payload_offset + packet.payload().len());
+            (info, payload, pt, false)
+        };
+        let marker = packet.marker();
+        if !self.receivers.contains_key(&ssrc) && !self.add_receiver(ssrc, media_pt) {
+            return;
+        }
+        let Some(r) = self.receivers.get_mut(&ssrc) else {
+            return;
+        };
+        let arrival = r.stream.on_packet_info(now, info, retransmission);
+        let ext = match arrival {
+            crate::receive_stream::Arrival::New(e)
+            | crate::receive_stream::Arrival::Recovered(e) => e,
+            crate::receive_stream::Arrival::Duplicate => return,
+        };
+        r.assembler
+            .insert(now, ext, info.timestamp, marker, payload);
+        self.drain_receiver(now, ssrc);
+    }
+
+    fn add_receiver(&mut self, ssrc: u32, pt: u8) -> bool {
+        if self.receivers.len() >= self.config.max_receive_streams {
+            tracing::debug!(ssrc, "receive stream limit reached: packet dropped");
+            return false;
+        }
+        let Some(codec) = self.local.as_ref().and_then(|l| l.codec(pt)) else {
+            return false;
+        };
+        let Some(kind) = Codec::from_name(&codec.name) else {
+            return false;
+        };
+        let nack = NackConfig {
+            enabled: self.config.nack.enabled && codec.nack,
+            ..self.config.nack
+        };
+        let assembler_config = if kind.is_audio() {
+            AssemblerConfig::audio()
+        } else {
+            AssemblerConfig::video()
+        };
+        self.receivers.insert(
+            ssrc,
+            Receiver {
+                stream: ReceiveStream::new(ssrc, codec.clock_rate, nack),
+                assembler: FrameAssembler::new(AnyDepacketizer::new(kind), assembler_config),
+                payload_type: pt,
+                last_keyframe_request: None,
+            },
+        );
+        self.events
+            .push_back(ChannelEvent::ReceiveStreamStarted { ssrc });
+        true
+    }
+
+    /// Frames out, NACKs and keyframe requests for one receive stream.
+    fn drain_receiver(&mut self, now: Instant, ssrc: u32) {
+        let rtt = self.rtt;
+        let Some(r) = self.receivers.get_mut(&ssrc) else {
+            return;
+        };
+        while let Some(frame) = r.assembler.poll_frame(now) {
+            self.events.push_back(ChannelEvent::Frame {
+                ssrc,
+                payload_type: r.payload_type,
+                frame,
+            });
+        }
+        let mut nacks = std::mem::take(&mut self.nacks);
+        if r.stream.nack_timeout(rtt).is_some_and(|t| t <= now) {
+            // At most what one NACK packet in an MTU carries comfortably.
+            r.stream.nack_list(now, rtt, 256, &mut nacks);
+        } else {
+            nacks.clear();
+        }
+        let video = !self.media_type.eq(&MediaType::Audio);
+        let keyframe = video && (r.stream.take_keyframe_request() || r.assembler.needs_keyframe());
+        if !nacks.is_empty() {
+            let sender_ssrc = self.report_ssrc();
+            let nack = NackBuilder {
+                sender_ssrc,
+                media_ssrc: ssrc,
+                lost: &nacks,
+            };
+            self.send_feedback(&nack);
+        }
+        self.nacks = nacks;
+        if keyframe {
+            self.send_keyframe_request(now, ssrc, false);
+        }
+    }
+
+    fn send_keyframe_request(&mut self, now: Instant, ssrc: u32, forced: bool) {
+        let sender_ssrc = self.report_ssrc();
+        let Some(r) = self.receivers.get_mut(&ssrc) else {
+            return;
+        };
+        if !forced
+            && r.last_keyframe_request
+                .is_some_and(|t| now < t + KEYFRAME_REQUEST_INTERVAL)
+        {
+            return;
+        }
+        r.last_keyframe_request = Some(now);
+        let codec = self.local.as_ref().and_then(|l| l.codec(r.payload_type));
+        let use_fir = codec.is_some_and(|c| c.fir && !c.pli);
+        if use_fir {
+            // RFC 5104 §4.3.1.2: a new request gets the next sequence number.
+            self.fir_seq = self.fir_seq.wrapping_add(1);
+            let entries = [FirEntry {
+                ssrc,
+                seq_nr: self.fir_seq,
+            }];
+            self.send_feedback(&FirBuilder {
+                sender_ssrc,
+                media_ssrc: 0,
+                entries: &entries,
+            });
+        } else {
+            self.send_feedback(&Pli {
+                sender_ssrc,
+                media_ssrc: ssrc,
+            });
+        }
+    }
+
+    /// Our SSRC in RTCP: the media SSRC when we send, else our RTCP SSRC.
+    fn report_ssrc(&self) -> u32 {
+        self.send_ssrc().unwrap_or(self.rtcp_ssrc)
+    }
+
+    /// Queues a feedback packet: alone with reduced-size RTCP (RFC 5506),
+    /// else after an empty RR and our SDES (a compound, RFC 3550 §6.1).
+    fn send_feedback<P: RtcpWrite>(&mut self, packet: &P) {
+        let reduced = self.remote.as_ref().is_some_and(|r| r.rtcp_reduced_size)
+            && self.local.as_ref().is_some_and(|l| l.rtcp_reduced_size);
+        let ssrc = self.report_ssrc();
+        let cname = self.cname.clone();
+        let items = [SdesItem::cname(&cname)];
+        let chunks = [SdesChunkBuilder {
+            ssrc,
+            items: &items,
+        }];
+        let mut buf = [0u8; RTCP_BUFFER];
+        let mut w = CompoundWriter::new(&mut buf);
+        let written = (|| {
+            if !reduced {
+                w.push(&ReceiverReportBuilder {
+                    ssrc,
+                    report_blocks: &[],
+                    extension: &[],
+                })?;
+                w.push(&SdesBuilder { chunks: &chunks })?;
+            }
+            w.push(packet)?;
+            Ok::<_, Error>(())
+        })();
+        match written {
+            Ok(()) => {
+                let n = w.finish();
+                self.out.push_back(OutgoingPacket {
+                    rtcp: true,
+                    data: Bytes::copy_from_slice(&buf[..n]),
+                });
+            }
+            Err(e) => tracing::debug!(error = %e, "RTCP feedback not built"),
+        }
+    }
+
+    /// Handles one RTCP packet of a compound the manager routed here.
+    pub fn handle_rtcp(&mut self, now: Instant, packet: &RtcpPacket<'_>) {
+        match packet {
+            RtcpPacket::SenderReport(sr) => {
+                if let Some(r) = self.receivers.get_mut(&sr.ssrc()) {
+                    r.stream.on_sender_report(now, sr.ntp_time(), sr.rtp_time());
+                }
+                for block in sr.report_blocks() {
+                    self.on_report_block(now, &block);
+                }
+            }
+            RtcpPacket::ReceiverReport(rr) => {
+                for block in rr.report_blocks() {
+                    self.on_report_block(now, &block);
+                }
+            }
+            RtcpPacket::Nack(nack) => {
+                let rtt = self.rtt.unwrap_or(Duration::from_millis(100));
+                let Some(sender) = self.sender.as_mut() else {
+                    return;
+                };
+                if nack.media_ssrc() != sender.stream.ssrc() {
+                    return;
+                }
+                for seq in nack.lost() {
+                    match sender.stream.retransmit(now, seq, rtt, &mut self.scratch) {
+                        Ok(Some(n)) => self.out.push_back(OutgoingPacket {
+                            rtcp: false,
+                            data: Bytes::copy_from_slice(&self.scratch[..n]),
+                        }),
+                        Ok(None) => {}
+                        Err(e) => tracing::debug!(error = %e, seq, "retransmission failed"),
+                    }
+                }
+            }
+            RtcpPacket::Pli(pli) => {
+                if let Some(sender) = self.sender.as_mut() {
+                    if pli.media_ssrc == sender.stream.ssrc() {
+                        sender.stream.counters_mut().plis_received += 1;
+                        self.events.push_back(ChannelEvent::KeyframeRequested {
+                            ssrc: pli.media_ssrc,
+                        });
+                    }
+                }
+            }
+            RtcpPacket::Fir(fir) => {
+                if let Some(sender) = self.sender.as_mut() {
+                    let ours = sender.stream.ssrc();
+                    if fir.entries().any(|e| e.ssrc == ours) {
+                        sender.stream.counters_mut().firs_received += 1;
+                        self.events
+                            .push_back(ChannelEvent::KeyframeRequested { ssrc: ours });
+                    }
+                }
+            }
+            RtcpPacket::Remb(remb) => self.events.push_back(ChannelEvent::Remb {
+                bitrate_bps: remb.bitrate_bps(),
+            }),
+            RtcpPacket::Bye(bye) => {
+                for ssrc in bye.ssrcs() {
+                    if self.receivers.remove(&ssrc).is_some() {
+                        self.events
+                            .push_back(ChannelEvent::ReceiveStreamEnded { ssrc });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A report block about one of our streams: the round-trip time.
+    fn on_report_block(&mut self, now: Instant, block: &ReportBlock) {
+        if !self.send_ssrcs().any(|s| s == block.ssrc) || block.last_sr == 0 {
+            return;
+        }
+        let arrival = self.ntp(now).compact();
+        if let Some(rtt) = round_trip_time(arrival, block.last_sr, block.delay_since_last_sr) {
+            self.rtt = Some(rtt);
+        }
+    }
+
+    fn report_interval(&self) -> Duration {
+        if self.media_type == MediaType::Audio {
+            Duration::from_secs(5)
+        } else {
+            Duration::from_secs(1)
+        }
+    }
+
+    /// Builds the periodic compound: SR or RR with report blocks, then SDES.
+    fn send_report(&mut self, now: Instant) {
+        let ntp = self.ntp(now);
+        let blocks: Vec<ReportBlock> = self
+            .receivers
+            .values_mut()
+            .filter_map(|r| r.stream.report_block(now))
+            .take(31)
+            .collect();
+        let ssrc = self.report_ssrc();
+        let cname = self.cname.clone();
+        let items = [SdesItem::cname(&cname)];
+        let chunks = [SdesChunkBuilder {
+            ssrc,
+            items: &items,
+        }];
+        let info = self
+            .sender
+            .as_ref()
+            .filter(|_| self.direction.sends())
+            .and_then(|s| s.stream.sender_info(now, ntp));
+        let mut buf = [0u8; RTCP_BUFFER];
+        let mut w = CompoundWriter::new(&mut buf);
+        let written = (|| {
+            match info {
+                Some(info) => w.push(&SenderReportBuilder {
+                    ssrc,
+                    ntp_time: info.ntp,
+                    rtp_time: info.rtp,
+                    packet_count: info.packets,
+                    octet_count: info.octets,
+                    report_blocks: &blocks,
+                    extension: &[],
+                })?,
+                None => w.push(&ReceiverReportBuilder {
+                    ssrc,
+                    report_blocks: &blocks,
+                    extension: &[],
+                })?,
+            };
+            w.push(&SdesBuilder { chunks: &chunks })?;
+            Ok::<_, Error>(())
+        })();
+        match written {
+            Ok(()) => {
+                let n = w.finish();
+                self.out.push_back(OutgoingPacket {
+                    rtcp: true,
+                    data: Bytes::copy_from_slice(&buf[..n]),
+                });
+            }
+            Err(e) => tracing::debug!(error = %e, "RTCP report not built"),
+        }
+    }
+
+    /// Runs timers: the periodic report, jitter-buffer waits, NACK retries.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.writable && self.next_report.is_some_and(|t| t <= now) {
+            self.send_report(now);
+            // RFC 3550 §6.3.1: the interval times a random factor in [0.5, 1.5).
+            let factor = 0.5 + (splitmix(&mut self.rng) % 1000) as f64 / 1000.0;
+            self.next_report = Some(now + self.report_interval().mul_f64(factor));
+        }
+        let ssrcs: Vec<u32> = self.receivers.keys().copied().collect();
+        for ssrc in ssrcs {
+            self.drain_receiver(now, ssrc);
+        }
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) must next run.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let report = self.next_report.filter(|_| self.writable);
+        let receivers = self
+            .receivers
+            .values()
+            .flat_map(|r| [r.assembler.poll_timeout(), r.stream.nack_timeout(self.rtt)]);
+        std::iter::once(report).chain(receivers).flatten().min()
+    }
+
+    /// The next packet to send.
+    pub fn poll_transmit(&mut self) -> Option<OutgoingPacket> {
+        if !self.writable {
+            return None;
+        }
+        self.out.pop_front()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<ChannelEvent> {
+        self.events.pop_front()
+    }
+
+    /// Counters of our send stream.
+    pub fn send_counters(&self) -> Option<crate::send_stream::SendCounters> {
+        self.sender.as_ref().map(|s| s.stream.counters())
+    }
+
+    /// Counters of a receive stream.
+    pub fn receive_counters(&self, ssrc: u32) -> Option<crate::receive_stream::ReceiveCounters> {
+        self.receivers.get(&ssrc).map(|r| r.stream.counters())
+    }
+
+    /// The SSRCs being received.
+    pub fn receive_ssrcs(&self) -> impl Iterator<Item = u32> + '_ {
+        self.receivers.keys().copied()
+    }
+}
+
+/// SplitMix64: the channel's small deterministic random source.
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
