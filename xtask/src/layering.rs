@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The layer crates, bottom up: package names, which are also their directories under `crates/`.
-pub(crate) const LAYERS: &[&str] = &["stun", "ice", "dtls-transport", "sdp"];
+pub(crate) const LAYERS: &[&str] = &["stun", "ice", "dtls-transport", "sdp", "media-channels"];
 
 /// The Rust name of package `package` (`dtls-transport` → `dtls_transport`).
 fn lib_name(package: &str) -> String {
@@ -408,7 +408,8 @@ mod tests {
                 {{"name":"ice","dependencies":[{{"name":"stun","path":"/w/crates/stun","kind":null,"uses_default_features":false}}]}},
                 {{"name":"dtls-transport","dependencies":[{{"name":"ice","path":"/w/crates/ice","kind":null,"uses_default_features":false}},
                     {{"name":"ice","path":"/w/crates/ice","kind":"dev","uses_default_features":true}}]}},
-                {{"name":"sdp","dependencies":[{sdp_deps}]}}]}}"#
+                {{"name":"sdp","dependencies":[{sdp_deps}]}},
+                {{"name":"media-channels","dependencies":[{{"name":"sdp","path":"/w/crates/sdp","kind":null,"uses_default_features":false}}]}}]}}"#
             )
         };
         let good = r#"{"name":"dtls-transport","path":"/w/crates/dtls-transport","kind":null,"uses_default_features":false},

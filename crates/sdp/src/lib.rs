@@ -34,6 +34,10 @@ pub mod parse;
 mod validate;
 pub mod write;
 
+/// The layer below, re-exported so the layers above (media-channels,
+/// peerconnection) reach the TransportController, certificates and ICE
+/// through this crate, as the layering rule asks.
+pub use dtls_transport;
 pub use error::{CandidateError, Error, Limited, NegotiationError, Violation};
 pub use jsep::{
     IceCandidateInit, JsepCandidateCollection, JsepIceCandidate, JsepSessionDescription, SdpType,
