@@ -257,11 +257,13 @@ window.__ps = (() => {
         })),
       };
     },
-    async wait_inbound_rtp({ id, kind, packets, timeout_ms }) {
+    async wait_inbound_rtp({ id, kind, packets, frames, timeout_ms }) {
       // getStats() inbound-rtp of `kind` until packetsReceived >= packets (SRTP from the peer
-      // was decrypted and authenticated: libwebrtc counts only packets that passed SRTP).
+      // was decrypted and authenticated: libwebrtc counts only packets that passed SRTP) and,
+      // for video, framesDecoded >= frames (the decoder took what the peer packetized).
       const pc = get(id).pc;
       const want = packets || 1;
+      const wantFrames = frames || 0;
       let seen = { packetsReceived: 0 };
       const start = Date.now();
       for (;;) {
@@ -269,14 +271,16 @@ window.__ps = (() => {
         for (const r of stats.values()) {
           if (r.type === 'inbound-rtp' && r.kind === kind) {
             seen = { packetsReceived: r.packetsReceived, bytesReceived: r.bytesReceived, ssrc: r.ssrc,
+                     framesDecoded: r.framesDecoded ?? null, keyFramesDecoded: r.keyFramesDecoded ?? null,
+                     nackCount: r.nackCount ?? null, pliCount: r.pliCount ?? null,
                      mid: r.mid, codecId: r.codecId,
                      mimeType: r.codecId && stats.get(r.codecId) ? stats.get(r.codecId).mimeType : null,
                      payloadType: r.codecId && stats.get(r.codecId) ? stats.get(r.codecId).payloadType : null };
-            if (r.packetsReceived >= want) return seen;
+            if (r.packetsReceived >= want && (r.framesDecoded ?? 0) >= wantFrames) return seen;
           }
         }
         if (Date.now() - start > (timeout_ms || 10000)) {
-          throw new Error(`inbound-rtp ${kind}: ${seen.packetsReceived} of ${want} packets after ${timeout_ms} ms`);
+          throw new Error(`inbound-rtp ${kind}: ${seen.packetsReceived} of ${want} packets, ${seen.framesDecoded} of ${wantFrames} frames decoded after ${timeout_ms} ms`);
         }
         await new Promise((r) => setTimeout(r, 50));
       }

@@ -22,8 +22,9 @@ const CAPTURE_SCRIPT: &str = "interop/chromium/capture_sdp.py";
 const CORPUS_DIR: &str = "crates/sdp/tests/corpus/chromium";
 
 /// `interop-sdp`: the sdp crate's `tests/chromium.rs` (negotiation against real headless
-/// Chromium) in a loopback-only network namespace, with `PEERSTACK_REQUIRE_CHROMIUM=1` so a
-/// missing browser or venv fails the test instead of skipping it.
+/// Chromium) and the media-channels crate's (Chromium's frames in, ours decoded by it) in a
+/// loopback-only network namespace, with `PEERSTACK_REQUIRE_CHROMIUM=1` so a missing
+/// browser or venv fails the test instead of skipping it.
 pub(crate) fn interop_sdp(ctx: &Context) -> Outcome {
     if let Some(why) = cmd::netns_unavailable() {
         return Outcome::Skipped(format!(
@@ -37,14 +38,19 @@ pub(crate) fn interop_sdp(ctx: &Context) -> Outcome {
         Ok(python) => python,
         Err(outcome) => return outcome,
     };
+    // The sdp crate's negotiation tests, then the media channels' (frames to and from
+    // Chromium over our transport), each in a fresh loopback-only namespace.
     let run = || -> Result<(), String> {
-        let exe = build_test_executable(&ctx.root, "sdp", "chromium")?;
-        cmd::run(
-            cmd::in_loopback_netns(&exe, &["--test-threads=1", "--nocapture"])
-                .current_dir(ctx.root.join("crates/sdp"))
-                .env("PEERSTACK_REQUIRE_CHROMIUM", "1")
-                .env("PEERSTACK_CHROMIUM_PYTHON", &python),
-        )
+        for package in ["sdp", "media-channels"] {
+            let exe = build_test_executable(&ctx.root, package, "chromium")?;
+            cmd::run(
+                cmd::in_loopback_netns(&exe, &["--test-threads=1", "--nocapture"])
+                    .current_dir(ctx.root.join("crates").join(package))
+                    .env("PEERSTACK_REQUIRE_CHROMIUM", "1")
+                    .env("PEERSTACK_CHROMIUM_PYTHON", &python),
+            )?;
+        }
+        Ok(())
     };
     run().into()
 }

@@ -45,7 +45,7 @@ commands:
                        interop-ice-nat (root: two hosts behind real NATs in network
                        namespaces, server-reflexive through cone NATs and relayed through
                        symmetric NATs; namespaces are removed afterwards),
-                       interop-sdp (the sdp crate's tests/chromium.rs against headless
+                       interop-sdp (the sdp and media-channels crates' tests/chromium.rs against headless
                        Chromium in a loopback-only network namespace; installs chromium
                        with apt when root; venv target/chromium-venv).
                        --quick runs fmt, clippy and test only; --only STEP[,STEP...]

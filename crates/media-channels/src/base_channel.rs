@@ -6,7 +6,8 @@
 //! negotiated [`MediaContentDescription`]s: the local one says what we
 //! receive (payload types, extension ids) and which SSRCs we send with
 //! (`a=ssrc`, RTX by `FID`), the remote one what we send (the peer's first
-//! media codec, its extension ids) and which SSRCs to expect. The direction
+//! media codec that both descriptions list, its extension ids) and which
+//! SSRCs to expect. The direction
 //! is the local description's. Media flows only while the transport is
 //! writable ([`set_writable`](BaseChannel::set_writable): ICE connected and
 //! DTLS-SRTP keys set, which the [`ChannelManager`](crate::channel_manager)
@@ -44,7 +45,7 @@ use sdp::model::{Direction, MediaContentDescription, MediaType};
 
 use crate::frame_assembler::{AssembledFrame, AssemblerConfig, FrameAssembler};
 use crate::packetizer::{AnyDepacketizer, AnyPacketizer, Codec, Packetizer, Payloads};
-use crate::receive_stream::{NackConfig, PacketInfo, ReceiveStream};
+use crate::receive_stream::{Arrival, NackConfig, PacketInfo, ReceiveStream};
 use crate::rtcp::{
     CompoundWriter, FirBuilder, FirEntry, NackBuilder, Pli, ReceiverReportBuilder, ReportBlock,
     RtcpPacket, RtcpWrite, SdesBuilder, SdesChunkBuilder, SdesItem, SenderReportBuilder,
@@ -295,10 +296,17 @@ impl BaseChannel {
             self.sender = None;
             return;
         };
+        // The peer's first codec that both descriptions list (answers keep the
+        // offer's payload types) and that we can packetize.
         let Some(codec) = remote
             .codecs
             .iter()
-            .find(|c| Codec::from_name(&c.name).is_some())
+            .find(|c| {
+                Codec::from_name(&c.name).is_some()
+                    && local
+                        .codec(c.payload_type)
+                        .is_some_and(|l| l.name.eq_ignore_ascii_case(&c.name))
+            })
             .cloned()
         else {
             self.sender = None;
@@ -349,6 +357,8 @@ impl BaseChannel {
         if let Some(local) = &self.local {
             c.payload_types.extend(local.payload_types());
         }
+        c.payload_types.sort_unstable();
+        c.payload_types.dedup();
         if let Some(remote) = &self.remote {
             for s in &remote.streams {
                 c.ssrcs.push(s.ssrc);
@@ -466,71 +476,71 @@ impl BaseChannel {
         let Some(local) = &self.local else {
             return;
         };
-        let pt = packet.payload_type();
+        let mut pt = packet.payload_type();
         let mut ssrc = packet.ssrc();
-        let payload_offset = packet.header_len();
-        let (info, payload, media_pt, retransmission) = if let Some(codec) = local.codec_for_rtx(pt)
-        {
-            // RTX: the media SSRC by FID, or the only media stream of that payload type.
+        let mut seq = packet.sequence_number();
+        let start = packet.header_len();
+        let mut range = start..start + packet.payload().len();
+        let mut retransmission = false;
+        // RTX (RFC 4588): the original sequence number, payload type and payload,
+        // on the media SSRC its FID group names (or the channel's only stream).
+        if let Some(apt) = local.rtx_apt(pt) {
+            let Some((osn, original)) = unwrap_rtx(&packet) else {
+                return; // padding only (bandwidth probing)
+            };
             let media_ssrc = self.rtx_to_media.get(&ssrc).copied().or_else(|| {
-                let mut it = self
-                    .receivers
-                    .iter()
-                    .filter(|(_, r)| r.payload_type == codec.payload_type);
+                let mut it = self.receivers.keys();
                 match (it.next(), it.next()) {
-                    (Some((&s, _)), None) => Some(s),
+                    (Some(&s), None) => Some(s),
                     _ => None,
                 }
             });
             let Some(media_ssrc) = media_ssrc else {
                 return;
             };
-            let Some((osn, original)) = unwrap_rtx(&packet) else {
-                return;
-            };
             self.rtx_to_media.insert(ssrc, media_ssrc);
             ssrc = media_ssrc;
-            let info = PacketInfo {
-                sequence_number: osn,
-                timestamp: packet.timestamp(),
-                payload_len: original.len(),
-                len: packet.len(),
-            };
-            let start = payload_offset + 2;
-            (
-                info,
-                data.slice(start..start + original.len()),
-                codec.payload_type,
-                true,
-            )
-        } else {
-            if local.codec(pt).is_none() {
+            seq = osn;
+            pt = apt;
+            range = start + 2..start + 2 + original.len();
+            retransmission = true;
+        }
+        // RED (RFC 2198): the primary block (libwebrtc's video RED carries only that).
+        if Some(pt) == local.red_payload_type {
+            let Some((inner, offset)) = red_primary(&data[range.clone()]) else {
                 return;
-            }
-            let info = PacketInfo {
-                sequence_number: packet.sequence_number(),
-                timestamp: packet.timestamp(),
-                payload_len: packet.payload().len(),
-                len: packet.len(),
             };
-            let payload = data.slice(payload_offset..payload_offset + packet.payload().len());
-            (info, payload, pt, false)
-        };
-        let marker = packet.marker();
-        if !self.receivers.contains_key(&ssrc) && !self.add_receiver(ssrc, media_pt) {
+            pt = inner;
+            range = range.start + offset..range.end;
+        }
+        // ULPFEC is not decoded (NACK repairs loss); it and empty payloads keep
+        // their sequence numbers so that nothing waits for them.
+        let filler = Some(pt) == local.ulpfec_payload_type || range.is_empty();
+        if !filler && local.codec(pt).is_none() {
+            return;
+        }
+        if !self.receivers.contains_key(&ssrc) && (filler || !self.add_receiver(ssrc, pt)) {
             return;
         }
         let Some(r) = self.receivers.get_mut(&ssrc) else {
             return;
         };
-        let arrival = r.stream.on_packet_info(now, info, retransmission);
-        let ext = match arrival {
-            crate::receive_stream::Arrival::New(e)
-            | crate::receive_stream::Arrival::Recovered(e) => e,
-            crate::receive_stream::Arrival::Duplicate => return,
+        let info = PacketInfo {
+            sequence_number: seq,
+            timestamp: packet.timestamp(),
+            payload_len: range.len(),
+            len: packet.len(),
         };
-        r.assembler
-            .insert(now, ext, info.timestamp, marker, payload);
+        let ext = match r.stream.on_packet_info(now, info, retransmission) {
+            Arrival::New(e) | Arrival::Recovered(e) => e,
+            Arrival::Duplicate => return,
+        };
+        if filler {
+            r.assembler.insert_filler(now, ext);
+        } else {
+            r.assembler
+                .insert(now, ext, info.timestamp, packet.marker(), data.slice(range));
+        }
         self.drain_receiver(now, ssrc);
     }
 
@@ -879,6 +889,23 @@ impl BaseChannel {
     }
 }
 
+/// The primary block of a RED payload (RFC 2198 §3): its payload type and
+/// where its data starts (redundant blocks, described by 4-byte headers
+/// with the F bit, come first).
+fn red_primary(payload: &[u8]) -> Option<(u8, usize)> {
+    let (mut pos, mut redundant) = (0usize, 0usize);
+    loop {
+        let first = *payload.get(pos)?;
+        if first & 0x80 == 0 {
+            let data = pos + 1 + redundant;
+            return (data <= payload.len()).then_some((first & 0x7f, data));
+        }
+        let header = payload.get(pos..pos + 4)?;
+        redundant += (usize::from(header[2] & 0x03) << 8) | usize::from(header[3]);
+        pos += 4;
+    }
+}
+
 /// SplitMix64: the channel's small deterministic random source.
 fn splitmix(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -886,4 +913,22 @@ fn splitmix(state: &mut u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn red_primary_block_after_redundant_ones() {
+        // Only a primary block (libwebrtc's video RED): one header byte.
+        assert_eq!(red_primary(&[96, 1, 2, 3]), Some((96, 1)));
+        // One redundant block of 2 bytes (PT 111, offset 960), then the primary.
+        let red = [0x80 | 111, 0x0f, 0x00, 2, 111, 9, 9, 7, 7, 7];
+        assert_eq!(red_primary(&red), Some((111, 7)));
+        // Truncated headers or block lengths past the end: refused, no panic.
+        assert_eq!(red_primary(&[]), None);
+        assert_eq!(red_primary(&[0x80 | 111, 0, 0]), None);
+        assert_eq!(red_primary(&[0x80 | 111, 0, 0, 9, 111]), None);
+    }
 }

@@ -74,6 +74,8 @@ struct Held {
     marker: bool,
     payload: Bytes,
     arrival: Instant,
+    /// A sequence number that carries no media (FEC, padding): skipped.
+    filler: bool,
 }
 
 /// The jitter buffer of one stream; see the [module docs](self).
@@ -123,11 +125,38 @@ impl FrameAssembler {
                 marker,
                 payload,
                 arrival: now,
+                filler: false,
             },
         );
         if self.packets.len() > self.config.max_packets {
             self.overflow();
         }
+    }
+
+    /// Records that sequence number `seq` carried no media (ULPFEC, padding),
+    /// so that no frame waits for it.
+    pub fn insert_filler(&mut self, now: Instant, seq: u64) {
+        if self.next.is_some_and(|n| seq < n) {
+            return;
+        }
+        self.packets.insert(
+            seq,
+            Held {
+                timestamp: 0,
+                marker: false,
+                payload: Bytes::new(),
+                arrival: now,
+                filler: true,
+            },
+        );
+        if self.packets.len() > self.config.max_packets {
+            self.overflow();
+        }
+    }
+
+    /// Whether `p` begins a frame (fillers never do).
+    fn starts_frame(&self, p: &Held) -> bool {
+        !p.filler && self.depacketizer.is_frame_start(&p.payload)
     }
 
     /// Too much held: keep only from the newest frame start on.
@@ -136,7 +165,7 @@ impl FrameAssembler {
             .packets
             .iter()
             .rev()
-            .find(|(_, p)| self.depacketizer.is_frame_start(&p.payload))
+            .find(|(_, p)| self.starts_frame(p))
             .map(|(&s, _)| s);
         tracing::debug!(
             held = self.packets.len(),
@@ -169,13 +198,13 @@ impl FrameAssembler {
     /// The complete frame starting at `start`: its last sequence number.
     fn complete_from(&self, start: u64) -> Option<u64> {
         let first = self.packets.get(&start)?;
-        if !self.depacketizer.is_frame_start(&first.payload) {
+        if !self.starts_frame(first) {
             return None;
         }
         let mut seq = start;
         loop {
             let p = self.packets.get(&seq)?;
-            if p.timestamp != first.timestamp {
+            if p.filler || p.timestamp != first.timestamp {
                 return None;
             }
             if self.depacketizer.is_frame_end(&p.payload, p.marker) {
@@ -188,6 +217,15 @@ impl FrameAssembler {
     /// The next frame ready at `now`, if any.
     pub fn poll_frame(&mut self, now: Instant) -> Option<AssembledFrame> {
         loop {
+            // Fillers where the next frame should start are passed over.
+            while let Some(n) = self.next {
+                if !self.packets.get(&n).is_some_and(|p| p.filler) {
+                    break;
+                }
+                self.packets.remove(&n);
+                self.next = Some(n + 1);
+                self.waiting_since = None;
+            }
             let next = match self.next {
                 Some(n) => n,
                 None => {
@@ -195,7 +233,7 @@ impl FrameAssembler {
                     let start = self
                         .packets
                         .iter()
-                        .find(|(_, p)| self.depacketizer.is_frame_start(&p.payload))
+                        .find(|(_, p)| self.starts_frame(p))
                         .map(|(&s, _)| s)?;
                     self.packets = self.packets.split_off(&start);
                     self.next = Some(start);
@@ -226,7 +264,7 @@ impl FrameAssembler {
     fn later_complete_frame(&self, next: u64) -> Option<(u64, bool)> {
         self.packets
             .range(next + 1..)
-            .filter(|(_, p)| self.depacketizer.is_frame_start(&p.payload))
+            .filter(|(_, p)| self.starts_frame(p))
             .find_map(|(&s, _)| {
                 self.complete_from(s)
                     .map(|_| (s, self.is_keyframe_start(s)))
@@ -404,6 +442,27 @@ mod tests {
         assert_eq!(frames.last().map(|f| &f.data[..]), Some(&f2[..]));
         assert!(frames.last().unwrap().keyframe);
         assert!(!a.needs_keyframe());
+    }
+
+    #[test]
+    fn fillers_between_frames_are_not_waited_for() {
+        let t0 = Instant::now();
+        let mut a = assembler();
+        let (f1, p1) = vp8(300, true, 1);
+        let (f2, p2) = vp8(300, false, 2);
+        a.insert(t0, 0, 100, p1[0].1, p1[0].0.clone());
+        // Two FEC packets after the first frame, then the second frame.
+        a.insert_filler(t0, 1);
+        a.insert_filler(t0, 2);
+        a.insert(t0, 3, 200, p2[0].1, p2[0].0.clone());
+        let frames: Vec<_> = std::iter::from_fn(|| a.poll_frame(t0)).collect();
+        assert_eq!(frames.len(), 2);
+        assert_eq!(
+            (&frames[0].data[..], &frames[1].data[..]),
+            (&f1[..], &f2[..])
+        );
+        assert!(!frames[1].after_loss);
+        assert_eq!(a.held(), 0);
     }
 
     #[test]

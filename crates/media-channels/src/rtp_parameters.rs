@@ -89,6 +89,14 @@ pub struct RtpParameters {
     pub rtcp_mux: bool,
     /// Reduced-size RTCP allowed (RFC 5506).
     pub rtcp_reduced_size: bool,
+    /// RED (RFC 2198) payload type, when negotiated: a sender may wrap media
+    /// (and ULPFEC) in it.
+    pub red_payload_type: Option<u8>,
+    /// ULPFEC (RFC 5109) payload type, when negotiated.
+    pub ulpfec_payload_type: Option<u8>,
+    /// Every RTX payload type with the payload type it repairs (`apt`),
+    /// RED's included.
+    pub rtx_apt: Vec<(u8, u8)>,
 }
 
 impl RtpParameters {
@@ -129,6 +137,13 @@ impl RtpParameters {
                 })
             })
             .collect();
+        let first_named = |name: &str| {
+            content
+                .codecs
+                .iter()
+                .find(|c| c.is(name))
+                .map(|c| c.payload_type)
+        };
         RtpParameters {
             mid: mid.to_owned(),
             codecs,
@@ -136,6 +151,14 @@ impl RtpParameters {
             streams,
             rtcp_mux: content.rtcp_mux,
             rtcp_reduced_size: content.rtcp_rsize,
+            red_payload_type: first_named("red"),
+            ulpfec_payload_type: first_named("ulpfec"),
+            rtx_apt: content
+                .codecs
+                .iter()
+                .filter(|c| c.is_rtx())
+                .filter_map(|c| Some((c.payload_type, c.apt()?)))
+                .collect(),
         }
     }
 
@@ -151,11 +174,22 @@ impl RtpParameters {
             .find(|c| c.rtx_payload_type == Some(rtx_pt))
     }
 
-    /// Every payload type in use (media and RTX), for the demuxer.
+    /// The payload type an RTX payload type repairs (`apt`).
+    pub fn rtx_apt(&self, rtx_pt: u8) -> Option<u8> {
+        self.rtx_apt
+            .iter()
+            .find(|(rtx, _)| *rtx == rtx_pt)
+            .map(|(_, apt)| *apt)
+    }
+
+    /// Every payload type in use (media, RTX, RED, ULPFEC), for the demuxer.
     pub fn payload_types(&self) -> impl Iterator<Item = u8> + '_ {
         self.codecs
             .iter()
-            .flat_map(|c| std::iter::once(c.payload_type).chain(c.rtx_payload_type))
+            .map(|c| c.payload_type)
+            .chain(self.rtx_apt.iter().map(|(rtx, _)| *rtx))
+            .chain(self.red_payload_type)
+            .chain(self.ulpfec_payload_type)
     }
 
     /// The preferred codec to send (the first).
@@ -280,7 +314,8 @@ mod tests {
         assert_eq!(h264.param("PACKETIZATION-MODE"), Some("1"));
         assert!(!h264.nack && h264.transport_cc);
         assert_eq!(p.codec_for_rtx(97).map(|c| c.payload_type), Some(96));
-        assert_eq!(p.payload_types().collect::<Vec<_>>(), vec![96, 97, 102]);
+        assert_eq!(p.payload_types().collect::<Vec<_>>(), vec![96, 102, 97]);
+        assert_eq!(p.rtx_apt(97), Some(96));
         assert_eq!(p.extensions.id(ExtensionKind::Mid), Some(4));
         assert_eq!(p.extensions.id(ExtensionKind::TransportWideCc), Some(3));
         assert_eq!(p.extensions.iter().count(), 2, "unknown URIs are skipped");

@@ -336,6 +336,24 @@ impl ChromiumPeer {
         }))
     }
 
+    /// Polls `getStats()` until the `inbound-rtp` stream of `kind` has at least `packets`
+    /// packets and `frames` decoded frames (video); returns what it saw (`framesDecoded`,
+    /// `keyFramesDecoded`, `nackCount`, `pliCount` besides the packet fields).
+    pub(crate) fn wait_inbound_frames(
+        &mut self,
+        id: &str,
+        kind: &str,
+        packets: u64,
+        frames: u64,
+        timeout: Duration,
+    ) -> Result<Value> {
+        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self.request(json!({
+            "op": "wait_inbound_rtp", "id": id, "kind": kind, "packets": packets,
+            "frames": frames, "timeout_ms": ms
+        }))
+    }
+
     /// `getTransceivers()`.
     pub(crate) fn transceivers(&mut self, id: &str) -> Result<Vec<Transceiver>> {
         let reply = self.request(json!({"op": "transceivers", "id": id}))?;
