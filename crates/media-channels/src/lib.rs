@@ -19,7 +19,7 @@
 //! | [`rtp::sequence`] | sequence/timestamp unwrapping, A.1 sequence validation | 3550 A.1 |
 //! | [`rtp::stats`] | loss (A.3), jitter (A.8), NTP/compact NTP, RTT, RTP↔NTP | 3550 |
 //! | [`rtcp`] | compound iterator, SR/RR/SDES/BYE/APP, NACK, PLI, FIR, REMB, transport-wide CC; builders | 3550, 4585, 5104, 5506 |
-//! | [`data::dcep`] | DATA_CHANNEL_OPEN / DATA_CHANNEL_ACK views and builders | 8832 |
+//! | [`data`] | data channels: sans-IO [`SctpTransport`](data::SctpTransport) over sctp-proto, DCEP views and builders | 8831, 8832, 8841 |
 //!
 //! Nothing reads a clock or a random source: times are passed in.
 #![forbid(unsafe_code)]
