@@ -864,6 +864,41 @@ fn messages_over_the_remote_max_message_size_are_refused() {
 }
 
 #[test]
+fn a_peer_ignoring_our_max_message_size_loses_the_association() {
+    // b advertises 10 000 bytes; a pretends b set no limit.
+    let config_a = SctpConfig {
+        remote_max_message_size: 0,
+        ..SctpConfig::default()
+    };
+    let config_b = SctpConfig {
+        max_message_size: 10_000,
+        ..SctpConfig::default()
+    };
+    let mut p = Pair::new(config_a, config_b, Net::clean(), Net::clean(), 21);
+    p.connect();
+    let id = p.open(true, DataChannelInit::new("big"));
+    let now = p.now;
+    p.a.send(now, id, &[7; 10_000], true).unwrap();
+    p.a.send(now, id, &[8; 20_000], true).unwrap();
+    let lost = DataChannelEvent::Error {
+        id: None,
+        error: Error::SctpAssociationLost,
+    };
+    p.expect_event(false, Duration::from_secs(5), |e| *e == lost);
+    assert_eq!(
+        take_messages(&mut p.ev_b, id).len(),
+        1,
+        "the message within the limit"
+    );
+    assert!(p.ev_b.contains(&DataChannelEvent::ChannelClosed { id }));
+    assert!(p.b.is_closed());
+    let now = p.now;
+    assert_eq!(p.b.send(now, id, b"x", true), Err(Error::NotConnected));
+    // sctp-proto closes on an inbound protocol error without sending ABORT,
+    // so a is not told; it finds out when DTLS or ICE give up on the path.
+}
+
+#[test]
 fn send_buffer_is_bounded() {
     let config_a = SctpConfig {
         max_buffered_amount: 100_000,

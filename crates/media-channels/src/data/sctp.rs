@@ -26,7 +26,9 @@ const SCTP_DATA_OVERHEAD: u16 = 12 + 16;
 pub struct SctpConfig {
     /// The largest message we accept, which we advertise as
     /// `a=max-message-size` (RFC 8841 §6). Default 256 KiB, as str0m and
-    /// Firefox offer; 0 is taken as the default.
+    /// Firefox offer; 0 is taken as the default. A larger message from the
+    /// peer ends the association on our side (sctp-proto closes it, without
+    /// telling the peer).
     pub max_message_size: u32,
     /// The peer's `a=max-message-size`: the largest message
     /// [`SctpTransport::send`] accepts. 0 means the peer set no limit;
@@ -198,7 +200,11 @@ enum Phase {
 /// - Verification tags and initial TSNs come from `rand`'s thread RNG with
 ///   no hook to seed it (its `AssociationIdGenerator` trait is private), so
 ///   the packet bytes differ between runs; timing and delivery do not
-///   depend on them.
+///   depend on them (`tests/data_channels.rs` replays a lossy run exactly).
+/// - When the peer breaks the protocol (a message over our
+///   `max_message_size`, some malformed chunks) sctp-proto closes the
+///   association without sending ABORT: we report
+///   [`Error::SctpAssociationLost`], the peer learns only from DTLS or ICE.
 pub struct SctpTransport {
     pub(super) config: SctpConfig,
     role: DtlsRole,
