@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use sctp_proto::{
@@ -51,6 +51,16 @@ pub struct SctpConfig {
     /// `kSctpMtu` (IPv6's 1280 less IPv6, UDP, DTLS with AES-GCM, and a TURN
     /// ChannelData header). At least 256.
     pub mtu: u16,
+    /// Initial retransmission timeout (also INIT's and COOKIE-ECHO's).
+    /// Default 500 ms; this and the next two are libwebrtc's dcsctp
+    /// defaults (`DcSctpOptions`), where sctp-proto's own (RFC 4960: 3 s,
+    /// 1 s, 60 s) recover far more slowly from loss.
+    pub rto_initial: Duration,
+    /// Smallest retransmission timeout, default 220 ms: above the peer's
+    /// 200 ms delayed SACK.
+    pub rto_min: Duration,
+    /// Largest retransmission timeout (the back-off cap), default 800 ms.
+    pub rto_max: Duration,
     /// Our SCTP port (`a=sctp-port`), default 5000.
     pub local_port: u16,
     /// The peer's SCTP port, default 5000.
@@ -66,6 +76,9 @@ impl Default for SctpConfig {
             max_buffered_amount: 16 * 1024 * 1024,
             receive_window: 1024 * 1024,
             mtu: 1191,
+            rto_initial: Duration::from_millis(500),
+            rto_min: Duration::from_millis(220),
+            rto_max: Duration::from_millis(800),
             local_port: 5000,
             remote_port: 5000,
         }
@@ -83,6 +96,9 @@ impl SctpConfig {
         self.max_channels = self.max_channels.clamp(1, usize::from(MAX_CHANNEL_ID) + 1);
         let floor = self.max_message_size.saturating_add(u32::from(self.mtu));
         self.receive_window = self.receive_window.max(floor);
+        self.rto_min = self.rto_min.max(Duration::from_millis(1));
+        self.rto_max = self.rto_max.max(self.rto_min);
+        self.rto_initial = self.rto_initial.clamp(self.rto_min, self.rto_max);
         if self.local_port == 0 {
             self.local_port = default.local_port;
         }
@@ -101,9 +117,16 @@ impl SctpConfig {
             // (str0m does the same): consent freshness ends a dead path.
             .with_max_init_retransmits(None)
             .with_max_data_retransmits(None)
+            .with_rto_initial_ms(millis(self.rto_initial))
+            .with_rto_min_ms(millis(self.rto_min))
+            .with_rto_max_ms(millis(self.rto_max))
             .with_local_port(self.local_port)
             .with_remote_port(self.remote_port)
     }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The peer's limit as sctp-proto takes it: 0 (unlimited) becomes `u32::MAX`.
