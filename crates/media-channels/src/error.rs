@@ -161,6 +161,95 @@ pub enum Error {
     /// writable yet.
     #[error("the channel is not sending")]
     NotSending,
+
+    // ---- DCEP, from the wire (RFC 8832) -------------------------------------
+    /// A DCEP message shorter than its fixed part (empty, or a
+    /// DATA_CHANNEL_OPEN under 12 bytes); the length is given.
+    #[error("DCEP message of {0} bytes is truncated")]
+    DcepTruncated(usize),
+    /// A DCEP message type other than OPEN (0x03) and ACK (0x02).
+    #[error("unknown DCEP message type {0:#04x}")]
+    DcepUnknownMessageType(u8),
+    /// A DATA_CHANNEL_OPEN with a channel type RFC 8832 §8.2.2 does not define.
+    #[error("unknown DCEP channel type {0:#04x}")]
+    DcepUnknownChannelType(u8),
+    /// A DCEP message whose label and protocol lengths (or the ACK's one
+    /// byte) disagree with its size.
+    #[error("DCEP message declares {declared} bytes but has {available}")]
+    DcepLengthMismatch {
+        /// Length the message's fields add up to.
+        declared: usize,
+        /// Bytes present.
+        available: usize,
+    },
+    /// A DATA_CHANNEL_OPEN label or protocol is not UTF-8.
+    #[error("DCEP label or protocol is not UTF-8")]
+    DcepInvalidUtf8,
+    /// A well-formed DCEP message of this type where none was expected (an
+    /// OPEN on an open channel, an ACK on a stream that sent no OPEN).
+    #[error("unexpected DCEP message of type {0:#04x}")]
+    DcepUnexpectedMessage(u8),
+
+    // ---- data channels, the peer's doing ------------------------------------
+    /// A data channel message with a PPID other than DCEP, string, binary
+    /// and their empty forms (RFC 8831 §8); the message is dropped.
+    #[error("data channel message with an unsupported payload protocol identifier")]
+    DataChannelUnknownPpid,
+    /// The peer opened a data channel beyond our limit of this many; the
+    /// stream is reset.
+    #[error("the peer opened more than {0} data channels")]
+    PeerTooManyChannels(usize),
+    /// The SCTP association could not be established (INIT or COOKIE
+    /// retransmissions exhausted, or the peer refused).
+    #[error("the SCTP association handshake failed")]
+    SctpHandshakeFailed,
+    /// The SCTP association ended (ABORT or SHUTDOWN from the peer, a
+    /// protocol violation, retransmissions exhausted); every channel closes.
+    #[error("the SCTP association was lost")]
+    SctpAssociationLost,
+
+    // ---- data channels, the caller's mistakes -------------------------------
+    /// No data channel with this id.
+    #[error("no data channel with id {0}")]
+    UnknownChannel(u16),
+    /// The data channel exists but is not open (not yet negotiated, or closing).
+    #[error("data channel {0} is not open")]
+    ChannelNotOpen(u16),
+    /// The id of a negotiated channel is in use (by a channel, or by a
+    /// closed one whose stream reset has not completed).
+    #[error("data channel id {0} is in use")]
+    ChannelIdInUse(u16),
+    /// A stream id outside 0..=65534 (65535 is reserved, RFC 8831 §6.6).
+    #[error("data channel id {0} is out of range")]
+    InvalidChannelId(u16),
+    /// The configured limit on data channels (this many) is reached, or no
+    /// id of our parity is free.
+    #[error("too many data channels (limit {0})")]
+    TooManyChannels(usize),
+    /// A message larger than the peer's `a=max-message-size` (RFC 8841 §6).
+    #[error("message of {size} bytes exceeds the peer's maximum message size {max}")]
+    MessageTooLarge {
+        /// The message size.
+        size: usize,
+        /// The peer's limit.
+        max: usize,
+    },
+    /// Queueing the message would exceed the configured limit on bytes
+    /// buffered for sending across all channels.
+    #[error("send buffer full: {buffered} bytes queued, limit {limit}")]
+    SendBufferFull {
+        /// Bytes queued now.
+        buffered: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The SCTP association is not established (not yet, or no longer).
+    #[error("the SCTP association is not established")]
+    NotConnected,
+    /// sctp-proto refused an operation for a reason not mapped to a variant
+    /// above (the detail is logged).
+    #[error("the SCTP stack refused the operation")]
+    SctpRefused,
 }
 
 impl Error {
@@ -176,6 +265,15 @@ impl Error {
                 | Error::PayloadSizeTooSmall(_)
                 | Error::InvalidFrame { .. }
                 | Error::NotSending
+                | Error::UnknownChannel(_)
+                | Error::ChannelNotOpen(_)
+                | Error::ChannelIdInUse(_)
+                | Error::InvalidChannelId(_)
+                | Error::TooManyChannels(_)
+                | Error::MessageTooLarge { .. }
+                | Error::SendBufferFull { .. }
+                | Error::NotConnected
+                | Error::SctpRefused
         )
     }
 }

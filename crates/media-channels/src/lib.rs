@@ -27,12 +27,14 @@
 //! | [`base_channel`] | libwebrtc's BaseChannel + Voice/VideoMediaChannel: one m-section, encoded frames in and out, NACK/RTX, PLI/FIR, SR/RR | 3550, 4585, 4588, 5104 |
 //! | [`channel_manager`] | libwebrtc's ChannelManager: channels per MID, one BUNDLE demuxer per transport, RTCP routing | 8843 |
 //! | [`rtcp`] | compound iterator, SR/RR/SDES/BYE/APP, NACK, PLI, FIR, REMB, transport-wide CC; builders | 3550, 4585, 5104, 5506 |
+//! | [`data`] | data channels: sans-IO [`SctpTransport`](data::SctpTransport) over sctp-proto, DCEP views and builders | 8831, 8832, 8841 |
 //!
 //! Nothing reads a clock or a random source: times are passed in.
 #![forbid(unsafe_code)]
 
 pub mod base_channel;
 pub mod channel_manager;
+pub mod data;
 mod error;
 pub mod frame_assembler;
 pub mod packetizer;
