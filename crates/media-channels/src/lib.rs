@@ -26,6 +26,7 @@
 //! | [`frame_assembler`] | the jitter buffer: packets in, whole frames out in order; waits for NACKed packets, skips to keyframes | |
 //! | [`base_channel`] | libwebrtc's BaseChannel + Voice/VideoMediaChannel: one m-section, encoded frames in and out, NACK/RTX, PLI/FIR, SR/RR | 3550, 4585, 4588, 5104 |
 //! | [`channel_manager`] | libwebrtc's ChannelManager: channels per MID, one BUNDLE demuxer per transport, RTCP routing | 8843 |
+//! | [`congestion`] | libwebrtc's GoogCC: TWCC feedback generator (RemoteEstimatorProxy), delay- and loss-based send-side estimator, pacer | draft-holmer-rmcat-transport-wide-cc-extensions-01, draft-ietf-rmcat-gcc-02 |
 //! | [`rtcp`] | compound iterator, SR/RR/SDES/BYE/APP, NACK, PLI, FIR, REMB, transport-wide CC; builders | 3550, 4585, 5104, 5506 |
 //!
 //! Nothing reads a clock or a random source: times are passed in.
@@ -33,6 +34,7 @@
 
 pub mod base_channel;
 pub mod channel_manager;
+pub mod congestion;
 mod error;
 pub mod frame_assembler;
 pub mod packetizer;
