@@ -161,6 +161,12 @@ pub enum Error {
     /// writable yet.
     #[error("the channel is not sending")]
     NotSending,
+
+    // ---- congestion control ---------------------------------------------------
+    /// The pacer's queue is full (its packet or byte limit); the packet was
+    /// not queued.
+    #[error("the pacer queue is full")]
+    PacerQueueFull,
 }
 
 impl Error {
@@ -176,6 +182,7 @@ impl Error {
                 | Error::PayloadSizeTooSmall(_)
                 | Error::InvalidFrame { .. }
                 | Error::NotSending
+                | Error::PacerQueueFull
         )
     }
 }

@@ -18,21 +18,24 @@
 //! | [`acknowledged_bitrate`] | AcknowledgedBitrateEstimator, BitrateEstimator | the rate the peer received, Bayesian-smoothed |
 //! | [`send_side_bwe`] | SendSideBandwidthEstimation | loss-based control (−, = or + by the 10 % and 2 % marks), REMB and delay-based caps, min/max |
 //! | [`goog_cc`] | GoogCcNetworkController | all of it together: [`GoogCcController`] gives the target and pacing rates |
+//! | [`pacer`] | PacingController | releases queued packets at the pacing rate (2.5 × target) in bursts of a few ms |
 //!
 //! ## Wiring
 //!
 //! The sender side, per transport (one per BUNDLE group, since the
 //! transport-wide sequence numbers are shared by every stream on it):
 //!
-//! 1. encoded frames become RTP packets (a pacer is to come);
-//! 2. when a packet leaves, give it the next transport-wide sequence
-//!    number, send it and tell the controller
+//! 1. encoded frames become RTP packets, which go into the [`Pacer`]
+//!    ([`Pacer::enqueue`]);
+//! 2. when the pacer releases a packet ([`Pacer::poll_packet`]), give it the
+//!    next transport-wide sequence number, send it and tell the controller
 //!    ([`GoogCcController::on_packet_sent`]) with its size and the time;
 //! 3. RTCP from the peer: transport-wide feedback and REMB go to
 //!    [`GoogCcController::handle_rtcp`];
 //! 4. on [`GoogCcEvent::TargetBitrate`], set the encoders' bitrate to the
-//!    target;
-//! 5. timers: `poll_timeout`/`handle_timeout`.
+//!    target and the pacer's rate to the pacing rate
+//!    ([`Pacer::set_pacing_rate`]);
+//! 5. timers: both have `poll_timeout`/`handle_timeout`.
 //!
 //! The receiver side gives every received RTP packet's transport-wide
 //! sequence number to a [`TransportFeedbackGenerator`]
@@ -58,12 +61,14 @@ pub mod feedback_generator;
 pub mod goog_cc;
 pub mod inter_arrival;
 pub mod overuse_detector;
+pub mod pacer;
 pub mod send_side_bwe;
 pub mod trendline;
 
 pub use feedback_adapter::{PacketResult, TransportFeedbackAdapter};
 pub use feedback_generator::{FeedbackGeneratorConfig, TransportFeedbackGenerator};
 pub use goog_cc::{GoogCcConfig, GoogCcController, GoogCcEvent};
+pub use pacer::{OverflowPolicy, Pacer, PacerConfig, PacketClass, Refused};
 
 /// The delay-based detector's verdict on the path (libwebrtc's
 /// `BandwidthUsage`).
