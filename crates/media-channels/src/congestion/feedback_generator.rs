@@ -158,7 +158,9 @@ impl TransportFeedbackGenerator {
     }
 
     /// Records that the packet with transport-wide sequence number `seq`
-    /// arrived at `now`. Duplicates are ignored.
+    /// arrived at `now`. Duplicates are ignored. When enough statuses are
+    /// pending, feedback is due at once: call
+    /// [`poll_feedback`](Self::poll_feedback) after this.
     pub fn on_packet_received(&mut self, now: Instant, seq: u16) {
         let origin = *self.origin.get_or_insert(now);
         let arrival = super::signed_micros(now, origin).max(0);

@@ -12,52 +12,6 @@
 //! Every 25 ms ([`handle_timeout`](GoogCcController::handle_timeout)) the
 //! loss-based rules run. When the target changes, one
 //! [`GoogCcEvent::TargetBitrate`] says so with the newest values.
-//!
-//! ```
-//! use std::time::{Duration, Instant};
-//! use media_channels::congestion::{
-//!     FeedbackGeneratorConfig, GoogCcConfig, GoogCcController, GoogCcEvent,
-//!     TransportFeedbackGenerator,
-//! };
-//! use media_channels::rtcp::RtcpPacket;
-//!
-//! let t0 = Instant::now();
-//! let config = GoogCcConfig { start_bitrate_bps: 300_000, ..GoogCcConfig::default() };
-//! let mut cc = GoogCcController::new(t0, config);
-//! assert_eq!(cc.target_bitrate(), 300_000);
-//! assert_eq!(cc.pacing_rate(), 750_000); // 2.5 × target
-//! let mut receiver = TransportFeedbackGenerator::new(FeedbackGeneratorConfig::default());
-//!
-//! // Two seconds of 1000-byte packets every 10 ms (800 kbit/s) over a path
-//! // with 20 ms of delay and room to spare; feedback every 100 ms.
-//! let mut buf = [0u8; 1500];
-//! let mut seq = 0u16;
-//! for ms in 0..2000u64 {
-//!     let now = t0 + Duration::from_millis(ms);
-//!     if ms % 10 == 0 {
-//!         cc.on_packet_sent(now, seq, 1000);
-//!         receiver.on_packet_received(now + Duration::from_millis(20), seq);
-//!         seq = seq.wrapping_add(1);
-//!     }
-//!     receiver.handle_timeout(now);
-//!     while let Some(n) = receiver.poll_feedback(&mut buf)? {
-//!         // (feedback takes 20 ms back; here it arrives at once)
-//!         cc.handle_rtcp(now, &RtcpPacket::parse(&buf[..n])?);
-//!     }
-//!     if cc.poll_timeout().is_some_and(|t| t <= now) {
-//!         cc.handle_timeout(now);
-//!     }
-//! }
-//! let mut last = None;
-//! while let Some(GoogCcEvent::TargetBitrate { bitrate_bps, .. }) = cc.poll_event() {
-//!     last = Some(bitrate_bps);
-//! }
-//! // No loss, no queue growth: the target went up.
-//! assert!(last.unwrap() > 300_000);
-//! assert_eq!(cc.target_bitrate(), last.unwrap());
-//! assert!(cc.acknowledged_bitrate().unwrap() > 700_000);
-//! # Ok::<(), media_channels::Error>(())
-//! ```
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -116,7 +70,73 @@ pub enum GoogCcEvent {
     },
 }
 
-/// The controller; see the [module docs](self).
+/// The send-side bandwidth estimator; see the [module docs](self) for what
+/// happens inside.
+///
+/// Inputs: [`on_packet_sent`](Self::on_packet_sent) for every packet that
+/// leaves with a transport-wide sequence number,
+/// [`handle_rtcp`](Self::handle_rtcp) for the peer's RTCP, and
+/// [`handle_timeout`](Self::handle_timeout) at
+/// [`poll_timeout`](Self::poll_timeout). Output:
+/// [`poll_event`](Self::poll_event) after any input, and the getters.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use media_channels::congestion::{
+///     FeedbackGeneratorConfig, GoogCcConfig, GoogCcController, GoogCcEvent,
+///     TransportFeedbackGenerator,
+/// };
+/// use media_channels::rtcp::RtcpPacket;
+///
+/// let t0 = Instant::now();
+/// let config = GoogCcConfig { start_bitrate_bps: 300_000, ..GoogCcConfig::default() };
+/// let mut cc = GoogCcController::new(t0, config);
+/// assert_eq!(cc.target_bitrate(), 300_000);
+/// assert_eq!(cc.pacing_rate(), 750_000); // 2.5 × target
+/// let mut receiver = TransportFeedbackGenerator::new(FeedbackGeneratorConfig::default());
+///
+/// // Two seconds of 1000-byte packets every 10 ms (800 kbit/s) over a path
+/// // with 20 ms of delay each way and room to spare; feedback every 100 ms.
+/// let delay = Duration::from_millis(20);
+/// let mut on_the_way = std::collections::VecDeque::new();
+/// let mut feedback_on_the_way = std::collections::VecDeque::new();
+/// let mut buf = [0u8; 1500];
+/// let mut seq = 0u16;
+/// for ms in 0..2000u64 {
+///     let now = t0 + Duration::from_millis(ms);
+///     if ms % 10 == 0 {
+///         cc.on_packet_sent(now, seq, 1000);
+///         on_the_way.push_back((now + delay, seq));
+///         seq = seq.wrapping_add(1);
+///     }
+///     // The receiver.
+///     while on_the_way.front().is_some_and(|(t, _)| *t <= now) {
+///         let (_, s) = on_the_way.pop_front().unwrap();
+///         receiver.on_packet_received(now, s);
+///     }
+///     receiver.handle_timeout(now);
+///     while let Some(n) = receiver.poll_feedback(&mut buf)? {
+///         feedback_on_the_way.push_back((now + delay, buf[..n].to_vec()));
+///     }
+///     // The sender.
+///     while feedback_on_the_way.front().is_some_and(|(t, _)| *t <= now) {
+///         let (_, bytes) = feedback_on_the_way.pop_front().unwrap();
+///         cc.handle_rtcp(now, &RtcpPacket::parse(&bytes)?);
+///     }
+///     if cc.poll_timeout().is_some_and(|t| t <= now) {
+///         cc.handle_timeout(now);
+///     }
+/// }
+/// let mut last = None;
+/// while let Some(GoogCcEvent::TargetBitrate { bitrate_bps, .. }) = cc.poll_event() {
+///     last = Some(bitrate_bps);
+/// }
+/// // No loss, no queue growth: the target went up.
+/// assert!(last.unwrap() > 300_000);
+/// assert_eq!(cc.target_bitrate(), last.unwrap());
+/// assert!(cc.acknowledged_bitrate().unwrap() > 700_000);
+/// # Ok::<(), media_channels::Error>(())
+/// ```
 #[doc(alias = "SendSideBandwidthEstimator")]
 #[derive(Debug, Clone)]
 pub struct GoogCcController {

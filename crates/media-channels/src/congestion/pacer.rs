@@ -330,7 +330,8 @@ impl<T> Pacer<T> {
     }
 
     /// When [`poll_packet`](Self::poll_packet) will next have a packet, while
-    /// any are queued.
+    /// any are queued (`None` also while the pacing rate is 0 and only paced
+    /// classes wait).
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.queued_packets == 0 {
             return None;
