@@ -250,6 +250,12 @@ pub enum Error {
     /// above (the detail is logged).
     #[error("the SCTP stack refused the operation")]
     SctpRefused,
+
+    // ---- congestion control ---------------------------------------------------
+    /// The pacer's queue is full (its packet or byte limit); the packet was
+    /// not queued.
+    #[error("the pacer queue is full")]
+    PacerQueueFull,
 }
 
 impl Error {
@@ -274,6 +280,7 @@ impl Error {
                 | Error::SendBufferFull { .. }
                 | Error::NotConnected
                 | Error::SctpRefused
+                | Error::PacerQueueFull
         )
     }
 }

@@ -26,6 +26,7 @@
 //! | [`frame_assembler`] | the jitter buffer: packets in, whole frames out in order; waits for NACKed packets, skips to keyframes | |
 //! | [`base_channel`] | libwebrtc's BaseChannel + Voice/VideoMediaChannel: one m-section, encoded frames in and out, NACK/RTX, PLI/FIR, SR/RR | 3550, 4585, 4588, 5104 |
 //! | [`channel_manager`] | libwebrtc's ChannelManager: channels per MID, one BUNDLE demuxer per transport, RTCP routing | 8843 |
+//! | [`congestion`] | libwebrtc's GoogCC: TWCC feedback generator (RemoteEstimatorProxy), delay- and loss-based send-side estimator, pacer | draft-holmer-rmcat-transport-wide-cc-extensions-01, draft-ietf-rmcat-gcc-02 |
 //! | [`rtcp`] | compound iterator, SR/RR/SDES/BYE/APP, NACK, PLI, FIR, REMB, transport-wide CC; builders | 3550, 4585, 5104, 5506 |
 //! | [`data`] | data channels: sans-IO [`SctpTransport`](data::SctpTransport) over sctp-proto, DCEP views and builders | 8831, 8832, 8841 |
 //!
@@ -34,6 +35,7 @@
 
 pub mod base_channel;
 pub mod channel_manager;
+pub mod congestion;
 pub mod data;
 mod error;
 pub mod frame_assembler;
