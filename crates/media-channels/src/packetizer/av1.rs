@@ -205,8 +205,9 @@ fn frame_obus(frame: &[u8]) -> impl Iterator<Item = Result<ObuElement<'_>, Error
 
 /// Splits AV1 temporal units into payloads.
 ///
-/// OBUs are packed greedily, fragmented across packets where they do not
-/// fit; a packet with at most three OBU elements uses W to leave the last
+/// OBUs are packed greedily; one that does not fit in the packet being
+/// filled starts the next if it fits there whole, and is fragmented across
+/// packets otherwise. A packet with at most three OBU elements uses W to leave the last
 /// one's length out. N is set on the first packet when the temporal unit
 /// holds a sequence header (how a key frame starts a coded video sequence).
 #[derive(Debug, Clone, Default)]
@@ -299,9 +300,14 @@ impl Packetizer for Av1Packetizer {
                 while off < len {
                     let room = max_payload - out.current_len();
                     let remaining = len - off;
-                    if leb128_len(remaining) + remaining <= room {
+                    let need = leb128_len(remaining) + remaining;
+                    if need <= room {
                         packet.put(out, &obu, off, len);
                         off = len;
+                    } else if packet.elements > 0 && need < max_payload {
+                        // Whole in the next packet rather than fragmented.
+                        packet.close(out, false);
+                        packet = Av1Packet::open(out, false, false);
                     } else if room >= 2 {
                         let mut k = room - 1;
                         while leb128_len(k) + k > room {
