@@ -532,6 +532,11 @@ fn av1_spec_layout() {
         depacketize(&mut d, &list).unwrap(),
         (frame[2..].to_vec(), true)
     );
+    // Temporal delimiters and tile lists that arrive anyway are dropped.
+    assert_eq!(
+        depacketize(&mut d, &[&[0x20, 0x01, 0x10, 0x40, 0x01]]).unwrap(),
+        (vec![], false)
+    );
     // Losing the continuation leaves the OBU open; losing the start leaves Z.
     assert_eq!(
         depacketize(&mut d, &list[..1]),

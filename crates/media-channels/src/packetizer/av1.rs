@@ -13,7 +13,8 @@
 //! (OBUs with `obu_has_size_field`, or the last without). Going out, each
 //! OBU loses its size field and temporal delimiters and tile list OBUs are
 //! dropped (§5); coming in, each OBU gets `obu_has_size_field` set and a
-//! minimal LEB128 size, and temporal delimiters are dropped (§7.2).
+//! minimal LEB128 size, and temporal delimiters (§7.2) and tile lists are
+//! dropped, so that depacketizing what was packetized is a fixed point.
 
 use bytes::BytesMut;
 
@@ -39,7 +40,7 @@ impl ObuType {
     pub const FRAME: ObuType = ObuType(6);
     /// Redundant frame header.
     pub const REDUNDANT_FRAME_HEADER: ObuType = ObuType(7);
-    /// Tile list: not carried over RTP, dropped by the packetizer.
+    /// Tile list: not carried over RTP, dropped on both sides.
     pub const TILE_LIST: ObuType = ObuType(8);
     /// Padding.
     pub const PADDING: ObuType = ObuType(15);
@@ -334,8 +335,9 @@ impl Packetizer for Av1Packetizer {
 /// The first payload must not continue an OBU (Z = 0); an OBU left open
 /// (Y = 1) must be continued by the next payload (Z = 1) and closed before
 /// [`finish`](Depacketizer::finish). Each OBU comes out with
-/// `obu_has_size_field` set and a minimal size; an OBU element that has its
-/// own size field must agree with its element length. The frame is a
+/// `obu_has_size_field` set and a minimal size (temporal delimiters and
+/// tile lists dropped); an OBU element that has its own size field must
+/// agree with its element length. The frame is a
 /// keyframe when its first payload has the N bit.
 #[derive(Debug, Clone)]
 pub struct Av1Depacketizer {
@@ -368,7 +370,8 @@ fn emit_obu(assembly: &mut Assembly, frame: &mut BytesMut, obu: &[u8]) -> Result
             return Err(assembly.malformed("obu_size disagrees with the OBU element length"));
         }
     }
-    if ObuType::of_header(header) == ObuType::TEMPORAL_DELIMITER {
+    let obu_type = ObuType::of_header(header);
+    if obu_type == ObuType::TEMPORAL_DELIMITER || obu_type == ObuType::TILE_LIST {
         return Ok(());
     }
     let head = [header | 0x02, obu.get(1).copied().unwrap_or(0)];

@@ -280,8 +280,8 @@ impl Payloads {
         self.ends.push(self.buf.len());
     }
 
-    /// Drops the last `n` bytes of the payload being written after `at`
-    /// (an offset into it): removes `at..at + n` by moving the tail down.
+    /// Removes bytes `at..at + n` (offsets into the payload being written),
+    /// moving the bytes after them down.
     pub(crate) fn remove_current(&mut self, at: usize, n: usize) {
         let start = self.current_start() + at;
         let len = self.buf.len();
