@@ -681,3 +681,177 @@ fn dispatch_by_codec() {
         assert!(key, "{codec:?}");
     }
 }
+
+#[test]
+// The binary literals are grouped by field (Z Y W N, forbidden type X S R).
+#[allow(clippy::unusual_byte_groupings)]
+fn av1_libwebrtc_vectors() {
+    // libwebrtc modules/rtp_rtcp/source/video_rtp_depacketizer_av1_unittest.cc
+    // (AssembleFrame… cases): payloads and the temporal unit they assemble to.
+    let mut big = vec![0u8; 4 + 127];
+    big[..4].copy_from_slice(&[0b00_00_0000, 0x80, 0x01, 0b0_0110_000]);
+    big[4 + 42] = 0x42;
+    let mut big_out = vec![0u8; 2 + 127];
+    big_out[..2].copy_from_slice(&[0b0_0110_010, 127]);
+    big_out[2 + 42] = 0x42;
+    let cases: Vec<(Vec<&[u8]>, Vec<u8>)> = vec![
+        // The minimum frame: an OBU header alone gets a size of 0.
+        (vec![&[0b00_01_0000, 0b0_0110_000]], vec![0b0_0110_010, 0]),
+        // obu_size present, and after an extension header, absent or present.
+        (
+            vec![&[0b00_01_0000, 0b0_0110_010, 3, 20, 30, 40]],
+            vec![0b0_0110_010, 3, 20, 30, 40],
+        ),
+        (
+            vec![&[0b00_01_0000, 0b0_0110_100, 0b010_01_000, 20, 30, 40]],
+            vec![0b0_0110_110, 0b010_01_000, 3, 20, 30, 40],
+        ),
+        (
+            vec![&[0b00_01_0000, 0b0_0110_110, 0b010_01_000, 3, 20, 30, 40]],
+            vec![0b0_0110_110, 0b010_01_000, 3, 20, 30, 40],
+        ),
+        // Two OBUs in one packet (W = 2).
+        (
+            vec![&[0b00_10_0000, 2, 0b0_0001_000, 10, 0b0_0110_000, 20]],
+            vec![0b0_0001_010, 1, 10, 0b0_0110_010, 1, 20],
+        ),
+        // One OBU over two packets, then over four.
+        (
+            vec![&[0b01_01_0000, 0b0_0110_000, 20, 30], &[0b10_01_0000, 40]],
+            vec![0b0_0110_010, 3, 20, 30, 40],
+        ),
+        (
+            vec![
+                &[0b01_01_0000, 0b0_0110_000, 11, 12],
+                &[0b11_01_0000, 13, 14],
+                &[0b11_01_0000, 15, 16, 17],
+                &[0b10_01_0000, 18],
+            ],
+            vec![0b0_0110_010, 8, 11, 12, 13, 14, 15, 16, 17, 18],
+        ),
+        // W = 0 with OBUs with and without extensions, the last continued.
+        (
+            vec![
+                &[
+                    0b01_00_0000,
+                    2,
+                    0b0_0001_000,
+                    10,
+                    2,
+                    0b0_0101_000,
+                    20,
+                    4,
+                    0b0_0101_100,
+                    0b001_10_000,
+                    20,
+                    30,
+                    5,
+                    0b0_0110_100,
+                    0b001_10_000,
+                    40,
+                    50,
+                    60,
+                ],
+                &[0b10_01_0000, 70, 80, 90],
+            ],
+            vec![
+                0b0_0001_010,
+                1,
+                10,
+                0b0_0101_010,
+                1,
+                20,
+                0b0_0101_110,
+                0b001_10_000,
+                2,
+                20,
+                30,
+                0b0_0110_110,
+                0b001_10_000,
+                6,
+                40,
+                50,
+                60,
+                70,
+                80,
+                90,
+            ],
+        ),
+        // OBU borders aligned with packet borders.
+        (
+            vec![
+                &[
+                    0b01_10_0000,
+                    3,
+                    0b0_0011_000,
+                    11,
+                    12,
+                    0b0_0100_000,
+                    21,
+                    22,
+                    23,
+                ],
+                &[0b10_01_0000, 24, 25, 26, 27],
+                &[0b01_10_0000, 3, 0b0_0111_000, 11, 12, 0b0_0100_000, 31, 32],
+                &[0b10_01_0000, 33, 34, 35, 36],
+            ],
+            vec![
+                0b0_0011_010,
+                2,
+                11,
+                12,
+                0b0_0100_010,
+                7,
+                21,
+                22,
+                23,
+                24,
+                25,
+                26,
+                27,
+                0b0_0111_010,
+                2,
+                11,
+                12,
+                0b0_0100_010,
+                6,
+                31,
+                32,
+                33,
+                34,
+                35,
+                36,
+            ],
+        ),
+        // A 128-byte element length: the 127-byte payload's size fits one byte.
+        (vec![&big], big_out),
+    ];
+    let mut d = Av1Depacketizer::new();
+    for (payloads, want) in cases {
+        let (frame, key) = depacketize(&mut d, &payloads).unwrap();
+        assert_eq!(frame, want, "{payloads:?}");
+        assert!(!key);
+        // Our packetizer turns the temporal unit back into payloads that
+        // assemble to it.
+        let mut p = Av1Packetizer::new();
+        let mut out = Payloads::new();
+        for max in [3, 5, 8, 1200] {
+            p.packetize(&want, max, &mut out).unwrap();
+            let list: Vec<&[u8]> = out.iter().map(|p| p.data).collect();
+            assert_eq!(depacketize(&mut d, &list).unwrap().0, want);
+        }
+    }
+    // The N bit marks a key frame; N with Z is refused.
+    let (frame, key) = depacketize(&mut d, &[&[0b00_01_1000, 0b0_0001_000]]).unwrap();
+    assert_eq!((frame, key), (vec![0b0_0001_010, 0], true));
+    let (_, key) = depacketize(&mut d, &[&[0b00_01_0000, 0b0_0001_000]]).unwrap();
+    assert!(!key);
+    assert!(matches!(
+        depacketize(&mut d, &[&[0b10_01_1000, 0b0_0001_000]]),
+        Err(Error::PayloadMalformed { .. })
+    ));
+    assert!(d.is_frame_start(&[0b00_01_0000, 0b0_0110_000]));
+    assert!(!d.is_frame_start(&[0b10_01_0000, 0b0_0110_000]));
+    assert!(!d.is_frame_end(&[0b01_01_0000, 0b0_0110_000], true));
+    assert!(d.is_frame_end(&[0b00_01_0000, 0b0_0110_000], true));
+}
