@@ -476,11 +476,20 @@ fn leb128(mut v: usize, out: &mut Vec<u8>) {
 /// An OBU of type `obu_type` with `len` payload bytes: the packetizer's
 /// input form (size field unless `without_size`) and the depacketizer's output
 /// form (always sized).
-fn obu(rng: &mut Rng, obu_type: u8, len: usize, without_size: bool) -> (Vec<u8>, Vec<u8>) {
+fn obu(
+    rng: &mut Rng,
+    obu_type: u8,
+    len: usize,
+    without_size: bool,
+    first_byte: Option<u8>,
+) -> (Vec<u8>, Vec<u8>) {
     let ext = rng.chance(30);
     let header = obu_type << 3 | u8::from(ext) << 2;
     let ext_byte = rng.next() as u8;
-    let payload = rng.bytes(len);
+    let mut payload = rng.bytes(len);
+    if let (Some(b), Some(first)) = (first_byte, payload.first_mut()) {
+        *first = b;
+    }
     let mut sized = vec![header | 0x02];
     if ext {
         sized.push(ext_byte);
@@ -514,15 +523,25 @@ fn av1_frame(rng: &mut Rng) -> TestFrame {
         obus.push((5, rng.range(1, 40)));
     }
     for _ in 0..rng.range(1, 4) {
-        obus.push((6, frame_len(rng) / 2));
+        obus.push((6, (frame_len(rng) / 2).max(1)));
     }
     if rng.chance(10) {
         obus.push((15, rng.range(0, 10)));
     }
     let n = obus.len();
+    let mut first_frame = true;
     for (i, (t, len)) in obus.into_iter().enumerate() {
         let without_size = i + 1 == n && rng.chance(30);
-        let (inp, exp) = obu(rng, t, len, without_size);
+        // The first frame header's first bits: show_existing_frame 0 and
+        // frame_type KEY_FRAME (0) in key frames, INTER_FRAME (1) otherwise.
+        let first_byte = match t {
+            6 if first_frame => {
+                first_frame = false;
+                Some(if keyframe { 0x00 } else { 0x20 })
+            }
+            _ => None,
+        };
+        let (inp, exp) = obu(rng, t, len, without_size, first_byte);
         input.extend_from_slice(&inp);
         expected.extend_from_slice(&exp);
     }

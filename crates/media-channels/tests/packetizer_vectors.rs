@@ -495,9 +495,10 @@ fn h264_malformed_fu_a() {
 fn av1_spec_layout() {
     // Worked from the AV1 RTP payload format §4.4-§5: a temporal unit of a
     // temporal delimiter (dropped), a sequence header (3 bytes) and a frame
-    // OBU (2 bytes), both with obu_has_size_field.
+    // OBU (2 bytes; its first bits: shown, KEY_FRAME), both with
+    // obu_has_size_field.
     let frame = [
-        0x12, 0x00, 0x0A, 0x03, 0xA1, 0xA2, 0xA3, 0x32, 0x02, 0xB1, 0xB2,
+        0x12, 0x00, 0x0A, 0x03, 0xA1, 0xA2, 0xA3, 0x32, 0x02, 0x10, 0xB2,
     ];
     let mut p = Av1Packetizer::new();
     let mut payloads = Payloads::new();
@@ -506,7 +507,7 @@ fn av1_spec_layout() {
     // fields removed (0x0A → 0x08, 0x32 → 0x30).
     assert_eq!(
         payloads_of(&payloads),
-        [vec![0x28, 0x04, 0x08, 0xA1, 0xA2, 0xA3, 0x30, 0xB1, 0xB2]]
+        [vec![0x28, 0x04, 0x08, 0xA1, 0xA2, 0xA3, 0x30, 0x10, 0xB2]]
     );
     let mut d = Av1Depacketizer::new();
     let (out, key) = depacketize(&mut d, &[payloads.get(0).unwrap()]).unwrap();
@@ -523,7 +524,7 @@ fn av1_spec_layout() {
             // Z, W 1: its last byte; the frame OBU would not fit whole.
             vec![0x90, 0xA3],
             // W 1: the frame OBU.
-            vec![0x10, 0x30, 0xB1, 0xB2],
+            vec![0x10, 0x30, 0x10, 0xB2],
         ]
     );
     let list: Vec<&[u8]> = payloads.iter().map(|p| p.data).collect();
@@ -828,9 +829,8 @@ fn av1_libwebrtc_vectors() {
     ];
     let mut d = Av1Depacketizer::new();
     for (payloads, want) in cases {
-        let (frame, key) = depacketize(&mut d, &payloads).unwrap();
+        let (frame, _) = depacketize(&mut d, &payloads).unwrap();
         assert_eq!(frame, want, "{payloads:?}");
-        assert!(!key);
         // Our packetizer turns the temporal unit back into payloads that
         // assemble to it.
         let mut p = Av1Packetizer::new();
@@ -850,6 +850,23 @@ fn av1_libwebrtc_vectors() {
         depacketize(&mut d, &[&[0b10_01_1000, 0b0_0001_000]]),
         Err(Error::PayloadMalformed { .. })
     ));
+    // Without N, a sequence header and a key frame header make a key frame
+    // (a sequence header's fifth bit, reduced_still_picture_header, alone
+    // does too); a sequence header before an inter frame does not.
+    for (frame_header, key) in [
+        (0b000_00000, true),
+        (0b001_00000, false),
+        (0b100_00000, false),
+    ] {
+        let payload = [0b00_10_0000, 2, 0b0_0001_000, 0, 0b0_0110_000, frame_header];
+        assert_eq!(depacketize(&mut d, &[&payload]).unwrap().1, key);
+        let mut out = Payloads::new();
+        let (tu, _) = depacketize(&mut d, &[&payload]).unwrap();
+        Av1Packetizer::new().packetize(&tu, 1200, &mut out).unwrap();
+        assert_eq!(out.get(0).unwrap()[0] & 0x08 != 0, key, "N bit");
+    }
+    let reduced = [0b00_10_0000, 2, 0b0_0001_000, 0x08, 0b0_0110_000, 0xFF];
+    assert!(depacketize(&mut d, &[&reduced]).unwrap().1);
     assert!(d.is_frame_start(&[0b00_01_0000, 0b0_0110_000]));
     assert!(!d.is_frame_start(&[0b10_01_0000, 0b0_0110_000]));
     assert!(!d.is_frame_end(&[0b01_01_0000, 0b0_0110_000], true));

@@ -156,6 +156,42 @@ impl ObuElement<'_> {
     }
 }
 
+/// Whether a temporal unit starts a coded video sequence with a key frame,
+/// from its OBUs: a sequence header, then a first frame header
+/// (`OBU_FRAME_HEADER` or `OBU_FRAME`) with `show_existing_frame` 0 and
+/// `frame_type` `KEY_FRAME` (AV1 §5.9.2, the header's first three bits), or
+/// any frame when the sequence header sets `reduced_still_picture_header`
+/// (§5.5, its fifth bit).
+#[derive(Debug, Clone, Copy, Default)]
+struct KeyFrameProbe {
+    /// Seen a sequence header; whether it is reduced.
+    sequence_header: Option<bool>,
+    /// Seen a frame header; whether it is a shown key frame.
+    first_frame: Option<bool>,
+}
+
+impl KeyFrameProbe {
+    fn observe(&mut self, obu_type: ObuType, payload: &[u8]) {
+        let first = payload.first().copied();
+        match obu_type {
+            ObuType::SEQUENCE_HEADER if self.sequence_header.is_none() => {
+                self.sequence_header = Some(first.is_some_and(|b| b & 0x08 != 0));
+            }
+            ObuType::FRAME_HEADER | ObuType::FRAME if self.first_frame.is_none() => {
+                self.first_frame = Some(first.is_some_and(|b| b >> 5 == 0));
+            }
+            _ => {}
+        }
+    }
+
+    fn key_frame(&self) -> bool {
+        match self.sequence_header {
+            Some(reduced) => reduced || self.first_frame == Some(true),
+            None => false,
+        }
+    }
+}
+
 /// The OBUs of a temporal unit, as elements.
 fn frame_obus(frame: &[u8]) -> impl Iterator<Item = Result<ObuElement<'_>, Error>> + '_ {
     let invalid = |reason| Error::InvalidFrame {
@@ -210,7 +246,7 @@ fn frame_obus(frame: &[u8]) -> impl Iterator<Item = Result<ObuElement<'_>, Error
 /// filled starts the next if it fits there whole, and is fragmented across
 /// packets otherwise. A packet with at most three OBU elements uses W to leave the last
 /// one's length out. N is set on the first packet when the temporal unit
-/// holds a sequence header (how a key frame starts a coded video sequence).
+/// starts a coded video sequence: a sequence header and a key frame.
 #[derive(Debug, Clone, Default)]
 pub struct Av1Packetizer {
     _private: (),
@@ -282,10 +318,11 @@ impl Packetizer for Av1Packetizer {
                 return Err(Error::PayloadSizeTooSmall(max_payload));
             }
             let mut any = false;
-            let mut sequence_header = false;
+            let mut probe = KeyFrameProbe::default();
             for obu in frame_obus(frame) {
+                let obu = obu?;
                 any = true;
-                sequence_header |= obu?.obu_type() == ObuType::SEQUENCE_HEADER;
+                probe.observe(obu.obu_type(), obu.payload);
             }
             if !any {
                 return Err(Error::InvalidFrame {
@@ -293,7 +330,7 @@ impl Packetizer for Av1Packetizer {
                     reason: "no OBUs to send",
                 });
             }
-            let mut packet = Av1Packet::open(out, false, sequence_header);
+            let mut packet = Av1Packet::open(out, false, probe.key_frame());
             for obu in frame_obus(frame) {
                 let obu = obu?;
                 let len = obu.len();
@@ -337,14 +374,16 @@ impl Packetizer for Av1Packetizer {
 /// [`finish`](Depacketizer::finish). Each OBU comes out with
 /// `obu_has_size_field` set and a minimal size (temporal delimiters and
 /// tile lists dropped); an OBU element that has its own size field must
-/// agree with its element length. The frame is a
-/// keyframe when its first payload has the N bit.
+/// agree with its element length. The frame is a keyframe when its first
+/// payload has the N bit, or when its OBUs hold a sequence header and a key
+/// frame header (for senders that leave N unset).
 #[derive(Debug, Clone)]
 pub struct Av1Depacketizer {
     assembly: Assembly,
     /// The OBU fragments received so far, while one is open.
     pending: BytesMut,
     open: bool,
+    probe: KeyFrameProbe,
 }
 
 impl Default for Av1Depacketizer {
@@ -354,7 +393,12 @@ impl Default for Av1Depacketizer {
 }
 
 /// Writes one complete OBU element into the frame as a sized OBU.
-fn emit_obu(assembly: &mut Assembly, frame: &mut BytesMut, obu: &[u8]) -> Result<(), Error> {
+fn emit_obu(
+    assembly: &mut Assembly,
+    probe: &mut KeyFrameProbe,
+    frame: &mut BytesMut,
+    obu: &[u8],
+) -> Result<(), Error> {
     let header = obu[0];
     if header & 0x80 != 0 {
         return Err(assembly.malformed("OBU forbidden bit set"));
@@ -371,6 +415,7 @@ fn emit_obu(assembly: &mut Assembly, frame: &mut BytesMut, obu: &[u8]) -> Result
         }
     }
     let obu_type = ObuType::of_header(header);
+    probe.observe(obu_type, body);
     if obu_type == ObuType::TEMPORAL_DELIMITER || obu_type == ObuType::TILE_LIST {
         return Ok(());
     }
@@ -386,6 +431,7 @@ impl Av1Depacketizer {
             assembly: Assembly::new(Codec::Av1),
             pending: BytesMut::new(),
             open: false,
+            probe: KeyFrameProbe::default(),
         }
     }
 
@@ -440,11 +486,11 @@ impl Av1Depacketizer {
                 self.assembly.check(self.pending.len() + element.len())?;
                 self.pending.extend_from_slice(element);
                 if !fragment_out {
-                    emit_obu(&mut self.assembly, frame, &self.pending)?;
+                    emit_obu(&mut self.assembly, &mut self.probe, frame, &self.pending)?;
                     self.pending.clear();
                 }
             } else {
-                emit_obu(&mut self.assembly, frame, element)?;
+                emit_obu(&mut self.assembly, &mut self.probe, frame, element)?;
             }
         }
         if index == 0 {
@@ -485,6 +531,9 @@ impl Depacketizer for Av1Depacketizer {
             self.reset();
             return Err(Error::FrameIncomplete(Codec::Av1));
         }
+        if self.probe.key_frame() {
+            self.assembly.set_keyframe(true);
+        }
         let info = self.assembly.finish();
         self.reset();
         info
@@ -494,6 +543,7 @@ impl Depacketizer for Av1Depacketizer {
         self.assembly.reset();
         self.pending.clear();
         self.open = false;
+        self.probe = KeyFrameProbe::default();
     }
 }
 

@@ -11,7 +11,7 @@
 //! | VP8 | [`Vp8Packetizer`] | [`Vp8Depacketizer`] | payload header P bit | RFC 7741 |
 //! | VP9 | [`Vp9Packetizer`] | [`Vp9Depacketizer`] | descriptor P bit, spatial layer 0 | RFC 9628 |
 //! | H.264 | [`H264Packetizer`] | [`H264Depacketizer`] | an IDR NAL unit | RFC 6184 |
-//! | AV1 | [`Av1Packetizer`] | [`Av1Depacketizer`] | aggregation header N bit | AV1 RTP payload format |
+//! | AV1 | [`Av1Packetizer`] | [`Av1Depacketizer`] | aggregation header N bit, or sequence header + key frame header | AV1 RTP payload format |
 //!
 //! [`AnyPacketizer`] and [`AnyDepacketizer`] dispatch over all of them by
 //! [`Codec`].
