@@ -13,7 +13,8 @@
 //! (OBUs with `obu_has_size_field`, or the last without). Going out, each
 //! OBU loses its size field and temporal delimiters and tile list OBUs are
 //! dropped (§5); coming in, each OBU gets `obu_has_size_field` set and a
-//! minimal LEB128 size, and temporal delimiters are dropped (§7.2).
+//! minimal LEB128 size, and temporal delimiters (§7.2) and tile lists are
+//! dropped, so that depacketizing what was packetized is a fixed point.
 
 use bytes::BytesMut;
 
@@ -39,7 +40,7 @@ impl ObuType {
     pub const FRAME: ObuType = ObuType(6);
     /// Redundant frame header.
     pub const REDUNDANT_FRAME_HEADER: ObuType = ObuType(7);
-    /// Tile list: not carried over RTP, dropped by the packetizer.
+    /// Tile list: not carried over RTP, dropped on both sides.
     pub const TILE_LIST: ObuType = ObuType(8);
     /// Padding.
     pub const PADDING: ObuType = ObuType(15);
@@ -155,6 +156,42 @@ impl ObuElement<'_> {
     }
 }
 
+/// Whether a temporal unit starts a coded video sequence with a key frame,
+/// from its OBUs: a sequence header, then a first frame header
+/// (`OBU_FRAME_HEADER` or `OBU_FRAME`) with `show_existing_frame` 0 and
+/// `frame_type` `KEY_FRAME` (AV1 §5.9.2, the header's first three bits), or
+/// any frame when the sequence header sets `reduced_still_picture_header`
+/// (§5.5, its fifth bit).
+#[derive(Debug, Clone, Copy, Default)]
+struct KeyFrameProbe {
+    /// Seen a sequence header; whether it is reduced.
+    sequence_header: Option<bool>,
+    /// Seen a frame header; whether it is a shown key frame.
+    first_frame: Option<bool>,
+}
+
+impl KeyFrameProbe {
+    fn observe(&mut self, obu_type: ObuType, payload: &[u8]) {
+        let first = payload.first().copied();
+        match obu_type {
+            ObuType::SEQUENCE_HEADER if self.sequence_header.is_none() => {
+                self.sequence_header = Some(first.is_some_and(|b| b & 0x08 != 0));
+            }
+            ObuType::FRAME_HEADER | ObuType::FRAME if self.first_frame.is_none() => {
+                self.first_frame = Some(first.is_some_and(|b| b >> 5 == 0));
+            }
+            _ => {}
+        }
+    }
+
+    fn key_frame(&self) -> bool {
+        match self.sequence_header {
+            Some(reduced) => reduced || self.first_frame == Some(true),
+            None => false,
+        }
+    }
+}
+
 /// The OBUs of a temporal unit, as elements.
 fn frame_obus(frame: &[u8]) -> impl Iterator<Item = Result<ObuElement<'_>, Error>> + '_ {
     let invalid = |reason| Error::InvalidFrame {
@@ -205,10 +242,11 @@ fn frame_obus(frame: &[u8]) -> impl Iterator<Item = Result<ObuElement<'_>, Error
 
 /// Splits AV1 temporal units into payloads.
 ///
-/// OBUs are packed greedily, fragmented across packets where they do not
-/// fit; a packet with at most three OBU elements uses W to leave the last
+/// OBUs are packed greedily; one that does not fit in the packet being
+/// filled starts the next if it fits there whole, and is fragmented across
+/// packets otherwise. A packet with at most three OBU elements uses W to leave the last
 /// one's length out. N is set on the first packet when the temporal unit
-/// holds a sequence header (how a key frame starts a coded video sequence).
+/// starts a coded video sequence: a sequence header and a key frame.
 #[derive(Debug, Clone, Default)]
 pub struct Av1Packetizer {
     _private: (),
@@ -280,10 +318,11 @@ impl Packetizer for Av1Packetizer {
                 return Err(Error::PayloadSizeTooSmall(max_payload));
             }
             let mut any = false;
-            let mut sequence_header = false;
+            let mut probe = KeyFrameProbe::default();
             for obu in frame_obus(frame) {
+                let obu = obu?;
                 any = true;
-                sequence_header |= obu?.obu_type() == ObuType::SEQUENCE_HEADER;
+                probe.observe(obu.obu_type(), obu.payload);
             }
             if !any {
                 return Err(Error::InvalidFrame {
@@ -291,7 +330,7 @@ impl Packetizer for Av1Packetizer {
                     reason: "no OBUs to send",
                 });
             }
-            let mut packet = Av1Packet::open(out, false, sequence_header);
+            let mut packet = Av1Packet::open(out, false, probe.key_frame());
             for obu in frame_obus(frame) {
                 let obu = obu?;
                 let len = obu.len();
@@ -299,9 +338,14 @@ impl Packetizer for Av1Packetizer {
                 while off < len {
                     let room = max_payload - out.current_len();
                     let remaining = len - off;
-                    if leb128_len(remaining) + remaining <= room {
+                    let need = leb128_len(remaining) + remaining;
+                    if need <= room {
                         packet.put(out, &obu, off, len);
                         off = len;
+                    } else if packet.elements > 0 && need < max_payload {
+                        // Whole in the next packet rather than fragmented.
+                        packet.close(out, false);
+                        packet = Av1Packet::open(out, false, false);
                     } else if room >= 2 {
                         let mut k = room - 1;
                         while leb128_len(k) + k > room {
@@ -328,15 +372,18 @@ impl Packetizer for Av1Packetizer {
 /// The first payload must not continue an OBU (Z = 0); an OBU left open
 /// (Y = 1) must be continued by the next payload (Z = 1) and closed before
 /// [`finish`](Depacketizer::finish). Each OBU comes out with
-/// `obu_has_size_field` set and a minimal size; an OBU element that has its
-/// own size field must agree with its element length. The frame is a
-/// keyframe when its first payload has the N bit.
+/// `obu_has_size_field` set and a minimal size (temporal delimiters and
+/// tile lists dropped); an OBU element that has its own size field must
+/// agree with its element length. The frame is a keyframe when its first
+/// payload has the N bit, or when its OBUs hold a sequence header and a key
+/// frame header (for senders that leave N unset).
 #[derive(Debug, Clone)]
 pub struct Av1Depacketizer {
     assembly: Assembly,
     /// The OBU fragments received so far, while one is open.
     pending: BytesMut,
     open: bool,
+    probe: KeyFrameProbe,
 }
 
 impl Default for Av1Depacketizer {
@@ -346,7 +393,12 @@ impl Default for Av1Depacketizer {
 }
 
 /// Writes one complete OBU element into the frame as a sized OBU.
-fn emit_obu(assembly: &mut Assembly, frame: &mut BytesMut, obu: &[u8]) -> Result<(), Error> {
+fn emit_obu(
+    assembly: &mut Assembly,
+    probe: &mut KeyFrameProbe,
+    frame: &mut BytesMut,
+    obu: &[u8],
+) -> Result<(), Error> {
     let header = obu[0];
     if header & 0x80 != 0 {
         return Err(assembly.malformed("OBU forbidden bit set"));
@@ -362,7 +414,9 @@ fn emit_obu(assembly: &mut Assembly, frame: &mut BytesMut, obu: &[u8]) -> Result
             return Err(assembly.malformed("obu_size disagrees with the OBU element length"));
         }
     }
-    if ObuType::of_header(header) == ObuType::TEMPORAL_DELIMITER {
+    let obu_type = ObuType::of_header(header);
+    probe.observe(obu_type, body);
+    if obu_type == ObuType::TEMPORAL_DELIMITER || obu_type == ObuType::TILE_LIST {
         return Ok(());
     }
     let head = [header | 0x02, obu.get(1).copied().unwrap_or(0)];
@@ -377,6 +431,7 @@ impl Av1Depacketizer {
             assembly: Assembly::new(Codec::Av1),
             pending: BytesMut::new(),
             open: false,
+            probe: KeyFrameProbe::default(),
         }
     }
 
@@ -431,11 +486,11 @@ impl Av1Depacketizer {
                 self.assembly.check(self.pending.len() + element.len())?;
                 self.pending.extend_from_slice(element);
                 if !fragment_out {
-                    emit_obu(&mut self.assembly, frame, &self.pending)?;
+                    emit_obu(&mut self.assembly, &mut self.probe, frame, &self.pending)?;
                     self.pending.clear();
                 }
             } else {
-                emit_obu(&mut self.assembly, frame, element)?;
+                emit_obu(&mut self.assembly, &mut self.probe, frame, element)?;
             }
         }
         if index == 0 {
@@ -476,6 +531,9 @@ impl Depacketizer for Av1Depacketizer {
             self.reset();
             return Err(Error::FrameIncomplete(Codec::Av1));
         }
+        if self.probe.key_frame() {
+            self.assembly.set_keyframe(true);
+        }
         let info = self.assembly.finish();
         self.reset();
         info
@@ -485,6 +543,7 @@ impl Depacketizer for Av1Depacketizer {
         self.assembly.reset();
         self.pending.clear();
         self.open = false;
+        self.probe = KeyFrameProbe::default();
     }
 }
 

@@ -127,7 +127,8 @@ impl<'a> Iterator for AnnexBNalUnits<'a> {
 /// packets (F is the OR, NRI the maximum of theirs), sends a NAL unit that
 /// fits alone as a single NAL unit packet, and fragments larger ones into
 /// FU-A packets of even size. Every NAL unit is sent, parameter sets and
-/// delimiters included.
+/// delimiters included; NAL unit types 0 and 24–31 (unspecified in H.264,
+/// payload structures in RFC 6184) are refused.
 ///
 /// ```
 /// use media_channels::packetizer::{
@@ -215,6 +216,12 @@ impl Packetizer for H264Packetizer {
                 return Err(invalid("no NAL units"));
             }
             while let Some(nal) = nals.next() {
+                // Types 0 and 24-31 are unspecified in H.264 and name the
+                // payload structures on the wire (RFC 6184 Table 1): sent
+                // alone, such a NAL unit would be read as one.
+                if matches!(nal[0] & 0x1F, 0 | 24..=31) {
+                    return Err(invalid("NAL unit type 0 or 24-31"));
+                }
                 if nal.len() > max_payload {
                     match self.mode {
                         H264PacketizationMode::SingleNalUnit => {

@@ -11,7 +11,7 @@
 //! | VP8 | [`Vp8Packetizer`] | [`Vp8Depacketizer`] | payload header P bit | RFC 7741 |
 //! | VP9 | [`Vp9Packetizer`] | [`Vp9Depacketizer`] | descriptor P bit, spatial layer 0 | RFC 9628 |
 //! | H.264 | [`H264Packetizer`] | [`H264Depacketizer`] | an IDR NAL unit | RFC 6184 |
-//! | AV1 | [`Av1Packetizer`] | [`Av1Depacketizer`] | aggregation header N bit | AV1 RTP payload format |
+//! | AV1 | [`Av1Packetizer`] | [`Av1Depacketizer`] | aggregation header N bit, or sequence header + key frame header | AV1 RTP payload format |
 //!
 //! [`AnyPacketizer`] and [`AnyDepacketizer`] dispatch over all of them by
 //! [`Codec`].
@@ -280,8 +280,8 @@ impl Payloads {
         self.ends.push(self.buf.len());
     }
 
-    /// Drops the last `n` bytes of the payload being written after `at`
-    /// (an offset into it): removes `at..at + n` by moving the tail down.
+    /// Removes bytes `at..at + n` (offsets into the payload being written),
+    /// moving the bytes after them down.
     pub(crate) fn remove_current(&mut self, at: usize, n: usize) {
         let start = self.current_start() + at;
         let len = self.buf.len();
