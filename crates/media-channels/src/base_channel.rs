@@ -131,6 +131,8 @@ pub enum ChannelEvent {
 pub struct OutgoingPacket {
     /// RTCP (true) or RTP.
     pub rtcp: bool,
+    /// An RTP retransmission (RTX, or a resent packet): paced ahead of new media.
+    pub retransmission: bool,
     /// The packet.
     pub data: Bytes,
 }
@@ -248,6 +250,42 @@ impl BaseChannel {
         self.sender.iter().flat_map(|s| {
             std::iter::once(s.stream.ssrc()).chain(s.stream.rtx().map(|(ssrc, _)| ssrc))
         })
+    }
+
+    /// The transport-wide sequence number extension id we write, when the
+    /// peer negotiated it with `transport-cc` feedback for our send codec
+    /// (the manager's congestion controller then stamps and counts packets).
+    pub fn send_transport_cc_id(&self) -> Option<u8> {
+        let sender = self.sender.as_ref()?;
+        if !sender.codec.transport_cc {
+            return None;
+        }
+        self.remote
+            .as_ref()?
+            .extensions
+            .id(ExtensionKind::TransportWideCc)
+    }
+
+    /// The transport-wide sequence number extension id the peer writes, when
+    /// we negotiated `transport-cc` feedback for something we receive (the
+    /// manager then sends transport-wide feedback).
+    pub fn receive_transport_cc_id(&self) -> Option<u8> {
+        let local = self.local.as_ref()?;
+        if !self.direction.receives() || !local.codecs.iter().any(|c| c.transport_cc) {
+            return None;
+        }
+        local.extensions.id(ExtensionKind::TransportWideCc)
+    }
+
+    /// Whether reduced-size RTCP (RFC 5506) was negotiated both ways.
+    pub fn reduced_size_rtcp(&self) -> bool {
+        self.remote.as_ref().is_some_and(|r| r.rtcp_reduced_size)
+            && self.local.as_ref().is_some_and(|l| l.rtcp_reduced_size)
+    }
+
+    /// Our SSRC in RTCP (the sending SSRC, or our RTCP-only one).
+    pub fn rtcp_ssrc(&self) -> u32 {
+        self.report_ssrc()
     }
 
     /// The receive-side extension map (for the BUNDLE demuxer).
@@ -450,7 +488,11 @@ impl BaseChannel {
             builder.write(&mut self.pool[..len], payload.data)?;
             let data = self.pool.split().freeze();
             sender.stream.on_sent(now, data.clone())?;
-            self.out.push_back(OutgoingPacket { rtcp: false, data });
+            self.out.push_back(OutgoingPacket {
+                rtcp: false,
+                retransmission: false,
+                data,
+            });
         }
         Ok(())
     }
@@ -657,8 +699,7 @@ impl BaseChannel {
     /// Queues a feedback packet: alone with reduced-size RTCP (RFC 5506),
     /// else after an empty RR and our SDES (a compound, RFC 3550 §6.1).
     fn send_feedback<P: RtcpWrite>(&mut self, packet: &P) {
-        let reduced = self.remote.as_ref().is_some_and(|r| r.rtcp_reduced_size)
-            && self.local.as_ref().is_some_and(|l| l.rtcp_reduced_size);
+        let reduced = self.reduced_size_rtcp();
         let ssrc = self.report_ssrc();
         let cname = self.cname.clone();
         let items = [SdesItem::cname(&cname)];
@@ -685,6 +726,7 @@ impl BaseChannel {
                 let n = w.finish();
                 self.out.push_back(OutgoingPacket {
                     rtcp: true,
+                    retransmission: false,
                     data: Bytes::copy_from_slice(&buf[..n]),
                 });
             }
@@ -720,6 +762,7 @@ impl BaseChannel {
                     match sender.stream.retransmit(now, seq, rtt, &mut self.scratch) {
                         Ok(Some(n)) => self.out.push_back(OutgoingPacket {
                             rtcp: false,
+                            retransmission: true,
                             data: Bytes::copy_from_slice(&self.scratch[..n]),
                         }),
                         Ok(None) => {}
@@ -829,6 +872,7 @@ impl BaseChannel {
                 let n = w.finish();
                 self.out.push_back(OutgoingPacket {
                     rtcp: true,
+                    retransmission: false,
                     data: Bytes::copy_from_slice(&buf[..n]),
                 });
             }

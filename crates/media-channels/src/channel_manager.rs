@@ -1,6 +1,7 @@
-//! libwebrtc's ChannelManager with the RTP routing of its RtpTransport:
-//! the media channels of a session, and the BUNDLE demultiplexing of the
-//! plain RTP/RTCP each transport delivers.
+//! libwebrtc's ChannelManager with the RTP routing of its RtpTransport and
+//! the congestion control of its RtpTransportControllerSend: the media
+//! channels of a session, the BUNDLE demultiplexing of the plain RTP/RTCP
+//! each transport delivers, and GoogCC per transport.
 //!
 //! Transports are named by the caller's key `T` (the TransportController's
 //! `TransportId` in a PeerConnection), so this crate needs nothing from the
@@ -9,6 +10,20 @@
 //! its descriptions change ([`ChannelManager::update_demuxer`]), RTP goes to
 //! the channel the demuxer picks, and each packet of an RTCP compound to
 //! every channel of the transport, which keeps what names its SSRCs.
+//!
+//! **Congestion control.** When a channel on a transport negotiated
+//! transport-wide congestion control (the extension and `transport-cc`
+//! feedback), that transport gets libwebrtc's send-side machinery
+//! ([`crate::congestion`]): our RTP goes through a [`Pacer`]; as the pacer
+//! releases a packet its transport-wide sequence number is written (one
+//! sequence across every channel of the transport, so BUNDLEd streams never
+//! reuse a number) and the [`GoogCcController`] is told; the peer's
+//! transport-wide feedback and REMB feed the controller, whose target comes
+//! out as [`TransportEvent::TargetBitrate`] (and sets the pacer's rate). The
+//! receive side answers the peer's sequence numbers with transport-wide
+//! feedback every 100 ms ([`TransportFeedbackGenerator`]). Stamping a
+//! released packet copies it once into the manager's pooled buffer (the
+//! channel's send history keeps the unstamped one, which RTX restamps).
 //!
 //! ```
 //! use std::time::Instant;
@@ -24,16 +39,22 @@
 //! let video = manager.add_channel(0, BaseChannel::new("1", MediaType::Video, config));
 //! assert_eq!(manager.channel(audio).unwrap().mid(), "0");
 //! assert_eq!(manager.find("1"), Some(video));
+//! assert!(manager.poll_transmit(now).is_none());
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::time::Instant;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use sdp::model::MediaType;
 
 use crate::base_channel::{BaseChannel, ChannelEvent, OutgoingPacket};
-use crate::rtcp::Compound;
+use crate::congestion::{
+    FeedbackGeneratorConfig, GoogCcConfig, GoogCcController, GoogCcEvent, Pacer, PacerConfig,
+    PacketClass, TransportFeedbackGenerator,
+};
+use crate::rtcp::{Compound, CompoundWriter, ReceiverReportBuilder};
 use crate::rtp::extensions::ExtensionMap;
 use crate::rtp::RtpPacket;
 use crate::rtp_demuxer::RtpDemuxer;
@@ -42,31 +63,102 @@ use crate::rtp_demuxer::RtpDemuxer;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ChannelId(usize);
 
+/// What a transport reports (rather than one channel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransportEvent {
+    /// The congestion controller's new target: what the encoders of the
+    /// transport's channels may produce together, and the pacing rate.
+    TargetBitrate {
+        /// Bits per second for media.
+        bitrate_bps: u64,
+        /// Bits per second the pacer sends at.
+        pacing_rate_bps: u64,
+    },
+}
+
 #[derive(Debug)]
 struct Slot<T> {
     transport: T,
     channel: BaseChannel,
 }
 
+/// GoogCC of one transport.
+#[derive(Debug)]
+struct TransportCc {
+    controller: GoogCcController,
+    pacer: Pacer<OutgoingPacket>,
+    /// The id our packets carry the transport-wide sequence number under.
+    send_id: u8,
+    /// The next transport-wide sequence number.
+    next_seq: u16,
+}
+
+#[derive(Debug)]
+struct TransportState {
+    demuxer: RtpDemuxer<ChannelId>,
+    /// Congestion control was negotiated with this send extension id; the
+    /// controller starts at the first `now` the manager sees.
+    cc_send_id: Option<u8>,
+    cc: Option<TransportCc>,
+    /// Transport-wide feedback to the peer, with the id its packets use.
+    feedback: Option<(TransportFeedbackGenerator, u8, bool)>,
+    out: VecDeque<OutgoingPacket>,
+}
+
+impl TransportState {
+    fn new() -> TransportState {
+        TransportState {
+            demuxer: RtpDemuxer::new(),
+            cc_send_id: None,
+            cc: None,
+            feedback: None,
+            out: VecDeque::new(),
+        }
+    }
+}
+
 /// The channels of a session; see the [module docs](self).
 #[derive(Debug)]
 pub struct ChannelManager<T> {
     channels: Vec<Option<Slot<T>>>,
-    demuxers: HashMap<T, RtpDemuxer<ChannelId>>,
+    transports: HashMap<T, TransportState>,
+    events: VecDeque<(T, TransportEvent)>,
     /// Which channel `poll_transmit` looks at first (fairness).
     next_poll: usize,
     dropped_rtp: u64,
+    pacer_drops: u64,
+    pool: BytesMut,
+    cc_config: GoogCcConfig,
 }
 
 impl<T: Copy + Eq + Hash> Default for ChannelManager<T> {
     fn default() -> Self {
         ChannelManager {
             channels: Vec::new(),
-            demuxers: HashMap::new(),
+            transports: HashMap::new(),
+            events: VecDeque::new(),
             next_poll: 0,
             dropped_rtp: 0,
+            pacer_drops: 0,
+            pool: BytesMut::new(),
+            cc_config: GoogCcConfig::default(),
         }
     }
+}
+
+/// Writes `seq` into the two-byte extension `id` of `data`, in a copy split
+/// off `pool`; `None` when the packet does not carry that extension.
+fn stamp(pool: &mut BytesMut, data: &Bytes, id: u8, seq: u16) -> Option<Bytes> {
+    let packet = RtpPacket::parse(data).ok()?;
+    let value = packet.extension(id).filter(|v| v.len() == 2)?;
+    let offset = value.as_ptr() as usize - data.as_ptr() as usize;
+    if pool.capacity() < data.len() {
+        pool.reserve(64 * 1024);
+    }
+    pool.extend_from_slice(data);
+    pool[offset..offset + 2].copy_from_slice(&seq.to_be_bytes());
+    Some(pool.split().freeze())
 }
 
 impl<T: Copy + Eq + Hash> ChannelManager<T> {
@@ -75,11 +167,18 @@ impl<T: Copy + Eq + Hash> ChannelManager<T> {
         ChannelManager::default()
     }
 
+    /// Start rate and limits of the congestion controllers created from now on.
+    pub fn set_congestion_config(&mut self, config: GoogCcConfig) {
+        self.cc_config = config;
+    }
+
     /// Adds `channel` on `transport` (its BUNDLE group's transport, or its own).
     pub fn add_channel(&mut self, transport: T, channel: BaseChannel) -> ChannelId {
         let id = ChannelId(self.channels.len());
         self.channels.push(Some(Slot { transport, channel }));
-        self.demuxers.entry(transport).or_default();
+        self.transports
+            .entry(transport)
+            .or_insert_with(TransportState::new);
         self.update_demuxer(id);
         id
     }
@@ -87,8 +186,8 @@ impl<T: Copy + Eq + Hash> ChannelManager<T> {
     /// Destroys a channel (its section was rejected or removed).
     pub fn remove_channel(&mut self, id: ChannelId) -> Option<BaseChannel> {
         let slot = self.channels.get_mut(id.0)?.take()?;
-        if let Some(d) = self.demuxers.get_mut(&slot.transport) {
-            d.remove_sink(id);
+        if let Some(t) = self.transports.get_mut(&slot.transport) {
+            t.demuxer.remove_sink(id);
         }
         Some(slot.channel)
     }
@@ -121,16 +220,36 @@ impl<T: Copy + Eq + Hash> ChannelManager<T> {
             .filter_map(|(i, s)| Some((ChannelId(i), &s.as_ref()?.channel)))
     }
 
-    /// Registers channel `id`'s current criteria with its transport's demuxer.
-    /// `false` if they clash with another channel's (the same MID or SSRC).
+    /// Registers channel `id`'s current criteria with its transport's demuxer,
+    /// and starts congestion control on the transport when the channel
+    /// negotiated it. `false` if the criteria clash with another channel's
+    /// (the same MID or SSRC).
     pub fn update_demuxer(&mut self, id: ChannelId) -> bool {
         let Some(Some(slot)) = self.channels.get(id.0) else {
             return false;
         };
-        let criteria = slot.channel.demuxer_criteria();
-        let demuxer = self.demuxers.entry(slot.transport).or_default();
-        demuxer.remove_sink(id);
-        demuxer.add_sink(id, criteria)
+        let channel = &slot.channel;
+        let criteria = channel.demuxer_criteria();
+        let state = self
+            .transports
+            .entry(slot.transport)
+            .or_insert_with(TransportState::new);
+        if state.cc_send_id.is_none() {
+            state.cc_send_id = channel.send_transport_cc_id();
+        }
+        if let (None, Some(receive_id)) = (&state.feedback, channel.receive_transport_cc_id()) {
+            let config = FeedbackGeneratorConfig {
+                sender_ssrc: channel.rtcp_ssrc(),
+                ..FeedbackGeneratorConfig::default()
+            };
+            state.feedback = Some((
+                TransportFeedbackGenerator::new(config),
+                receive_id,
+                channel.reduced_size_rtcp(),
+            ));
+        }
+        state.demuxer.remove_sink(id);
+        state.demuxer.add_sink(id, criteria)
     }
 
     /// Marks every channel of `transport` writable or not.
@@ -158,13 +277,59 @@ impl<T: Copy + Eq + Hash> ChannelManager<T> {
                 .filter(|s| s.transport == transport)
                 .find_map(|s| s.channel.receive_extensions())
                 .unwrap_or(&empty);
-            self.demuxers
-                .get_mut(&transport)
-                .and_then(|d| d.demux(&packet, extensions))
+            let Some(state) = self.transports.get_mut(&transport) else {
+                self.dropped_rtp += 1;
+                return;
+            };
+            if let Some((generator, id, _)) = &mut state.feedback {
+                if let Some(value) = packet.extension(*id).filter(|v| v.len() == 2) {
+                    generator.on_packet_received(now, u16::from_be_bytes([value[0], value[1]]));
+                }
+            }
+            state.demuxer.demux(&packet, extensions)
         };
         match sink.and_then(|id| self.channel_mut(id)) {
             Some(channel) => channel.handle_rtp(now, &data),
             None => self.dropped_rtp += 1,
+        }
+        self.drain_feedback(transport);
+    }
+
+    /// Writes pending transport-wide feedback of `transport` as RTCP (after
+    /// an empty RR unless reduced-size RTCP was negotiated).
+    fn drain_feedback(&mut self, transport: T) {
+        let Some(state) = self.transports.get_mut(&transport) else {
+            return;
+        };
+        let Some((generator, _, reduced)) = &mut state.feedback else {
+            return;
+        };
+        loop {
+            let mut buf = [0u8; 1200];
+            let mut w = CompoundWriter::new(&mut buf);
+            if !*reduced {
+                let rr = ReceiverReportBuilder {
+                    ssrc: generator.config().sender_ssrc,
+                    report_blocks: &[],
+                    extension: &[],
+                };
+                if w.push(&rr).is_err() {
+                    return;
+                }
+            }
+            let start = w.len();
+            match generator.poll_feedback(&mut buf[start..]) {
+                Ok(Some(n)) => state.out.push_back(OutgoingPacket {
+                    rtcp: true,
+                    retransmission: false,
+                    data: Bytes::copy_from_slice(&buf[..start + n]),
+                }),
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::debug!(error = %e, "transport-wide feedback not written");
+                    return;
+                }
+            }
         }
     }
 
@@ -173,11 +338,39 @@ impl<T: Copy + Eq + Hash> ChannelManager<T> {
         let Ok(compound) = Compound::parse(data) else {
             return;
         };
+        let state = self.transports.get_mut(&transport);
+        let mut cc = state.and_then(|s| s.cc.as_mut());
         for packet in compound.packets().flatten() {
+            if let Some(cc) = cc.as_mut() {
+                cc.controller.handle_rtcp(now, &packet);
+            }
             for slot in self.channels.iter_mut().flatten() {
                 if slot.transport == transport {
                     slot.channel.handle_rtcp(now, &packet);
                 }
+            }
+        }
+        self.drain_controller_events(now);
+    }
+
+    fn drain_controller_events(&mut self, now: Instant) {
+        for (transport, state) in self.transports.iter_mut() {
+            let Some(cc) = state.cc.as_mut() else {
+                continue;
+            };
+            while let Some(event) = cc.controller.poll_event() {
+                let GoogCcEvent::TargetBitrate {
+                    bitrate_bps,
+                    pacing_rate_bps,
+                } = event;
+                cc.pacer.set_pacing_rate(now, pacing_rate_bps);
+                self.events.push_back((
+                    *transport,
+                    TransportEvent::TargetBitrate {
+                        bitrate_bps,
+                        pacing_rate_bps,
+                    },
+                ));
             }
         }
     }
@@ -187,37 +380,143 @@ impl<T: Copy + Eq + Hash> ChannelManager<T> {
         self.dropped_rtp
     }
 
-    /// Runs every channel's timers.
+    /// Packets the pacers refused because their queue was full.
+    pub fn pacer_drops(&self) -> u64 {
+        self.pacer_drops
+    }
+
+    /// The congestion controller's target for `transport`, once it runs one.
+    pub fn target_bitrate(&self, transport: T) -> Option<u64> {
+        Some(
+            self.transports
+                .get(&transport)?
+                .cc
+                .as_ref()?
+                .controller
+                .target_bitrate(),
+        )
+    }
+
+    /// Runs every channel's timers and the transports' congestion control.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.start_congestion_control(now);
         for slot in self.channels.iter_mut().flatten() {
             if slot.channel.poll_timeout().is_some_and(|t| t <= now) {
                 slot.channel.handle_timeout(now);
             }
         }
-    }
-
-    /// The earliest timer of any channel.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.channels
-            .iter()
-            .flatten()
-            .filter_map(|s| s.channel.poll_timeout())
-            .min()
-    }
-
-    /// The next packet to send and the transport it goes on, channels taken in turn.
-    pub fn poll_transmit(&mut self) -> Option<(T, OutgoingPacket)> {
-        let n = self.channels.len();
-        for k in 0..n {
-            let i = (self.next_poll + k) % n;
-            if let Some(slot) = self.channels[i].as_mut() {
-                if let Some(p) = slot.channel.poll_transmit() {
-                    self.next_poll = (i + 1) % n;
-                    return Some((slot.transport, p));
+        let mut feedback = Vec::new();
+        for (transport, state) in self.transports.iter_mut() {
+            if let Some((generator, _, _)) = &mut state.feedback {
+                if generator.poll_timeout().is_some_and(|t| t <= now) {
+                    generator.handle_timeout(now);
+                    feedback.push(*transport);
+                }
+            }
+            if let Some(cc) = &mut state.cc {
+                if cc.controller.poll_timeout().is_some_and(|t| t <= now) {
+                    cc.controller.handle_timeout(now);
+                }
+                if cc.pacer.poll_timeout().is_some_and(|t| t <= now) {
+                    cc.pacer.handle_timeout(now);
                 }
             }
         }
-        None
+        for transport in feedback {
+            self.drain_feedback(transport);
+        }
+        self.drain_controller_events(now);
+    }
+
+    /// The earliest timer of any channel or transport.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let channels = self
+            .channels
+            .iter()
+            .flatten()
+            .filter_map(|s| s.channel.poll_timeout());
+        let transports = self.transports.values().flat_map(|t| {
+            let feedback = t.feedback.as_ref().and_then(|(g, _, _)| g.poll_timeout());
+            let cc = t.cc.as_ref().map_or([None, None], |cc| {
+                [cc.controller.poll_timeout(), cc.pacer.poll_timeout()]
+            });
+            std::iter::once(feedback).chain(cc).flatten()
+        });
+        channels.chain(transports).min()
+    }
+
+    /// Starts the congestion controllers negotiated since the last call.
+    fn start_congestion_control(&mut self, now: Instant) {
+        for state in self.transports.values_mut() {
+            if let (None, Some(send_id)) = (&state.cc, state.cc_send_id) {
+                let controller = GoogCcController::new(now, self.cc_config);
+                let pacing = controller.pacing_rate();
+                state.cc = Some(TransportCc {
+                    controller,
+                    pacer: Pacer::new(PacerConfig::default(), pacing),
+                    send_id,
+                    next_seq: 0,
+                });
+            }
+        }
+    }
+
+    /// The next packet to send at `now` and the transport it goes on: RTCP at
+    /// once, RTP as the transport's pacer releases it (stamped with its
+    /// transport-wide sequence number), channels taken in turn.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<(T, OutgoingPacket)> {
+        self.start_congestion_control(now);
+        // What the channels produced goes to their transport's queue or pacer.
+        let n = self.channels.len();
+        for k in 0..n {
+            let i = (self.next_poll + k) % n;
+            let Some(slot) = self.channels[i].as_mut() else {
+                continue;
+            };
+            let Some(state) = self.transports.get_mut(&slot.transport) else {
+                continue;
+            };
+            let class = if *slot.channel.media_type() == MediaType::Audio {
+                PacketClass::Audio
+            } else {
+                PacketClass::Video
+            };
+            while let Some(p) = slot.channel.poll_transmit() {
+                match (&mut state.cc, p.rtcp) {
+                    (Some(cc), false) => {
+                        let len = p.data.len();
+                        let class = if p.retransmission {
+                            PacketClass::Retransmission
+                        } else {
+                            class
+                        };
+                        if !matches!(cc.pacer.enqueue(now, p, len, class), Ok(None)) {
+                            self.pacer_drops += 1;
+                        }
+                    }
+                    _ => state.out.push_back(p),
+                }
+            }
+        }
+        self.next_poll = (self.next_poll + 1) % n.max(1);
+        // Released packets get their transport-wide sequence number.
+        for state in self.transports.values_mut() {
+            let Some(cc) = &mut state.cc else {
+                continue;
+            };
+            while let Some(mut p) = cc.pacer.poll_packet(now) {
+                let seq = cc.next_seq;
+                if let Some(stamped) = stamp(&mut self.pool, &p.data, cc.send_id, seq) {
+                    cc.next_seq = seq.wrapping_add(1);
+                    cc.controller.on_packet_sent(now, seq, stamped.len());
+                    p.data = stamped;
+                }
+                state.out.push_back(p);
+            }
+        }
+        self.transports
+            .iter_mut()
+            .find_map(|(t, s)| s.out.pop_front().map(|p| (*t, p)))
     }
 
     /// The next event of any channel.
@@ -226,5 +525,10 @@ impl<T: Copy + Eq + Hash> ChannelManager<T> {
             let e = s.as_mut()?.channel.poll_event()?;
             Some((ChannelId(i), e))
         })
+    }
+
+    /// The next event of a transport (its congestion controller's target).
+    pub fn poll_transport_event(&mut self) -> Option<(T, TransportEvent)> {
+        self.events.pop_front()
     }
 }

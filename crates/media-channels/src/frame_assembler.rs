@@ -8,8 +8,9 @@
 //! frame end (the marker bit for most formats), every packet present. Frames
 //! come out in sequence order. When the next frame is incomplete the
 //! assembler waits for the missing packets (NACK and RTX may bring them) up
-//! to [`AssemblerConfig::max_wait`]; then, or at once when a complete
-//! keyframe follows, it skips past the gap and the next frame it delivers is
+//! to [`AssemblerConfig::max_wait`]; then, or after the shorter
+//! [`AssemblerConfig::keyframe_wait`] when a complete keyframe follows, it
+//! skips past the gap and the next frame it delivers is
 //! marked [`AssembledFrame::after_loss`]. A video decoder can only continue
 //! after a loss from a keyframe: [`FrameAssembler::needs_keyframe`] says when
 //! one must be asked for (PLI/FIR).
@@ -29,23 +30,31 @@ use crate::packetizer::{AnyDepacketizer, Depacketizer};
 pub struct AssemblerConfig {
     /// How long to wait for a missing packet before giving up on its frame.
     pub max_wait: Duration,
+    /// How long to wait for it when a complete keyframe already follows (a
+    /// retransmission may still come; the keyframe lets decoding go on
+    /// without it).
+    pub keyframe_wait: Duration,
     /// Most packets held.
     pub max_packets: usize,
 }
 
 impl AssemblerConfig {
-    /// Video: wait up to 250 ms (a few NACK round trips), hold 2,048 packets.
+    /// Video: wait up to 250 ms (a few NACK round trips), 100 ms when
+    /// a complete keyframe follows; hold 2,048 packets.
     pub fn video() -> AssemblerConfig {
         AssemblerConfig {
             max_wait: Duration::from_millis(250),
+            keyframe_wait: Duration::from_millis(100),
             max_packets: 2048,
         }
     }
 
-    /// Audio: every packet is a frame; wait 40 ms for reordering, hold 256.
+    /// Audio: every packet is a frame; wait 40 ms for a reordered packet
+    /// (20 ms once later ones are there), hold 256.
     pub fn audio() -> AssemblerConfig {
         AssemblerConfig {
             max_wait: Duration::from_millis(40),
+            keyframe_wait: Duration::from_millis(20),
             max_packets: 256,
         }
     }
@@ -250,9 +259,12 @@ impl FrameAssembler {
             // keyframe follows or the wait is over.
             let since = *self.waiting_since.get_or_insert(now);
             let later = self.later_complete_frame(next);
-            let waited = now.saturating_duration_since(since) >= self.config.max_wait;
+            let waited = now.saturating_duration_since(since);
             match later {
-                Some((start, keyframe)) if keyframe || waited => {
+                Some((start, keyframe))
+                    if waited >= self.config.max_wait
+                        || (keyframe && waited >= self.config.keyframe_wait) =>
+                {
                     self.skip_to(start);
                 }
                 _ => return None,
@@ -323,9 +335,17 @@ impl FrameAssembler {
         })
     }
 
-    /// When [`poll_frame`](Self::poll_frame) may give up waiting for a gap.
+    /// When [`poll_frame`](Self::poll_frame) may give up waiting for a gap
+    /// (the shorter wait while a complete frame follows, which may be a keyframe).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.waiting_since.map(|t| t + self.config.max_wait)
+        let since = self.waiting_since?;
+        let next = self.next?;
+        let wait = if self.later_complete_frame(next).is_some_and(|(_, key)| key) {
+            self.config.keyframe_wait
+        } else {
+            self.config.max_wait
+        };
+        Some(since + wait)
     }
 
     /// Whether frames were skipped since the last keyframe (a video decoder
@@ -425,7 +445,7 @@ mod tests {
     }
 
     #[test]
-    fn a_complete_keyframe_ends_the_wait_at_once() {
+    fn a_complete_keyframe_shortens_the_wait() {
         let t0 = Instant::now();
         let mut a = assembler();
         let (_, p1) = vp8(1400, false, 1);
@@ -438,7 +458,11 @@ mod tests {
         for (i, (p, m)) in p2.iter().enumerate() {
             a.insert(t0, (1 + p1.len() + i) as u64, 200, *m, p.clone());
         }
-        let frames: Vec<_> = std::iter::from_fn(|| a.poll_frame(t0)).collect();
+        let keyframe_wait = AssemblerConfig::video().keyframe_wait;
+        assert!(std::iter::from_fn(|| a.poll_frame(t0)).all(|f| f.data.len() < 20));
+        assert_eq!(a.poll_timeout(), Some(t0 + keyframe_wait));
+        let later = t0 + keyframe_wait;
+        let frames: Vec<_> = std::iter::from_fn(|| a.poll_frame(later)).collect();
         assert_eq!(frames.last().map(|f| &f.data[..]), Some(&f2[..]));
         assert!(frames.last().unwrap().keyframe);
         assert!(!a.needs_keyframe());
@@ -470,6 +494,7 @@ mod tests {
         let t0 = Instant::now();
         let config = AssemblerConfig {
             max_wait: Duration::from_secs(10),
+            keyframe_wait: Duration::from_secs(10),
             max_packets: 32,
         };
         let mut a = FrameAssembler::new(AnyDepacketizer::new(Codec::Vp8), config);

@@ -241,7 +241,7 @@ fn chromium_media_arrives_as_frames_and_our_packetized_echo_is_decoded(
                         _ => {}
                     }
                 }
-                while let Some(((), packet)) = manager.poll_transmit() {
+                while let Some(((), packet)) = manager.poll_transmit(now) {
                     let sent = if packet.rtcp {
                         handle.send_rtcp(packet.data).await
                     } else {
