@@ -19,6 +19,9 @@ request per line on stdin and writes exactly one JSON reply line per request on 
     {"op":"local_description","id":"a"} / {"op":"remote_description","id":"a"} -> {"ok":true,"type":..,"sdp":..}
     {"op":"wait_state","id":"a","state":"connected","timeout_ms":20000}  -> {"ok":true,"state":"connected"}
     {"op":"wait_inbound_rtp","id":"a","kind":"audio","packets":10,"timeout_ms":10000}
+    {"op":"dc_send","id":"a","label":"peerstack","text":"hi","count":3}  -> {"ok":true} (once open)
+    {"op":"dc_received","id":"a","label":"ours","count":3,"timeout_ms":10000}
+                                               -> {"ok":true,"messages":["...",...]}
                                                -> {"ok":true,"packetsReceived":..,"ssrc":..,"mimeType":..,"payloadType":..}
     {"op":"transceivers","id":"a"}             -> {"ok":true,"transceivers":[{mid,kind,direction,currentDirection,stopped}]}
     {"op":"set_direction","id":"b","mid":"1","direction":"recvonly"}     -> {"ok":true}
@@ -142,6 +145,12 @@ window.__ps = (() => {
       await sleep(20);
     }
   };
+  // Messages a data channel received, kept for `dc_received` (binary ones as "[binary N]").
+  const collect = (ch) => {
+    ch.__got = [];
+    ch.onmessage = (m) => ch.__got.push(typeof m.data === 'string' ? m.data : `[binary ${m.data.byteLength ?? m.data.size}]`);
+    return ch;
+  };
   const tx = (p, mid) => {
     const t = p.pc.getTransceivers().find((t) => t.mid === String(mid));
     if (!t) throw new Error(`no transceiver with mid "${mid}"`);
@@ -166,7 +175,7 @@ window.__ps = (() => {
         if (e.candidate) p.candidates.push(e.candidate.toJSON());
         else p.complete = true;
       };
-      pc.ondatachannel = (e) => p.channels.push(e.channel);
+      pc.ondatachannel = (e) => p.channels.push(collect(e.channel));
       pcs[id] = p;
       return {};
     },
@@ -196,7 +205,7 @@ window.__ps = (() => {
           }
         }
       }
-      if (data) p.channels.push(p.pc.createDataChannel('peerstack'));
+      if (data) p.channels.push(collect(p.pc.createDataChannel('peerstack')));
       return {};
     },
     async create_offer({ id, ice_restart }) {
@@ -285,6 +294,20 @@ window.__ps = (() => {
         await new Promise((r) => setTimeout(r, 50));
       }
     },
+    async dc_send({ id, label, text, count, timeout_ms }) {
+      const p = get(id);
+      const ch = await until(`data channel "${label}" open`,
+        () => p.channels.find((c) => c.label === label && c.readyState === 'open'), timeout_ms);
+      const n = count ?? 1;
+      for (let i = 0; i < n; i++) ch.send(count === undefined ? text : `${text} ${i}`);
+      return {};
+    },
+    async dc_received({ id, label, count, timeout_ms }) {
+      const p = get(id);
+      const ch = await until(`data channel "${label}"`, () => p.channels.find((c) => c.label === label), timeout_ms);
+      await until(`${count} messages on "${label}"`, () => ch.__got.length >= count, timeout_ms);
+      return { messages: ch.__got.slice(0, count), state: ch.readyState };
+    },
     async set_direction({ id, mid, direction }) { tx(get(id), mid).direction = direction; return {}; },
     async stop_transceiver({ id, mid }) { tx(get(id), mid).stop(); return {}; },
     async close({ id }) {
@@ -301,6 +324,7 @@ PAGE_OPS = {
     "new_pc", "add_transceivers", "create_offer", "create_answer", "set_local", "set_remote",
     "add_ice_candidate", "candidates", "wait_gathering", "local_description", "remote_description",
     "wait_state", "transceivers", "set_direction", "stop_transceiver", "close", "wait_inbound_rtp",
+    "dc_send", "dc_received",
 }
 
 

@@ -354,6 +354,37 @@ impl ChromiumPeer {
         }))
     }
 
+    /// Sends `count` text messages (`"{text} {i}"`) on the page's data channel `label`
+    /// once it is open.
+    pub(crate) fn dc_send(&mut self, id: &str, label: &str, text: &str, count: u64) -> Result<()> {
+        self.request(json!({
+            "op": "dc_send", "id": id, "label": label, "text": text, "count": count,
+            "timeout_ms": 20000
+        }))?;
+        Ok(())
+    }
+
+    /// The first `count` messages the page's data channel `label` received (binary ones
+    /// as `"[binary N]"`), waiting for them.
+    pub(crate) fn dc_received(
+        &mut self,
+        id: &str,
+        label: &str,
+        count: u64,
+        timeout: Duration,
+    ) -> Result<Vec<String>> {
+        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        let reply = self.request(json!({
+            "op": "dc_received", "id": id, "label": label, "count": count, "timeout_ms": ms
+        }))?;
+        Ok(reply["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m.as_str().map(str::to_owned))
+            .collect())
+    }
+
     /// `getTransceivers()`.
     pub(crate) fn transceivers(&mut self, id: &str) -> Result<Vec<Transceiver>> {
         let reply = self.request(json!({"op": "transceivers", "id": id}))?;
