@@ -707,9 +707,7 @@ impl BaseChannel {
             ssrc,
             items: &items,
         }];
-        let mut buf = [0u8; RTCP_BUFFER];
-        let mut w = CompoundWriter::new(&mut buf);
-        let written = (|| {
+        self.queue_rtcp("RTCP feedback", |w| {
             if !reduced {
                 w.push(&ReceiverReportBuilder {
                     ssrc,
@@ -719,9 +717,20 @@ impl BaseChannel {
                 w.push(&SdesBuilder { chunks: &chunks })?;
             }
             w.push(packet)?;
-            Ok::<_, Error>(())
-        })();
-        match written {
+            Ok(())
+        });
+    }
+
+    /// Builds one RTCP compound with `build` and queues it (`what` names it
+    /// in the log when it cannot be built).
+    fn queue_rtcp(
+        &mut self,
+        what: &str,
+        build: impl FnOnce(&mut CompoundWriter<'_>) -> Result<(), Error>,
+    ) {
+        let mut buf = [0u8; RTCP_BUFFER];
+        let mut w = CompoundWriter::new(&mut buf);
+        match build(&mut w) {
             Ok(()) => {
                 let n = w.finish();
                 self.out.push_back(OutgoingPacket {
@@ -730,7 +739,7 @@ impl BaseChannel {
                     data: Bytes::copy_from_slice(&buf[..n]),
                 });
             }
-            Err(e) => tracing::debug!(error = %e, "RTCP feedback not built"),
+            Err(e) => tracing::debug!(error = %e, "{what} not built"),
         }
     }
 
@@ -845,9 +854,7 @@ impl BaseChannel {
             .as_ref()
             .filter(|_| self.direction.sends())
             .and_then(|s| s.stream.sender_info(now, ntp));
-        let mut buf = [0u8; RTCP_BUFFER];
-        let mut w = CompoundWriter::new(&mut buf);
-        let written = (|| {
+        self.queue_rtcp("RTCP report", |w| {
             match info {
                 Some(info) => w.push(&SenderReportBuilder {
                     ssrc,
@@ -865,19 +872,8 @@ impl BaseChannel {
                 })?,
             };
             w.push(&SdesBuilder { chunks: &chunks })?;
-            Ok::<_, Error>(())
-        })();
-        match written {
-            Ok(()) => {
-                let n = w.finish();
-                self.out.push_back(OutgoingPacket {
-                    rtcp: true,
-                    retransmission: false,
-                    data: Bytes::copy_from_slice(&buf[..n]),
-                });
-            }
-            Err(e) => tracing::debug!(error = %e, "RTCP report not built"),
-        }
+            Ok(())
+        });
     }
 
     /// Runs timers: the periodic report, jitter-buffer waits, NACK retries.

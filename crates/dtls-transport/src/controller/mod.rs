@@ -444,11 +444,25 @@ impl TransportController {
         addr: SocketAddr,
         network_type: NetworkType,
     ) -> Result<(), Error> {
+        self.with_agent(now, name, component, |ice| {
+            ice.add_local_socket(now, addr, network_type)
+        })
+    }
+
+    /// Runs `f` on the ICE agent of component `component` of transport
+    /// `name`, then pumps the layers.
+    fn with_agent(
+        &mut self,
+        now: Instant,
+        name: &str,
+        component: u16,
+        f: impl FnOnce(&mut ice::IceAgent),
+    ) -> Result<(), Error> {
         let c = self
             .get_mut(name)?
             .channel_mut(component)
             .ok_or(Error::UnknownComponent(component))?;
-        c.ice.add_local_socket(now, addr, network_type);
+        f(&mut c.ice);
         self.update(now);
         Ok(())
     }
@@ -466,13 +480,9 @@ impl TransportController {
         addr: SocketAddr,
         network_type: NetworkType,
     ) -> Result<(), Error> {
-        let c = self
-            .get_mut(name)?
-            .channel_mut(component)
-            .ok_or(Error::UnknownComponent(component))?;
-        c.ice.add_local_tcp_listener(now, addr, network_type);
-        self.update(now);
-        Ok(())
+        self.with_agent(now, name, component, |ice| {
+            ice.add_local_tcp_listener(now, addr, network_type)
+        })
     }
 
     /// No more sockets will come for this component: its gathering completes
@@ -485,13 +495,7 @@ impl TransportController {
         name: &str,
         component: u16,
     ) -> Result<(), Error> {
-        let c = self
-            .get_mut(name)?
-            .channel_mut(component)
-            .ok_or(Error::UnknownComponent(component))?;
-        c.ice.finish_local_sockets(now);
-        self.update(now);
-        Ok(())
+        self.with_agent(now, name, component, |ice| ice.finish_local_sockets(now))
     }
 
     /// Our ICE credentials for transport `name` (shared by its components),
