@@ -454,6 +454,7 @@ impl BaseChannel {
             .packetizer
             .packetize(frame, max_payload, &mut sender.payloads)?;
         let count = sender.payloads.len();
+        sender.stream.counters_mut().frames += 1;
         for (i, payload) in sender.payloads.iter().enumerate() {
             let seq = sender.stream.next_sequence_number();
             let twcc = TransportSequenceNumber(self.transport_seq).to_bytes();
@@ -627,6 +628,7 @@ impl BaseChannel {
             return;
         };
         while let Some(frame) = r.assembler.poll_frame(now) {
+            r.stream.count_frame(frame.keyframe);
             self.events.push_back(ChannelEvent::Frame {
                 ssrc,
                 payload_type: r.payload_type,
@@ -921,6 +923,19 @@ impl BaseChannel {
     /// Counters of a receive stream.
     pub fn receive_counters(&self, ssrc: u32) -> Option<crate::receive_stream::ReceiveCounters> {
         self.receivers.get(&ssrc).map(|r| r.stream.counters())
+    }
+
+    /// Frames the jitter buffer of a receive stream gave up on (incomplete
+    /// or undecodable; getStats `framesDropped`).
+    pub fn frames_dropped(&self, ssrc: u32) -> Option<u64> {
+        self.receivers
+            .get(&ssrc)
+            .map(|r| r.assembler.dropped_frames())
+    }
+
+    /// The interarrival jitter of a receive stream, in its timestamp units.
+    pub fn receive_jitter(&self, ssrc: u32) -> Option<u32> {
+        self.receivers.get(&ssrc).map(|r| r.stream.jitter())
     }
 
     /// The SSRCs being received.

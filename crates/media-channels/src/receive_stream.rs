@@ -76,6 +76,10 @@ pub struct ReceiveCounters {
     pub recovered: u64,
     /// Keyframe requests raised.
     pub keyframe_requests: u64,
+    /// Frames reassembled (getStats `framesReceived`), counted by the channel.
+    pub frames: u64,
+    /// Of which keyframes.
+    pub keyframes: u64,
 }
 
 /// One SSRC we receive; see the [module docs](self).
@@ -161,6 +165,12 @@ impl ReceiveStream {
     /// Counters for stats.
     pub fn counters(&self) -> ReceiveCounters {
         self.counters
+    }
+
+    /// Counts one reassembled frame (the jitter buffer is the channel's).
+    pub fn count_frame(&mut self, keyframe: bool) {
+        self.counters.frames += 1;
+        self.counters.keyframes += u64::from(keyframe);
     }
 
     /// Feeds a packet that arrived at `now`. `retransmission` marks a packet

@@ -42,6 +42,8 @@ pub struct SendCounters {
     pub plis_received: u64,
     /// FIR received.
     pub firs_received: u64,
+    /// Frames sent (getStats `framesSent`), counted by the channel.
+    pub frames: u64,
 }
 
 #[derive(Debug, Clone)]

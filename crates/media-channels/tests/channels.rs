@@ -359,6 +359,9 @@ fn bundle_demuxes_three_channels_and_nack_rtx_recover_losses() {
     assert!(video.nacks_received > 0);
     let received = b.channel("1").receive_counters(1000).unwrap();
     assert!(received.recovered > 0, "{received:?}");
+    assert_eq!((received.frames, received.keyframes), (150, 3));
+    assert_eq!(video.frames, 150);
+    assert_eq!(b.channel("1").frames_dropped(1000), Some(0));
     // Audio has no NACK: some frames are lost for good; the rest arrive, in order.
     let audio = b.frames_of("0");
     assert!(
