@@ -567,10 +567,10 @@ fn association_survives_a_lossy_handshake() {
 // ---------------------------------------------------------------------------
 
 #[test]
-fn ordered_reliable_20_mb_arrives_intact_and_in_order_under_10_percent_loss() {
+fn ordered_reliable_100_mb_arrives_intact_and_in_order_under_10_percent_loss() {
     let mut p = Pair::connected(Net::lossy(0.10), 4);
     let id = p.open(true, DataChannelInit::new("bulk"));
-    let sizes = mixed_sizes(20_000_000, 65_536, 4);
+    let sizes = mixed_sizes(100_000_000, 65_536, 4);
     let total: usize = sizes.iter().sum();
     let (virt, wall, order) = transfer(&mut p, id, &sizes, 2 << 20, Duration::from_secs(3600));
     assert!(order.iter().copied().eq(0..sizes.len() as u32), "in order");
