@@ -11,6 +11,15 @@
 //! the channel the demuxer picks, and each packet of an RTCP compound to
 //! every channel of the transport, which keeps what names its SSRCs.
 //!
+//! **Data channels.** A transport's `m=application` section gets an
+//! [`SctpTransport`] ([`ChannelManager::set_data_transport`]): DTLS
+//! application data goes in with
+//! [`handle_application_data`](ChannelManager::handle_application_data), SCTP
+//! packets come out of
+//! [`poll_application_data`](ChannelManager::poll_application_data), and the
+//! channels' events out of [`poll_data_event`](ChannelManager::poll_data_event);
+//! its timers run with the rest.
+//!
 //! **Congestion control.** When a channel on a transport negotiated
 //! transport-wide congestion control (the extension and `transport-cc`
 //! feedback), that transport gets libwebrtc's send-side machinery
@@ -54,6 +63,7 @@ use crate::congestion::{
     FeedbackGeneratorConfig, GoogCcConfig, GoogCcController, GoogCcEvent, Pacer, PacerConfig,
     PacketClass, TransportFeedbackGenerator,
 };
+use crate::data::{DataChannelEvent, SctpTransport};
 use crate::rtcp::{Compound, CompoundWriter, ReceiverReportBuilder};
 use crate::rtp::extensions::ExtensionMap;
 use crate::rtp::RtpPacket;
@@ -97,6 +107,9 @@ struct TransportCc {
 #[derive(Debug)]
 struct TransportState {
     demuxer: RtpDemuxer<ChannelId>,
+    /// The SCTP association of the data channels on this transport (the
+    /// `m=application` section's), fed with DTLS application data.
+    sctp: Option<SctpTransport>,
     /// Congestion control was negotiated with this send extension id; the
     /// controller starts at the first `now` the manager sees.
     cc_send_id: Option<u8>,
@@ -110,6 +123,7 @@ impl TransportState {
     fn new() -> TransportState {
         TransportState {
             demuxer: RtpDemuxer::new(),
+            sctp: None,
             cc_send_id: None,
             cc: None,
             feedback: None,
@@ -250,6 +264,46 @@ impl<T: Copy + Eq + Hash> ChannelManager<T> {
         }
         state.demuxer.remove_sink(id);
         state.demuxer.add_sink(id, criteria)
+    }
+
+    /// Puts the data channels of `transport` (its `m=application` section)
+    /// on `sctp`; DTLS application data of the transport goes to it
+    /// ([`handle_application_data`](Self::handle_application_data)). A
+    /// second call replaces the association.
+    pub fn set_data_transport(&mut self, transport: T, sctp: SctpTransport) {
+        self.transports
+            .entry(transport)
+            .or_insert_with(TransportState::new)
+            .sctp = Some(sctp);
+    }
+
+    /// The SCTP association of `transport`'s data channels, to open, send on
+    /// and close channels.
+    pub fn data_transport(&mut self, transport: T) -> Option<&mut SctpTransport> {
+        self.transports.get_mut(&transport)?.sctp.as_mut()
+    }
+
+    /// DTLS application data `transport` delivered: SCTP for its data channels.
+    pub fn handle_application_data(&mut self, now: Instant, transport: T, data: Bytes) {
+        if let Some(sctp) = self.data_transport(transport) {
+            sctp.handle_receive_bytes(now, data);
+        }
+    }
+
+    /// The next SCTP packet to send as DTLS application data, and its transport.
+    pub fn poll_application_data(&mut self, now: Instant) -> Option<(T, Bytes)> {
+        self.transports.iter_mut().find_map(|(t, state)| {
+            let data = state.sctp.as_mut()?.poll_transmit(now)?;
+            Some((*t, data))
+        })
+    }
+
+    /// The next data channel event of any transport.
+    pub fn poll_data_event(&mut self) -> Option<(T, DataChannelEvent)> {
+        self.transports.iter_mut().find_map(|(t, state)| {
+            let event = state.sctp.as_mut()?.poll_event()?;
+            Some((*t, event))
+        })
     }
 
     /// Marks every channel of `transport` writable or not.
@@ -413,6 +467,11 @@ impl<T: Copy + Eq + Hash> ChannelManager<T> {
                     feedback.push(*transport);
                 }
             }
+            if let Some(sctp) = &mut state.sctp {
+                if sctp.poll_timeout().is_some_and(|t| t <= now) {
+                    sctp.handle_timeout(now);
+                }
+            }
             if let Some(cc) = &mut state.cc {
                 if cc.controller.poll_timeout().is_some_and(|t| t <= now) {
                     cc.controller.handle_timeout(now);
@@ -437,10 +496,11 @@ impl<T: Copy + Eq + Hash> ChannelManager<T> {
             .filter_map(|s| s.channel.poll_timeout());
         let transports = self.transports.values().flat_map(|t| {
             let feedback = t.feedback.as_ref().and_then(|(g, _, _)| g.poll_timeout());
+            let sctp = t.sctp.as_ref().and_then(SctpTransport::poll_timeout);
             let cc = t.cc.as_ref().map_or([None, None], |cc| {
                 [cc.controller.poll_timeout(), cc.pacer.poll_timeout()]
             });
-            std::iter::once(feedback).chain(cc).flatten()
+            [feedback, sctp].into_iter().chain(cc).flatten()
         });
         channels.chain(transports).min()
     }
@@ -530,5 +590,64 @@ impl<T: Copy + Eq + Hash> ChannelManager<T> {
     /// The next event of a transport (its congestion controller's target).
     pub fn poll_transport_event(&mut self) -> Option<(T, TransportEvent)> {
         self.events.pop_front()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::data::{DataChannelInit, DtlsRole, SctpConfig};
+
+    #[test]
+    fn data_channels_ride_the_managers_transports() {
+        let mut now = Instant::now();
+        let mut a: ChannelManager<u8> = ChannelManager::new();
+        let mut b: ChannelManager<u8> = ChannelManager::new();
+        let mut client = SctpTransport::new(SctpConfig::default(), DtlsRole::Client);
+        client.connect(now).unwrap();
+        a.set_data_transport(7, client);
+        b.set_data_transport(
+            7,
+            SctpTransport::new(SctpConfig::default(), DtlsRole::Server),
+        );
+        let mut got = Vec::new();
+        let mut opened = false;
+        for _ in 0..2000 {
+            while let Some((t, data)) = a.poll_application_data(now) {
+                assert_eq!(t, 7);
+                b.handle_application_data(now, t, data);
+            }
+            while let Some((t, data)) = b.poll_application_data(now) {
+                a.handle_application_data(now, t, data);
+            }
+            while let Some((_, e)) = a.poll_data_event() {
+                if e == DataChannelEvent::Connected {
+                    let sctp = a.data_transport(7).unwrap();
+                    let id = sctp.create_channel(now, DataChannelInit::new("m")).unwrap();
+                    sctp.send_text(now, id, "through the manager").unwrap();
+                }
+            }
+            while let Some((_, e)) = b.poll_data_event() {
+                match e {
+                    DataChannelEvent::ChannelOpen { label, .. } => opened = label == "m",
+                    DataChannelEvent::Message { data, .. } => got.push(data),
+                    _ => {}
+                }
+            }
+            if !got.is_empty() {
+                break;
+            }
+            now += Duration::from_millis(1);
+            a.handle_timeout(now);
+            b.handle_timeout(now);
+        }
+        assert!(opened);
+        assert_eq!(got, vec![Bytes::from_static(b"through the manager")]);
+        assert!(
+            a.poll_timeout().is_some(),
+            "the association's timers are the manager's"
+        );
     }
 }
