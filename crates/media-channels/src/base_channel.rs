@@ -510,12 +510,17 @@ impl BaseChannel {
     /// Handles one plain RTP packet the demuxer gave this channel; `data`
     /// holds the whole packet (its payload is kept without a copy).
     pub fn handle_rtp(&mut self, now: Instant, data: &Bytes) {
+        if let Ok(packet) = RtpPacket::parse(data) {
+            self.handle_parsed_rtp(now, &packet, data);
+        }
+    }
+
+    /// [`handle_rtp`](Self::handle_rtp) for a packet the caller parsed
+    /// already (the manager, which demuxed it): `packet` is a view of `data`.
+    pub(crate) fn handle_parsed_rtp(&mut self, now: Instant, packet: &RtpPacket<'_>, data: &Bytes) {
         if !self.receiving() {
             return;
         }
-        let Ok(packet) = RtpPacket::parse(data) else {
-            return;
-        };
         let Some(local) = &self.local else {
             return;
         };
@@ -528,7 +533,7 @@ impl BaseChannel {
         // RTX (RFC 4588): the original sequence number, payload type and payload,
         // on the media SSRC its FID group names (or the channel's only stream).
         if let Some(apt) = local.rtx_apt(pt) {
-            let Some((osn, original)) = unwrap_rtx(&packet) else {
+            let Some((osn, original)) = unwrap_rtx(packet) else {
                 return; // padding only (bandwidth probing)
             };
             let media_ssrc = self.rtx_to_media.get(&ssrc).copied().or_else(|| {

@@ -144,6 +144,8 @@ pub struct ChannelManager<T> {
     pacer_drops: u64,
     pool: BytesMut,
     cc_config: GoogCcConfig,
+    /// For demuxing on a transport whose channels negotiated no extensions.
+    no_extensions: ExtensionMap,
 }
 
 impl<T: Copy + Eq + Hash> Default for ChannelManager<T> {
@@ -157,6 +159,7 @@ impl<T: Copy + Eq + Hash> Default for ChannelManager<T> {
             pacer_drops: 0,
             pool: BytesMut::new(),
             cc_config: GoogCcConfig::default(),
+            no_extensions: ExtensionMap::new(),
         }
     }
 }
@@ -317,36 +320,39 @@ impl<T: Copy + Eq + Hash> ChannelManager<T> {
 
     /// A plain RTP packet `transport` delivered (`data` is the whole packet).
     pub fn handle_rtp(&mut self, now: Instant, transport: T, data: Bytes) {
-        let sink = {
-            let Ok(packet) = RtpPacket::parse(&data) else {
-                self.dropped_rtp += 1;
-                return;
-            };
-            // BUNDLE: every section uses the same ids; the first channel's serve.
-            let empty = ExtensionMap::new();
-            let extensions = self
-                .channels
-                .iter()
-                .flatten()
-                .filter(|s| s.transport == transport)
-                .find_map(|s| s.channel.receive_extensions())
-                .unwrap_or(&empty);
-            let Some(state) = self.transports.get_mut(&transport) else {
-                self.dropped_rtp += 1;
-                return;
-            };
-            if let Some((generator, id, _)) = &mut state.feedback {
-                if let Some(value) = packet.extension(*id).filter(|v| v.len() == 2) {
-                    generator.on_packet_received(now, u16::from_be_bytes([value[0], value[1]]));
-                }
-            }
-            state.demuxer.demux(&packet, extensions)
+        let Ok(packet) = RtpPacket::parse(&data) else {
+            self.dropped_rtp += 1;
+            return;
         };
+        // BUNDLE: every section uses the same ids; the first channel's serve.
+        let extensions = self
+            .channels
+            .iter()
+            .flatten()
+            .filter(|s| s.transport == transport)
+            .find_map(|s| s.channel.receive_extensions())
+            .unwrap_or(&self.no_extensions);
+        let Some(state) = self.transports.get_mut(&transport) else {
+            self.dropped_rtp += 1;
+            return;
+        };
+        let mut feedback_due = false;
+        if let Some((generator, id, _)) = &mut state.feedback {
+            if let Some(value) = packet.extension(*id).filter(|v| v.len() == 2) {
+                generator.on_packet_received(now, u16::from_be_bytes([value[0], value[1]]));
+                // Early feedback only when enough is pending; the rest is timed.
+                feedback_due = generator.pending() >= generator.config().early_feedback_packets;
+            }
+        }
+        let sink = state.demuxer.demux(&packet, extensions);
+        // The channel takes the parsed packet: one parse per packet.
         match sink.and_then(|id| self.channel_mut(id)) {
-            Some(channel) => channel.handle_rtp(now, &data),
+            Some(channel) => channel.handle_parsed_rtp(now, &packet, &data),
             None => self.dropped_rtp += 1,
         }
-        self.drain_feedback(transport);
+        if feedback_due {
+            self.drain_feedback(transport);
+        }
     }
 
     /// Writes pending transport-wide feedback of `transport` as RTCP (after
