@@ -21,10 +21,14 @@
 //! for str0m. 16 KiB and 1 KiB messages, wall-clock time (`Instant::now()`),
 //! no loss.
 //!
+//! Then ours+dtls, str0m and webrtc-rs again over loopback UDP sockets
+//! (`data_channel_bulk_udp`): the same pairs, each datagram sent on one
+//! socket and read from the other at once, still one thread.
+//!
 //! `cargo bench -p peerstack-benches --bench data_channel`
 
 use std::hint::black_box;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -36,6 +40,34 @@ const TOTAL: usize = 32 * 1024 * 1024;
 /// The largest bufferedAmount window measured: the sender keeps at most this
 /// much queued.
 const WINDOW: usize = 4 * 1024 * 1024;
+
+/// Two non-blocking UDP sockets on 127.0.0.1, connected to each other, with
+/// 4 MiB buffers (what is sent is read at once, so they never fill).
+fn udp_pair() -> [UdpSocket; 2] {
+    let a = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let b = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    a.connect(b.local_addr().unwrap()).expect("connect");
+    b.connect(a.local_addr().unwrap()).expect("connect");
+    for s in [&a, &b] {
+        s.set_nonblocking(true).expect("nonblocking");
+    }
+    [a, b]
+}
+
+/// Sends `datagram` on `from` and hands everything `to` then holds to
+/// `deliver` (loopback delivery is synchronous, so that includes it).
+fn udp_hop(
+    from: &UdpSocket,
+    to: &UdpSocket,
+    datagram: &[u8],
+    buf: &mut [u8],
+    mut deliver: impl FnMut(&[u8]),
+) {
+    from.send(datagram).expect("udp send");
+    while let Ok(n) = to.recv(buf) {
+        deliver(&buf[..n]);
+    }
+}
 
 // ---------------------------------------------------------------------------
 // ours
@@ -156,6 +188,10 @@ mod ours_dtls {
         a: Side,
         b: Side,
         id: u16,
+        /// Loopback UDP sockets of `a` and `b`, connected to each other, when
+        /// the datagrams go through the kernel instead of memory.
+        udp: Option<[UdpSocket; 2]>,
+        buf: Vec<u8>,
     }
 
     impl Side {
@@ -180,9 +216,15 @@ mod ours_dtls {
         }
     }
 
-    /// SCTP packets of `x` through its DTLS to `y`'s DTLS and SCTP; true if
-    /// any datagram moved.
-    fn flow(x: &mut Side, y: &mut Side, now: Instant) -> bool {
+    /// SCTP packets of `x` through its DTLS to `y`'s DTLS and SCTP (through
+    /// `link`'s sockets, x's then y's, when given); true if any datagram moved.
+    fn flow(
+        x: &mut Side,
+        y: &mut Side,
+        link: Option<(&UdpSocket, &UdpSocket)>,
+        buf: &mut [u8],
+        now: Instant,
+    ) -> bool {
         x.drain_events();
         if x.dtls.state() == dtls_transport::dtls::DtlsState::Connected {
             while let Some(p) = x.sctp.poll_transmit(now) {
@@ -191,7 +233,12 @@ mod ours_dtls {
         }
         let mut moved = false;
         while let Some(d) = x.dtls.poll_transmit() {
-            y.dtls.handle_receive(now, &d);
+            match link {
+                None => y.dtls.handle_receive(now, &d),
+                Some((from, to)) => udp_hop(from, to, &d, buf, |datagram| {
+                    y.dtls.handle_receive(now, datagram)
+                }),
+            }
             moved = true;
         }
         while let Some(e) = y.dtls.poll_event() {
@@ -211,15 +258,20 @@ mod ours_dtls {
                 let now = Instant::now();
                 self.a.timers(now);
                 self.b.timers(now);
-                let ab = flow(&mut self.a, &mut self.b, now);
-                let ba = flow(&mut self.b, &mut self.a, now);
+                let (ab_link, ba_link) = match &self.udp {
+                    Some([sa, sb]) => (Some((sa, sb)), Some((sb, sa))),
+                    None => (None, None),
+                };
+                let ab = flow(&mut self.a, &mut self.b, ab_link, &mut self.buf, now);
+                let ba = flow(&mut self.b, &mut self.a, ba_link, &mut self.buf, now);
                 if !ab && !ba {
                     return;
                 }
             }
         }
 
-        pub(crate) fn connect() -> Pair {
+        /// The pair over memory (`udp` false) or loopback UDP sockets.
+        pub(crate) fn connect(udp: bool) -> Pair {
             let ca = Certificate::generate(KeyType::EcdsaP256, DEFAULT_VALIDITY).unwrap();
             let cb = Certificate::generate(KeyType::EcdsaP256, DEFAULT_VALIDITY).unwrap();
             let da = DtlsConfig::new(ca.clone(), Role::Client)
@@ -241,6 +293,8 @@ mod ours_dtls {
                 a: side(da, DtlsRole::Client),
                 b: side(db, DtlsRole::Server),
                 id: 0,
+                udp: udp.then(udp_pair),
+                buf: vec![0; 65536],
             };
             pair.a.dtls.start(now);
             pair.b.dtls.start(now);
@@ -298,12 +352,36 @@ mod str0m_side {
         /// Datagrams for this peer: (source, destination, contents).
         inbox: Vec<(SocketAddr, SocketAddr, Vec<u8>)>,
         timeout: Instant,
+        /// Its loopback UDP socket (connected to the other's) when the
+        /// datagrams go through the kernel; its candidate is the socket's
+        /// address then.
+        socket: Option<UdpSocket>,
     }
 
     pub(crate) struct Pair {
         l: Peer,
         r: Peer,
         cid: ChannelId,
+    }
+
+    /// Hands a datagram from `p` to `other`'s inbox, through their sockets
+    /// when they have them.
+    fn deliver(
+        p: &Peer,
+        other: &mut Peer,
+        source: SocketAddr,
+        destination: SocketAddr,
+        contents: Vec<u8>,
+    ) {
+        match (&p.socket, &other.socket) {
+            (Some(from), Some(to)) => {
+                let mut buf = [0u8; 2048];
+                udp_hop(from, to, &contents, &mut buf, |d| {
+                    other.inbox.push((source, destination, d.to_vec()))
+                });
+            }
+            _ => other.inbox.push((source, destination, contents)),
+        }
     }
 
     #[derive(Default)]
@@ -313,11 +391,13 @@ mod str0m_side {
         open: bool,
     }
 
-    /// Polls `p` to its next timeout; datagrams go to `out`.
-    fn drain(p: &mut Peer, out: &mut Vec<(SocketAddr, SocketAddr, Vec<u8>)>, seen: &mut Seen) {
+    /// Polls `p` to its next timeout; datagrams go to `other`.
+    fn drain(p: &mut Peer, other: &mut Peer, seen: &mut Seen) {
         loop {
             match p.rtc.poll_output().expect("poll_output") {
-                Output::Transmit(t) => out.push((t.source, t.destination, t.contents.into())),
+                Output::Transmit(t) => {
+                    deliver(p, other, t.source, t.destination, t.contents.into())
+                }
                 Output::Event(Event::ChannelData(d)) => seen.received += d.data.len(),
                 Output::Event(Event::Connected) => seen.connected = true,
                 Output::Event(Event::ChannelOpen(..)) => seen.open = true,
@@ -335,7 +415,7 @@ mod str0m_side {
         if p.timeout <= now {
             p.rtc.handle_input(Input::Timeout(now)).expect("timeout");
         }
-        drain(p, &mut other.inbox, seen);
+        drain(p, other, seen);
         for (source, destination, contents) in std::mem::take(&mut p.inbox) {
             moved = true;
             let input = Input::Receive(
@@ -348,7 +428,7 @@ mod str0m_side {
                 },
             );
             p.rtc.handle_input(input).expect("receive");
-            drain(p, &mut other.inbox, seen);
+            drain(p, other, seen);
         }
         moved || !other.inbox.is_empty()
     }
@@ -365,7 +445,8 @@ mod str0m_side {
             }
         }
 
-        pub(crate) fn connect() -> Pair {
+        /// The pair over memory (`udp` false) or loopback UDP sockets.
+        pub(crate) fn connect(udp: bool) -> Pair {
             let now = Instant::now();
             let crypto = Arc::new(str0m::crypto::from_feature_flags());
             let build = || {
@@ -376,8 +457,16 @@ mod str0m_side {
             };
             let mut l = build();
             let mut r = build();
-            let host_l = Candidate::host((Ipv4Addr::new(1, 1, 1, 1), 1000).into(), "udp").unwrap();
-            let host_r = Candidate::host((Ipv4Addr::new(2, 2, 2, 2), 2000).into(), "udp").unwrap();
+            let sockets = udp.then(udp_pair);
+            let (addr_l, addr_r): (SocketAddr, SocketAddr) = match &sockets {
+                Some([sl, sr]) => (sl.local_addr().unwrap(), sr.local_addr().unwrap()),
+                None => (
+                    (Ipv4Addr::new(1, 1, 1, 1), 1000).into(),
+                    (Ipv4Addr::new(2, 2, 2, 2), 2000).into(),
+                ),
+            };
+            let host_l = Candidate::host(addr_l, "udp").unwrap();
+            let host_r = Candidate::host(addr_r, "udp").unwrap();
             l.add_local_candidate(host_l.clone()).unwrap();
             l.add_remote_candidate(host_r.clone());
             r.add_local_candidate(host_r).unwrap();
@@ -403,14 +492,19 @@ mod str0m_side {
             };
             let cid = l.direct_api().create_data_channel(config.clone());
             r.direct_api().create_data_channel(config);
-            let peer = |rtc| Peer {
+            let peer = |rtc, socket| Peer {
                 rtc,
                 inbox: Vec::new(),
                 timeout: now,
+                socket,
+            };
+            let (socket_l, socket_r) = match sockets {
+                Some([sl, sr]) => (Some(sl), Some(sr)),
+                None => (None, None),
             };
             let mut pair = Pair {
-                l: peer(l),
-                r: peer(r),
+                l: peer(l, socket_l),
+                r: peer(r, socket_r),
                 cid,
             };
             let (mut seen_l, mut seen_r) = (Seen::default(), Seen::default());
@@ -480,14 +574,25 @@ mod webrtc_rs {
     }
 
     impl Pair {
-        pub(crate) fn connect() -> Pair {
+        /// The pair over webrtc-util's in-memory pipe (`udp` false) or
+        /// loopback UDP sockets (webrtc-util's `Conn` for tokio's socket).
+        pub(crate) fn connect(udp: bool) -> Pair {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_time()
+                .enable_io()
                 .build()
                 .expect("runtime");
-            let (ca, cb) = pipe();
-            let (ca, cb): (Arc<dyn Conn + Send + Sync>, Arc<dyn Conn + Send + Sync>) =
-                (Arc::new(ca), Arc::new(cb));
+            let (ca, cb): (Arc<dyn Conn + Send + Sync>, Arc<dyn Conn + Send + Sync>) = if udp {
+                let _guard = rt.enter();
+                let [a, b] = udp_pair();
+                (
+                    Arc::new(tokio::net::UdpSocket::from_std(a).expect("tokio socket")),
+                    Arc::new(tokio::net::UdpSocket::from_std(b).expect("tokio socket")),
+                )
+            } else {
+                let (ca, cb) = pipe();
+                (Arc::new(ca), Arc::new(cb))
+            };
             let (a, b, tx, rx) = rt.block_on(async move {
                 let (a, b) = tokio::join!(
                     Association::client(config(ca, "client")),
@@ -552,9 +657,9 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Bytes(TOTAL as u64));
     let mut ours = ours::Pair::connect();
-    let mut ours_dtls = ours_dtls::Pair::connect();
-    let mut str0m = str0m_side::Pair::connect();
-    let mut webrtc = webrtc_rs::Pair::connect();
+    let mut ours_dtls = ours_dtls::Pair::connect(false);
+    let mut str0m = str0m_side::Pair::connect(false);
+    let mut webrtc = webrtc_rs::Pair::connect(false);
     for (size, window) in [
         (16 * 1024, WINDOW),
         (16 * 1024, 64 * 1024),
@@ -565,6 +670,30 @@ fn bench(c: &mut Criterion) {
         g.bench_function(format!("ours/{name}"), |b| {
             b.iter(|| ours.transfer(black_box(&msg), TOTAL, window))
         });
+        g.bench_function(format!("ours+dtls/{name}"), |b| {
+            b.iter(|| ours_dtls.transfer(black_box(&msg), TOTAL, window))
+        });
+        g.bench_function(format!("str0m/{name}"), |b| {
+            b.iter(|| str0m.transfer(black_box(&msg), TOTAL, window))
+        });
+        g.bench_function(format!("webrtc-rs/{name}"), |b| {
+            b.iter(|| webrtc.transfer(black_box(&msg), TOTAL, window))
+        });
+    }
+    g.finish();
+    drop((ours, ours_dtls, str0m, webrtc));
+
+    // The same over loopback UDP: every datagram through the kernel (one
+    // send and one receive system call), both ends still on one thread.
+    let mut g = c.benchmark_group("data_channel_bulk_udp");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(TOTAL as u64));
+    let mut ours_dtls = ours_dtls::Pair::connect(true);
+    let mut str0m = str0m_side::Pair::connect(true);
+    let mut webrtc = webrtc_rs::Pair::connect(true);
+    for (size, window) in [(16 * 1024, 64 * 1024), (1024, 64 * 1024)] {
+        let msg = vec![0x5a_u8; size];
+        let name = format!("{}KiB_window{}KiB", size / 1024, window / 1024);
         g.bench_function(format!("ours+dtls/{name}"), |b| {
             b.iter(|| ours_dtls.transfer(black_box(&msg), TOTAL, window))
         });

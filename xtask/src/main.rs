@@ -47,7 +47,9 @@ commands:
                        symmetric NATs; namespaces are removed afterwards),
                        interop-sdp (the sdp and media-channels crates' tests/chromium.rs against headless
                        Chromium in a loopback-only network namespace; installs chromium
-                       with apt when root; venv target/chromium-venv).
+                       with apt when root; venv target/chromium-venv),
+                       lossy-path (root: our data channel against Linux TCP through a
+                       50 ms, 1% loss TUN relay in a loopback-only namespace).
                        --quick runs fmt, clippy and test only; --only STEP[,STEP...]
                        runs the named steps only. Tests run by a step get
                        PEERSTACK_REQUIRE_PEERS=1 (a missing peer fails them); with CI=true

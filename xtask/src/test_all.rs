@@ -134,6 +134,11 @@ pub(crate) const STEPS: &[Step] = &[
         slow: true,
         run: crate::chromium::interop_sdp,
     },
+    Step {
+        name: "lossy-path",
+        slow: true,
+        run: lossy_path,
+    },
 ];
 
 /// Runs `cargo xtask test-all [--quick] [--only STEP[,STEP…]]`.
@@ -483,6 +488,31 @@ fn interop_dtls(ctx: &Context) -> Outcome {
                 .env(REQUIRE_PEERS, "1")
                 .env("PEERSTACK_LIBSRTP_PYTHON", &python)
                 .current_dir(&dir),
+        )
+    };
+    run().into()
+}
+
+/// `lossy-path`: our data channel against Linux TCP on the same 50 ms, 1 %
+/// loss path (`benches/tests/lossy_path.rs`, through the TUN relay
+/// `benches/scripts/tun_relay.py`), in the loopback-only namespace, since the
+/// relay adds a `tun0` to the namespace it runs in.
+fn lossy_path(ctx: &Context) -> Outcome {
+    if !Path::new("/dev/net/tun").exists() {
+        return Outcome::Skipped("no /dev/net/tun for the relay".into());
+    }
+    if cmd::which("python3").is_none() {
+        return Outcome::Skipped("python3 (the relay) is not installed".into());
+    }
+    if let Some(why) = cmd::netns_unavailable() {
+        return Outcome::Skipped(format!("no network namespace: {why}"));
+    }
+    let run = || -> Result<(), String> {
+        let exe = build_test_executable(&ctx.root, "peerstack-benches", "lossy_path")?;
+        run_in_loopback_netns(
+            &ctx.root.join("benches"),
+            &exe,
+            &["--ignored", "--test-threads=1", "--nocapture"],
         )
     };
     run().into()
