@@ -101,6 +101,9 @@ pub enum Error {
     /// No transport has this id (an id from another controller).
     #[error("no transport with this id")]
     UnknownTransportId,
+    /// The DTLS handshake of the transport already runs in the other role.
+    #[error("the DTLS role cannot change once the handshake started")]
+    DtlsRoleFixed,
     /// A controller holds at most 2^32 transports.
     #[error("too many transports")]
     TooManyTransports,

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use dtls_transport::certificate::{Certificate, KeyType};
 use dtls_transport::controller::{
     ControllerConfig, ControllerEvent, PeerConnectionState, TransportController, TransportId,
+    TransportSetup,
 };
 use dtls_transport::dtls::DtlsRole;
 use ice::{IceConfig, IceRole, Receive};
@@ -388,4 +389,70 @@ fn without_rtcp_mux_rtcp_has_its_own_ice_and_dtls() {
     assert!(run(&mut a, &mut b, Duration::from_secs(5), |_, b| {
         b.events.iter().any(|e| matches!(e, ControllerEvent::Media { rtcp: true, packet, .. } if packet[..] == rtcp))
     }));
+}
+
+/// A side made with `add_transport_with`: its roles and credentials as a
+/// description fixed them.
+fn side_with(setup: TransportSetup, addr: &str, seed: u64) -> Side {
+    let certificate =
+        Certificate::generate(KeyType::EcdsaP256, Duration::from_secs(86_400)).unwrap();
+    let ice = IceConfig {
+        seed: Some(seed),
+        ..Default::default()
+    };
+    let mut c = TransportController::new(ControllerConfig::new(certificate, ice));
+    let now = Instant::now();
+    let id = c.add_transport_with(now, "0", setup).unwrap();
+    let addr: SocketAddr = addr.parse().unwrap();
+    c.transport("0")
+        .unwrap()
+        .ice()
+        .add_local_socket(now, addr, ice::NetworkType::Loopback);
+    c.transport("0").unwrap().ice().finish_local_sockets(now);
+    Side {
+        c,
+        id,
+        addrs: vec![(addr, 1)],
+        events: Vec::new(),
+    }
+}
+
+#[test]
+fn an_offerer_picks_its_dtls_role_when_the_answer_comes() {
+    // The offerer wrote actpass and its own credentials; it guessed "server".
+    let offered = ice::Credentials::new("offr", "offererpasswordoffererpw").unwrap();
+    let mut setup = TransportSetup::new(DtlsRole::Server);
+    setup.ice_role = Some(IceRole::Controlling);
+    setup.credentials = Some(offered.clone());
+    let mut a = side_with(setup, "127.0.0.1:5100", 11);
+    assert_eq!(
+        a.c.transport("0").unwrap().ice().local_credentials(),
+        &offered,
+        "the description's credentials are the agent's"
+    );
+    assert_eq!(
+        a.c.transport("0").unwrap().ice().role(),
+        IceRole::Controlling
+    );
+    // The answerer chose a=setup:passive (server), so the offerer is the client.
+    let mut setup = TransportSetup::new(DtlsRole::Server);
+    setup.ice_role = Some(IceRole::Controlled);
+    let mut b = side_with(setup, "127.0.0.1:6100", 12);
+    let fb = b.c.local_fingerprint();
+    a.c.set_remote_fingerprint("0", fb).unwrap();
+    a.c.set_dtls_role("0", DtlsRole::Client).unwrap();
+    assert_eq!(a.c.transport("0").unwrap().dtls().role(), DtlsRole::Client);
+    signal(&mut a, &mut b, false);
+    let ok = run(&mut a, &mut b, Duration::from_secs(10), |a, b| {
+        a.c.state() == PeerConnectionState::Connected
+            && b.c.state() == PeerConnectionState::Connected
+    });
+    assert!(ok, "a={:?} b={:?}", a.c.state(), b.c.state());
+    // Once the handshake ran, the role is fixed; asking again for the same one is fine.
+    assert!(matches!(
+        a.c.set_dtls_role("0", DtlsRole::Server),
+        Err(dtls_transport::Error::DtlsRoleFixed)
+    ));
+    a.c.set_dtls_role("0", DtlsRole::Client).unwrap();
+    assert_eq!(a.c.state(), PeerConnectionState::Connected);
 }

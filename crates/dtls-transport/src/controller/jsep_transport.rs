@@ -16,6 +16,9 @@ use crate::srtp::{SrtpProfile, SrtpSession};
 pub(super) struct Channel {
     pub(super) ice: IceAgent,
     pub(super) dtls: DtlsTransport,
+    /// What `dtls` was made from, with the remote fingerprints as they are
+    /// now: a role change before the handshake rebuilds it from this.
+    pub(super) dtls_config: DtlsConfig,
     pub(super) dtls_started: bool,
     pub(super) gathering: GatheringState,
     /// A [`GatherRequest`] was issued for this component.
@@ -30,7 +33,8 @@ impl Channel {
     pub(super) fn new(ice: IceConfig, dtls: DtlsConfig) -> Result<Channel, Error> {
         Ok(Channel {
             ice: IceAgent::new(ice),
-            dtls: DtlsTransport::new(dtls)?,
+            dtls: DtlsTransport::new(dtls.clone())?,
+            dtls_config: dtls,
             dtls_started: false,
             gathering: GatheringState::New,
             gather_requested: false,

@@ -224,6 +224,41 @@ impl ControllerConfig {
     }
 }
 
+/// How [`TransportController::add_transport_with`] creates one transport:
+/// what a session description fixes for it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct TransportSetup {
+    /// Our DTLS role (from `a=setup`; an offerer that wrote `actpass`
+    /// picks one and corrects it with
+    /// [`TransportController::set_dtls_role`] when the answer comes).
+    pub dtls_role: DtlsRole,
+    /// Our ICE role, the controller's configured one when `None` (the
+    /// offerer controls, RFC 8445 §6.1.1).
+    pub ice_role: Option<ice::IceRole>,
+    /// Our ICE credentials, as written in our description; random when
+    /// `None`.
+    pub credentials: Option<Credentials>,
+    /// RTP and RTCP share one ICE component (`a=rtcp-mux`).
+    pub rtcp_mux: bool,
+    /// The peer's fingerprints when already known.
+    pub remote_fingerprints: Vec<Fingerprint>,
+}
+
+impl TransportSetup {
+    /// DTLS `role`, with rtcp-mux, and everything else left to the
+    /// controller's configuration.
+    pub fn new(dtls_role: DtlsRole) -> TransportSetup {
+        TransportSetup {
+            dtls_role,
+            ice_role: None,
+            credentials: None,
+            rtcp_mux: true,
+            remote_fingerprints: Vec::new(),
+        }
+    }
+}
+
 /// The TransportController.
 ///
 /// ```
@@ -295,6 +330,51 @@ impl TransportController {
         self.create(now, name, role, remote_fingerprint, true)
     }
 
+    /// Creates the transport `name` as `setup` says: its DTLS role, its ICE
+    /// role and local ICE credentials (those a session description already
+    /// carries; the controller's configuration otherwise), rtcp-mux, and the
+    /// remote fingerprints known so far. Adding an existing name does
+    /// nothing. This is what a session (the peerconnection crate's
+    /// `Session`) calls when a description asks for a transport.
+    pub fn add_transport_with(
+        &mut self,
+        now: Instant,
+        name: &str,
+        setup: TransportSetup,
+    ) -> Result<TransportId, Error> {
+        let mut ice = self.config.ice.clone();
+        if let Some(role) = setup.ice_role {
+            ice.role = role;
+        }
+        if let Some(credentials) = setup.credentials {
+            ice.credentials = Some(credentials);
+        }
+        let mut dtls = DtlsConfig::new(self.config.certificate.clone(), setup.dtls_role);
+        dtls.remote_fingerprints = setup.remote_fingerprints;
+        self.create_with(now, name, ice, dtls, setup.rtcp_mux)
+    }
+
+    /// Changes the DTLS role of transport `name` before its handshake
+    /// started: an offerer's `a=setup:actpass` becomes a role only when the
+    /// answer comes (RFC 8842 §5). The DTLS transports are rebuilt (their
+    /// remote fingerprints kept); once a handshake started, asking for a
+    /// different role is [`Error::DtlsRoleFixed`] and changes nothing.
+    pub fn set_dtls_role(&mut self, name: &str, role: DtlsRole) -> Result<(), Error> {
+        let t = self.get_mut(name)?;
+        if t.channels_mut()
+            .any(|c| c.dtls_started && c.dtls.role() != role)
+        {
+            return Err(Error::DtlsRoleFixed);
+        }
+        for c in t.channels_mut() {
+            if c.dtls.role() != role {
+                c.dtls_config.role = role;
+                c.dtls = crate::dtls::DtlsTransport::new(c.dtls_config.clone())?;
+            }
+        }
+        Ok(())
+    }
+
     /// Creates the transport `name` without rtcp-mux: a second ICE agent
     /// (component 2, same credentials) with its own DTLS transport carries
     /// RTCP, as libwebrtc does for peers that refuse rtcp-mux.
@@ -316,18 +396,28 @@ impl TransportController {
         remote_fingerprint: Option<Fingerprint>,
         rtcp_mux: bool,
     ) -> Result<TransportId, Error> {
+        let mut dtls = DtlsConfig::new(self.config.certificate.clone(), role);
+        dtls.remote_fingerprints.extend(remote_fingerprint);
+        self.create_with(now, name, self.config.ice.clone(), dtls, rtcp_mux)
+    }
+
+    fn create_with(
+        &mut self,
+        now: Instant,
+        name: &str,
+        mut ice_config: IceConfig,
+        dtls: DtlsConfig,
+        rtcp_mux: bool,
+    ) -> Result<TransportId, Error> {
         if let Some(&id) = self.by_name.get(name) {
             return Ok(id);
         }
         let id = TransportId(
             u32::try_from(self.transports.len()).map_err(|_| Error::TooManyTransports)?,
         );
-        let mut ice_config = self.config.ice.clone();
         if let Some(seed) = ice_config.seed.as_mut() {
             *seed = seed.wrapping_add(2 * self.transports.len() as u64);
         }
-        let mut dtls = DtlsConfig::new(self.config.certificate.clone(), role);
-        dtls.remote_fingerprints.extend(remote_fingerprint);
         let rtp = Channel::new(ice_config.clone(), dtls.clone())?;
         let rtcp = if rtcp_mux {
             None
@@ -567,6 +657,7 @@ impl TransportController {
         let t = self.get_mut(name)?;
         for c in t.channels_mut() {
             c.dtls.set_remote_fingerprints(fingerprints)?;
+            c.dtls_config.remote_fingerprints = fingerprints.to_vec();
         }
         Ok(())
     }
