@@ -15,7 +15,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The layer crates, bottom up: package names, which are also their directories under `crates/`.
-pub(crate) const LAYERS: &[&str] = &["stun", "ice", "dtls-transport", "sdp", "media-channels"];
+pub(crate) const LAYERS: &[&str] = &[
+    "stun",
+    "ice",
+    "dtls-transport",
+    "sdp",
+    "media-channels",
+    "peerconnection",
+];
 
 /// The Rust name of package `package` (`dtls-transport` → `dtls_transport`).
 fn lib_name(package: &str) -> String {
@@ -409,7 +416,8 @@ mod tests {
                 {{"name":"dtls-transport","dependencies":[{{"name":"ice","path":"/w/crates/ice","kind":null,"uses_default_features":false}},
                     {{"name":"ice","path":"/w/crates/ice","kind":"dev","uses_default_features":true}}]}},
                 {{"name":"sdp","dependencies":[{sdp_deps}]}},
-                {{"name":"media-channels","dependencies":[{{"name":"sdp","path":"/w/crates/sdp","kind":null,"uses_default_features":false}}]}}]}}"#
+                {{"name":"media-channels","dependencies":[{{"name":"sdp","path":"/w/crates/sdp","kind":null,"uses_default_features":false}}]}},
+                {{"name":"peerconnection","dependencies":[{{"name":"media-channels","path":"/w/crates/media-channels","kind":null,"uses_default_features":false}}]}}]}}"#
             )
         };
         let good = r#"{"name":"dtls-transport","path":"/w/crates/dtls-transport","kind":null,"uses_default_features":false},

@@ -48,3 +48,7 @@ pub mod rtp_parameters;
 pub mod send_stream;
 
 pub use error::Error;
+/// The layer below, re-exported so the layer above (peerconnection) reaches
+/// the descriptions, the TransportController, certificates and ICE through
+/// this crate, as the layering rule asks.
+pub use sdp;

@@ -1,0 +1,67 @@
+//! The crate's one error type, [`Error`].
+//!
+//! Every variant is caller misuse or bad caller input (a configuration, a
+//! description type in the wrong state, a JSON document); each names the W3C
+//! exception a browser would throw for the same mistake, so the async
+//! `PeerConnection` can map them one to one.
+
+use crate::configuration::IceServerUrlError;
+use crate::signaling::{SignalingOperation, SignalingState};
+
+/// What went wrong in a `peerconnection` call.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An ICE server URL does not parse as RFC 7064 (`stun:`/`stuns:`) or
+    /// RFC 7065 (`turn:`/`turns:`). W3C: `SyntaxError` (or `NotSupportedError`
+    /// for an unknown scheme).
+    #[error("invalid ICE server URL {url:?}: {reason}")]
+    InvalidIceServerUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: IceServerUrlError,
+    },
+
+    /// An `RTCIceServer` with an empty `urls` list. W3C: `SyntaxError`.
+    #[error("ICE server {server_index} has no URLs")]
+    EmptyIceServerUrls {
+        /// The position of the server in `iceServers`.
+        server_index: usize,
+    },
+
+    /// A `turn:`/`turns:` URL on a server without `username` or `credential`.
+    /// W3C: `InvalidAccessError`.
+    #[error("TURN server URL {url:?} needs both a username and a credential")]
+    MissingTurnCredentials {
+        /// The URL as given.
+        url: String,
+    },
+
+    /// A certificate in the configuration has expired. W3C: `InvalidAccessError`.
+    #[error("certificate {certificate_index} in the configuration has expired")]
+    ExpiredCertificate {
+        /// The position of the certificate in `certificates`.
+        certificate_index: usize,
+    },
+
+    /// A JSON document is not the W3C shape it should be (an `RTCConfiguration`,
+    /// a stats report). W3C: `TypeError`.
+    #[error("{what} JSON: {source}")]
+    Json {
+        /// What the document should have been (`"RTCConfiguration"`, …).
+        what: &'static str,
+        /// serde_json's account, with line and column.
+        source: serde_json::Error,
+    },
+
+    /// A signaling operation that the JSEP state machine does not allow in the
+    /// current state (RFC 9429 §3.2, W3C §4.3.1). W3C: `InvalidStateError`.
+    #[error("cannot {operation} in signaling state {state}")]
+    InvalidState {
+        /// What was attempted.
+        operation: SignalingOperation,
+        /// The state it was attempted in.
+        state: SignalingState,
+    },
+}
