@@ -19,6 +19,7 @@
 pub mod configuration;
 pub mod error;
 pub mod signaling;
+pub mod stats;
 
 /// The layer below, re-exported so users reach every lower layer through this crate.
 pub use media_channels;
@@ -28,3 +29,4 @@ pub use configuration::{
 };
 pub use error::Error;
 pub use signaling::{SignalingState, SignalingStateMachine};
+pub use stats::{RtcStats, RtcStatsReport};
