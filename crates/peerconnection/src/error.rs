@@ -64,4 +64,39 @@ pub enum Error {
         /// The state it was attempted in.
         state: SignalingState,
     },
+
+    // ----- the Session
+    /// A description that does not parse or validate, or that the
+    /// description factory cannot answer (sdp's typed error names the line
+    /// or section). W3C: `InvalidAccessError` / `OperationError`.
+    #[error("session description: {0}")]
+    Sdp(#[from] media_channels::sdp::Error),
+    /// The transport layer refused (a DTLS role conflict, an unknown
+    /// transport…). W3C: `OperationError`.
+    #[error("transport: {0}")]
+    Transport(#[from] media_channels::sdp::dtls_transport::Error),
+    /// The media or data layer refused (not sending yet, a message over the
+    /// peer's max-message-size, a full send buffer…). W3C: `OperationError`.
+    #[error("media: {0}")]
+    Media(#[from] media_channels::Error),
+    /// `createAnswer` or a remote answer without a remote (or local) offer
+    /// to go with it.
+    #[error("there is no {0} offer to answer")]
+    NoOffer(&'static str),
+    /// A remote answer whose sections do not match our offer's (count, order
+    /// or mids, RFC 9429 §5.10). W3C: `InvalidAccessError`.
+    #[error("the answer does not match the offer: {0}")]
+    AnswerMismatch(String),
+    /// No transceiver with this id (another session's, or stopped).
+    #[error("no such transceiver")]
+    UnknownTransceiver,
+    /// No data channel with this id (another session's, or closed).
+    #[error("no such data channel")]
+    UnknownDataChannel,
+    /// The transceiver has no negotiated section to send on yet.
+    #[error("the transceiver is not negotiated yet")]
+    NotNegotiated,
+    /// The session is closed. W3C: `InvalidStateError`.
+    #[error("the session is closed")]
+    Closed,
 }

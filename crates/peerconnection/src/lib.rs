@@ -18,6 +18,7 @@
 
 pub mod configuration;
 pub mod error;
+pub mod session;
 pub mod signaling;
 pub mod stats;
 

@@ -1,0 +1,285 @@
+//! Two sessions negotiating and connecting in memory, on virtual time.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use super::*;
+use dtls_transport::certificate::KeyType;
+
+struct Peer {
+    s: Session,
+    /// Our sockets: address → (transport, component).
+    sockets: HashMap<SocketAddr, (String, u16)>,
+    next_port: u16,
+    events: Vec<SessionEvent>,
+}
+
+impl Peer {
+    fn new(seed: u64, base_port: u16, now: Instant) -> Peer {
+        let certificate =
+            Certificate::generate(KeyType::EcdsaP256, Duration::from_secs(86_400)).unwrap();
+        let mut config = SessionConfig::new(certificate);
+        config.ice.seed = Some(seed);
+        config.seed = seed;
+        Peer {
+            s: Session::new(config, now),
+            sockets: HashMap::new(),
+            next_port: base_port,
+            events: Vec::new(),
+        }
+    }
+
+    /// Binds (pretend) sockets for every gather request.
+    fn gather(&mut self, now: Instant) {
+        while let Some(request) = self.s.poll_gather() {
+            let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), self.next_port);
+            self.next_port += 1;
+            self.sockets
+                .insert(addr, (request.transport.clone(), request.component));
+            self.s
+                .add_local_socket(
+                    now,
+                    &request.transport,
+                    request.component,
+                    addr,
+                    NetworkType::Loopback,
+                )
+                .unwrap();
+            self.s
+                .finish_local_sockets(now, &request.transport, request.component)
+                .unwrap();
+        }
+    }
+
+    fn opened(&self, remote: bool) -> Option<DataChannelId> {
+        self.events.iter().find_map(|e| match e {
+            SessionEvent::DataChannelOpen {
+                channel, remote: r, ..
+            } if *r == remote => Some(*channel),
+            _ => None,
+        })
+    }
+
+    fn messages(&self) -> Vec<Bytes> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                SessionEvent::DataChannelMessage { data, .. } => Some(data.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// One turn of `x`: sockets, timers, datagrams to `y`, candidates to `y`.
+fn step(x: &mut Peer, y: &mut Peer, now: Instant) {
+    x.gather(now);
+    x.s.handle_timeout(now);
+    while let Some(t) = x.s.poll_transmit(now) {
+        if let Some((transport, component)) = y.sockets.get(&t.destination).cloned() {
+            let receive = Receive {
+                local: t.destination,
+                source: t.source,
+                data: &t.contents,
+            };
+            y.s.handle_receive(now, &transport, component, receive);
+        }
+    }
+    while let Some(e) = x.s.poll_event() {
+        if let SessionEvent::IceCandidate(c) = &e {
+            if y.s.remote_description().is_some() {
+                y.s.add_ice_candidate(now, c.clone()).unwrap();
+            }
+        }
+        x.events.push(e);
+    }
+}
+
+/// Runs both sessions on virtual time until `done` or `limit` passes:
+/// datagrams delivered by address, candidates trickled as they come.
+fn run(
+    a: &mut Peer,
+    b: &mut Peer,
+    now: &mut Instant,
+    limit: Duration,
+    mut done: impl FnMut(&Peer, &Peer) -> bool,
+) -> bool {
+    let end = *now + limit;
+    while *now < end {
+        step(a, b, *now);
+        step(b, a, *now);
+        if done(a, b) {
+            return true;
+        }
+        let next = [a.s.poll_timeout(), b.s.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(*now + Duration::from_millis(10));
+        *now = next.clamp(
+            *now + Duration::from_micros(100),
+            *now + Duration::from_millis(10),
+        );
+    }
+    false
+}
+
+/// Offer from `a`, answer from `b`, both applied.
+fn negotiate(a: &mut Peer, b: &mut Peer, now: Instant) {
+    let offer = a.s.create_offer().unwrap();
+    a.s.set_local_description(now, offer.clone()).unwrap();
+    // Through the wire format, as signaling would carry it.
+    let offer = JsepSessionDescription::parse(SdpType::Offer, &offer.to_sdp()).unwrap();
+    b.s.set_remote_description(now, offer).unwrap();
+    let answer = b.s.create_answer().unwrap();
+    b.s.set_local_description(now, answer.clone()).unwrap();
+    let answer = JsepSessionDescription::parse(SdpType::Answer, &answer.to_sdp()).unwrap();
+    a.s.set_remote_description(now, answer).unwrap();
+}
+
+#[test]
+fn data_channel_and_audio_between_two_sessions() {
+    let mut now = Instant::now();
+    let mut a = Peer::new(1, 40_000, now);
+    let mut b = Peer::new(2, 50_000, now);
+    let chat =
+        a.s.create_data_channel(now, DataChannelInit::new("chat"))
+            .unwrap();
+    let audio =
+        a.s.add_transceiver(MediaType::Audio, Direction::SendRecv, "mic", &["stream"])
+            .unwrap();
+    negotiate(&mut a, &mut b, now);
+    assert_eq!(a.s.signaling_state(), SignalingState::Stable);
+    assert_eq!(b.s.signaling_state(), SignalingState::Stable);
+    // b got a transceiver for the audio section, recvonly, and a track event
+    // for it (a sends).
+    let (b_audio, kind) =
+        b.s.transceivers()
+            .next()
+            .map(|(id, k)| (id, k.clone()))
+            .unwrap();
+    assert_eq!(kind, MediaType::Audio);
+    assert_eq!(b.s.transceiver_mid(b_audio), a.s.transceiver_mid(audio));
+
+    let connected = run(&mut a, &mut b, &mut now, Duration::from_secs(10), |a, b| {
+        a.opened(false).is_some() && b.opened(true).is_some()
+    });
+    assert!(
+        connected,
+        "a: {:?}\nb: {:?}",
+        a.s.connection_state(),
+        b.s.connection_state()
+    );
+    assert_eq!(a.s.connection_state(), PeerConnectionState::Connected);
+    assert_eq!(a.opened(false), Some(chat));
+    assert!(b
+        .events
+        .iter()
+        .any(|e| matches!(e, SessionEvent::Track { transceiver, .. } if *transceiver == b_audio)));
+
+    // A message each way on the channel.
+    a.s.send_data(now, chat, b"hello", false).unwrap();
+    let theirs = b.opened(true).unwrap();
+    b.s.send_data(now, theirs, b"\x00\x01binary", true).unwrap();
+    assert!(run(
+        &mut a,
+        &mut b,
+        &mut now,
+        Duration::from_secs(2),
+        |a, b| { !a.messages().is_empty() && !b.messages().is_empty() }
+    ));
+    assert_eq!(b.messages(), vec![Bytes::from_static(b"hello")]);
+    assert_eq!(a.messages(), vec![Bytes::from_static(b"\x00\x01binary")]);
+
+    // Opus frames from a arrive at b as frames on its transceiver.
+    for i in 0..20u32 {
+        a.s.send_frame(now, audio, i * 960, &[0xfc, i as u8, 0x55, 0xaa])
+            .unwrap();
+        run(
+            &mut a,
+            &mut b,
+            &mut now,
+            Duration::from_millis(20),
+            |_, _| false,
+        );
+    }
+    let frames: Vec<&AssembledFrame> = b
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            SessionEvent::Frame {
+                transceiver, frame, ..
+            } if *transceiver == b_audio => Some(frame),
+            _ => None,
+        })
+        .collect();
+    assert!(frames.len() >= 18, "{} frames arrived", frames.len());
+    assert_eq!(&frames[1].data[..], &[0xfc, 1, 0x55, 0xaa]);
+    // b's transceiver is recvonly: it cannot send.
+    assert!(b.s.send_frame(now, b_audio, 0, &[1, 2, 3]).is_err());
+}
+
+#[test]
+fn calls_in_the_wrong_state_change_nothing() {
+    let now = Instant::now();
+    let mut a = Peer::new(3, 40_100, now);
+    let mut b = Peer::new(4, 50_100, now);
+    // No remote offer: no answer.
+    assert!(matches!(
+        a.s.create_answer(),
+        Err(Error::InvalidState { .. })
+    ));
+    a.s.create_data_channel(now, DataChannelInit::new("x"))
+        .unwrap();
+    let offer = a.s.create_offer().unwrap();
+    // An offer cannot be applied as the remote side's answer.
+    let as_answer = JsepSessionDescription::parse(SdpType::Answer, &offer.to_sdp());
+    if let Ok(answer) = as_answer {
+        assert!(b.s.set_remote_description(now, answer).is_err());
+    }
+    assert_eq!(b.s.signaling_state(), SignalingState::Stable);
+    assert!(b.s.remote_description().is_none());
+
+    a.s.set_local_description(now, offer.clone()).unwrap();
+    assert_eq!(a.s.signaling_state(), SignalingState::HaveLocalOffer);
+    b.s.set_remote_description(now, offer).unwrap();
+    let answer = b.s.create_answer().unwrap();
+    // An answer with a section too few does not match the offer: refused,
+    // and a stays in have-local-offer with nothing applied.
+    let mut short = answer.to_description();
+    short.contents.clear();
+    short.groups.clear();
+    let short = JsepSessionDescription::new(SdpType::Answer, short);
+    assert!(a.s.set_remote_description(now, short).is_err());
+    assert_eq!(a.s.signaling_state(), SignalingState::HaveLocalOffer);
+    assert!(a.s.remote_description().is_none());
+
+    // Rolling the offer back returns a to stable.
+    let rollback = JsepSessionDescription::new(
+        SdpType::Rollback,
+        a.s.local_description().unwrap().to_description(),
+    );
+    a.s.set_local_description(now, rollback).unwrap();
+    assert_eq!(a.s.signaling_state(), SignalingState::Stable);
+    assert!(a.s.local_description().is_none());
+}
+
+#[test]
+fn an_offer_without_bundle_is_refused_under_max_bundle_and_nothing_changes() {
+    let now = Instant::now();
+    let mut a = Peer::new(5, 40_200, now);
+    let mut b = Peer::new(6, 50_200, now);
+    a.s.add_transceiver(MediaType::Audio, Direction::SendRecv, "t", &["s"])
+        .unwrap();
+    a.s.add_transceiver(MediaType::Video, Direction::SendRecv, "v", &["s"])
+        .unwrap();
+    let mut offer = a.s.create_offer().unwrap().to_description();
+    offer.groups.clear();
+    let offer = JsepSessionDescription::new(SdpType::Offer, offer);
+    b.s.set_remote_description(now, offer).unwrap();
+    assert!(
+        b.s.create_answer().is_err(),
+        "max-bundle cannot answer two unbundled sections"
+    );
+    assert_eq!(b.s.signaling_state(), SignalingState::HaveRemoteOffer);
+}
