@@ -72,22 +72,22 @@ use media_channels::data::{
 };
 use media_channels::frame_assembler::AssembledFrame;
 use media_channels::rtp::stats::NtpTime;
-use media_channels::sdp;
-use sdp::dtls_transport;
-use sdp::factory::{
+use media_channels::sdp::factory::{
     BundlePolicy, MediaDescriptionOptions, MediaSessionDescriptionFactory, MediaSessionOptions,
     SenderOptions, TransportDescriptionFactory,
 };
-use sdp::model::{ContentInfo, Direction, MediaType, SessionDescription, Setup, SmolStr};
-use sdp::{JsepIceCandidate, JsepSessionDescription, SdpType};
+use media_channels::sdp::model::{
+    ContentInfo, Direction, MediaType, SessionDescription, Setup, SmolStr,
+};
+use media_channels::sdp::{JsepIceCandidate, JsepSessionDescription, SdpType};
 
-use dtls_transport::certificate::Certificate;
-use dtls_transport::controller::{
+use media_channels::sdp::dtls_transport::certificate::Certificate;
+use media_channels::sdp::dtls_transport::controller::{
     ControllerConfig, ControllerEvent, GatherRequest, PeerConnectionState, TransportController,
     TransportId, TransportSetup,
 };
-use dtls_transport::dtls::DtlsRole;
-use dtls_transport::ice::{
+use media_channels::sdp::dtls_transport::dtls::{DtlsRole, DtlsState};
+use media_channels::sdp::dtls_transport::ice::{
     Credentials, GatheringState, IceConfig, IceConnectionState, IceRole, NetworkType, Receive,
     Transmit,
 };

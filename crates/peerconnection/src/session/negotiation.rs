@@ -529,7 +529,7 @@ impl Session {
     fn dtls_connected(&mut self, name: &str) -> bool {
         self.controller
             .transport(name)
-            .is_some_and(|t| t.dtls().state() == dtls_transport::dtls::DtlsState::Connected)
+            .is_some_and(|t| t.dtls().state() == DtlsState::Connected)
     }
 }
 

@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use super::*;
-use dtls_transport::certificate::KeyType;
+use media_channels::sdp::dtls_transport::certificate::KeyType;
 
 struct Peer {
     s: Session,
