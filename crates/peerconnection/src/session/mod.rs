@@ -250,6 +250,8 @@ struct DataState {
     by_stream: HashMap<u16, DataChannelId>,
     by_id: HashMap<DataChannelId, u16>,
     next_id: u32,
+    /// Per channel, for getStats.
+    counters: HashMap<DataChannelId, stats::DataChannelCounters>,
 }
 
 /// The sans-IO WebRtcSession; see the [module docs](self).
@@ -426,6 +428,14 @@ impl Session {
         }
         let id = DataChannelId(self.data.next_id);
         self.data.next_id += 1;
+        self.data.counters.insert(
+            id,
+            stats::DataChannelCounters {
+                label: init.label.clone(),
+                protocol: init.protocol.clone(),
+                ..Default::default()
+            },
+        );
         if let Some(sctp) = self.sctp() {
             let stream = sctp.create_channel(now, init)?;
             self.data.by_stream.insert(stream, id);
@@ -457,6 +467,10 @@ impl Session {
             .ok_or(Error::UnknownDataChannel)?;
         let sctp = self.sctp().ok_or(Error::UnknownDataChannel)?;
         sctp.send(now, stream, data, binary)?;
+        if let Some(c) = self.data.counters.get_mut(&channel) {
+            c.messages_sent += 1;
+            c.bytes_sent += data.len() as u64;
+        }
         Ok(())
     }
 
@@ -538,6 +552,7 @@ impl Session {
 
 mod negotiation;
 mod pump;
+mod stats;
 
 #[cfg(test)]
 mod tests;

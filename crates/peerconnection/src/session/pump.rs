@@ -288,6 +288,29 @@ impl Session {
             },
             _ => return,
         };
+        let counters = &mut self.data.counters;
+        match &event {
+            SessionEvent::DataChannelOpen {
+                channel,
+                label,
+                protocol,
+                ..
+            } => {
+                let c = counters.entry(*channel).or_default();
+                c.open = true;
+                c.label.clone_from(label);
+                c.protocol.clone_from(protocol);
+            }
+            SessionEvent::DataChannelMessage { channel, data, .. } => {
+                let c = counters.entry(*channel).or_default();
+                c.messages_received += 1;
+                c.bytes_received += data.len() as u64;
+            }
+            SessionEvent::DataChannelClosed { channel } => {
+                counters.entry(*channel).or_default().closed = true;
+            }
+            _ => {}
+        }
         self.events.push_back(event);
     }
 }

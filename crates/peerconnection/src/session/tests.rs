@@ -217,6 +217,38 @@ fn data_channel_and_audio_between_two_sessions() {
     assert_eq!(&frames[1].data[..], &[0xfc, 1, 0x55, 0xaa]);
     // b's transceiver is recvonly: it cannot send.
     assert!(b.s.send_frame(now, b_audio, 0, &[1, 2, 3]).is_err());
+
+    // getStats on both sides, as JSON with the W3C member names.
+    let sa: serde_json::Value = serde_json::from_str(&a.s.stats(1.0e12).to_json()).unwrap();
+    let sb: serde_json::Value = serde_json::from_str(&b.s.stats(1.0e12).to_json()).unwrap();
+    let of_type = |v: &serde_json::Value, t: &str| -> Vec<serde_json::Value> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["type"] == t)
+            .cloned()
+            .collect()
+    };
+    let out = &of_type(&sa, "outbound-rtp")[0];
+    assert_eq!(out["kind"], "audio");
+    assert_eq!(out["packetsSent"], 20);
+    let inbound = &of_type(&sb, "inbound-rtp")[0];
+    assert_eq!(inbound["ssrc"], out["ssrc"]);
+    assert!(inbound["packetsReceived"].as_u64().unwrap() >= 18);
+    let pair = &of_type(&sa, "candidate-pair")[0];
+    assert_eq!(pair["nominated"], true);
+    let transport = &of_type(&sa, "transport")[0];
+    assert_eq!(transport["selectedCandidatePairId"], pair["id"]);
+    assert_eq!(transport["dtlsState"], "connected");
+    let local = of_type(&sa, "local-candidate");
+    assert_eq!(local[0]["address"], "127.0.0.1");
+    assert_eq!(local[0]["candidateType"], "host");
+    let dc = &of_type(&sa, "data-channel")[0];
+    assert_eq!(dc["label"], "chat");
+    assert_eq!(dc["state"], "open");
+    assert_eq!(dc["messagesSent"], 1);
+    assert_eq!(dc["messagesReceived"], 1);
+    assert_eq!(of_type(&sa, "peer-connection")[0]["dataChannelsOpened"], 1);
 }
 
 #[test]
