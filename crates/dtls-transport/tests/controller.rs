@@ -33,28 +33,9 @@ impl Side {
 }
 
 fn side(role: IceRole, dtls: DtlsRole, addr: &str, seed: u64) -> Side {
-    let certificate =
-        Certificate::generate(KeyType::EcdsaP256, Duration::from_secs(86_400)).unwrap();
-    let ice = IceConfig {
-        role,
-        seed: Some(seed),
-        ..Default::default()
-    };
-    let mut c = TransportController::new(ControllerConfig::new(certificate, ice));
-    let now = Instant::now();
-    let id = c.add_transport(now, "0", dtls, None).unwrap();
-    let addr: SocketAddr = addr.parse().unwrap();
-    c.transport("0")
-        .unwrap()
-        .ice()
-        .add_local_socket(now, addr, ice::NetworkType::Loopback);
-    c.transport("0").unwrap().ice().finish_local_sockets(now);
-    Side {
-        c,
-        id,
-        addrs: vec![(addr, 1)],
-        events: Vec::new(),
-    }
+    let mut setup = TransportSetup::new(dtls);
+    setup.ice_role = Some(role);
+    side_with(setup, addr, seed)
 }
 
 /// A side whose transport "0" runs without rtcp-mux: RTCP on component 2 at port + 1.

@@ -460,12 +460,7 @@ impl Session {
         data: &[u8],
         binary: bool,
     ) -> Result<(), Error> {
-        let stream = *self
-            .data
-            .by_id
-            .get(&channel)
-            .ok_or(Error::UnknownDataChannel)?;
-        let sctp = self.sctp().ok_or(Error::UnknownDataChannel)?;
+        let (stream, sctp) = self.data_stream(channel)?;
         sctp.send(now, stream, data, binary)?;
         if let Some(c) = self.data.counters.get_mut(&channel) {
             c.messages_sent += 1;
@@ -477,12 +472,7 @@ impl Session {
     /// Bytes queued on a data channel and not yet acknowledged (W3C
     /// `bufferedAmount`).
     pub fn buffered_amount(&mut self, channel: DataChannelId) -> Result<usize, Error> {
-        let stream = *self
-            .data
-            .by_id
-            .get(&channel)
-            .ok_or(Error::UnknownDataChannel)?;
-        let sctp = self.sctp().ok_or(Error::UnknownDataChannel)?;
+        let (stream, sctp) = self.data_stream(channel)?;
         Ok(sctp.buffered_amount(stream)?)
     }
 
@@ -492,12 +482,7 @@ impl Session {
         now: Instant,
         channel: DataChannelId,
     ) -> Result<(), Error> {
-        let stream = *self
-            .data
-            .by_id
-            .get(&channel)
-            .ok_or(Error::UnknownDataChannel)?;
-        let sctp = self.sctp().ok_or(Error::UnknownDataChannel)?;
+        let (stream, sctp) = self.data_stream(channel)?;
         sctp.close(now, stream)?;
         Ok(())
     }
@@ -542,6 +527,17 @@ impl Session {
 
     fn transceiver(&self, id: TransceiverId) -> Result<&Transceiver, Error> {
         self.transceivers.get(id.0).ok_or(Error::UnknownTransceiver)
+    }
+
+    /// A data channel's SCTP stream id and the association it is on.
+    fn data_stream(&mut self, channel: DataChannelId) -> Result<(u16, &mut SctpTransport), Error> {
+        let stream = *self
+            .data
+            .by_id
+            .get(&channel)
+            .ok_or(Error::UnknownDataChannel)?;
+        let sctp = self.sctp().ok_or(Error::UnknownDataChannel)?;
+        Ok((stream, sctp))
     }
 
     fn sctp(&mut self) -> Option<&mut SctpTransport> {

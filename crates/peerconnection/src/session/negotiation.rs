@@ -33,6 +33,18 @@ fn dtls_role(local: Option<Setup>, remote: Option<Setup>) -> Result<DtlsRole, Er
     }
 }
 
+impl Transceiver {
+    /// What the description factory makes of this transceiver's section.
+    fn section_options(&self, mid: &str) -> MediaDescriptionOptions {
+        let options =
+            MediaDescriptionOptions::new(self.kind.clone(), mid).with_direction(self.direction);
+        match &self.sender {
+            Some(sender) => options.with_sender(sender.clone()),
+            None => options,
+        }
+    }
+}
+
 impl Session {
     /// Creates an offer (W3C `createOffer`): a section per transceiver and
     /// one for data once a data channel exists; sections already
@@ -47,13 +59,7 @@ impl Session {
                 self.transceivers[i].mid = Some(mid);
             }
             let t = &self.transceivers[i];
-            let mid = t.mid.as_deref().unwrap_or_default();
-            let mut options =
-                MediaDescriptionOptions::new(t.kind.clone(), mid).with_direction(t.direction);
-            if let Some(sender) = &t.sender {
-                options = options.with_sender(sender.clone());
-            }
-            sections.push(options);
+            sections.push(t.section_options(t.mid.as_deref().unwrap_or_default()));
         }
         if self.data.wanted {
             if self.data.mid.is_none() {
@@ -93,12 +99,7 @@ impl Session {
             else {
                 continue;
             };
-            let mut options = MediaDescriptionOptions::new(t.kind.clone(), &content.mid)
-                .with_direction(t.direction);
-            if let Some(sender) = &t.sender {
-                options = options.with_sender(sender.clone());
-            }
-            sections.push(options);
+            sections.push(t.section_options(&content.mid));
         }
         let mut options = self.options.clone();
         options.media_description_options = sections;
