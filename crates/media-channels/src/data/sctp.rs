@@ -245,6 +245,11 @@ pub struct SctpTransport {
     pub(super) events: VecDeque<DataChannelEvent>,
     /// Packets gathered from sctp-proto, not yet handed out.
     transmits: VecDeque<Bytes>,
+    /// The association had nothing to send at the last poll and nothing has
+    /// happened since: `poll_transmit` skips it. sctp-proto's poll scans
+    /// every chunk in flight, so polling it again for nothing costs
+    /// O(window) each time a driver loop turns.
+    quiet: bool,
     /// Bytes held in every entry's stash together.
     pub(super) stash_bytes: usize,
     /// Next id to try for an in-band channel (of our parity).
@@ -294,6 +299,7 @@ impl SctpTransport {
             readable: VecDeque::new(),
             events: VecDeque::new(),
             transmits: VecDeque::new(),
+            quiet: false,
             stash_bytes: 0,
             next_id: role.stream_id_parity(),
             scratch: Vec::new(),
@@ -399,6 +405,7 @@ impl SctpTransport {
     /// module docs](super)). Idempotent; [`Error::NotConnected`] after the
     /// association ended.
     pub fn connect(&mut self, now: Instant) -> Result<(), Error> {
+        self.quiet = false;
         match (self.phase, self.role) {
             (Phase::Closed, _) => Err(Error::NotConnected),
             (Phase::Idle, DtlsRole::Client) => {
@@ -420,12 +427,14 @@ impl SctpTransport {
     /// Handles one SCTP packet DTLS delivered as application data.
     /// Malformed packets are dropped (sctp-proto checks the CRC32c first).
     pub fn handle_receive(&mut self, now: Instant, packet: &[u8]) {
+        self.quiet = false;
         self.handle_receive_bytes(now, Bytes::copy_from_slice(packet));
     }
 
     /// [`handle_receive`](Self::handle_receive) without the copy, for a
     /// caller that holds the packet as [`Bytes`].
     pub fn handle_receive_bytes(&mut self, now: Instant, packet: Bytes) {
+        self.quiet = false;
         if self.phase == Phase::Closed {
             return;
         }
@@ -454,6 +463,7 @@ impl SctpTransport {
 
     /// Runs the SCTP timers due at `now` (retransmissions, delayed SACKs).
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.quiet = false;
         if let Some((_, assoc)) = self.association.as_mut() {
             assoc.handle_timeout(now);
         }
@@ -484,6 +494,7 @@ impl SctpTransport {
     /// [`Error::TooManyChannels`], [`Error::NotConnected`] after the
     /// association ended.
     pub fn create_channel(&mut self, now: Instant, init: DataChannelInit) -> Result<u16, Error> {
+        self.quiet = false;
         let reliability = init.reliability()?;
         if self.phase == Phase::Closed {
             return Err(Error::NotConnected);
@@ -551,6 +562,7 @@ impl SctpTransport {
     /// [`Error::ChannelNotOpen`], [`Error::MessageTooLarge`] (over the peer's
     /// `a=max-message-size`), [`Error::SendBufferFull`].
     pub fn send(&mut self, now: Instant, id: u16, data: &[u8], binary: bool) -> Result<(), Error> {
+        self.quiet = false;
         if self.phase != Phase::Established {
             return Err(Error::NotConnected);
         }
@@ -604,6 +616,7 @@ impl SctpTransport {
 
     /// [`send`](Self::send) of a text message.
     pub fn send_text(&mut self, now: Instant, id: u16, text: &str) -> Result<(), Error> {
+        self.quiet = false;
         self.send(now, id, text.as_bytes(), false)
     }
 
@@ -613,6 +626,7 @@ impl SctpTransport {
     /// that never opened closes at once. Closing a closing channel is a
     /// no-op; [`Error::UnknownChannel`] for an unknown id.
     pub fn close(&mut self, now: Instant, id: u16) -> Result<(), Error> {
+        self.quiet = false;
         let state = self.user_entry(id)?.state;
         match state {
             State::Closing => {}
@@ -671,6 +685,7 @@ impl SctpTransport {
     /// Changes the peer's maximum message size (a renegotiated
     /// `a=max-message-size`; 0: none).
     pub fn set_remote_max_message_size(&mut self, size: u32) {
+        self.quiet = false;
         self.config.remote_max_message_size = size;
         if let Some((_, assoc)) = self.association.as_mut() {
             assoc.set_max_send_message_size(send_limit(size));
@@ -687,7 +702,14 @@ impl SctpTransport {
             }
             let transmit = match self.endpoint.poll_transmit() {
                 Some(t) => t,
-                None => self.association.as_mut()?.1.poll_transmit(now)?,
+                None if self.quiet => return None,
+                None => match self.association.as_mut()?.1.poll_transmit(now) {
+                    Some(t) => t,
+                    None => {
+                        self.quiet = true;
+                        return None;
+                    }
+                },
             };
             if let Payload::RawEncode(packets) = transmit.payload {
                 self.transmits.extend(packets);
@@ -699,6 +721,7 @@ impl SctpTransport {
     /// channels in turn (one per channel per round, so a busy channel does
     /// not starve the others).
     pub fn poll_event(&mut self) -> Option<DataChannelEvent> {
+        self.quiet = false;
         self.drain_sctp_events();
         if let Some(event) = self.events.pop_front() {
             return Some(event);
