@@ -167,9 +167,24 @@ impl<T: SocketTag> Drop for PacketSockets<T> {
 
 /// A non-blocking tokio UDP socket on `net`'s address with an OS-chosen
 /// port, and the address it got.
+/// Receive and send buffer asked for on every UDP socket (the kernel caps it
+/// at `net.core.rmem_max`/`wmem_max`). The 208 KiB default overflows when a
+/// data channel's window of SCTP packets arrives faster than one task turn
+/// reads them; libwebrtc asks for 256 KiB to 1 MiB for the same reason.
+pub(crate) const UDP_SOCKET_BUFFER: usize = 1 << 20;
+
 fn bind_udp(net: &Network) -> io::Result<(SocketAddr, UdpSocket)> {
     let s = std::net::UdpSocket::bind(network::bind_addr(net))?;
     s.set_nonblocking(true)?;
+    let sock = socket2::SockRef::from(&s);
+    for (what, result) in [
+        ("SO_RCVBUF", sock.set_recv_buffer_size(UDP_SOCKET_BUFFER)),
+        ("SO_SNDBUF", sock.set_send_buffer_size(UDP_SOCKET_BUFFER)),
+    ] {
+        if let Err(e) = result {
+            tracing::debug!(error = %e, "{what} not set");
+        }
+    }
     let s = UdpSocket::from_std(s)?;
     Ok((s.local_addr()?, s))
 }
