@@ -100,6 +100,11 @@ pub(crate) const STEPS: &[Step] = &[
         run: test,
     },
     Step {
+        name: "main-job",
+        slow: true,
+        run: main_job,
+    },
+    Step {
         name: "fuzz",
         slow: true,
         run: fuzz,
@@ -493,6 +498,43 @@ fn interop_dtls(ctx: &Context) -> Outcome {
     run().into()
 }
 
+/// The README's main-job command, word for word (a test below checks that
+/// the README shows exactly this).
+pub(crate) const MAIN_JOB: &[&str] = &[
+    "cargo",
+    "run",
+    "--release",
+    "-p",
+    "peerconnection",
+    "--example",
+    "loopback",
+];
+
+/// `main-job`: the README's first command ([`MAIN_JOB`]: two
+/// PeerConnections, trickle ICE, DTLS, a data channel and media on
+/// 127.0.0.1), run as written inside the loopback-only namespace, so the
+/// first thing a user tries cannot silently break.
+fn main_job(ctx: &Context) -> Outcome {
+    if let Some(why) = cmd::netns_unavailable() {
+        return Outcome::Skipped(format!("no loopback-only namespace: {why}"));
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let run = || -> Result<(), String> {
+        // Build outside the namespace first, so that the run's output is
+        // the example's own; `cargo run` then finds it fresh.
+        cmd::run(cmd::cargo().current_dir(&ctx.root).args([
+            "build",
+            "--release",
+            "-p",
+            "peerconnection",
+            "--example",
+            "loopback",
+        ]))?;
+        cmd::run(cmd::in_loopback_netns(Path::new(&cargo), &MAIN_JOB[1..]).current_dir(&ctx.root))
+    };
+    run().into()
+}
+
 /// `lossy-path`: our data channel against Linux TCP on the same 50 ms, 1 %
 /// loss path (`benches/tests/lossy_path.rs`, through the TUN relay
 /// `benches/scripts/tun_relay.py`), in the loopback-only namespace, since the
@@ -802,6 +844,16 @@ mod tests {
         assert_eq!(
             json_string_field(test, "src_path").as_deref(),
             Some(r#"/w/a "b"\c.rs"#)
+        );
+    }
+
+    #[test]
+    fn the_readme_shows_the_main_job_that_test_all_runs() {
+        let readme = include_str!("../../README.md");
+        let command = MAIN_JOB.join(" ");
+        assert!(
+            readme.contains(&command),
+            "README.md must show the main-job command `{command}`"
         );
     }
 

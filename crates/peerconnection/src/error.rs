@@ -96,6 +96,15 @@ pub enum Error {
     /// The transceiver has no negotiated section to send on yet.
     #[error("the transceiver is not negotiated yet")]
     NotNegotiated,
+    /// An ICE server the PeerConnection cannot use (a host that does not
+    /// resolve, a transport the driver does not offer yet).
+    #[error("ICE server {url}: {reason}")]
+    UnsupportedIceServer {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
     /// The session is closed. W3C: `InvalidStateError`.
     #[error("the session is closed")]
     Closed,

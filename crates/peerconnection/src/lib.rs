@@ -18,6 +18,8 @@
 
 pub mod configuration;
 pub mod error;
+#[cfg(feature = "tokio")]
+pub mod peer_connection;
 pub mod session;
 pub mod signaling;
 pub mod stats;

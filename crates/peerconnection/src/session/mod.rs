@@ -83,13 +83,12 @@ use media_channels::sdp::{JsepIceCandidate, JsepSessionDescription, SdpType};
 
 use media_channels::sdp::dtls_transport::certificate::Certificate;
 use media_channels::sdp::dtls_transport::controller::{
-    ControllerConfig, ControllerEvent, GatherRequest, PeerConnectionState, TransportController,
-    TransportId, TransportSetup,
+    ComponentTransmit, ControllerConfig, ControllerEvent, GatherRequest, PeerConnectionState,
+    TransportController, TransportId, TransportSetup,
 };
 use media_channels::sdp::dtls_transport::dtls::{DtlsRole, DtlsState};
 use media_channels::sdp::dtls_transport::ice::{
     Credentials, GatheringState, IceConfig, IceConnectionState, IceRole, NetworkType, Receive,
-    Transmit,
 };
 
 use crate::error::Error;

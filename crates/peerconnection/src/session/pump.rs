@@ -54,11 +54,18 @@ impl Session {
         self.drain(now);
     }
 
-    /// The next datagram to send. Media and data the channels produced
+    /// The next datagram (or TCP frame) to send, with the transport and
+    /// component whose agent sends it. Media and data the channels produced
     /// are protected and queued first.
-    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<ComponentTransmit> {
         self.flush_outgoing(now);
-        self.controller.poll_transmit(now)
+        self.controller.poll_component_transmit(now)
+    }
+
+    /// The name of a transport (the mid of its first section), as
+    /// [`GatherRequest`]s and [`Session::handle_receive`] use it.
+    pub fn transport_name(&self, id: TransportId) -> Option<&str> {
+        self.controller.transport_name(id)
     }
 
     /// When [`Session::handle_timeout`] is due next.

@@ -75,7 +75,7 @@ impl Peer {
 fn step(x: &mut Peer, y: &mut Peer, now: Instant) {
     x.gather(now);
     x.s.handle_timeout(now);
-    while let Some(t) = x.s.poll_transmit(now) {
+    while let Some(t) = x.s.poll_transmit(now).map(|t| t.transmit) {
         if let Some((transport, component)) = y.sockets.get(&t.destination).cloned() {
             let receive = Receive {
                 local: t.destination,

@@ -1,0 +1,388 @@
+//! The async `PeerConnection` on tokio: a thin driver over the sans-IO
+//! [`Session`].
+//!
+//! [`PeerConnectionFactory::create_peer_connection`] makes the certificate
+//! (off the caller's task, as the seed's identity store does on the worker
+//! thread), resolves the ICE servers, enumerates the networks and spawns
+//! **one task per connection**. The task owns the [`Session`] and the
+//! sockets ([`PacketSockets`], shared with the lower drivers): it binds what
+//! the session asks for, moves datagrams both ways, fires its timers and
+//! forwards its [`SessionEvent`]s to [`PeerConnectionEvents`]. Every
+//! [`PeerConnection`] method is one message to that task and one reply; no
+//! lock is held across an await and no callback is kept, so dropping every
+//! handle (or [`PeerConnection::close`]) ends the task.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), peerconnection::Error> {
+//! use peerconnection::peer_connection::PeerConnectionFactory;
+//! use peerconnection::RtcConfiguration;
+//! use peerconnection::media_channels::data::DataChannelInit;
+//!
+//! let factory = PeerConnectionFactory::new();
+//! let (pc, mut events) = factory.create_peer_connection(RtcConfiguration::default()).await?;
+//! let chat = pc.create_data_channel(DataChannelInit::new("chat")).await?;
+//! let offer = pc.create_offer().await?;
+//! pc.set_local_description(offer.clone()).await?;
+//! // … send `offer.to_sdp()` to the peer, apply its answer with
+//! // set_remote_description, trickle candidates from `events` …
+//! while let Some(event) = events.recv().await {
+//!     println!("{event:?}");
+//! }
+//! # let _ = chat;
+//! # Ok(()) }
+//! ```
+
+mod task;
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Instant, SystemTime};
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+
+use media_channels::data::DataChannelInit;
+use media_channels::sdp::dtls_transport::certificate::{Certificate, KeyType, DEFAULT_VALIDITY};
+use media_channels::sdp::dtls_transport::controller::PeerConnectionState;
+use media_channels::sdp::dtls_transport::ice::allocator::TurnServerConfig;
+use media_channels::sdp::dtls_transport::ice::driver::PacketSockets;
+use media_channels::sdp::dtls_transport::ice::network::{self, NetworkFilter};
+use media_channels::sdp::dtls_transport::ice::CandidateFilter;
+use media_channels::sdp::model::{Direction, MediaType};
+use media_channels::sdp::{JsepIceCandidate, JsepSessionDescription, SdpType};
+
+use crate::configuration::{
+    IceServerHost, IceServerScheme, IceServerTransport, IceTransportPolicy, RtcConfiguration,
+};
+use crate::error::Error;
+use crate::session::{DataChannelId, Session, SessionConfig, SessionEvent, TransceiverId};
+use crate::signaling::SignalingState;
+use crate::stats::RtcStatsReport;
+
+/// One call into the task: runs with the session and the current time.
+type Call = Box<dyn FnOnce(&mut Session, Instant) + Send>;
+
+/// Makes [`PeerConnection`]s (libwebrtc's PeerConnectionFactory): the
+/// settings every connection shares.
+#[derive(Debug, Clone)]
+pub struct PeerConnectionFactory {
+    networks: NetworkFilter,
+    event_queue: usize,
+}
+
+impl Default for PeerConnectionFactory {
+    fn default() -> Self {
+        PeerConnectionFactory::new()
+    }
+}
+
+impl PeerConnectionFactory {
+    /// Gathers on every usable network (libwebrtc's defaults: loopback only
+    /// when nothing else exists).
+    pub fn new() -> PeerConnectionFactory {
+        PeerConnectionFactory {
+            networks: NetworkFilter::default(),
+            event_queue: 1024,
+        }
+    }
+
+    /// Gathers only where `filter` allows (for example
+    /// `NetworkFilter::only(&[127.0.0.1])` for tests and examples).
+    pub fn with_network_filter(mut self, filter: NetworkFilter) -> PeerConnectionFactory {
+        self.networks = filter;
+        self
+    }
+
+    /// A new connection for `config` and the stream of its events. Must be
+    /// called inside a tokio runtime. The certificate is the configuration's
+    /// first, or a new ECDSA P-256 one made on a blocking thread. ICE
+    /// server host names are resolved here.
+    pub async fn create_peer_connection(
+        &self,
+        config: RtcConfiguration,
+    ) -> Result<(PeerConnection, PeerConnectionEvents), Error> {
+        let servers = config.validate()?;
+        config.check_certificates(SystemTime::now())?;
+        let certificate = match config.certificates.first() {
+            Some(c) => c.clone(),
+            None => tokio::task::spawn_blocking(|| {
+                Certificate::generate(KeyType::EcdsaP256, DEFAULT_VALIDITY)
+            })
+            .await
+            .map_err(|_| Error::Closed)?
+            .map_err(Error::Transport)?,
+        };
+        let mut session_config = SessionConfig::new(certificate);
+        session_config.bundle_policy = config.bundle_policy.into();
+        if config.ice_transport_policy == IceTransportPolicy::Relay {
+            session_config.ice.candidate_filter = CandidateFilter::RelayOnly;
+        }
+        for server in servers {
+            let url = &server.url;
+            let addr = resolve(&url.host, url.port).await.map_err(|reason| {
+                Error::UnsupportedIceServer {
+                    url: url.to_string(),
+                    reason,
+                }
+            })?;
+            match (url.scheme, url.transport) {
+                (IceServerScheme::Stun, _) => session_config.ice.stun_servers.push(addr),
+                (IceServerScheme::Turn, IceServerTransport::Udp) => {
+                    session_config.ice.turn_servers.push(TurnServerConfig::udp(
+                        addr,
+                        server.username.as_deref().unwrap_or_default(),
+                        server.credential.as_deref().unwrap_or_default(),
+                    ))
+                }
+                _ => {
+                    return Err(Error::UnsupportedIceServer {
+                        url: url.to_string(),
+                        reason: "the PeerConnection driver reaches STUN and TURN servers over \
+                                 UDP only so far (TCP and TLS: issue #11)"
+                            .into(),
+                    })
+                }
+            }
+        }
+        let networks = network::enumerate(&self.networks).map_err(|e| {
+            Error::Transport(media_channels::sdp::dtls_transport::Error::Io(e.kind()))
+        })?;
+        let (commands, command_rx) = mpsc::channel::<Call>(64);
+        let (event_tx, event_rx) = mpsc::channel(self.event_queue);
+        let session = Session::new(session_config, Instant::now());
+        let driver = task::Driver::new(
+            session,
+            PacketSockets::new([]),
+            networks,
+            command_rx,
+            event_tx,
+        );
+        tokio::spawn(driver.run());
+        Ok((
+            PeerConnection { commands },
+            PeerConnectionEvents { events: event_rx },
+        ))
+    }
+}
+
+/// Resolves an ICE server's host, IPv4 first.
+async fn resolve(host: &IceServerHost, port: u16) -> Result<SocketAddr, String> {
+    match host {
+        IceServerHost::Ip(ip) => Ok(SocketAddr::new(*ip, port)),
+        IceServerHost::Domain(name) => {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), port))
+                .await
+                .map_err(|e| format!("cannot resolve {name}: {e}"))?
+                .collect();
+            addrs
+                .iter()
+                .find(|a| matches!(a.ip(), IpAddr::V4(_)))
+                .or(addrs.first())
+                .copied()
+                .ok_or_else(|| format!("{name} has no address"))
+        }
+    }
+}
+
+/// The events of one connection (W3C's event handlers as a stream).
+#[derive(Debug)]
+pub struct PeerConnectionEvents {
+    events: mpsc::Receiver<SessionEvent>,
+}
+
+impl PeerConnectionEvents {
+    /// The next event; `None` once the connection's task has ended.
+    pub async fn recv(&mut self) -> Option<SessionEvent> {
+        self.events.recv().await
+    }
+}
+
+/// A WebRTC peer connection (W3C `RTCPeerConnection`), driven by its own
+/// task. Cloning gives another handle to the same connection.
+#[derive(Clone)]
+pub struct PeerConnection {
+    commands: mpsc::Sender<Call>,
+}
+
+impl std::fmt::Debug for PeerConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerConnection").finish_non_exhaustive()
+    }
+}
+
+impl PeerConnection {
+    /// Runs `f` on the task with the session; its result comes back.
+    async fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Session, Instant) -> R + Send + 'static,
+    ) -> Result<R, Error> {
+        let (reply, result) = oneshot::channel();
+        let call: Call = Box::new(move |session, now| {
+            let _ = reply.send(f(session, now));
+        });
+        self.commands.send(call).await.map_err(|_| Error::Closed)?;
+        result.await.map_err(|_| Error::Closed)
+    }
+
+    /// W3C `createOffer`.
+    pub async fn create_offer(&self) -> Result<JsepSessionDescription, Error> {
+        self.call(|s, _| s.create_offer()).await?
+    }
+
+    /// W3C `createAnswer`.
+    pub async fn create_answer(&self) -> Result<JsepSessionDescription, Error> {
+        self.call(|s, _| s.create_answer()).await?
+    }
+
+    /// W3C `setLocalDescription(description)`.
+    pub async fn set_local_description(
+        &self,
+        description: JsepSessionDescription,
+    ) -> Result<(), Error> {
+        self.call(move |s, now| s.set_local_description(now, description))
+            .await?
+    }
+
+    /// W3C `setLocalDescription()` without a description: an offer in
+    /// stable or have-local-offer, an answer otherwise; returns it.
+    pub async fn set_local_description_implicit(&self) -> Result<JsepSessionDescription, Error> {
+        self.call(|s, now| {
+            let description = match s.signaling_state() {
+                SignalingState::Stable | SignalingState::HaveLocalOffer => s.create_offer()?,
+                _ => s.create_answer()?,
+            };
+            s.set_local_description(now, description.clone())?;
+            Ok(description)
+        })
+        .await?
+    }
+
+    /// W3C `setRemoteDescription`. A remote offer in have-local-offer
+    /// first rolls our offer back (W3C's implicit rollback, for perfect
+    /// negotiation).
+    pub async fn set_remote_description(
+        &self,
+        description: JsepSessionDescription,
+    ) -> Result<(), Error> {
+        self.call(move |s, now| {
+            if description.sdp_type() == SdpType::Offer
+                && s.signaling_state() == SignalingState::HaveLocalOffer
+            {
+                let current = s
+                    .local_description()
+                    .map(JsepSessionDescription::to_description)
+                    .ok_or(Error::NoOffer("local"))?;
+                s.set_local_description(
+                    now,
+                    JsepSessionDescription::new(SdpType::Rollback, current),
+                )?;
+            }
+            s.set_remote_description(now, description)
+        })
+        .await?
+    }
+
+    /// W3C `addIceCandidate`.
+    pub async fn add_ice_candidate(&self, candidate: JsepIceCandidate) -> Result<(), Error> {
+        self.call(move |s, now| s.add_ice_candidate(now, candidate))
+            .await?
+    }
+
+    /// W3C `addTransceiver` (with a track when `direction` sends).
+    pub async fn add_transceiver(
+        &self,
+        kind: MediaType,
+        direction: Direction,
+        track_id: &str,
+        stream_ids: &[&str],
+    ) -> Result<TransceiverId, Error> {
+        let track_id = track_id.to_string();
+        let stream_ids: Vec<String> = stream_ids.iter().map(|s| s.to_string()).collect();
+        self.call(move |s, _| {
+            let ids: Vec<&str> = stream_ids.iter().map(String::as_str).collect();
+            s.add_transceiver(kind, direction, &track_id, &ids)
+        })
+        .await?
+    }
+
+    /// W3C `createDataChannel`.
+    pub async fn create_data_channel(&self, init: DataChannelInit) -> Result<DataChannelId, Error> {
+        self.call(move |s, now| s.create_data_channel(now, init))
+            .await?
+    }
+
+    /// Sends a data channel message (W3C `RTCDataChannel.send`).
+    pub async fn send_data(
+        &self,
+        channel: DataChannelId,
+        data: Bytes,
+        binary: bool,
+    ) -> Result<(), Error> {
+        self.call(move |s, now| s.send_data(now, channel, &data, binary))
+            .await?
+    }
+
+    /// A data channel's `bufferedAmount`.
+    pub async fn buffered_amount(&self, channel: DataChannelId) -> Result<usize, Error> {
+        self.call(move |s, _| s.buffered_amount(channel)).await?
+    }
+
+    /// Closes a data channel.
+    pub async fn close_data_channel(&self, channel: DataChannelId) -> Result<(), Error> {
+        self.call(move |s, now| s.close_data_channel(now, channel))
+            .await?
+    }
+
+    /// Sends an encoded frame on a transceiver.
+    pub async fn send_frame(
+        &self,
+        transceiver: TransceiverId,
+        rtp_timestamp: u32,
+        frame: Bytes,
+    ) -> Result<(), Error> {
+        self.call(move |s, now| s.send_frame(now, transceiver, rtp_timestamp, &frame))
+            .await?
+    }
+
+    /// Asks the peer for a keyframe on a transceiver.
+    pub async fn request_keyframe(&self, transceiver: TransceiverId) -> Result<(), Error> {
+        self.call(move |s, now| s.request_keyframe(now, transceiver))
+            .await?
+    }
+
+    /// W3C `getStats`.
+    pub async fn get_stats(&self) -> Result<RtcStatsReport, Error> {
+        self.call(|s, _| {
+            let ms = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+            s.stats(ms)
+        })
+        .await
+    }
+
+    /// W3C `localDescription` (with the candidates gathered so far).
+    pub async fn local_description(&self) -> Result<Option<JsepSessionDescription>, Error> {
+        self.call(|s, _| s.local_description().cloned()).await
+    }
+
+    /// W3C `remoteDescription`.
+    pub async fn remote_description(&self) -> Result<Option<JsepSessionDescription>, Error> {
+        self.call(|s, _| s.remote_description().cloned()).await
+    }
+
+    /// W3C `signalingState`.
+    pub async fn signaling_state(&self) -> Result<SignalingState, Error> {
+        self.call(|s, _| s.signaling_state()).await
+    }
+
+    /// W3C `connectionState`.
+    pub async fn connection_state(&self) -> Result<PeerConnectionState, Error> {
+        self.call(|s, _| s.connection_state()).await
+    }
+
+    /// W3C `close`: DTLS close_notify, ICE stops, the task ends once that
+    /// is sent. Closing a closed connection does nothing.
+    pub async fn close(&self) {
+        let _ = self.call(|s, now| s.close(now)).await;
+    }
+}

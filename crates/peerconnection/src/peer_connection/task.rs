@@ -1,0 +1,209 @@
+//! The task of one [`PeerConnection`](super::PeerConnection): the session,
+//! its sockets and the loop between them.
+
+use std::collections::{HashMap, VecDeque};
+
+use tokio::sync::mpsc;
+
+use media_channels::sdp::dtls_transport::controller::PeerConnectionState;
+use media_channels::sdp::dtls_transport::controller::{GatherRequest, TransportId};
+use media_channels::sdp::dtls_transport::ice::driver::{PacketSockets, Wake};
+use media_channels::sdp::dtls_transport::ice::network::Network;
+use media_channels::sdp::dtls_transport::ice::Receive;
+
+use super::Call;
+use crate::session::{Session, SessionEvent};
+
+/// Events kept while the application does not read them, beyond the
+/// channel's own capacity; past it the oldest are dropped (with a warning).
+const EVENT_BACKLOG: usize = 65_536;
+
+/// A socket's owner: the transport and the ICE component.
+type Owner = (TransportId, u16);
+
+/// What woke the loop.
+enum Step {
+    Command(Option<Call>),
+    Wake(Wake<Owner>),
+    Nothing,
+}
+
+pub(super) struct Driver {
+    session: Session,
+    sockets: PacketSockets<Owner>,
+    networks: Vec<Network>,
+    commands: mpsc::Receiver<Call>,
+    events: mpsc::Sender<SessionEvent>,
+    backlog: VecDeque<SessionEvent>,
+    names: HashMap<TransportId, String>,
+    stopping: bool,
+    warned: bool,
+}
+
+fn clock() -> std::time::Instant {
+    std::time::Instant::now()
+}
+
+impl Driver {
+    pub(super) fn new(
+        session: Session,
+        sockets: PacketSockets<Owner>,
+        networks: Vec<Network>,
+        commands: mpsc::Receiver<Call>,
+        events: mpsc::Sender<SessionEvent>,
+    ) -> Driver {
+        Driver {
+            session,
+            sockets,
+            networks,
+            commands,
+            events,
+            backlog: VecDeque::new(),
+            names: HashMap::new(),
+            stopping: false,
+            warned: false,
+        }
+    }
+
+    pub(super) async fn run(mut self) {
+        loop {
+            let now = clock();
+            if self.session.poll_timeout().is_some_and(|t| t <= now) {
+                self.session.handle_timeout(now);
+            }
+            self.flush().await;
+            if self.stopping || self.session.connection_state() == PeerConnectionState::Closed {
+                break;
+            }
+            let deadline = self.session.poll_timeout();
+            let backlog = !self.backlog.is_empty();
+            let step = tokio::select! {
+                biased;
+                command = self.commands.recv() => Step::Command(command),
+                permit = self.events.reserve(), if backlog => match permit {
+                    Ok(permit) => {
+                        if let Some(event) = self.backlog.pop_front() {
+                            permit.send(event);
+                        }
+                        Step::Nothing
+                    }
+                    // The application dropped its event stream.
+                    Err(_) => {
+                        self.backlog.clear();
+                        Step::Nothing
+                    }
+                },
+                wake = self.sockets.wait(deadline) => Step::Wake(wake),
+            };
+            match step {
+                Step::Command(Some(call)) => call(&mut self.session, clock()),
+                Step::Command(None) => {
+                    tracing::debug!("every PeerConnection handle dropped: closing");
+                    self.session.close(clock());
+                    self.stopping = true;
+                }
+                Step::Wake(wake) => self.handle_wake(wake),
+                Step::Nothing => {}
+            }
+        }
+        // The close_notify and the last events go out before the sockets close.
+        self.flush().await;
+        self.sockets.close();
+        tracing::debug!("peer connection task stopped");
+    }
+
+    fn handle_wake(&mut self, wake: Wake<Owner>) {
+        match wake {
+            Wake::Udp(i) => {
+                let session = &mut self.session;
+                let names = &self.names;
+                self.sockets.read_udp(i, |mut datagram| {
+                    let (id, component) = datagram.tag;
+                    let Some(name) = names.get(&id) else {
+                        return;
+                    };
+                    let (local, source) = (datagram.local, datagram.source);
+                    let receive = Receive {
+                        local,
+                        source,
+                        data: datagram.data(),
+                    };
+                    session.handle_receive(clock(), name, component, receive);
+                });
+            }
+            Wake::Frame(frame) => {
+                // ICE-TCP and TURN over TCP are not offered by this driver
+                // (see create_peer_connection), so no stream is opened.
+                tracing::debug!(remote = %frame.remote, "TCP frame ignored");
+            }
+            Wake::Timeout => self.session.handle_timeout(clock()),
+            Wake::NetworkCheck => {}
+        }
+    }
+
+    fn gather(&mut self, request: GatherRequest) {
+        let now = clock();
+        let Some(id) = self.transport_id(&request.transport) else {
+            return;
+        };
+        self.names.insert(id, request.transport.clone());
+        let owner = (id, request.component);
+        for net in &self.networks {
+            match self.sockets.bind_udp(net, owner) {
+                Ok(addr) => {
+                    tracing::debug!(%addr, transport = %request.transport, "bound socket");
+                    if let Err(e) = self.session.add_local_socket(
+                        now,
+                        &request.transport,
+                        request.component,
+                        addr,
+                        net.network_type,
+                    ) {
+                        tracing::warn!(error = %e, "socket not taken");
+                    }
+                }
+                Err(e) => tracing::warn!(ip = %net.ip, error = %e, "cannot bind: address skipped"),
+            }
+        }
+        if let Err(e) =
+            self.session
+                .finish_local_sockets(now, &request.transport, request.component)
+        {
+            tracing::warn!(error = %e, "finishing gathering");
+        }
+    }
+
+    fn transport_id(&self, name: &str) -> Option<TransportId> {
+        self.session.controller().transport_id(name)
+    }
+
+    /// Binds requested sockets, sends what the session queued and forwards
+    /// its events.
+    async fn flush(&mut self) {
+        while let Some(request) = self.session.poll_gather() {
+            self.gather(request);
+        }
+        let now = clock();
+        while let Some(t) = self.session.poll_transmit(now) {
+            self.sockets.send((t.transport, t.component), t.transmit);
+        }
+        self.sockets.flush().await;
+        while let Some(event) = self.session.poll_event() {
+            if self.backlog.is_empty() {
+                match self.events.try_send(event) {
+                    Ok(()) => continue,
+                    Err(mpsc::error::TrySendError::Closed(_)) => continue,
+                    Err(mpsc::error::TrySendError::Full(event)) => self.backlog.push_back(event),
+                }
+            } else {
+                self.backlog.push_back(event);
+            }
+            if self.backlog.len() > EVENT_BACKLOG {
+                self.backlog.pop_front();
+                if !std::mem::replace(&mut self.warned, true) {
+                    tracing::warn!("events are not read: dropping the oldest");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! The async PeerConnection over real UDP sockets on 127.0.0.1: two
+//! connections negotiate, connect, open a data channel both ways, carry
+//! audio frames, report stats and close; and the calls a user gets wrong
+//! come back as typed errors.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use bytes::Bytes;
+use peerconnection::media_channels::data::DataChannelInit;
+use peerconnection::media_channels::sdp::dtls_transport::controller::PeerConnectionState;
+use peerconnection::media_channels::sdp::dtls_transport::ice::network::NetworkFilter;
+use peerconnection::media_channels::sdp::model::{Direction, MediaType};
+use peerconnection::media_channels::sdp::{JsepSessionDescription, SdpType};
+use peerconnection::peer_connection::{
+    PeerConnection, PeerConnectionEvents, PeerConnectionFactory,
+};
+use peerconnection::session::SessionEvent;
+use peerconnection::{Error, IceServer, RtcConfiguration, RtcStats, SignalingState};
+use tokio::sync::mpsc;
+
+fn factory() -> PeerConnectionFactory {
+    PeerConnectionFactory::new()
+        .with_network_filter(NetworkFilter::only(&[IpAddr::V4(Ipv4Addr::LOCALHOST)]))
+}
+
+/// Trickles `events`' candidates to `to` (held until `to` has a remote
+/// description, as a signaling layer would: W3C addIceCandidate refuses
+/// them before); everything else goes to the returned stream.
+fn forward(
+    mut events: PeerConnectionEvents,
+    to: PeerConnection,
+) -> mpsc::UnboundedReceiver<SessionEvent> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        let mut retry = tokio::time::interval(Duration::from_millis(5));
+        loop {
+            tokio::select! {
+                e = events.recv() => match e {
+                    None => return,
+                    Some(SessionEvent::IceCandidate(c)) => held.push(c),
+                    Some(e) => {
+                        if tx.send(e).is_err() {
+                            return;
+                        }
+                    }
+                },
+                _ = retry.tick(), if !held.is_empty() => {}
+            }
+            if !held.is_empty() && matches!(to.remote_description().await, Ok(Some(_))) {
+                for c in held.drain(..) {
+                    to.add_ice_candidate(c).await.expect("candidate taken");
+                }
+            }
+        }
+    });
+    rx
+}
+
+async fn until<T>(
+    rx: &mut mpsc::UnboundedReceiver<SessionEvent>,
+    mut pick: impl FnMut(SessionEvent) -> Option<T>,
+) -> T {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let e = rx.recv().await.expect("event stream ended");
+            if let Some(t) = pick(e) {
+                return t;
+            }
+        }
+    })
+    .await
+    .expect("timed out waiting for an event")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_peer_connections_talk_over_loopback() {
+    let (a, events_a) = factory()
+        .create_peer_connection(RtcConfiguration::default())
+        .await
+        .unwrap();
+    let (b, events_b) = factory()
+        .create_peer_connection(RtcConfiguration::default())
+        .await
+        .unwrap();
+    let mut ea = forward(events_a, b.clone());
+    let mut eb = forward(events_b, a.clone());
+    let chat = a
+        .create_data_channel(DataChannelInit::new("chat"))
+        .await
+        .unwrap();
+    let audio = a
+        .add_transceiver(MediaType::Audio, Direction::SendOnly, "mic", &["s"])
+        .await
+        .unwrap();
+
+    // Implicit descriptions, through SDP text.
+    let offer = a.set_local_description_implicit().await.unwrap();
+    assert_eq!(
+        a.signaling_state().await.unwrap(),
+        SignalingState::HaveLocalOffer
+    );
+    b.set_remote_description(
+        JsepSessionDescription::parse(SdpType::Offer, &offer.to_sdp()).unwrap(),
+    )
+    .await
+    .unwrap();
+    let answer = b.set_local_description_implicit().await.unwrap();
+    assert_eq!(answer.sdp_type(), SdpType::Answer);
+    a.set_remote_description(
+        JsepSessionDescription::parse(SdpType::Answer, &answer.to_sdp()).unwrap(),
+    )
+    .await
+    .unwrap();
+
+    until(&mut ea, |e| {
+        matches!(e, SessionEvent::DataChannelOpen { .. }).then_some(())
+    })
+    .await;
+    let theirs = until(&mut eb, |e| match e {
+        SessionEvent::DataChannelOpen {
+            channel,
+            label,
+            remote: true,
+            ..
+        } => {
+            assert_eq!(label, "chat");
+            Some(channel)
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        a.connection_state().await.unwrap(),
+        PeerConnectionState::Connected
+    );
+
+    a.send_data(chat, Bytes::from_static(b"ping"), false)
+        .await
+        .unwrap();
+    let got = until(&mut eb, |e| match e {
+        SessionEvent::DataChannelMessage { data, .. } => Some(data),
+        _ => None,
+    })
+    .await;
+    assert_eq!(&got[..], b"ping");
+    b.send_data(theirs, Bytes::from_static(&[]), true)
+        .await
+        .unwrap();
+    let got = until(&mut ea, |e| match e {
+        SessionEvent::DataChannelMessage { data, binary, .. } => Some((data, binary)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        got,
+        (Bytes::new(), true),
+        "an empty binary message arrives as one"
+    );
+
+    for i in 0..10u32 {
+        a.send_frame(audio, i * 960, Bytes::from(vec![0xfc, i as u8, 1, 2]))
+            .await
+            .unwrap();
+    }
+    let frame = until(&mut eb, |e| match e {
+        SessionEvent::Frame { frame, .. } => Some(frame),
+        _ => None,
+    })
+    .await;
+    assert_eq!(frame.data[0], 0xfc);
+
+    let stats = a.get_stats().await.unwrap();
+    assert!(stats
+        .iter()
+        .any(|s| matches!(s, RtcStats::CandidatePair(p) if p.nominated == Some(true))));
+    assert!(stats
+        .iter()
+        .any(|s| matches!(s, RtcStats::OutboundRtp(o) if o.packets_sent >= Some(1))));
+
+    a.close().await;
+    assert!(matches!(
+        a.create_offer().await,
+        Err(Error::Closed) | Err(Error::InvalidState { .. })
+    ));
+    b.close().await;
+}
+
+#[tokio::test]
+async fn wrong_calls_are_typed_errors() {
+    let (pc, _events) = factory()
+        .create_peer_connection(RtcConfiguration::default())
+        .await
+        .unwrap();
+    assert!(matches!(
+        pc.create_answer().await,
+        Err(Error::InvalidState { .. })
+    ));
+    let garbage = JsepSessionDescription::parse(SdpType::Offer, "v=0\r\nnot sdp\r\n");
+    assert!(
+        garbage.is_err(),
+        "the parser refuses it before the connection sees it"
+    );
+    assert_eq!(pc.signaling_state().await.unwrap(), SignalingState::Stable);
+
+    // A TURN server without credentials, and TURN over TLS (not yet offered).
+    let config = RtcConfiguration {
+        ice_servers: vec![IceServer::new(["turn:127.0.0.1:3478"])],
+        ..RtcConfiguration::default()
+    };
+    assert!(factory().create_peer_connection(config).await.is_err());
+    let mut server = IceServer::new(["turns:127.0.0.1:5349"]);
+    server.username = Some("u".into());
+    server.credential = Some("p".into());
+    let config = RtcConfiguration {
+        ice_servers: vec![server],
+        ..RtcConfiguration::default()
+    };
+    assert!(matches!(
+        factory().create_peer_connection(config).await,
+        Err(Error::UnsupportedIceServer { .. })
+    ));
+}
