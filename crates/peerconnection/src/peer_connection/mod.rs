@@ -304,6 +304,35 @@ impl PeerConnection {
         .await?
     }
 
+    /// W3C `addTrack`: reuses a transceiver of this kind that does not
+    /// send yet (one a remote offer made), else adds a sendrecv one.
+    pub async fn add_track(
+        &self,
+        kind: MediaType,
+        track_id: &str,
+        stream_ids: &[&str],
+    ) -> Result<TransceiverId, Error> {
+        let track_id = track_id.to_string();
+        let stream_ids: Vec<String> = stream_ids.iter().map(|s| s.to_string()).collect();
+        self.call(move |s, _| {
+            let ids: Vec<&str> = stream_ids.iter().map(String::as_str).collect();
+            s.add_track(kind, &track_id, &ids)
+        })
+        .await?
+    }
+
+    /// Every transceiver with its kind and, once negotiated, its mid.
+    pub async fn transceivers(
+        &self,
+    ) -> Result<Vec<(TransceiverId, MediaType, Option<String>)>, Error> {
+        self.call(|s, _| {
+            s.transceivers()
+                .map(|(id, kind)| (id, kind.clone(), s.transceiver_mid(id).map(str::to_string)))
+                .collect()
+        })
+        .await
+    }
+
     /// W3C `createDataChannel`.
     pub async fn create_data_channel(&self, init: DataChannelInit) -> Result<DataChannelId, Error> {
         self.call(move |s, now| s.create_data_channel(now, init))

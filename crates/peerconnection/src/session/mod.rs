@@ -414,6 +414,39 @@ impl Session {
         Ok(id)
     }
 
+    /// Adds a track (W3C `addTrack`): the first transceiver of this kind
+    /// that does not send yet (one a remote offer made, say) starts
+    /// sending it (recvonly becomes sendrecv, inactive sendonly), else a new
+    /// sendrecv transceiver is added. Needs a new offer/answer, except when
+    /// answering the offer that made the transceiver.
+    pub fn add_track(
+        &mut self,
+        kind: MediaType,
+        track_id: &str,
+        stream_ids: &[&str],
+    ) -> Result<TransceiverId, Error> {
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        let reusable = self
+            .transceivers
+            .iter_mut()
+            .find(|t| t.kind == kind && t.sender.is_none());
+        match reusable {
+            Some(t) => {
+                t.sender = Some(SenderOptions::new(track_id, stream_ids));
+                t.direction = match t.direction {
+                    Direction::RecvOnly | Direction::SendRecv => Direction::SendRecv,
+                    _ => Direction::SendOnly,
+                };
+                let id = t.id;
+                self.events.push_back(SessionEvent::NegotiationNeeded);
+                Ok(id)
+            }
+            None => self.add_transceiver(kind, Direction::SendRecv, track_id, stream_ids),
+        }
+    }
+
     /// Creates a data channel (W3C `createDataChannel`). The first one
     /// needs an offer/answer (a data section); before the association is up
     /// the channel waits and opens with it.

@@ -315,3 +315,63 @@ fn an_offer_without_bundle_is_refused_under_max_bundle_and_nothing_changes() {
     );
     assert_eq!(b.s.signaling_state(), SignalingState::HaveRemoteOffer);
 }
+
+#[test]
+fn an_answerer_adds_a_track_to_the_offered_transceiver_and_sends_back() {
+    let mut now = Instant::now();
+    let mut a = Peer::new(7, 40_300, now);
+    let mut b = Peer::new(8, 50_300, now);
+    let a_audio =
+        a.s.add_transceiver(MediaType::Audio, Direction::SendRecv, "mic", &["s"])
+            .unwrap();
+    let offer = a.s.create_offer().unwrap();
+    a.s.set_local_description(now, offer.clone()).unwrap();
+    b.s.set_remote_description(now, offer).unwrap();
+    // addTrack takes the recvonly transceiver the offer made, not a new one.
+    let (made, _) =
+        b.s.transceivers()
+            .next()
+            .map(|(id, k)| (id, k.clone()))
+            .unwrap();
+    let echo = b.s.add_track(MediaType::Audio, "echo", &["e"]).unwrap();
+    assert_eq!(echo, made);
+    assert_eq!(b.s.transceivers().count(), 1);
+    let answer = b.s.create_answer().unwrap();
+    assert_eq!(
+        answer.description().contents[0].media.direction,
+        Direction::SendRecv
+    );
+    b.s.set_local_description(now, answer.clone()).unwrap();
+    a.s.set_remote_description(now, answer).unwrap();
+    assert!(run(
+        &mut a,
+        &mut b,
+        &mut now,
+        Duration::from_secs(10),
+        |a, b| {
+            a.s.connection_state() == PeerConnectionState::Connected
+                && b.s.connection_state() == PeerConnectionState::Connected
+        }
+    ));
+    for i in 0..5u32 {
+        b.s.send_frame(now, echo, i * 960, &[0xfc, 9, i as u8])
+            .unwrap();
+        run(
+            &mut a,
+            &mut b,
+            &mut now,
+            Duration::from_millis(20),
+            |_, _| false,
+        );
+    }
+    let back = a
+        .events
+        .iter()
+        .filter(|e| matches!(e, SessionEvent::Frame { transceiver, .. } if *transceiver == a_audio))
+        .count();
+    assert!(back >= 4, "{back} frames came back");
+    assert!(a
+        .events
+        .iter()
+        .any(|e| matches!(e, SessionEvent::Track { .. })));
+}
