@@ -32,8 +32,9 @@ usage: cargo xtask <command> [args]
 commands:
   test-all [--quick] [--only STEP,...]
                        run every check in order and print a summary; exits non-zero
-                       if any step failed. Steps: fmt, clippy, test (unit, integration,
-                       doc), fuzz (every target of every crates/*/fuzz for $FUZZ_SECONDS,
+                       if any step failed. Steps: fmt, clippy, doc, test (unit, integration,
+                       doc), main-job (the README's loopback example in a loopback-only
+                       namespace), fuzz (every target of every crates/*/fuzz for $FUZZ_SECONDS,
                        default 20), interop-stun (real peers: coturn, turnutils_stunclient,
                        Debian's stun client, inside a loopback-only network namespace;
                        installs coturn and stun-client with apt when root),
