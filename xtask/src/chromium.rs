@@ -41,7 +41,7 @@ pub(crate) fn interop_sdp(ctx: &Context) -> Outcome {
     // The sdp crate's negotiation tests, then the media channels' (frames to and from
     // Chromium over our transport), each in a fresh loopback-only namespace.
     let run = || -> Result<(), String> {
-        for package in ["sdp", "media-channels"] {
+        for package in ["sdp", "media-channels", "peerconnection"] {
             let exe = build_test_executable(&ctx.root, package, "chromium")?;
             cmd::run(
                 cmd::in_loopback_netns(&exe, &["--test-threads=1", "--nocapture"])
