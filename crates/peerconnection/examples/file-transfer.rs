@@ -220,18 +220,14 @@ async fn send(path: PathBuf, to: SocketAddr, any_interface: bool) -> Result<()> 
 
 fn progress(what: &str, done: usize, total: usize, start: Instant) {
     let width = 40;
-    let filled = if total == 0 {
-        width
-    } else {
-        done * width / total
-    };
+    let filled = (done * width).checked_div(total).unwrap_or(width).min(width);
     let mib = done as f64 / (1024.0 * 1024.0);
     let rate = mib / start.elapsed().as_secs_f64().max(1e-6);
     eprint!(
         "\r{what} [{}{}] {:>3}% {mib:.1} MiB {rate:.1} MiB/s",
         "#".repeat(filled),
         " ".repeat(width - filled),
-        if total == 0 { 100 } else { done * 100 / total }
+        (done * 100).checked_div(total).unwrap_or(100)
     );
 }
 
