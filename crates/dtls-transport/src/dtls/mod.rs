@@ -43,10 +43,12 @@
 //! are self-signed). When the handshake completes, and before
 //! [`DtlsState::Connected`] is reported, the peer certificate's digest (with
 //! the remote fingerprint's hash function) is compared with the remote
-//! fingerprint from the peer's session description. No fingerprint, or a
-//! different one, fails the transport ([`Error::MissingFingerprint`],
-//! [`Error::FingerprintMismatch`]), sends close_notify, and no application
-//! data is ever delivered. Application data that arrives before the check
+//! fingerprint from the peer's session description. A different one fails
+//! the transport ([`Error::FingerprintMismatch`]), sends close_notify, and no
+//! application data is ever delivered. When the handshake finishes before
+//! the fingerprint is known (ICE early, answer late), the transport stays in
+//! [`DtlsState::Connecting`], holding everything, until
+//! [`DtlsTransport::set_remote_fingerprints`] verifies the certificate. Application data that arrives before the check
 //! (records of the next epoch reordered ahead of the peer's Finished) stays
 //! buffered inside OpenSSL and is read only after the check passes; after a
 //! failure it is dropped with the connection.
@@ -90,6 +92,11 @@ const SRTP_EXPORTER_LABEL: &str = "EXTRACTOR-dtls_srtp";
 
 /// Largest DTLS plaintext record (2^14).
 const MAX_RECORD_PLAINTEXT: usize = 16_384;
+
+/// Application records held while the peer's fingerprint is awaited after
+/// the handshake (more are dropped, as a full socket buffer would; SCTP and
+/// the media layers recover).
+const MAX_HELD_RECORDS: usize = 256;
 
 /// Whether a datagram is a DTLS record by its first byte (20–63, RFC 7983 §7):
 /// [`stun::classify`](ice::stun::classify) says [`PacketKind::Dtls`].
@@ -295,9 +302,9 @@ pub struct DtlsConfig {
     pub role: DtlsRole,
     /// The peer's fingerprints from its description (every `a=fingerprint`
     /// of its section; see [`Fingerprint::matches_any`]). May be set later
-    /// with [`DtlsTransport::set_remote_fingerprints`], but before the
-    /// handshake completes, or the transport fails with
-    /// [`Error::MissingFingerprint`].
+    /// with [`DtlsTransport::set_remote_fingerprints`]: when the handshake
+    /// finishes first, the transport waits (nothing delivered, no SRTP
+    /// keys) and verifies when the fingerprint arrives, as libwebrtc does.
     pub remote_fingerprints: Vec<Fingerprint>,
     /// Largest datagram OpenSSL writes (UDP payload), default [`DEFAULT_MTU`].
     pub mtu: u16,
@@ -468,6 +475,9 @@ pub struct DtlsTransport {
     srtp_offered: bool,
     srtp_keys: Option<SrtpKeys>,
     failure: Option<Error>,
+    /// Application data decrypted while the peer's fingerprint was awaited
+    /// (at most [`MAX_HELD_RECORDS`]), delivered once it verifies.
+    held: VecDeque<Bytes>,
     events: VecDeque<DtlsEvent>,
     deadline: Option<Instant>,
     read_buf: Box<[u8]>,
@@ -563,6 +573,7 @@ impl DtlsTransport {
             srtp_offered: !config.srtp_profiles.is_empty(),
             srtp_keys: None,
             failure: None,
+            held: VecDeque::new(),
             events: VecDeque::new(),
             deadline: None,
             read_buf: vec![0u8; MAX_RECORD_PLAINTEXT].into_boxed_slice(),
@@ -640,6 +651,10 @@ impl DtlsTransport {
             self.start(now);
         }
         match self.state {
+            DtlsState::Connecting if self.remote_certificate.is_some() => {
+                self.stream.get_mut().push_incoming(datagram);
+                self.read_records();
+            }
             DtlsState::Connecting => {
                 self.stream.get_mut().push_incoming(datagram);
                 self.continue_handshake();
@@ -682,9 +697,11 @@ impl DtlsTransport {
 
     /// Sets (or replaces) the peer's fingerprint. Before the handshake
     /// completes this is simply remembered. If the handshake already
-    /// completed, the peer certificate is checked against the new
-    /// fingerprint: a mismatch fails the transport and returns
-    /// [`Error::FingerprintMismatch`].
+    /// completed (with a fingerprint, or without one: then the transport
+    /// waited in [`DtlsState::Connecting`], delivering nothing), the peer
+    /// certificate is checked against the new fingerprint: a match reports
+    /// [`DtlsState::Connected`] now, a mismatch fails the transport and
+    /// returns [`Error::FingerprintMismatch`].
     pub fn set_remote_fingerprint(&mut self, fingerprint: Fingerprint) -> Result<(), Error> {
         self.set_remote_fingerprints(&[fingerprint])
     }
@@ -696,6 +713,14 @@ impl DtlsTransport {
     pub fn set_remote_fingerprints(&mut self, fingerprints: &[Fingerprint]) -> Result<(), Error> {
         self.remote_fingerprints.clear();
         self.remote_fingerprints.extend_from_slice(fingerprints);
+        if self.state == DtlsState::Connecting && self.remote_certificate.is_some() {
+            // The handshake finished first: verify now (a mismatch fails).
+            self.verify_and_connect();
+            return match &self.failure {
+                Some(e) => Err(e.clone()),
+                None => Ok(()),
+            };
+        }
         if self.state == DtlsState::Connected {
             let ok = self
                 .remote_certificate
@@ -811,17 +836,36 @@ impl DtlsTransport {
     }
 
     fn on_handshake_complete(&mut self) {
+        if self.state == DtlsState::Connected {
+            return;
+        }
         let der = match self.stream.ssl().peer_certificate().map(|c| c.to_der()) {
             Some(Ok(der)) => der,
             Some(Err(e)) => return self.fail(Error::from(e)),
             None => return self.fail(Error::NoPeerCertificate),
         };
+        self.remote_certificate = Some(der);
+        if self.remote_fingerprints.is_empty() {
+            // The handshake finished before the peer's description arrived
+            // (ICE early, answer late): hold everything, as libwebrtc does,
+            // until set_remote_fingerprints decides.
+            tracing::debug!(role = ?self.role, "DTLS handshake done; waiting for the peer's fingerprint");
+            return;
+        }
+        self.verify_and_connect();
+    }
+
+    /// Checks the peer certificate against the remote fingerprints, then
+    /// reports the connection (with the SRTP keys) and delivers what waited.
+    fn verify_and_connect(&mut self) {
+        let Some(der) = self.remote_certificate.as_deref() else {
+            return;
+        };
         let verdict = match self.remote_fingerprints.as_slice() {
             [] => Err(Error::MissingFingerprint),
-            fps if !Fingerprint::matches_any(fps, &der) => Err(Error::FingerprintMismatch),
+            fps if !Fingerprint::matches_any(fps, der) => Err(Error::FingerprintMismatch),
             _ => Ok(()),
         };
-        self.remote_certificate = Some(der);
         if let Err(e) = verdict {
             return self.fail(e);
         }
@@ -832,8 +876,12 @@ impl DtlsTransport {
         self.srtp_keys = srtp.clone();
         self.set_state(DtlsState::Connected);
         self.events.push_back(DtlsEvent::Connected { srtp });
-        // Records of the next epoch that arrived before the peer's Finished
-        // are buffered in OpenSSL: deliver them now that the peer is verified.
+        // Records that arrived while the fingerprint was awaited, then those
+        // of the next epoch that arrived before the peer's Finished (buffered
+        // in OpenSSL): delivered now that the peer is verified.
+        let held = std::mem::take(&mut self.held);
+        self.events
+            .extend(held.into_iter().map(DtlsEvent::ApplicationData));
         self.read_records();
     }
 
@@ -858,13 +906,23 @@ impl DtlsTransport {
         Ok(Some(keys))
     }
 
+    /// Whether the handshake finished and the peer's fingerprint is awaited.
+    fn awaiting_fingerprint(&self) -> bool {
+        self.state == DtlsState::Connecting && self.remote_certificate.is_some()
+    }
+
     fn read_records(&mut self) {
-        while self.state == DtlsState::Connected {
+        while self.state == DtlsState::Connected || self.awaiting_fingerprint() {
             match self.stream.ssl_read(&mut self.read_buf) {
                 Ok(0) => break,
                 Ok(n) => {
                     let data = Bytes::copy_from_slice(&self.read_buf[..n]);
-                    self.events.push_back(DtlsEvent::ApplicationData(data));
+                    if self.state == DtlsState::Connected {
+                        self.events.push_back(DtlsEvent::ApplicationData(data));
+                    } else if self.held.len() < MAX_HELD_RECORDS {
+                        // Decrypted, not delivered: the peer is not verified yet.
+                        self.held.push_back(data);
+                    }
                 }
                 Err(e) => {
                     match e.code() {
