@@ -220,7 +220,10 @@ async fn send(path: PathBuf, to: SocketAddr, any_interface: bool) -> Result<()> 
 
 fn progress(what: &str, done: usize, total: usize, start: Instant) {
     let width = 40;
-    let filled = (done * width).checked_div(total).unwrap_or(width).min(width);
+    let filled = (done * width)
+        .checked_div(total)
+        .unwrap_or(width)
+        .min(width);
     let mib = done as f64 / (1024.0 * 1024.0);
     let rate = mib / start.elapsed().as_secs_f64().max(1e-6);
     eprint!(

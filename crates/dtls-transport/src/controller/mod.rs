@@ -354,6 +354,27 @@ impl TransportController {
         self.create_with(now, name, ice, dtls, setup.rtcp_mux)
     }
 
+    /// ICE restart of transport `name` (RFC 8445 §9) with the new local
+    /// credentials of our description (random when `None`; every component
+    /// gets the same). DTLS and SRTP keep running over the selected pair
+    /// until the new generation selects one. New local candidates come out
+    /// as events for signaling.
+    pub fn restart_ice(
+        &mut self,
+        now: Instant,
+        name: &str,
+        credentials: Option<Credentials>,
+    ) -> Result<(), Error> {
+        let t = self.get_mut(name)?;
+        let mut credentials = credentials;
+        for c in t.channels_mut() {
+            c.ice.restart_with(now, credentials.clone());
+            credentials = Some(c.ice.local_credentials().clone());
+        }
+        self.update(now);
+        Ok(())
+    }
+
     /// Changes the DTLS role of transport `name` before its handshake
     /// started: an offerer's `a=setup:actpass` becomes a role only when the
     /// answer comes (RFC 8842 §5). The DTLS transports are rebuilt (their

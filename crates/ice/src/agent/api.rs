@@ -369,7 +369,21 @@ impl IceAgent {
     /// The selected pair keeps carrying data until the new generation selects one.
     /// Signal the new credentials and candidates; the peer restarts too.
     pub fn restart(&mut self, now: Instant) {
+        self.restart_with(now, None);
+    }
+
+    /// ICE restart with the new local credentials already chosen (those a
+    /// session description carries; random when `None`). Otherwise as
+    /// [`restart`](Self::restart).
+    pub fn restart_with(&mut self, now: Instant, credentials: Option<Credentials>) {
         self.start_new_generation(true);
+        if let Some(credentials) = credentials {
+            self.local_key = IntegrityKey::from_bytes(credentials.pwd.as_bytes());
+            if let Some(r) = &self.remote {
+                self.remote_username = Some(format!("{}:{}", r.ufrag, credentials.ufrag));
+            }
+            self.local = credentials;
+        }
         self.generation += 1;
         for c in self.local_candidates() {
             self.events.push_back(IceEvent::LocalCandidate(c));

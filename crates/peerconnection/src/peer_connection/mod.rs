@@ -287,6 +287,18 @@ impl PeerConnection {
             .await?
     }
 
+    /// W3C `addIceCandidate` with an empty candidate: the peer finished
+    /// gathering for section `mid` (every section when `None`).
+    pub async fn end_of_remote_candidates(&self, mid: Option<String>) -> Result<(), Error> {
+        self.call(move |s, now| s.end_of_remote_candidates(now, mid.as_deref()))
+            .await?
+    }
+
+    /// W3C `restartIce`: the next offer restarts ICE (new credentials).
+    pub async fn restart_ice(&self) -> Result<(), Error> {
+        self.call(|s, _| s.restart_ice()).await
+    }
+
     /// W3C `addTransceiver` (with a track when `direction` sends).
     pub async fn add_transceiver(
         &self,

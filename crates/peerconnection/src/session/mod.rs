@@ -279,6 +279,8 @@ pub struct Session {
     events: VecDeque<SessionEvent>,
     ntp_origin: (Instant, NtpTime),
     gathering_started: bool,
+    /// `restart_ice` was called: the next offer restarts ICE.
+    ice_restart: bool,
     closed: bool,
 }
 
@@ -320,6 +322,7 @@ impl Session {
             events: VecDeque::new(),
             ntp_origin: (now, NtpTime::from_system_time(SystemTime::now())),
             gathering_started: false,
+            ice_restart: false,
             closed: false,
         }
     }
@@ -444,6 +447,17 @@ impl Session {
                 Ok(id)
             }
             None => self.add_transceiver(kind, Direction::SendRecv, track_id, stream_ids),
+        }
+    }
+
+    /// Asks for an ICE restart (W3C `restartIce`): the next offer carries
+    /// new ICE credentials on every transport (RFC 8445 §9); media and data
+    /// keep flowing on the current pair until the new generation selects
+    /// one.
+    pub fn restart_ice(&mut self) {
+        if !self.ice_restart {
+            self.ice_restart = true;
+            self.events.push_back(SessionEvent::NegotiationNeeded);
         }
     }
 

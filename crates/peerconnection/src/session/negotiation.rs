@@ -3,6 +3,7 @@
 //! CreateChannels and the transport updates of JsepTransportController).
 
 use super::*;
+use media_channels::sdp::factory::offer_restarts_ice;
 
 /// The transport a section rides on: its BUNDLE group's tag (the group's
 /// first mid) when it is bundled, its own mid otherwise.
@@ -71,6 +72,7 @@ impl Session {
         }
         let mut options = self.options.clone();
         options.media_description_options = sections;
+        options.ice_restart = self.ice_restart;
         let offer = self.factory.create_offer(&options, current.as_ref())?;
         Ok(JsepSessionDescription::new(SdpType::Offer, offer))
     }
@@ -103,6 +105,10 @@ impl Session {
         }
         let mut options = self.options.clone();
         options.media_description_options = sections;
+        options.ice_restart = self
+            .current_remote
+            .as_ref()
+            .is_some_and(|previous| offer_restarts_ice(previous.description(), &offer));
         let answer = self
             .factory
             .create_answer(&offer, &options, current.as_ref())?;
@@ -135,8 +141,12 @@ impl Session {
             check_answer_matches(offer.description(), description.description())?;
         }
         self.check_roles(Some(description.description()), self.remote_for(kind))?;
+        let restarting = kind == SdpType::Offer && self.ice_restart;
         self.pending_local = Some(description);
         self.apply(now)?;
+        if restarting {
+            self.ice_restart = false;
+        }
         if matches!(kind, SdpType::Answer) {
             self.current_local = self.pending_local.take();
             self.current_remote = self.pending_remote.take();
@@ -254,6 +264,26 @@ impl Session {
         Ok(())
     }
 
+    /// The peer finished gathering (W3C `addIceCandidate` with an empty
+    /// candidate, or `a=end-of-candidates`): for the section `mid`, or for
+    /// every transport when `None`. Checks that can no longer succeed fail
+    /// sooner (RFC 8838 §8).
+    pub fn end_of_remote_candidates(
+        &mut self,
+        now: Instant,
+        mid: Option<&str>,
+    ) -> Result<(), Error> {
+        let remote = self.remote_description().ok_or(Error::NoOffer("remote"))?;
+        let names: Vec<String> = match mid {
+            Some(mid) => vec![transport_name(remote.description(), mid)],
+            None => self.transports.keys().cloned().collect(),
+        };
+        for name in names.iter().filter(|n| self.transports.contains_key(*n)) {
+            self.controller.end_of_remote_candidates(now, name)?;
+        }
+        Ok(())
+    }
+
     fn finish_signaling(&mut self, next: SignalingState) -> Result<(), Error> {
         if self.signaling.apply(next) {
             self.events.push_back(SessionEvent::SignalingState(next));
@@ -348,8 +378,22 @@ impl Session {
                     tagged.media.rtcp_mux || tagged.media.media_type == MediaType::Application;
                 let id = self.controller.add_transport_with(now, &name, setup)?;
                 self.transports.insert(name.clone(), id);
-            } else if theirs.is_some() {
-                self.controller.set_dtls_role(&name, role)?;
+            } else {
+                // New credentials in our description: an ICE restart.
+                let ours = &tagged.transport.ice_ufrag;
+                let restarted = self
+                    .controller
+                    .local_credentials(&name)
+                    .is_some_and(|c| c.ufrag.as_str() != ours.as_str());
+                if restarted {
+                    let credentials =
+                        Credentials::new(&tagged.transport.ice_ufrag, &tagged.transport.ice_pwd)
+                            .ok();
+                    self.controller.restart_ice(now, &name, credentials)?;
+                }
+                if theirs.is_some() {
+                    self.controller.set_dtls_role(&name, role)?;
+                }
             }
             if let Some(theirs) = theirs {
                 self.apply_remote_transport(now, &name, theirs)?;
@@ -458,6 +502,10 @@ impl Session {
                 .set_remote_fingerprints(name, &t.fingerprints)?;
         }
         if self.remote_ufrags.get(name) != Some(&t.ice_ufrag) {
+            // A new remote generation: its candidates are new even where
+            // their addresses repeat the old ones.
+            self.remote_candidates
+                .retain(|(transport, _)| transport != name);
             let credentials = Credentials::new(&t.ice_ufrag, &t.ice_pwd)
                 .map_err(|e| Error::Transport(e.into()))?;
             self.controller

@@ -375,3 +375,79 @@ fn an_answerer_adds_a_track_to_the_offered_transceiver_and_sends_back() {
         .iter()
         .any(|e| matches!(e, SessionEvent::Track { .. })));
 }
+
+#[test]
+fn ice_restart_renews_credentials_and_keeps_the_channel() {
+    let mut now = Instant::now();
+    let mut a = Peer::new(9, 40_400, now);
+    let mut b = Peer::new(10, 50_400, now);
+    let chat =
+        a.s.create_data_channel(now, DataChannelInit::new("chat"))
+            .unwrap();
+    negotiate(&mut a, &mut b, now);
+    assert!(run(
+        &mut a,
+        &mut b,
+        &mut now,
+        Duration::from_secs(10),
+        |a, b| { a.opened(false).is_some() && b.opened(true).is_some() }
+    ));
+    let ufrag = |s: &Session| {
+        s.local_description().unwrap().description().contents[0]
+            .transport
+            .ice_ufrag
+            .clone()
+    };
+    let (old_a, old_b) = (ufrag(&a.s), ufrag(&b.s));
+    a.events.clear();
+    b.events.clear();
+
+    a.s.restart_ice();
+    negotiate(&mut a, &mut b, now);
+    assert_ne!(ufrag(&a.s), old_a, "the offer restarted ICE");
+    assert_ne!(
+        ufrag(&b.s),
+        old_b,
+        "the answer followed (RFC 8839 §4.4.1.1.1)"
+    );
+    // The agents use the new credentials.
+    let agent_ufrag = |s: &Session| {
+        let mid = ufrag(s);
+        let name = s.controller().transport_names().next().unwrap().to_string();
+        (
+            mid,
+            s.controller()
+                .local_credentials(&name)
+                .unwrap()
+                .ufrag
+                .clone(),
+        )
+    };
+    let (desc, agent) = agent_ufrag(&a.s);
+    assert_eq!(desc.as_str(), agent.as_str());
+    let (desc, agent) = agent_ufrag(&b.s);
+    assert_eq!(desc.as_str(), agent.as_str());
+
+    // New candidates are signalled, a new pair is selected, and the channel still works.
+    assert!(run(
+        &mut a,
+        &mut b,
+        &mut now,
+        Duration::from_secs(10),
+        |a, _| {
+            a.events
+            .iter()
+            .any(|e| matches!(e, SessionEvent::IceCandidate(c) if c.candidate.ufrag.as_deref() == Some(ufrag(&a.s).as_str())))
+            && a.s.ice_connection_state() == IceConnectionState::Connected
+        }
+    ));
+    a.s.send_data(now, chat, b"after the restart", false)
+        .unwrap();
+    assert!(run(
+        &mut a,
+        &mut b,
+        &mut now,
+        Duration::from_secs(2),
+        |_, b| { b.messages().iter().any(|m| &m[..] == b"after the restart") }
+    ));
+}
