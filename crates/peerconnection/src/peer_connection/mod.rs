@@ -47,7 +47,7 @@ use media_channels::sdp::dtls_transport::ice::allocator::TurnServerConfig;
 use media_channels::sdp::dtls_transport::ice::driver::PacketSockets;
 use media_channels::sdp::dtls_transport::ice::network::{self, NetworkFilter};
 use media_channels::sdp::dtls_transport::ice::CandidateFilter;
-use media_channels::sdp::model::{Direction, MediaType};
+use media_channels::sdp::model::{Codec, Direction, MediaType};
 use media_channels::sdp::{JsepIceCandidate, JsepSessionDescription, SdpType};
 
 use crate::configuration::{
@@ -331,6 +331,37 @@ impl PeerConnection {
             s.add_track(kind, &track_id, &ids)
         })
         .await?
+    }
+
+    /// W3C `removeTrack`: the transceiver stops sending.
+    pub async fn remove_track(&self, transceiver: TransceiverId) -> Result<(), Error> {
+        self.call(move |s, _| s.remove_track(transceiver)).await?
+    }
+
+    /// W3C `RTCRtpTransceiver.direction = …`.
+    pub async fn set_direction(
+        &self,
+        transceiver: TransceiverId,
+        direction: Direction,
+    ) -> Result<(), Error> {
+        self.call(move |s, _| s.set_direction(transceiver, direction))
+            .await?
+    }
+
+    /// W3C `RTCRtpTransceiver.setCodecPreferences`.
+    pub async fn set_codec_preferences(
+        &self,
+        transceiver: TransceiverId,
+        codecs: Vec<Codec>,
+    ) -> Result<(), Error> {
+        self.call(move |s, _| s.set_codec_preferences(transceiver, codecs))
+            .await?
+    }
+
+    /// W3C `RTCRtpTransceiver.stop`.
+    pub async fn stop_transceiver(&self, transceiver: TransceiverId) -> Result<(), Error> {
+        self.call(move |s, _| s.stop_transceiver(transceiver))
+            .await?
     }
 
     /// Every transceiver with its kind and, once negotiated, its mid.

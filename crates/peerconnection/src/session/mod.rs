@@ -233,6 +233,10 @@ struct Transceiver {
     direction: Direction,
     sender: Option<SenderOptions>,
     channel: Option<ChannelId>,
+    /// `setCodecPreferences` (empty: every codec, default order).
+    codec_preferences: Vec<media_channels::sdp::model::Codec>,
+    /// `stop()`: its section is rejected from the next offer or answer on.
+    stopped: bool,
     /// Made for a section of a remote offer (removed if that offer is rolled back).
     from_remote_offer: bool,
     track_reported: bool,
@@ -266,6 +270,8 @@ pub struct Session {
     pending_local: Option<JsepSessionDescription>,
     pending_remote: Option<JsepSessionDescription>,
     transceivers: Vec<Transceiver>,
+    /// The next transceiver's id (ids are never reused, even after a rollback).
+    next_transceiver: usize,
     data: DataState,
     /// Transport name → id, for the transports made so far.
     transports: HashMap<String, TransportId>,
@@ -313,6 +319,7 @@ impl Session {
             pending_local: None,
             pending_remote: None,
             transceivers: Vec::new(),
+            next_transceiver: 0,
             data: DataState::default(),
             transports: HashMap::new(),
             remote_ufrags: HashMap::new(),
@@ -401,7 +408,8 @@ impl Session {
         if self.closed {
             return Err(Error::Closed);
         }
-        let id = TransceiverId(self.transceivers.len());
+        let id = TransceiverId(self.next_transceiver);
+        self.next_transceiver += 1;
         let sends = matches!(direction, Direction::SendRecv | Direction::SendOnly);
         self.transceivers.push(Transceiver {
             id,
@@ -410,6 +418,8 @@ impl Session {
             direction,
             sender: sends.then(|| SenderOptions::new(track_id, stream_ids)),
             channel: None,
+            codec_preferences: Vec::new(),
+            stopped: false,
             from_remote_offer: false,
             track_reported: false,
         });
@@ -448,6 +458,58 @@ impl Session {
             }
             None => self.add_transceiver(kind, Direction::SendRecv, track_id, stream_ids),
         }
+    }
+
+    /// Stops sending on a transceiver (W3C `removeTrack`): sendrecv becomes
+    /// recvonly, sendonly inactive. Needs a new offer/answer.
+    pub fn remove_track(&mut self, id: TransceiverId) -> Result<(), Error> {
+        let t = self.transceiver_mut(id)?;
+        t.sender = None;
+        t.direction = match t.direction {
+            Direction::SendRecv | Direction::RecvOnly => Direction::RecvOnly,
+            _ => Direction::Inactive,
+        };
+        self.events.push_back(SessionEvent::NegotiationNeeded);
+        Ok(())
+    }
+
+    /// Sets a transceiver's direction (W3C `RTCRtpTransceiver.direction`).
+    /// A direction that sends needs a track (`add_track` or
+    /// `add_transceiver` with one) to have a stream in the description.
+    pub fn set_direction(&mut self, id: TransceiverId, direction: Direction) -> Result<(), Error> {
+        let t = self.transceiver_mut(id)?;
+        if t.direction != direction {
+            t.direction = direction;
+            self.events.push_back(SessionEvent::NegotiationNeeded);
+        }
+        Ok(())
+    }
+
+    /// W3C `setCodecPreferences`: the codecs this transceiver negotiates,
+    /// in this order (matched against the built-in list by name, clock rate
+    /// and parameters; an `rtx` entry keeps RTX). Empty restores the
+    /// default. Takes effect at the next offer or answer.
+    pub fn set_codec_preferences(
+        &mut self,
+        id: TransceiverId,
+        codecs: Vec<media_channels::sdp::model::Codec>,
+    ) -> Result<(), Error> {
+        self.transceiver_mut(id)?.codec_preferences = codecs;
+        Ok(())
+    }
+
+    /// Stops a transceiver for good (W3C `stop`): its section is rejected
+    /// (port 0) from the next offer or answer on, and its channel removed
+    /// when that is applied.
+    pub fn stop_transceiver(&mut self, id: TransceiverId) -> Result<(), Error> {
+        let t = self.transceiver_mut(id)?;
+        if !t.stopped {
+            t.stopped = true;
+            t.sender = None;
+            t.direction = Direction::Inactive;
+            self.events.push_back(SessionEvent::NegotiationNeeded);
+        }
+        Ok(())
     }
 
     /// Asks for an ICE restart (W3C `restartIce`): the next offer carries
@@ -572,7 +634,17 @@ impl Session {
     }
 
     fn transceiver(&self, id: TransceiverId) -> Result<&Transceiver, Error> {
-        self.transceivers.get(id.0).ok_or(Error::UnknownTransceiver)
+        self.transceivers
+            .iter()
+            .find(|t| t.id == id)
+            .ok_or(Error::UnknownTransceiver)
+    }
+
+    fn transceiver_mut(&mut self, id: TransceiverId) -> Result<&mut Transceiver, Error> {
+        self.transceivers
+            .iter_mut()
+            .find(|t| t.id == id)
+            .ok_or(Error::UnknownTransceiver)
     }
 
     /// A data channel's SCTP stream id and the association it is on.

@@ -37,12 +37,16 @@ fn dtls_role(local: Option<Setup>, remote: Option<Setup>) -> Result<DtlsRole, Er
 impl Transceiver {
     /// What the description factory makes of this transceiver's section.
     fn section_options(&self, mid: &str) -> MediaDescriptionOptions {
-        let options =
+        let mut options =
             MediaDescriptionOptions::new(self.kind.clone(), mid).with_direction(self.direction);
-        match &self.sender {
-            Some(sender) => options.with_sender(sender.clone()),
-            None => options,
+        if let Some(sender) = &self.sender {
+            options = options.with_sender(sender.clone());
         }
+        options.codec_preferences = self.codec_preferences.clone();
+        if self.stopped {
+            options = options.stopped();
+        }
+        options
     }
 }
 
@@ -55,6 +59,9 @@ impl Session {
         let current = self.local_description().map(|d| d.to_description());
         let mut sections = Vec::new();
         for i in 0..self.transceivers.len() {
+            if self.transceivers[i].stopped && self.transceivers[i].mid.is_none() {
+                continue; // stopped before it was ever negotiated
+            }
             if self.transceivers[i].mid.is_none() {
                 let mid = self.allocate_mid();
                 self.transceivers[i].mid = Some(mid);
@@ -208,7 +215,8 @@ impl Session {
                 if !known && is_media(&content.media.media_type) {
                     // W3C: a transceiver for the new section, recvonly
                     // until the application adds a track to it.
-                    let id = TransceiverId(self.transceivers.len());
+                    let id = TransceiverId(self.next_transceiver);
+                    self.next_transceiver += 1;
                     self.transceivers.push(Transceiver {
                         id,
                         mid: Some(content.mid.clone()),
@@ -216,6 +224,8 @@ impl Session {
                         direction: Direction::RecvOnly,
                         sender: None,
                         channel: None,
+                        codec_preferences: Vec::new(),
+                        stopped: false,
                         from_remote_offer: true,
                         track_reported: false,
                     });

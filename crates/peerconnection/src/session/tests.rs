@@ -451,3 +451,65 @@ fn ice_restart_renews_credentials_and_keeps_the_channel() {
         |_, b| { b.messages().iter().any(|m| &m[..] == b"after the restart") }
     ));
 }
+
+#[test]
+fn renegotiation_applies_remove_track_codec_preferences_and_stop() {
+    let mut now = Instant::now();
+    let mut a = Peer::new(11, 40_500, now);
+    let mut b = Peer::new(12, 50_500, now);
+    let audio =
+        a.s.add_transceiver(MediaType::Audio, Direction::SendRecv, "mic", &["s"])
+            .unwrap();
+    let video =
+        a.s.add_transceiver(MediaType::Video, Direction::SendRecv, "cam", &["s"])
+            .unwrap();
+    negotiate(&mut a, &mut b, now);
+    assert!(run(
+        &mut a,
+        &mut b,
+        &mut now,
+        Duration::from_secs(10),
+        |a, b| {
+            a.s.connection_state() == PeerConnectionState::Connected
+                && b.s.connection_state() == PeerConnectionState::Connected
+        }
+    ));
+    let section =
+        |s: &Session, i: usize| s.local_description().unwrap().description().contents[i].clone();
+    let pcmu = section(&a.s, 0)
+        .media
+        .codecs
+        .iter()
+        .find(|c| c.name.eq_ignore_ascii_case("PCMU"))
+        .cloned()
+        .expect("PCMU offered by default");
+
+    a.s.remove_track(audio).unwrap();
+    a.s.set_codec_preferences(audio, vec![pcmu]).unwrap();
+    a.s.stop_transceiver(video).unwrap();
+    negotiate(&mut a, &mut b, now);
+    let audio_section = section(&a.s, 0);
+    assert_eq!(audio_section.media.direction, Direction::RecvOnly);
+    let names: Vec<&str> = audio_section
+        .media
+        .codecs
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(names, ["PCMU"], "only the preferred codec is offered");
+    assert!(
+        section(&a.s, 1).rejected,
+        "the stopped transceiver's section is rejected"
+    );
+    assert!(section(&b.s, 1).rejected, "and so is the answer's");
+    assert_eq!(
+        b.s.remote_description().unwrap().description().contents[0]
+            .media
+            .direction,
+        Direction::RecvOnly
+    );
+    // a no longer sends audio; the connection is still up.
+    assert!(a.s.send_frame(now, audio, 0, &[1, 2, 3]).is_err());
+    assert!(a.s.send_frame(now, video, 0, &[1, 2, 3]).is_err());
+    assert_eq!(a.s.connection_state(), PeerConnectionState::Connected);
+}
