@@ -1,9 +1,9 @@
 //! The echo-server example (examples/echo-server), run inside the test's
 //! runtime on 127.0.0.1: a client PeerConnection POSTs its offer over a raw
-//! HTTP/1.1 request and gets its data channel messages and audio frames back;
-//! bad requests get their 4xx while the server keeps serving.
+//! HTTP/1.1 request and gets its data channel messages, audio and video
+//! frames back, and the server lets its connection go when the client
+//! closes; bad requests get their 4xx while the server keeps serving.
 
-#[allow(dead_code)]
 #[path = "../examples/echo-server/server.rs"]
 mod server;
 
@@ -28,6 +28,11 @@ use server::{EchoServer, Options};
 
 /// Starts the server on 127.0.0.1:0 in the current runtime.
 async fn start(options: Options) -> SocketAddr {
+    start_counted(options).await.0
+}
+
+/// [`start`], with the server's count of live PeerConnections.
+async fn start_counted(options: Options) -> (SocketAddr, impl Fn() -> usize) {
     let server = EchoServer::bind(Options {
         listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
         ..options
@@ -35,8 +40,9 @@ async fn start(options: Options) -> SocketAddr {
     .await
     .expect("bind 127.0.0.1:0");
     let addr = server.local_addr().unwrap();
+    let peers = server.peer_count();
     tokio::spawn(server.run());
-    addr
+    (addr, peers)
 }
 
 /// A response: status, head (lowercase) and body.
@@ -98,6 +104,19 @@ fn post(path: &str, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// A VP8 frame of `len` bytes: a keyframe's tag and start code, or an
+/// interframe's tag, then filler marked with `n`.
+fn vp8_frame(keyframe: bool, n: u8, len: usize) -> Bytes {
+    let mut frame = vec![n; len];
+    let head: &[u8] = if keyframe {
+        &[0x50, 0x2d, 0x01, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01]
+    } else {
+        &[0x51, 0x2d, 0x01]
+    };
+    frame[..head.len()].copy_from_slice(head);
+    Bytes::from(frame)
+}
+
 fn factory() -> PeerConnectionFactory {
     PeerConnectionFactory::new()
         .with_network_filter(NetworkFilter::only(&[IpAddr::V4(Ipv4Addr::LOCALHOST)]))
@@ -120,7 +139,7 @@ async fn next_event<T>(
     .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
 }
 
-/// Creates a client offer (data channel, sendrecv audio), waits for its
+/// Creates a client offer (data channel, sendrecv audio and video), waits for its
 /// gathering, POSTs it and applies the answer.
 async fn connect(
     addr: SocketAddr,
@@ -128,6 +147,7 @@ async fn connect(
     PeerConnection,
     PeerConnectionEvents,
     peerconnection::session::DataChannelId,
+    peerconnection::session::TransceiverId,
     peerconnection::session::TransceiverId,
 ) {
     let (pc, mut events) = factory()
@@ -140,6 +160,10 @@ async fn connect(
         .unwrap();
     let audio = pc
         .add_transceiver(MediaType::Audio, Direction::SendRecv, "mic", &["client"])
+        .await
+        .unwrap();
+    let video = pc
+        .add_transceiver(MediaType::Video, Direction::SendRecv, "cam", &["client"])
         .await
         .unwrap();
     let offer = pc.create_offer().await.unwrap();
@@ -164,19 +188,21 @@ async fn connect(
         sdp.contains("a=candidate:") && sdp.contains("127.0.0.1"),
         "the answer has the server's candidates: {sdp}"
     );
-    assert!(
-        sdp.contains("a=sendrecv"),
-        "the server sends audio back: {sdp}"
+    assert_eq!(
+        sdp.matches("a=sendrecv").count(),
+        2,
+        "the server sends audio and video back: {sdp}"
     );
     let answer = JsepSessionDescription::parse(SdpType::Answer, sdp).expect("a valid answer");
     pc.set_remote_description(answer).await.unwrap();
-    (pc, events, chat, audio)
+    (pc, events, chat, audio, video)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn echoes_data_channel_messages_and_audio_frames() {
-    let addr = start(Options::default()).await;
-    let (pc, mut events, chat, audio) = connect(addr).await;
+async fn echoes_data_channel_messages_and_media_frames() {
+    let (addr, peers) = start_counted(Options::default()).await;
+    let (pc, mut events, chat, audio, video) = connect(addr).await;
+    assert_eq!(peers(), 1, "one PeerConnection per offer");
 
     next_event(&mut events, "the data channel to open", |e| match e {
         SessionEvent::DataChannelOpen {
@@ -205,31 +231,44 @@ async fn echoes_data_channel_messages_and_audio_frames() {
         assert_eq!(echoed, (chat, binary, data), "echoed as sent, same channel");
     }
 
-    // 20 ms Opus-sized frames for 400 ms; each one distinct.
-    const FRAMES: u8 = 20;
-    let sent: Vec<Bytes> = (0..FRAMES)
+    // 20 ms Opus-sized frames for 400 ms, and a VP8 frame (several packets
+    // each, a keyframe first) every 40 ms; each one distinct.
+    const AUDIO: u8 = 20;
+    const VIDEO: u8 = 10;
+    let audio_sent: Vec<Bytes> = (0..AUDIO)
         .map(|i| Bytes::from(vec![0xfc, i, 0x11, 0x22, 0x33, 0x44, i ^ 0x5a]))
         .collect();
+    let video_sent: Vec<Bytes> = (0..VIDEO).map(|i| vp8_frame(i == 0, i, 3000)).collect();
     let sender = {
         let pc = pc.clone();
-        let sent = sent.clone();
+        let (audio_sent, video_sent) = (audio_sent.clone(), video_sent.clone());
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(20));
-            for (i, frame) in sent.into_iter().enumerate() {
+            for (i, frame) in audio_sent.into_iter().enumerate() {
                 tick.tick().await;
-                pc.send_frame(audio, i as u32 * 960, frame).await.unwrap();
+                let i = i as u32;
+                pc.send_frame(audio, i * 960, frame).await.unwrap();
+                if i % 2 == 0 {
+                    let n = i / 2;
+                    pc.send_frame(video, n * 3600, video_sent[n as usize].clone())
+                        .await
+                        .unwrap();
+                }
             }
         })
     };
-    let mut echoed = Vec::new();
+    let (mut audio_echoed, mut video_echoed) = (Vec::new(), Vec::new());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while echoed.len() < usize::from(FRAMES) {
+    while audio_echoed.len() < usize::from(AUDIO) || video_echoed.len() < usize::from(VIDEO) {
         match tokio::time::timeout_at(deadline, events.recv()).await {
             Ok(Some(SessionEvent::Frame {
                 transceiver, frame, ..
+            })) if transceiver == audio => audio_echoed.push(frame.data),
+            Ok(Some(SessionEvent::Frame {
+                transceiver, frame, ..
             })) => {
-                assert_eq!(transceiver, audio, "echoed on the transceiver it went on");
-                echoed.push(frame.data);
+                assert_eq!(transceiver, video, "echoed on the transceiver it went on");
+                video_echoed.push(frame.data);
             }
             Ok(Some(_)) => {}
             Ok(None) => panic!("event stream ended"),
@@ -237,18 +276,34 @@ async fn echoes_data_channel_messages_and_audio_frames() {
         }
     }
     sender.await.unwrap();
-    assert!(
-        echoed.len() >= usize::from(FRAMES) * 3 / 4,
-        "{} of {FRAMES} audio frames came back",
-        echoed.len()
-    );
-    for frame in &echoed {
+    for (kind, sent, echoed) in [
+        ("audio", &audio_sent, &audio_echoed),
+        ("video", &video_sent, &video_echoed),
+    ] {
         assert!(
-            sent.contains(frame),
-            "an echoed frame is one sent: {frame:?}"
+            echoed.len() >= sent.len() * 3 / 4,
+            "{} of {} {kind} frames came back",
+            echoed.len(),
+            sent.len()
         );
+        for frame in echoed {
+            assert!(
+                sent.contains(frame),
+                "an echoed {kind} frame is one sent: {:?}",
+                &frame[..frame.len().min(16)]
+            );
+        }
     }
     pc.close().await;
+    // The server lets its PeerConnection go once ours closed.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while peers() != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server still holds its PeerConnection after ours closed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -402,6 +457,6 @@ async fn bad_requests_get_4xx_and_the_server_keeps_serving() {
     pc.close().await;
 
     // Still serving: a good offer gets its answer.
-    let (pc, _events, _, _) = connect(addr).await;
+    let (pc, _events, ..) = connect(addr).await;
     pc.close().await;
 }

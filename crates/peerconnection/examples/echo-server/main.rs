@@ -27,8 +27,9 @@
 //! The answer comes back in the same shape, `{"sdp": "...", "type":
 //! "answer"}`, once the server's own gathering is complete (or after 5 s), so
 //! its candidates are in the SDP. Each offer gets its own PeerConnection,
-//! kept until it closes, fails, or is not connected for 30 s; at most 32 at
-//! once (then 503).
+//! kept until the peer closes it (DTLS close_notify), it fails, or it is not
+//! connected for 30 s (after the answer, or after ICE lost the peer); at most
+//! 32 at once (then 503).
 //!
 //! `GET /` serves the page. Anything else gets a 4xx with a text message, and
 //! the server keeps serving: a body that is not JSON, JSON without an `sdp`

@@ -112,6 +112,14 @@ impl EchoServer {
         self.listener.local_addr()
     }
 
+    /// How many PeerConnections are alive now, readable after
+    /// [`run`](Self::run) took the server.
+    #[allow(dead_code)] // Used by tests/echo_server.rs, not by main.rs.
+    pub(crate) fn peer_count(&self) -> impl Fn() -> usize + Send + Sync + 'static {
+        let shared = self.shared.clone();
+        move || shared.peers.load(Ordering::SeqCst)
+    }
+
     /// Serves forever: one task per HTTP connection (one request each,
     /// `Connection: close`), one per PeerConnection.
     pub(crate) async fn run(self) {
@@ -558,7 +566,8 @@ impl Drop for Place {
 
 /// One PeerConnection's life: signals the end of gathering, echoes data
 /// channel messages and frames, and ends (closing the connection) when it
-/// fails, closes, or stays unconnected for `connect_timeout`.
+/// fails, closes, the peer closes it, or it stays unconnected for
+/// `connect_timeout` (after the answer, or after ICE disconnected).
 async fn echo(
     pc: PeerConnection,
     mut events: PeerConnectionEvents,
@@ -568,6 +577,7 @@ async fn echo(
 ) {
     let mut gathered = Some(gathered);
     let mut deadline = Some(Instant::now() + connect_timeout);
+    let mut connected = false;
     let (mut messages, mut frames) = (0u64, 0u64);
     tracing::info!(
         peers = place.0.peers.load(Ordering::SeqCst),
@@ -594,7 +604,20 @@ async fn echo(
             SessionEvent::ConnectionState(state) => {
                 tracing::info!(?state, "connection state");
                 match state {
-                    PeerConnectionState::Connected => deadline = None,
+                    PeerConnectionState::Connected => {
+                        deadline = None;
+                        connected = true;
+                    }
+                    // Back to connecting once connected: with no
+                    // renegotiation (one offer per connection), only the
+                    // peer's DTLS close_notify does that (the transport
+                    // controller counts a closed DTLS transport as not
+                    // connected), so the peer hung up.
+                    PeerConnectionState::Connecting if connected => {
+                        tracing::info!("the peer closed the connection");
+                        break;
+                    }
+                    // ICE lost the peer: wait for it to come back, a while.
                     PeerConnectionState::Disconnected => {
                         deadline = Some(Instant::now() + connect_timeout)
                     }
