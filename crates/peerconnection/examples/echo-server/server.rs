@@ -214,6 +214,8 @@ struct Head {
     path: String,
     content_length: Option<usize>,
     chunked: bool,
+    /// `Expect: 100-continue` (curl's, for large bodies).
+    expect_continue: bool,
 }
 
 /// Reads one request, answers it and closes.
@@ -335,6 +337,9 @@ async fn read_request(
     }
     let mut body = buf.split_off(head_end);
     if body.len() < len {
+        if head.expect_continue && body.is_empty() {
+            stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
+        }
         let start = body.len();
         body.resize(len, 0);
         stream.read_exact(&mut body[start..]).await.map_err(|e| {
@@ -380,6 +385,7 @@ fn parse_head(raw: &[u8]) -> Result<Head, Response> {
         path: path.to_string(),
         content_length: None,
         chunked: false,
+        expect_continue: false,
     };
     for line in lines.take_while(|l| !l.is_empty()) {
         let Some((name, value)) = line.split_once(':') else {
@@ -399,6 +405,8 @@ fn parse_head(raw: &[u8]) -> Result<Head, Response> {
             head.content_length = Some(len);
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
             head.chunked = true;
+        } else if name.eq_ignore_ascii_case("expect") {
+            head.expect_continue = value.eq_ignore_ascii_case("100-continue");
         }
     }
     Ok(head)
