@@ -57,11 +57,13 @@ impl Channel {
         result
     }
 
+    /// Counts as connected for the combined state (W3C: ICE connected or
+    /// completed, DTLS connected or closed).
     pub(super) fn is_connected(&self) -> bool {
         matches!(
             self.ice.state(),
             IceConnectionState::Connected | IceConnectionState::Completed
-        ) && self.dtls.state() == DtlsState::Connected
+        ) && matches!(self.dtls.state(), DtlsState::Connected | DtlsState::Closed)
     }
 }
 

@@ -123,6 +123,16 @@ pub enum ControllerEvent {
         /// Why.
         error: Error,
     },
+    /// The peer closed DTLS on a transport component (close_notify): nothing
+    /// more arrives on it. As W3C counts a closed DTLS transport, the
+    /// connection state does not change for it; this is how an application
+    /// learns that the peer hung up before consent expires.
+    DtlsClosed {
+        /// The transport name.
+        transport: String,
+        /// 1 (RTP, or both with rtcp-mux) or 2 (RTCP without rtcp-mux).
+        component: u16,
+    },
     /// Application data (SCTP) from the verified peer over DTLS.
     ApplicationData {
         /// The transport name.

@@ -84,6 +84,12 @@ impl TransportController {
                                 error,
                             })
                         }
+                        DtlsEvent::StateChanged(DtlsState::Closed) => {
+                            self.events.push_back(ControllerEvent::DtlsClosed {
+                                transport: name.clone(),
+                                component,
+                            })
+                        }
                         DtlsEvent::StateChanged(_) => {}
                     }
                 }

@@ -511,6 +511,10 @@ impl Driver {
                             .unwrap_or_else(|e| e.into_inner());
                         failure.get_or_insert_with(|| error.clone());
                     }
+                    ControllerEvent::DtlsClosed {
+                        transport,
+                        component,
+                    } => self.set_ready(transport, *component, MediaReady::NotConnected),
                     ControllerEvent::ConnectionState(PeerConnectionState::Closed) => {
                         for t in &self.transports {
                             for cell in [&t.shared.rtp_ready, &t.shared.rtcp_ready] {

@@ -585,7 +585,6 @@ async fn echo(
 ) {
     let mut gathered = Some(gathered);
     let mut deadline = Some(Instant::now() + connect_timeout);
-    let mut connected = false;
     let (mut messages, mut frames) = (0u64, 0u64);
     tracing::info!(
         peers = place.0.peers.load(Ordering::SeqCst),
@@ -614,16 +613,6 @@ async fn echo(
                 match state {
                     PeerConnectionState::Connected => {
                         deadline = None;
-                        connected = true;
-                    }
-                    // Back to connecting once connected: with no
-                    // renegotiation (one offer per connection), only the
-                    // peer's DTLS close_notify does that (the transport
-                    // controller counts a closed DTLS transport as not
-                    // connected), so the peer hung up.
-                    PeerConnectionState::Connecting if connected => {
-                        tracing::info!("the peer closed the connection");
-                        break;
                     }
                     // ICE lost the peer: wait for it to come back, a while.
                     PeerConnectionState::Disconnected => {
@@ -632,6 +621,11 @@ async fn echo(
                     PeerConnectionState::Failed | PeerConnectionState::Closed => break,
                     _ => {}
                 }
+            }
+            // The peer's DTLS close_notify: it hung up.
+            SessionEvent::TransportClosed { .. } => {
+                tracing::info!("the peer closed the connection");
+                break;
             }
             SessionEvent::DataChannelOpen {
                 channel,

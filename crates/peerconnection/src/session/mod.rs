@@ -151,6 +151,14 @@ pub enum SessionEvent {
     IceConnectionState(IceConnectionState),
     /// W3C `connectionstatechange`.
     ConnectionState(PeerConnectionState),
+    /// The peer closed DTLS on a transport (close_notify): nothing more
+    /// arrives on it (W3C: the RTCDtlsTransport's state becomes `closed`;
+    /// the connection state is left as it is). How an application learns
+    /// that the peer hung up without waiting for consent to expire.
+    TransportClosed {
+        /// The mid of the transport's first section.
+        mid: SmolStr,
+    },
     /// W3C `signalingstatechange`.
     SignalingState(SignalingState),
     /// Something changed that needs an offer/answer exchange (W3C

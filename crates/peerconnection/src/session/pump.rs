@@ -227,6 +227,14 @@ impl Session {
                     }
                 }
             }
+            ControllerEvent::DtlsClosed { transport, .. } => {
+                if let Some(&tid) = self.transports.get(&transport) {
+                    self.manager.set_writable(now, tid, false);
+                }
+                self.events.push_back(SessionEvent::TransportClosed {
+                    mid: SmolStr::from(transport.as_str()),
+                });
+            }
             ControllerEvent::ApplicationData { transport, data } => {
                 if let Some(&tid) = self.transports.get(&transport) {
                     self.manager.handle_application_data(now, tid, data);
