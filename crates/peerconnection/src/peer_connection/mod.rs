@@ -40,7 +40,7 @@ use std::time::{Instant, SystemTime};
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
-use media_channels::data::DataChannelInit;
+use media_channels::data::{DataChannelInit, SctpConfig};
 use media_channels::sdp::dtls_transport::certificate::{Certificate, KeyType, DEFAULT_VALIDITY};
 use media_channels::sdp::dtls_transport::controller::PeerConnectionState;
 use media_channels::sdp::dtls_transport::ice::allocator::TurnServerConfig;
@@ -67,6 +67,7 @@ type Call = Box<dyn FnOnce(&mut Session, Instant) + Send>;
 pub struct PeerConnectionFactory {
     networks: NetworkFilter,
     event_queue: usize,
+    sctp: SctpConfig,
 }
 
 impl Default for PeerConnectionFactory {
@@ -82,6 +83,7 @@ impl PeerConnectionFactory {
         PeerConnectionFactory {
             networks: NetworkFilter::default(),
             event_queue: 1024,
+            sctp: SctpConfig::default(),
         }
     }
 
@@ -89,6 +91,21 @@ impl PeerConnectionFactory {
     /// `NetworkFilter::only(&[127.0.0.1])` for tests and examples).
     pub fn with_network_filter(mut self, filter: NetworkFilter) -> PeerConnectionFactory {
         self.networks = filter;
+        self
+    }
+
+    /// Data channel settings of every connection: our max-message-size
+    /// (`a=max-message-size`, 256 KiB by default), the send buffer, the
+    /// receive window, channel and retransmission limits.
+    pub fn with_sctp_config(mut self, sctp: SctpConfig) -> PeerConnectionFactory {
+        self.sctp = sctp;
+        self
+    }
+
+    /// How many events wait for the application before the connection's
+    /// task keeps them in its own (bounded) backlog; default 1024.
+    pub fn with_event_queue(mut self, capacity: usize) -> PeerConnectionFactory {
+        self.event_queue = capacity.max(1);
         self
     }
 
@@ -113,6 +130,7 @@ impl PeerConnectionFactory {
         };
         let mut session_config = SessionConfig::new(certificate);
         session_config.bundle_policy = config.bundle_policy.into();
+        session_config.sctp = self.sctp.clone();
         if config.ice_transport_policy == IceTransportPolicy::Relay {
             session_config.ice.candidate_filter = CandidateFilter::RelayOnly;
         }
