@@ -6,7 +6,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use ice::sim::{AgentPair, LinkConfig, NatBehavior, SimNetwork};
-use ice::{IceAgent, IceConfig, IceConnectionState, IceEvent, IceRole, NominationMode};
+use ice::{
+    CandidateKind, IceAgent, IceConfig, IceConnectionState, IceEvent, IceRole, NominationMode,
+};
 
 const STUN: &str = "198.18.100.1:3478";
 const TURN: &str = "198.18.100.2:3478";
@@ -702,4 +704,56 @@ fn a_check_lost_to_the_peers_nat_is_replaced_by_a_triggered_check() {
         took < Duration::from_millis(100),
         "connected {took:?} after B started checking"
     );
+}
+
+/// A behind a NAT with no STUN server knows only its private host
+/// candidate; the path it really uses goes out through the NAT's mapping.
+/// The selected pair reports that: a peer-reflexive local candidate with the
+/// mapped address (related to the host base), not the host one (RFC 8445
+/// §7.2.5.3.2). With a STUN server it is the server-reflexive candidate.
+#[test]
+fn the_selected_local_candidate_is_the_one_the_path_uses() {
+    for with_stun in [false, true] {
+        let mut ca = config(IceRole::Controlling, 501);
+        let mut cb = config(IceRole::Controlled, 502);
+        if !with_stun {
+            ca.stun_servers.clear();
+            cb.stun_servers.clear();
+        }
+        let mut p = setup(
+            NatType::PortRestricted,
+            NatType::None,
+            50,
+            LinkConfig::default(),
+            ca,
+            cb,
+        );
+        assert!(p.run_until(Duration::from_secs(30), both_connected));
+        let (local, remote) = p.a.selected_pair().unwrap();
+        assert_eq!(remote.kind, CandidateKind::Host, "B is public");
+        let expected = if with_stun {
+            CandidateKind::ServerReflexive
+        } else {
+            CandidateKind::PeerReflexive
+        };
+        assert_eq!(local.kind, expected, "stun={with_stun}: {local:?}");
+        assert_eq!(
+            local.socket_addr().map(|a| a.ip()),
+            Some("198.18.0.1".parse::<IpAddr>().unwrap()),
+            "the NAT's public address"
+        );
+        assert_eq!(
+            local
+                .related
+                .as_ref()
+                .map(|(a, port)| (a.to_string(), *port)),
+            Some(("10.0.1.2".to_string(), 5000)),
+            "related to the host base"
+        );
+        // B sees A's mapped address as its remote (a peer-reflexive remote or
+        // the signalled server-reflexive one), and its own host candidate.
+        let (b_local, b_remote) = p.b.selected_pair().unwrap();
+        assert_eq!(b_local.kind, CandidateKind::Host);
+        assert_eq!(b_remote.socket_addr(), local.socket_addr());
+    }
 }

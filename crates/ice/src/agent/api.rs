@@ -167,12 +167,38 @@ impl IceAgent {
     }
 
     /// The selected pair as (local, remote) candidates.
+    ///
+    /// The local candidate is the one the path really uses (RFC 8445
+    /// §7.2.5.3.2): when the peer saw our checks come from another address
+    /// than the pair's local candidate (a NAT mapped us), it is our
+    /// server-reflexive candidate with that address, or else a
+    /// peer-reflexive one (its related address the base), so a direct path
+    /// through a NAT is not mistaken for a host-to-host one. A relayed
+    /// pair's local candidate stays the relay candidate.
     pub fn selected_pair(&self) -> Option<(Candidate, Candidate)> {
         let p = self.pairs.get(self.selected?)?;
-        Some((
-            self.stamp(self.locals[p.local].candidate.clone()),
-            self.remotes[p.remote].candidate.clone(),
-        ))
+        let local = &self.locals[p.local].candidate;
+        let seen = p
+            .mapped
+            .filter(|m| local.kind != CandidateKind::Relay && local.socket_addr() != Some(*m));
+        let local = match seen {
+            None => local.clone(),
+            Some(mapped) => self
+                .allocator
+                .candidates()
+                .iter()
+                .find(|c| c.base == p.base && c.candidate.socket_addr() == Some(mapped))
+                .map(|c| c.candidate.clone())
+                .unwrap_or_else(|| {
+                    let mut prflx = Candidate::at(CandidateKind::PeerReflexive, mapped)
+                        .with_foundation(local.foundation.clone());
+                    prflx.component = local.component;
+                    prflx.transport = local.transport;
+                    prflx.related = Some((p.base.ip().into(), p.base.port()));
+                    prflx
+                }),
+        };
+        Some((self.stamp(local), self.remotes[p.remote].candidate.clone()))
     }
 
     /// Round-trip time measured on the selected pair.

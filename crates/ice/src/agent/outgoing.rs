@@ -267,9 +267,11 @@ impl IceAgent {
                 .any(|c| c.base == base && c.candidate.socket_addr() == Some(mapped.0));
             if !known {
                 // A local peer-reflexive address (RFC 8445 §7.2.5.3.1). Its base is the
-                // pair's base, so the pair stays as it is; it is not signalled.
+                // pair's base, so the pair stays as it is; it is not signalled, but
+                // selected_pair reports it as the local candidate the path uses.
                 tracing::debug!(mapped = %mapped.0, %base, "learned a local peer-reflexive address");
             }
+            self.pairs[i].mapped = Some(mapped.0);
         }
         let jitter = self.consent_jitter();
         let keepalive = self.config.keepalive_interval;

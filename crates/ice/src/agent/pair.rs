@@ -59,6 +59,10 @@ pub(crate) struct Pair {
     pub(crate) next_ping: Option<Instant>,
     /// Round-trip time of the last answered check sent once.
     pub(crate) rtt: Option<Duration>,
+    /// The address the peer saw our checks come from (XOR-MAPPED-ADDRESS of
+    /// the last success response): differs from the local candidate's when a
+    /// NAT mapped us (RFC 8445 §7.2.5.3.1).
+    pub(crate) mapped: Option<SocketAddr>,
 }
 
 impl Pair {
@@ -89,6 +93,7 @@ impl Pair {
             unanswered: false,
             next_ping: None,
             rtt: None,
+            mapped: None,
         }
     }
 

@@ -61,10 +61,11 @@ impl IceAgent {
             if let Some(i) = pick {
                 let p = &self.pairs[i];
                 tracing::debug!(local = %p.base, remote = %p.remote_addr, "selected pair changed");
-                let local = self.stamp(self.locals[p.local].candidate.clone());
-                let remote = self.remotes[p.remote].candidate.clone();
-                self.events
-                    .push_back(IceEvent::SelectedPairChanged { local, remote });
+                // The local candidate the path really uses (see selected_pair).
+                if let Some((local, remote)) = self.selected_pair() {
+                    self.events
+                        .push_back(IceEvent::SelectedPairChanged { local, remote });
+                }
                 // Consent checks on the selected pair follow the consent interval.
                 let jitter = self.consent_jitter();
                 let p = &mut self.pairs[i];
