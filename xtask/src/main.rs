@@ -49,6 +49,10 @@ commands:
                        interop-sdp (the sdp and media-channels crates' tests/chromium.rs against headless
                        Chromium in a loopback-only network namespace; installs chromium
                        with apt when root; venv target/chromium-venv),
+                       interop-aiortc (the peerconnection crate's tests/aiortc.rs: our
+                       PeerConnection against aiortc in both roles, data channels, Opus
+                       and VP8, in a loopback-only network namespace; venv
+                       target/aiortc-venv with interop/aiortc/requirements.txt),
                        lossy-path (root: our data channel against Linux TCP through a
                        50 ms, 1% loss TUN relay in a loopback-only namespace).
                        --quick runs fmt, clippy and test only; --only STEP[,STEP...]

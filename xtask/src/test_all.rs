@@ -140,6 +140,11 @@ pub(crate) const STEPS: &[Step] = &[
         run: crate::chromium::interop_sdp,
     },
     Step {
+        name: "interop-aiortc",
+        slow: true,
+        run: interop_aiortc,
+    },
+    Step {
         name: "lossy-path",
         slow: true,
         run: lossy_path,
@@ -604,6 +609,43 @@ fn lossy_path(ctx: &Context) -> Outcome {
             &ctx.root.join("benches"),
             &exe,
             &["--ignored", "--test-threads=1", "--nocapture"],
+        )
+    };
+    run().into()
+}
+
+/// The pinned Python packages of the aiortc peer (`interop/aiortc/peer.py`).
+const AIORTC_REQUIREMENTS: &str = "interop/aiortc/requirements.txt";
+/// The venv the aiortc peer runs from (the test finds it here by default too).
+const AIORTC_VENV: &str = "target/aiortc-venv";
+
+/// `interop-aiortc`: the peerconnection crate's `tests/aiortc.rs` (our `PeerConnection`
+/// against aiortc, both roles: data channels, Opus and VP8) in a loopback-only network
+/// namespace, with [`REQUIRE_PEERS`] and `PEERSTACK_AIORTC_PYTHON` naming the venv's Python.
+fn interop_aiortc(ctx: &Context) -> Outcome {
+    let python = match python_venv(&ctx.root, AIORTC_VENV, AIORTC_REQUIREMENTS) {
+        Ok(python) => python,
+        Err(outcome) => return outcome,
+    };
+    let run = || -> Result<(), String> {
+        let exe = build_test_executable(&ctx.root, "peerconnection", "aiortc")?;
+        let args = ["--ignored", "--test-threads=1", "--nocapture"];
+        let mut command = match cmd::netns_unavailable() {
+            None => cmd::in_loopback_netns(&exe, &args),
+            // The peer and our side only ever use 127.0.0.1 (aiortc's loopback guard
+            // refuses anything else), so running without a namespace stays on loopback.
+            Some(why) => {
+                println!("note: running without a network namespace: {why}");
+                let mut c = Command::new(&exe);
+                c.args(args);
+                c
+            }
+        };
+        cmd::run(
+            command
+                .current_dir(ctx.root.join("crates/peerconnection"))
+                .env(REQUIRE_PEERS, "1")
+                .env("PEERSTACK_AIORTC_PYTHON", &python),
         )
     };
     run().into()
