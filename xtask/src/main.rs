@@ -20,6 +20,7 @@ use std::process::ExitCode;
 mod bench;
 mod chromium;
 mod cmd;
+mod firefox;
 // The layering rule, checked by unit tests (`cargo test -p xtask`).
 #[cfg(test)]
 mod layering;
@@ -46,13 +47,17 @@ commands:
                        interop-ice-nat (root: two hosts behind real NATs in network
                        namespaces, server-reflexive through cone NATs and relayed through
                        symmetric NATs; namespaces are removed afterwards),
-                       interop-sdp (the sdp and media-channels crates' tests/chromium.rs against headless
+                       interop-sdp (the sdp, media-channels and peerconnection crates' tests/chromium.rs against headless
                        Chromium in a loopback-only network namespace; installs chromium
                        with apt when root; venv target/chromium-venv),
                        interop-aiortc (the peerconnection crate's tests/aiortc.rs: our
                        PeerConnection against aiortc in both roles, data channels, Opus
                        and VP8, in a loopback-only network namespace; venv
                        target/aiortc-venv with interop/aiortc/requirements.txt),
+                       interop-firefox (the peerconnection crate's tests/firefox.rs: our
+                       PeerConnection against headless Firefox ESR over Marionette, both
+                       roles, in a loopback-only network namespace; installs firefox-esr
+                       with apt when root; plain python3, no venv),
                        lossy-path (root: our data channel against Linux TCP through a
                        50 ms, 1% loss TUN relay in a loopback-only namespace).
                        --quick runs fmt, clippy and test only; --only STEP[,STEP...]

@@ -7,7 +7,8 @@
 //!
 //! Nothing that needs a peer may pass without running. Every test run by a step
 //! gets [`REQUIRE_PEERS`]` = 1`, which turns a test's "peer missing, skipped"
-//! into a failure (the Chromium tests have their own variable, see `chromium.rs`:
+//! into a failure (the Chromium and Firefox tests have their own variables, see `chromium.rs`
+//! and `firefox.rs`:
 //! the plain `test` step runs them outside a namespace, where they must skip).
 //! A step that cannot run here returns [`Outcome::Skipped`]; on CI (`CI=true`,
 //! which `.ci/run` sets) that counts as a failure, elsewhere the summary says
@@ -138,6 +139,11 @@ pub(crate) const STEPS: &[Step] = &[
         name: "interop-sdp",
         slow: true,
         run: crate::chromium::interop_sdp,
+    },
+    Step {
+        name: "interop-firefox",
+        slow: true,
+        run: crate::firefox::interop_firefox,
     },
     Step {
         name: "interop-aiortc",

@@ -15,6 +15,12 @@
 //! refuses to start Chromium anywhere else, or `unshare`s a namespace of its own when run by
 //! hand as root.)
 //!
+//! The same harness drives headless Firefox ESR: [`ChromiumPeer::start_firefox`] runs
+//! `interop/firefox/ff_peer.py` (Marionette, the same protocol and page; standard-library
+//! Python, so no venv: `PEERSTACK_FIREFOX_PYTHON` overrides `python3`, `PEERSTACK_FIREFOX`
+//! the browser) and skips unless `PEERSTACK_REQUIRE_FIREFOX=1` (set by the xtask step
+//! `interop-firefox`). [`BrowserPeer`] is the browser-neutral name of the type.
+//!
 //! This module knows nothing of the sdp crate: SDPs are plain strings.
 #![allow(dead_code)]
 
@@ -44,8 +50,8 @@ pub(crate) enum ChromiumError {
 impl std::fmt::Display for ChromiumError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ChromiumError::Browser(e) => write!(f, "chromium: {e}"),
-            ChromiumError::Peer(e) => write!(f, "chromium peer: {e}"),
+            ChromiumError::Browser(e) => write!(f, "browser: {e}"),
+            ChromiumError::Peer(e) => write!(f, "browser peer: {e}"),
         }
     }
 }
@@ -99,30 +105,85 @@ pub(crate) struct Media {
     pub(crate) no_tracks: bool,
 }
 
-/// One headless Chromium with any number of RTCPeerConnections (named by string ids) in one
-/// page. Dropping it closes stdin, which makes the script kill Chromium and remove its profile.
+/// Which browser a [`ChromiumPeer`] drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Browser {
+    /// Debian's `chromium` over CDP (`interop/chromium/sdp_peer.py`).
+    Chromium,
+    /// Debian's `firefox-esr` over Marionette (`interop/firefox/ff_peer.py`).
+    Firefox,
+}
+
+impl Browser {
+    fn name(self) -> &'static str {
+        match self {
+            Browser::Chromium => "Chromium",
+            Browser::Firefox => "Firefox",
+        }
+    }
+
+    /// The variable that turns "skipped" into an error.
+    fn require_var(self) -> &'static str {
+        match self {
+            Browser::Chromium => "PEERSTACK_REQUIRE_CHROMIUM",
+            Browser::Firefox => "PEERSTACK_REQUIRE_FIREFOX",
+        }
+    }
+
+    /// The variable naming the browser executable, and the script's option for it.
+    fn executable_var(self) -> (&'static str, &'static str) {
+        match self {
+            Browser::Chromium => ("PEERSTACK_CHROMIUM", "--chromium"),
+            Browser::Firefox => ("PEERSTACK_FIREFOX", "--firefox"),
+        }
+    }
+}
+
+/// The browser-neutral name of the harness (it drives Chromium or Firefox).
+pub(crate) type BrowserPeer = ChromiumPeer;
+
+/// One headless browser with any number of RTCPeerConnections (named by string ids) in one
+/// page. Dropping it closes stdin, which makes the script kill the browser and remove its
+/// profile.
 pub(crate) struct ChromiumPeer {
     child: Child,
     stdin: Option<ChildStdin>,
     lines: Receiver<std::io::Result<String>>,
-    /// Chromium's product string, e.g. `Chrome/156.0.8078.79`.
+    browser: Browser,
+    /// The browser's product string, e.g. `Chrome/156.0.8078.79` or `Firefox/153.8.0`.
     pub(crate) product: String,
 }
 
 impl ChromiumPeer {
-    /// Starts the peer. `Ok(None)` (with the reason printed) when Chromium, the venv or a way to
-    /// a loopback-only namespace is missing here, unless `PEERSTACK_REQUIRE_CHROMIUM=1`.
+    /// Starts the Chromium peer. `Ok(None)` (with the reason printed) when Chromium, the venv
+    /// or a way to a loopback-only namespace is missing here, unless
+    /// `PEERSTACK_REQUIRE_CHROMIUM=1`.
     pub(crate) fn start() -> Result<Option<ChromiumPeer>> {
-        let required = std::env::var("PEERSTACK_REQUIRE_CHROMIUM").is_ok_and(|v| v == "1");
-        let (python, script) = match prerequisites() {
+        Self::start_browser(Browser::Chromium)
+    }
+
+    /// Starts the Firefox ESR peer. `Ok(None)` (with the reason printed) when `firefox-esr`,
+    /// `python3` or a loopback-only namespace is missing here, unless
+    /// `PEERSTACK_REQUIRE_FIREFOX=1`.
+    pub(crate) fn start_firefox() -> Result<Option<ChromiumPeer>> {
+        Self::start_browser(Browser::Firefox)
+    }
+
+    /// Starts the peer of `browser`.
+    pub(crate) fn start_browser(browser: Browser) -> Result<Option<ChromiumPeer>> {
+        let require = browser.require_var();
+        let required = std::env::var(require).is_ok_and(|v| v == "1");
+        let found = match browser {
+            Browser::Chromium => prerequisites(),
+            Browser::Firefox => firefox_prerequisites(),
+        };
+        let (python, script) = match found {
             Ok(found) => found,
             Err(why) if required => {
-                return Err(ChromiumError::Peer(format!(
-                    "{why} (and PEERSTACK_REQUIRE_CHROMIUM=1)"
-                )))
+                return Err(ChromiumError::Peer(format!("{why} (and {require}=1)")))
             }
             Err(why) => {
-                eprintln!("skipping the Chromium test: {why}");
+                eprintln!("skipping the {} test: {why}", browser.name());
                 return Ok(None);
             }
         };
@@ -131,8 +192,9 @@ impl ChromiumPeer {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        if let Some(chromium) = std::env::var_os("PEERSTACK_CHROMIUM") {
-            cmd.arg("--chromium").arg(chromium);
+        let (var, option) = browser.executable_var();
+        if let Some(executable) = std::env::var_os(var) {
+            cmd.arg(option).arg(executable);
         }
         let mut child = cmd.spawn().map_err(|e| {
             ChromiumError::Peer(format!(
@@ -156,6 +218,7 @@ impl ChromiumPeer {
             child,
             stdin,
             lines,
+            browser,
             product: String::new(),
         };
         let ready = peer.reply(START_TIMEOUT, "startup")?;
@@ -426,7 +489,7 @@ impl ChromiumPeer {
 
 impl Drop for ChromiumPeer {
     fn drop(&mut self) {
-        // EOF on stdin: the script closes Chromium and removes its profile, then exits.
+        // EOF on stdin: the script closes the browser and removes its profile, then exits.
         drop(self.stdin.take());
         for _ in 0..150 {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -434,7 +497,10 @@ impl Drop for ChromiumPeer {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        eprintln!("the Chromium peer did not exit within 15 s of stdin EOF; killing it");
+        eprintln!(
+            "the {} peer did not exit within 15 s of stdin EOF; killing it",
+            self.browser.name()
+        );
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -505,6 +571,44 @@ fn prerequisites() -> std::result::Result<(PathBuf, PathBuf), String> {
             "this test is not in a loopback-only network namespace; run it with \
                     `cargo xtask test-all --only interop-sdp` (Chromium must not reach the \
                     network, and tests that connect our stack to it need to share its `lo`)"
+                .into(),
+        );
+    }
+    Ok((python, script))
+}
+
+/// `python3` and `ff_peer.py`, or why the Firefox peer cannot run here.
+fn firefox_prerequisites() -> std::result::Result<(PathBuf, PathBuf), String> {
+    let script = workspace_root().join("interop/firefox/ff_peer.py");
+    if !script.is_file() {
+        return Err(format!("{} is missing", script.display()));
+    }
+    let firefox = std::env::var_os("PEERSTACK_FIREFOX")
+        .map(PathBuf::from)
+        .or_else(|| {
+            ["/usr/bin/firefox-esr", "/usr/bin/firefox"]
+                .map(PathBuf::from)
+                .into_iter()
+                .find(|p| p.is_file())
+        });
+    if !firefox.is_some_and(|p| p.is_file()) {
+        return Err("firefox-esr is not installed (apt-get install firefox-esr)".into());
+    }
+    // Standard library only: any python3 will do.
+    let python = std::env::var_os("PEERSTACK_FIREFOX_PYTHON")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                .map(|dir| dir.join("python3"))
+                .chain([PathBuf::from("/usr/bin/python3")])
+                .find(|p| p.is_file())
+        })
+        .ok_or("no python3 on PATH (or PEERSTACK_FIREFOX_PYTHON)")?;
+    if !loopback_only() {
+        return Err(
+            "this test is not in a loopback-only network namespace; run it with \
+             `cargo xtask test-all --only interop-firefox` (Firefox must not reach the \
+             network, and tests that connect our stack to it need to share its `lo`)"
                 .into(),
         );
     }

@@ -1,0 +1,337 @@
+//! Our `PeerConnection` against real headless Firefox ESR, in both roles (`cargo xtask
+//! test-all --only interop-firefox` runs this file in a loopback-only network namespace with
+//! `PEERSTACK_REQUIRE_FIREFOX=1`). Without Firefox the tests print why and pass; the harness
+//! is the sdp crate's `tests/support/chromium.rs` (`BrowserPeer::start_firefox`, driving
+//! `interop/firefox/ff_peer.py` over Marionette). The same cases as `tests/firefox.rs`:
+//!
+//! - Firefox offers (fake microphone and camera, a data channel); we answer with `add_track`
+//!   on the offered transceivers and echo: every data-channel message back on its channel,
+//!   every audio and video frame back on our stream. Firefox's getStats shows its own fake
+//!   VP8 decoded from our packets.
+//! - We offer (a data channel, audio and video); Firefox answers (`a=setup:active`). Its
+//!   messages reach us, ours (empty, UTF-8, 64 KiB binary) reach it, and its inbound-rtp
+//!   counts our audio and video packets.
+//!
+//! Firefox gathers 127.0.0.1 and ::1 host candidates (and TCP active ones); our factory
+//! gathers 127.0.0.1 only.
+
+#[path = "../../sdp/tests/support/chromium.rs"]
+mod browser;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use browser::{BrowserPeer, Media};
+use bytes::Bytes;
+use peerconnection::media_channels::data::DataChannelInit;
+use peerconnection::media_channels::sdp::dtls_transport::ice::network::NetworkFilter;
+use peerconnection::media_channels::sdp::dtls_transport::ice::GatheringState;
+use peerconnection::media_channels::sdp::model::{Direction, MediaType};
+use peerconnection::media_channels::sdp::{JsepSessionDescription, SdpType};
+use peerconnection::peer_connection::{
+    PeerConnection, PeerConnectionEvents, PeerConnectionFactory,
+};
+use peerconnection::session::{DataChannelId, SessionEvent, TransceiverId};
+use peerconnection::RtcConfiguration;
+use serde_json::json;
+use tokio::sync::watch;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn factory() -> PeerConnectionFactory {
+    PeerConnectionFactory::new()
+        .with_network_filter(NetworkFilter::only(&[IpAddr::V4(Ipv4Addr::LOCALHOST)]))
+}
+
+/// What our side saw, for the assertions.
+#[derive(Debug, Default, Clone)]
+struct Seen {
+    gathered: bool,
+    channels: Vec<(DataChannelId, String, bool)>,
+    messages: Vec<(String, bool, Bytes)>,
+    frames: Vec<(TransceiverId, bool)>,
+    echo_errors: Vec<String>,
+}
+
+/// Drives our events: records them and, when `echo`, sends every message and frame back.
+fn watch_events(
+    rt: &tokio::runtime::Runtime,
+    mut events: PeerConnectionEvents,
+    pc: PeerConnection,
+    echo: bool,
+) -> (Arc<Mutex<Seen>>, watch::Receiver<u64>) {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let (changed, rx) = watch::channel(0u64);
+    let s = seen.clone();
+    rt.spawn(async move {
+        let mut n = 0;
+        while let Some(event) = events.recv().await {
+            match event {
+                SessionEvent::IceGatheringState(GatheringState::Complete) => {
+                    s.lock().unwrap().gathered = true
+                }
+                SessionEvent::DataChannelOpen {
+                    channel,
+                    label,
+                    remote,
+                    ..
+                } => s.lock().unwrap().channels.push((channel, label, remote)),
+                SessionEvent::DataChannelMessage {
+                    channel,
+                    binary,
+                    data,
+                } => {
+                    let label = {
+                        let seen = s.lock().unwrap();
+                        seen.channels
+                            .iter()
+                            .find(|(c, _, _)| *c == channel)
+                            .map(|(_, l, _)| l.clone())
+                            .unwrap_or_default()
+                    };
+                    s.lock()
+                        .unwrap()
+                        .messages
+                        .push((label, binary, data.clone()));
+                    if echo {
+                        if let Err(e) = pc.send_data(channel, data, binary).await {
+                            s.lock().unwrap().echo_errors.push(e.to_string());
+                        }
+                    }
+                }
+                SessionEvent::Frame {
+                    transceiver, frame, ..
+                } => {
+                    s.lock().unwrap().frames.push((transceiver, frame.keyframe));
+                    if echo {
+                        // The first frames may come before our stream may send: not an error.
+                        let _ = pc
+                            .send_frame(transceiver, frame.rtp_timestamp, frame.data.clone())
+                            .await;
+                    }
+                }
+                _ => {}
+            }
+            n += 1;
+            let _ = changed.send(n);
+        }
+    });
+    (seen, rx)
+}
+
+/// Waits until `done(seen)` or `WAIT`.
+fn wait_for(
+    rt: &tokio::runtime::Runtime,
+    seen: &Arc<Mutex<Seen>>,
+    changed: &mut watch::Receiver<u64>,
+    what: &str,
+    done: impl Fn(&Seen) -> bool,
+) -> Result<(), String> {
+    rt.block_on(async {
+        tokio::time::timeout(WAIT, async {
+            while !done(&seen.lock().unwrap()) {
+                if changed.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+        .await
+        .map_err(|_| format!("timed out waiting for {what}: {:?}", seen.lock().unwrap()))
+    })?;
+    if done(&seen.lock().unwrap()) {
+        Ok(())
+    } else {
+        Err(format!("event stream ended before {what}"))
+    }
+}
+
+#[test]
+fn firefox_offers_and_our_peer_connection_echoes_data_and_media() -> TestResult {
+    let Some(mut firefox) = BrowserPeer::start_firefox()? else {
+        return Ok(());
+    };
+    firefox.new_pc("f", json!({"bundlePolicy": "max-bundle"}))?;
+    let media = Media {
+        audio: 1,
+        video: 1,
+        data: true,
+        ..Media::default()
+    };
+    firefox.add_transceivers("f", &media)?;
+    let offer = firefox.create_offer("f")?;
+    firefox.set_local("f", "offer", &offer)?;
+    let (gathered, _) = firefox.wait_gathering("f")?;
+
+    let rt = runtime();
+    let (pc, events) =
+        rt.block_on(factory().create_peer_connection(RtcConfiguration::default()))?;
+    let (seen, mut changed) = watch_events(&rt, events, pc.clone(), true);
+    let answer = rt.block_on(async {
+        pc.set_remote_description(JsepSessionDescription::parse(
+            SdpType::Offer,
+            &gathered.sdp,
+        )?)
+        .await?;
+        pc.add_track(MediaType::Audio, "echo-audio", &["echo"])
+            .await?;
+        pc.add_track(MediaType::Video, "echo-video", &["echo"])
+            .await?;
+        let answer = pc.create_answer().await?;
+        pc.set_local_description(answer).await?;
+        Ok::<_, Box<dyn std::error::Error>>(())
+    });
+    answer?;
+    wait_for(&rt, &seen, &mut changed, "our gathering", |s| s.gathered)?;
+    let answer = rt
+        .block_on(pc.local_description())?
+        .ok_or("no local description")?;
+    assert!(
+        answer.to_sdp().contains("a=sendrecv"),
+        "{}",
+        answer.to_sdp()
+    );
+    firefox.set_remote("f", "answer", &answer.to_sdp())?;
+    firefox.wait_state("f", "connected", WAIT)?;
+
+    // Text and binary of several sizes, echoed on the same channel.
+    firefox.dc_send("f", "peerstack", "hello", 5)?;
+    let echoed = firefox.dc_received("f", "peerstack", 5, WAIT)?;
+    assert_eq!(
+        echoed,
+        (0..5).map(|i| format!("hello {i}")).collect::<Vec<_>>()
+    );
+    wait_for(&rt, &seen, &mut changed, "Firefox's channel", |s| {
+        s.channels
+            .iter()
+            .any(|(_, l, remote)| l == "peerstack" && *remote)
+    })?;
+
+    // Firefox's camera frames come back and Firefox decodes them.
+    let stats = firefox.wait_inbound_frames("f", "video", 30, 10, WAIT)?;
+    eprintln!("Firefox inbound video: {stats}");
+    assert_eq!(stats["mimeType"], "video/VP8", "{stats}");
+    assert!(stats["framesDecoded"].as_u64() > Some(0), "{stats}");
+    let audio = firefox.wait_inbound_rtp("f", "audio", 20, WAIT)?;
+    eprintln!("Firefox inbound audio: {audio}");
+    let s = seen.lock().unwrap().clone();
+    assert!(
+        s.frames.iter().any(|(_, key)| *key),
+        "a keyframe arrived: {s:?}"
+    );
+    assert!(s.echo_errors.is_empty(), "{:?}", s.echo_errors);
+
+    let report = rt.block_on(pc.get_stats())?.to_json();
+    assert!(report.contains("\"type\":\"inbound-rtp\""), "{report}");
+    assert!(report.contains("\"type\":\"outbound-rtp\""), "{report}");
+    firefox.close("f")?;
+    rt.block_on(pc.close());
+    Ok(())
+}
+
+#[test]
+fn our_peer_connection_offers_and_firefox_answers() -> TestResult {
+    let Some(mut firefox) = BrowserPeer::start_firefox()? else {
+        return Ok(());
+    };
+    let rt = runtime();
+    let (pc, events) =
+        rt.block_on(factory().create_peer_connection(RtcConfiguration::default()))?;
+    let (seen, mut changed) = watch_events(&rt, events, pc.clone(), false);
+    let (chat, audio, video) = rt.block_on(async {
+        let chat = pc.create_data_channel(DataChannelInit::new("ours")).await?;
+        let audio = pc
+            .add_transceiver(MediaType::Audio, Direction::SendRecv, "a", &["ours"])
+            .await?;
+        let video = pc
+            .add_transceiver(MediaType::Video, Direction::SendRecv, "v", &["ours"])
+            .await?;
+        let offer = pc.create_offer().await?;
+        pc.set_local_description(offer).await?;
+        Ok::<_, Box<dyn std::error::Error>>((chat, audio, video))
+    })?;
+    wait_for(&rt, &seen, &mut changed, "our gathering", |s| s.gathered)?;
+    let offer = rt.block_on(pc.local_description())?.ok_or("no offer")?;
+
+    firefox.new_pc("d", json!({"bundlePolicy": "max-bundle"}))?;
+    firefox.set_remote("d", "offer", &offer.to_sdp())?;
+    let answer = firefox.create_answer("d")?;
+    firefox.set_local("d", "answer", &answer)?;
+    let (answer, _) = firefox.wait_gathering("d")?;
+    assert!(answer.sdp.contains("a=setup:active"), "{}", answer.sdp);
+    rt.block_on(
+        pc.set_remote_description(JsepSessionDescription::parse(SdpType::Answer, &answer.sdp)?),
+    )?;
+    firefox.wait_state("d", "connected", WAIT)?;
+    wait_for(&rt, &seen, &mut changed, "our channel open", |s| {
+        s.channels
+            .iter()
+            .any(|(c, _, remote)| *c == chat && !*remote)
+    })?;
+
+    // Ours to Firefox: empty, UTF-8 text, and binary up to 64 KiB.
+    rt.block_on(async {
+        pc.send_data(chat, Bytes::from_static("grüße ✓".as_bytes()), false)
+            .await?;
+        pc.send_data(chat, Bytes::new(), true).await?;
+        pc.send_data(chat, Bytes::from(vec![7u8; 64 * 1024]), true)
+            .await?;
+        Ok::<_, peerconnection::Error>(())
+    })?;
+    let got = firefox.dc_received("d", "ours", 3, WAIT)?;
+    assert_eq!(
+        got,
+        vec![
+            "grüße ✓".to_string(),
+            "[binary 0]".into(),
+            "[binary 65536]".into()
+        ]
+    );
+    // Firefox to ours.
+    firefox.dc_send("d", "ours", "from firefox", 3)?;
+    wait_for(&rt, &seen, &mut changed, "Firefox's messages", |s| {
+        s.messages.len() >= 3
+    })?;
+    let s = seen.lock().unwrap().clone();
+    assert_eq!(&s.messages[0].2[..], b"from firefox 0");
+
+    // Our audio and video packets reach Firefox's inbound-rtp.
+    let sender = {
+        let pc = pc.clone();
+        rt.spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            for i in 0..150u32 {
+                tick.tick().await;
+                let _ = pc
+                    .send_frame(audio, i * 960, Bytes::from(vec![0xfc, 0xff, 0xfe]))
+                    .await;
+                let key = i % 50 == 0;
+                let mut frame = vec![0x5a_u8; 3000];
+                let head: &[u8] = if key {
+                    &[0x50, 0x2d, 0x01, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01]
+                } else {
+                    &[0x51, 0x2d, 0x01]
+                };
+                frame[..head.len()].copy_from_slice(head);
+                let _ = pc.send_frame(video, i * 1800, Bytes::from(frame)).await;
+            }
+        })
+    };
+    let audio_in = firefox.wait_inbound_rtp("d", "audio", 30, WAIT)?;
+    let video_in = firefox.wait_inbound_rtp("d", "video", 60, WAIT)?;
+    eprintln!("Firefox inbound: {audio_in} {video_in}");
+    sender.abort();
+    firefox.close("d")?;
+    rt.block_on(pc.close());
+    Ok(())
+}
