@@ -1,4 +1,5 @@
-"""Loopback-only aioice, shared by ice_peer.py and connect_bench.py.
+"""Loopback-only aioice, shared by ice_peer.py, connect_bench.py and (through
+interop/aiortc/loopback_guard.py, which adds aiortc's part) the aiortc peer.
 
 Importing this module (before using aioice):
   * refuses any `sendto`/`connect` to an address outside 127.0.0.0/8 and ::1;
@@ -16,6 +17,8 @@ log = logging.getLogger("loopback_guard")
 # ---- hard guard: nothing but loopback, whatever aioice decides to do ----------------------
 
 HOST_ADDRESSES = ["127.0.0.1"]
+# (op, address) of every refused send or connect, for a peer's report.
+REFUSED = []
 ALLOWED_NETWORKS = [ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128")]
 
 
@@ -34,6 +37,7 @@ def _check_destination(op, addr):
         ip = ip.ipv4_mapped
     if not any(ip in net for net in ALLOWED_NETWORKS):
         log.error("refused %s to non-loopback address %s", op, addr)
+        REFUSED.append((op, repr(addr)))
         raise PermissionError(f"loopback guard: {op} to non-loopback address {addr!r} refused")
 
 
