@@ -222,3 +222,50 @@ async fn wrong_calls_are_typed_errors() {
         Err(Error::UnsupportedIceServer { .. })
     ));
 }
+
+/// Glare: both sides offer at once; the polite one (b) takes a's offer, which
+/// rolls its own back (W3C implicit rollback), and answers; both connect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn glare_is_resolved_by_rolling_back_the_polite_side() {
+    let (a, events_a) = factory()
+        .create_peer_connection(RtcConfiguration::default())
+        .await
+        .unwrap();
+    let (b, events_b) = factory()
+        .create_peer_connection(RtcConfiguration::default())
+        .await
+        .unwrap();
+    let mut ea = forward(events_a, b.clone());
+    let _eb = forward(events_b, a.clone());
+    a.create_data_channel(DataChannelInit::new("from-a"))
+        .await
+        .unwrap();
+    b.create_data_channel(DataChannelInit::new("from-b"))
+        .await
+        .unwrap();
+    let offer_a = a.set_local_description_implicit().await.unwrap();
+    let offer_b = b.set_local_description_implicit().await.unwrap();
+    assert_eq!(
+        b.signaling_state().await.unwrap(),
+        SignalingState::HaveLocalOffer
+    );
+    // The impolite side ignores b's offer (perfect negotiation: the application
+    // drops it; applying it would roll a's own offer back instead).
+    drop(offer_b);
+    // The polite side rolls back and answers.
+    b.set_remote_description(offer_a).await.unwrap();
+    assert_eq!(
+        b.signaling_state().await.unwrap(),
+        SignalingState::HaveRemoteOffer
+    );
+    let answer = b.set_local_description_implicit().await.unwrap();
+    a.set_remote_description(answer).await.unwrap();
+    assert_eq!(a.signaling_state().await.unwrap(), SignalingState::Stable);
+    assert_eq!(b.signaling_state().await.unwrap(), SignalingState::Stable);
+    until(&mut ea, |e| {
+        matches!(e, SessionEvent::DataChannelOpen { .. }).then_some(())
+    })
+    .await;
+    a.close().await;
+    b.close().await;
+}

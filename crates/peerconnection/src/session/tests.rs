@@ -513,3 +513,59 @@ fn renegotiation_applies_remove_track_codec_preferences_and_stop() {
     assert!(a.s.send_frame(now, video, 0, &[1, 2, 3]).is_err());
     assert_eq!(a.s.connection_state(), PeerConnectionState::Connected);
 }
+
+#[test]
+fn a_data_channel_added_later_opens_after_renegotiation() {
+    let mut now = Instant::now();
+    let mut a = Peer::new(13, 40_600, now);
+    let mut b = Peer::new(14, 50_600, now);
+    let audio =
+        a.s.add_transceiver(MediaType::Audio, Direction::SendRecv, "mic", &["s"])
+            .unwrap();
+    negotiate(&mut a, &mut b, now);
+    assert!(run(
+        &mut a,
+        &mut b,
+        &mut now,
+        Duration::from_secs(10),
+        |a, b| {
+            a.s.connection_state() == PeerConnectionState::Connected
+                && b.s.connection_state() == PeerConnectionState::Connected
+        }
+    ));
+    a.events.clear();
+    // The first data channel needs a data section: negotiation needed.
+    let chat =
+        a.s.create_data_channel(now, DataChannelInit::new("late"))
+            .unwrap();
+    assert!(a
+        .s
+        .poll_event()
+        .is_some_and(|e| e == SessionEvent::NegotiationNeeded));
+    negotiate(&mut a, &mut b, now);
+    let contents = &a.s.local_description().unwrap().description().contents;
+    assert_eq!(
+        contents.len(),
+        2,
+        "the audio section kept, a data section added"
+    );
+    assert_eq!(contents[1].media.media_type, MediaType::Application);
+    // DTLS is already up: the association starts at once on the same transport.
+    assert!(run(
+        &mut a,
+        &mut b,
+        &mut now,
+        Duration::from_secs(5),
+        |a, b| { a.opened(false) == Some(chat) && b.opened(true).is_some() }
+    ));
+    a.s.send_data(now, chat, b"late hello", false).unwrap();
+    assert!(run(
+        &mut a,
+        &mut b,
+        &mut now,
+        Duration::from_secs(2),
+        |_, b| { b.messages().iter().any(|m| &m[..] == b"late hello") }
+    ));
+    // And audio still flows on the old section.
+    a.s.send_frame(now, audio, 0, &[0xfc, 1, 2]).unwrap();
+}
