@@ -7,7 +7,9 @@
 //!   TURN over UDP, (b) the same with TURN over TCP, (c) two peers with ICE-TCP
 //!   candidates (they have UDP ones too, so this shows that TCP candidates are
 //!   signalled and do not break anything), then (d) the ice crate's
-//!   `#[ignore]`d coturn tests (`crates/ice/tests/turn.rs`).
+//!   `#[ignore]`d coturn tests (`crates/ice/tests/turn.rs`) and (e) two
+//!   PeerConnections with ICE transport policy relay
+//!   (`crates/peerconnection/tests/turn_relay.rs`).
 //! - `interop-ice-nat` (root only): five named namespaces (`ip netns`) make two
 //!   hosts behind two NATs on a "public" bridge that runs coturn:
 //!
@@ -346,6 +348,7 @@ pub(super) fn interop_ice_coturn(ctx: &Context) -> Outcome {
 fn coturn_suite(ctx: &Context) -> Result<Vec<Report>, String> {
     let peer = build_example(&ctx.root, "ice", "ice-peer")?;
     let turn_tests = build_test_executable(&ctx.root, "ice", "turn")?;
+    let relay_test = build_test_executable(&ctx.root, "peerconnection", "turn_relay")?;
     let xtask =
         std::env::current_exe().map_err(|e| format!("where is the xtask executable? {e}"))?;
     let peer = utf8(&peer)?.to_owned();
@@ -448,6 +451,29 @@ fn coturn_suite(ctx: &Context) -> Result<Vec<Report>, String> {
         }
     });
     report(&mut reports, "turn-tests", result, start);
+
+    // (e) two PeerConnections with ICE transport policy relay, same coturn.
+    println!("\n--> (e) relay-only PeerConnections (crates/peerconnection/tests/turn_relay.rs)");
+    let start = Instant::now();
+    let mut tests = command(&prefix, utf8(&relay_test)?);
+    tests
+        .args(["--ignored", "--test-threads=1", "--nocapture"])
+        .env(REQUIRE_PEERS, "1")
+        .env("PEERSTACK_TURN", &turn)
+        .current_dir(ctx.root.join("crates/peerconnection"));
+    let out = run_captured(&mut tests, TURN_TESTS_LIMIT, true);
+    let result = out.result.and_then(|()| {
+        if out
+            .lines
+            .iter()
+            .any(|l| l.contains("relay <-> relay on both sides"))
+        {
+            Ok("relay <-> relay on both sides".to_string())
+        } else {
+            Err("the relay-only PeerConnection test did not run".into())
+        }
+    });
+    report(&mut reports, "peerconnection-relay", result, start);
 
     drop(coturn);
     drop(netns);

@@ -1,0 +1,189 @@
+//! Two PeerConnections with ICE transport policy `relay` through coturn on
+//! 127.0.0.1: only relay candidates are gathered and signalled, the data
+//! channel opens and carries messages both ways, and getStats' selected pair
+//! is relay ↔ relay on both sides.
+//!
+//! Ignored by `cargo test`: it needs coturn. `cargo xtask test-all --only
+//! interop-ice-coturn` starts coturn in a loopback-only namespace
+//! (`--allow-loopback-peers`) and runs it with `PEERSTACK_TURN=ADDR,USER,PASS`
+//! and `PEERSTACK_REQUIRE_PEERS=1`.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use bytes::Bytes;
+use peerconnection::media_channels::data::DataChannelInit;
+use peerconnection::media_channels::sdp::dtls_transport::ice::network::NetworkFilter;
+use peerconnection::peer_connection::{
+    PeerConnection, PeerConnectionEvents, PeerConnectionFactory,
+};
+use peerconnection::session::SessionEvent;
+use peerconnection::stats::IceCandidateType;
+use peerconnection::{IceServer, IceTransportPolicy, RtcConfiguration, RtcStats};
+use tokio::sync::mpsc;
+
+/// Candidates of `events` to `to` once it has the remote description (all of
+/// them must be relay ones); everything else to the returned stream.
+fn forward(
+    mut events: PeerConnectionEvents,
+    to: PeerConnection,
+) -> mpsc::UnboundedReceiver<SessionEvent> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        let mut retry = tokio::time::interval(Duration::from_millis(5));
+        loop {
+            tokio::select! {
+                e = events.recv() => match e {
+                    None => return,
+                    Some(SessionEvent::IceCandidate(c)) => {
+                        assert!(
+                            c.candidate_line().contains(" typ relay"),
+                            "relay policy signalled {}",
+                            c.candidate_line()
+                        );
+                        held.push(c);
+                    }
+                    Some(e) => {
+                        if tx.send(e).is_err() {
+                            return;
+                        }
+                    }
+                },
+                _ = retry.tick(), if !held.is_empty() => {}
+            }
+            if !held.is_empty() && matches!(to.remote_description().await, Ok(Some(_))) {
+                for c in held.drain(..) {
+                    to.add_ice_candidate(c).await.expect("candidate taken");
+                }
+            }
+        }
+    });
+    rx
+}
+
+async fn until<T>(
+    rx: &mut mpsc::UnboundedReceiver<SessionEvent>,
+    mut pick: impl FnMut(SessionEvent) -> Option<T>,
+) -> T {
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let e = rx.recv().await.expect("event stream ended");
+            if let Some(t) = pick(e) {
+                return t;
+            }
+        }
+    })
+    .await
+    .expect("timed out waiting for an event")
+}
+
+fn selected_kinds(
+    report: &peerconnection::RtcStatsReport,
+) -> Option<(IceCandidateType, IceCandidateType)> {
+    let pair = report.iter().find_map(|s| match s {
+        RtcStats::CandidatePair(p) => Some(p.clone()),
+        _ => None,
+    })?;
+    let kind = |id: &str| {
+        report.iter().find_map(|s| match s {
+            RtcStats::LocalCandidate(c) | RtcStats::RemoteCandidate(c) if c.id == id => {
+                Some(c.candidate_type)
+            }
+            _ => None,
+        })
+    };
+    Some((
+        kind(&pair.local_candidate_id)?,
+        kind(&pair.remote_candidate_id)?,
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs coturn: cargo xtask test-all --only interop-ice-coturn"]
+async fn relay_only_peer_connections_through_coturn() {
+    let Some(turn) = std::env::var("PEERSTACK_TURN").ok() else {
+        assert!(
+            std::env::var_os("PEERSTACK_REQUIRE_PEERS").is_none(),
+            "PEERSTACK_TURN (ADDR,USER,PASS of a TURN server) is not set"
+        );
+        println!("skipped: PEERSTACK_TURN is not set");
+        return;
+    };
+    let parts: Vec<&str> = turn.split(',').collect();
+    let [addr, user, pass] = parts[..] else {
+        panic!("PEERSTACK_TURN must be ADDR,USER,PASS, not {turn:?}");
+    };
+    let mut server = IceServer::new([format!("turn:{addr}")]);
+    server.username = Some(user.into());
+    server.credential = Some(pass.into());
+    let config = RtcConfiguration {
+        ice_servers: vec![server],
+        ice_transport_policy: IceTransportPolicy::Relay,
+        ..RtcConfiguration::default()
+    };
+    let factory = PeerConnectionFactory::new()
+        .with_network_filter(NetworkFilter::only(&[IpAddr::V4(Ipv4Addr::LOCALHOST)]));
+    let (a, events_a) = factory
+        .create_peer_connection(config.clone())
+        .await
+        .unwrap();
+    let (b, events_b) = factory.create_peer_connection(config).await.unwrap();
+    let mut ea = forward(events_a, b.clone());
+    let mut eb = forward(events_b, a.clone());
+
+    let chat = a
+        .create_data_channel(DataChannelInit::new("relayed"))
+        .await
+        .unwrap();
+    let offer = a.set_local_description_implicit().await.unwrap();
+    b.set_remote_description(offer).await.unwrap();
+    let answer = b.set_local_description_implicit().await.unwrap();
+    a.set_remote_description(answer).await.unwrap();
+
+    until(&mut ea, |e| {
+        matches!(e, SessionEvent::DataChannelOpen { .. }).then_some(())
+    })
+    .await;
+    let theirs = until(&mut eb, |e| match e {
+        SessionEvent::DataChannelOpen {
+            channel,
+            remote: true,
+            ..
+        } => Some(channel),
+        _ => None,
+    })
+    .await;
+    a.send_data(chat, Bytes::from_static(b"through the relay"), false)
+        .await
+        .unwrap();
+    let got = until(&mut eb, |e| match e {
+        SessionEvent::DataChannelMessage { data, .. } => Some(data),
+        _ => None,
+    })
+    .await;
+    assert_eq!(&got[..], b"through the relay");
+    b.send_data(theirs, Bytes::from_static(b"and back"), false)
+        .await
+        .unwrap();
+    let got = until(&mut ea, |e| match e {
+        SessionEvent::DataChannelMessage { data, .. } => Some(data),
+        _ => None,
+    })
+    .await;
+    assert_eq!(&got[..], b"and back");
+
+    for pc in [&a, &b] {
+        let report = pc.get_stats().await.unwrap();
+        let kinds = selected_kinds(&report).expect("a selected pair with both candidates");
+        assert_eq!(
+            kinds,
+            (IceCandidateType::Relay, IceCandidateType::Relay),
+            "{}",
+            report.to_json()
+        );
+    }
+    println!("relay <-> relay on both sides through {addr}");
+    a.close().await;
+    b.close().await;
+}
