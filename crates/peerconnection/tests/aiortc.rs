@@ -497,8 +497,13 @@ fn aiortc_offers_and_our_peer_connection_echoes_data_and_media() -> TestResult {
         .to_sdp();
     assert!(answer.contains("a=sendrecv"), "{answer}");
     assert!(answer.contains("a=candidate:"), "{answer}");
+    let answered = std::time::Instant::now();
     aiortc.set_answer(&answer)?;
     aiortc.wait_connected()?;
+    println!(
+        "aiortc offers: connected {:.0} ms after the answer",
+        answered.elapsed().as_secs_f64() * 1e3
+    );
 
     // Every message comes back on aiortc's channel, in order, unchanged.
     let sent = messages();
@@ -585,10 +590,15 @@ fn our_peer_connection_offers_and_aiortc_answers() -> TestResult {
     let offer = rt.block_on(pc.local_description())?.ok_or("no offer")?;
 
     let answer = aiortc.answer(&offer.to_sdp())?;
+    let answered = std::time::Instant::now();
     rt.block_on(
         pc.set_remote_description(JsepSessionDescription::parse(SdpType::Answer, &answer)?),
     )?;
     aiortc.wait_connected()?;
+    println!(
+        "we offer, aiortc answers: connected {:.0} ms after the answer",
+        answered.elapsed().as_secs_f64() * 1e3
+    );
     wait_for(&rt, &seen, &mut changed, "our channel open", |s| {
         s.channels
             .iter()

@@ -189,8 +189,13 @@ pub(crate) fn browser_offers_and_we_echo(
         "{}",
         answer.to_sdp()
     );
+    let answered = std::time::Instant::now();
     browser.set_remote("c", "answer", &answer.to_sdp())?;
     browser.wait_state("c", "connected", WAIT)?;
+    println!(
+        "{name} offers: connected {:.0} ms after the answer",
+        answered.elapsed().as_secs_f64() * 1e3
+    );
 
     // Text and binary of several sizes, echoed on the same channel.
     browser.dc_send("c", "peerstack", "hello", 5)?;
@@ -255,10 +260,15 @@ pub(crate) fn we_offer_and_the_browser_answers(
     let answer = browser.create_answer("d")?;
     browser.set_local("d", "answer", &answer)?;
     let (answer, _) = browser.wait_gathering("d")?;
+    let answered = std::time::Instant::now();
     rt.block_on(
         pc.set_remote_description(JsepSessionDescription::parse(SdpType::Answer, &answer.sdp)?),
     )?;
     browser.wait_state("d", "connected", WAIT)?;
+    println!(
+        "we offer, {name} answers: connected {:.0} ms after the answer",
+        answered.elapsed().as_secs_f64() * 1e3
+    );
     wait_for(&rt, &seen, &mut changed, "our channel open", |s| {
         s.channels
             .iter()
