@@ -269,6 +269,9 @@ impl TransportSetup {
     }
 }
 
+/// Event queue capacity kept while idle ([`TransportController::handle_timeout`]).
+const IDLE_EVENT_CAPACITY: usize = 4;
+
 /// The TransportController.
 ///
 /// ```
@@ -728,6 +731,19 @@ impl TransportController {
             }
         }
         self.update(now);
+        for c in self
+            .transports
+            .iter_mut()
+            .flat_map(JsepTransport::channels_mut)
+        {
+            c.dtls.compact_idle();
+        }
+        // Idle compaction on a timer, never per packet: a burst (gathering,
+        // the handshake) grows the event queue; an idle connection should not
+        // keep that capacity.
+        if self.events.is_empty() && self.events.capacity() > IDLE_EVENT_CAPACITY {
+            self.events.shrink_to(IDLE_EVENT_CAPACITY);
+        }
     }
 
     /// Closes DTLS (close_notify) and ICE on every transport.

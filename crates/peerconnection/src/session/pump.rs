@@ -85,6 +85,11 @@ impl Session {
             self.manager.handle_timeout(now);
         }
         self.drain(now);
+        // Idle compaction on a timer, never per packet: gathering and the
+        // handshakes grow the event queue; an idle session keeps little.
+        if self.events.is_empty() && self.events.capacity() > 4 {
+            self.events.shrink_to(4);
+        }
     }
 
     /// The next event.

@@ -267,8 +267,25 @@ pub fn offer_restarts_ice(
 #[derive(Debug, Clone)]
 pub struct MediaSessionDescriptionFactory {
     transport: TransportDescriptionFactory,
-    audio_codecs: Vec<Codec>,
-    video_codecs: Vec<Codec>,
+    /// Shared: every factory with the default codecs points at one list (a
+    /// server with thousands of sessions keeps one copy).
+    audio_codecs: SharedCodecs,
+    video_codecs: SharedCodecs,
+}
+
+/// A shared list of codecs.
+type SharedCodecs = std::sync::Arc<[Codec]>;
+
+/// The built-in audio and video codec lists of [`CodecConfig::default`], made once.
+fn default_codecs() -> &'static (SharedCodecs, SharedCodecs) {
+    static DEFAULT: std::sync::OnceLock<(SharedCodecs, SharedCodecs)> = std::sync::OnceLock::new();
+    DEFAULT.get_or_init(|| {
+        let config = CodecConfig::default();
+        (
+            codecs_for(&MediaType::Audio, &config).into(),
+            codecs_for(&MediaType::Video, &config).into(),
+        )
+    })
 }
 
 const SECURE_RTP_PROTOCOLS: [&str; 4] = [
@@ -281,7 +298,12 @@ const SECURE_RTP_PROTOCOLS: [&str; 4] = [
 impl MediaSessionDescriptionFactory {
     /// A factory with the built-in codecs ([`CodecConfig::default`]).
     pub fn new(transport: TransportDescriptionFactory) -> MediaSessionDescriptionFactory {
-        MediaSessionDescriptionFactory::with_codec_config(transport, &CodecConfig::default())
+        let (audio, video) = default_codecs();
+        MediaSessionDescriptionFactory {
+            transport,
+            audio_codecs: audio.clone(),
+            video_codecs: video.clone(),
+        }
     }
 
     /// A factory with the built-in codecs chosen by `config`.
@@ -291,8 +313,8 @@ impl MediaSessionDescriptionFactory {
     ) -> MediaSessionDescriptionFactory {
         MediaSessionDescriptionFactory {
             transport,
-            audio_codecs: codecs_for(&MediaType::Audio, config),
-            video_codecs: codecs_for(&MediaType::Video, config),
+            audio_codecs: codecs_for(&MediaType::Audio, config).into(),
+            video_codecs: codecs_for(&MediaType::Video, config).into(),
         }
     }
 
@@ -308,7 +330,7 @@ impl MediaSessionDescriptionFactory {
 
     /// Replaces the supported audio codecs.
     pub fn set_audio_codecs(&mut self, codecs: Vec<Codec>) {
-        self.audio_codecs = codecs;
+        self.audio_codecs = codecs.into();
     }
 
     /// The supported video codecs, in preference order.
@@ -318,7 +340,7 @@ impl MediaSessionDescriptionFactory {
 
     /// Replaces the supported video codecs.
     pub fn set_video_codecs(&mut self, codecs: Vec<Codec>) {
-        self.video_codecs = codecs;
+        self.video_codecs = codecs.into();
     }
 
     /// The codecs a section may use: the supported ones, filtered and
@@ -331,7 +353,7 @@ impl MediaSessionDescriptionFactory {
         };
         let prefs = &options.codec_preferences;
         if prefs.is_empty() {
-            return supported.clone();
+            return supported.to_vec();
         }
         let want_rtx = prefs.iter().any(Codec::is_rtx);
         let mut primaries: Vec<(usize, &Codec)> = supported
