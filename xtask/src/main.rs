@@ -34,7 +34,8 @@ commands:
   test-all [--quick] [--only STEP,...]
                        run every check in order and print a summary; exits non-zero
                        if any step failed. Steps: fmt, clippy, doc, test (unit, integration,
-                       doc), main-job (the README's loopback example in a loopback-only
+                       doc), main-job (the README's loopback example, file-transfer and
+                       10,000 connected PeerConnections, in a loopback-only
                        namespace), fuzz (every target of every crates/*/fuzz for $FUZZ_SECONDS,
                        default 20), interop-stun (real peers: coturn, turnutils_stunclient,
                        Debian's stun client, inside a loopback-only network namespace;

@@ -524,7 +524,9 @@ pub(crate) const MAIN_JOB: &[&str] = &[
 /// `main-job`: the README's first command ([`MAIN_JOB`]: two
 /// PeerConnections, trickle ICE, DTLS, a data channel and media on
 /// 127.0.0.1), run as written inside the loopback-only namespace, so the
-/// first thing a user tries cannot silently break.
+/// first thing a user tries cannot silently break; then the file-transfer
+/// example between two processes, and 10,000 connected PeerConnections in one
+/// process (`crates/peerconnection/tests/scale.rs`, release).
 fn main_job(ctx: &Context) -> Outcome {
     if let Some(why) = cmd::netns_unavailable() {
         return Outcome::Skipped(format!("no loopback-only namespace: {why}"));
@@ -542,7 +544,37 @@ fn main_job(ctx: &Context) -> Outcome {
             "loopback",
         ]))?;
         cmd::run(cmd::in_loopback_netns(Path::new(&cargo), &MAIN_JOB[1..]).current_dir(&ctx.root))?;
-        file_transfer(ctx)
+        file_transfer(ctx)?;
+        // 10,000 connected PeerConnections in this one process.
+        let scale = build_executable(
+            &ctx.root,
+            &[
+                "test",
+                "--release",
+                "-p",
+                "peerconnection",
+                "--test",
+                "scale",
+                "--no-run",
+            ],
+            "scale",
+        )?;
+        // One UDP socket each: raise the open-file limit first (root may go
+        // past the hard limit; others get the hard limit).
+        let scale = scale.to_string_lossy().to_string();
+        cmd::run(
+            cmd::in_loopback_netns(
+                Path::new("sh"),
+                &[
+                    "-c",
+                    r#"ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@""#,
+                    &scale,
+                    "--ignored",
+                    "--nocapture",
+                ],
+            )
+            .current_dir(ctx.root.join("crates/peerconnection")),
+        )
     };
     run().into()
 }
