@@ -23,7 +23,10 @@
 //!
 //! Then ours+dtls, str0m and webrtc-rs again over loopback UDP sockets
 //! (`data_channel_bulk_udp`): the same pairs, each datagram sent on one
-//! socket and read from the other at once, still one thread.
+//! socket and read from the other at once, still one thread; and ours
+//! through the public async `PeerConnection` API (two connections with
+//! their own tasks and sockets on one current-thread tokio runtime, every
+//! `send_data` and `buffered_amount` a call into the connection's task).
 //!
 //! `cargo bench -p peerstack-benches --bench data_channel`
 
@@ -651,6 +654,128 @@ mod webrtc_rs {
 }
 
 // ---------------------------------------------------------------------------
+// ours through the public PeerConnection API (loopback UDP only)
+// ---------------------------------------------------------------------------
+
+mod ours_pc {
+    use super::*;
+    use peerconnection::media_channels::data::DataChannelInit;
+    use peerconnection::media_channels::sdp::dtls_transport::ice::network::NetworkFilter;
+    use peerconnection::peer_connection::{
+        PeerConnection, PeerConnectionEvents, PeerConnectionFactory,
+    };
+    use peerconnection::session::{DataChannelId, SessionEvent};
+    use peerconnection::RtcConfiguration;
+    use tokio::sync::mpsc;
+
+    pub(crate) struct Pair {
+        rt: tokio::runtime::Runtime,
+        a: PeerConnection,
+        _b: PeerConnection,
+        channel: DataChannelId,
+        /// Message bytes b received, as b's event task sees them.
+        received: mpsc::UnboundedReceiver<usize>,
+    }
+
+    /// Candidates to `to` once it has the remote description; channel opens
+    /// and message sizes to `tx`.
+    async fn pump(
+        mut events: PeerConnectionEvents,
+        to: PeerConnection,
+        tx: mpsc::UnboundedSender<usize>,
+    ) {
+        let mut held = Vec::new();
+        while let Some(e) = events.recv().await {
+            match e {
+                SessionEvent::IceCandidate(c) => held.push(c),
+                // 0: the channel opened here.
+                SessionEvent::DataChannelOpen { .. } => {
+                    let _ = tx.send(0);
+                }
+                SessionEvent::DataChannelMessage { data, .. } => {
+                    let _ = tx.send(data.len());
+                }
+                _ => {}
+            }
+            if !held.is_empty() && matches!(to.remote_description().await, Ok(Some(_))) {
+                for c in held.drain(..) {
+                    let _ = to.add_ice_candidate(c).await;
+                }
+            }
+        }
+    }
+
+    impl Pair {
+        /// Two PeerConnections on one current-thread runtime, a channel open.
+        pub(crate) fn connect() -> Pair {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let (a, b, channel, received) = rt.block_on(async {
+                let factory =
+                    PeerConnectionFactory::new().with_network_filter(NetworkFilter::only(&[
+                        std::net::IpAddr::V4(Ipv4Addr::LOCALHOST),
+                    ]));
+                let (a, ea) = factory
+                    .create_peer_connection(RtcConfiguration::default())
+                    .await
+                    .unwrap();
+                let (b, eb) = factory
+                    .create_peer_connection(RtcConfiguration::default())
+                    .await
+                    .unwrap();
+                let (tx_a, mut rx_a) = mpsc::unbounded_channel();
+                let (tx_b, mut rx_b) = mpsc::unbounded_channel();
+                tokio::spawn(pump(ea, b.clone(), tx_a));
+                tokio::spawn(pump(eb, a.clone(), tx_b));
+                let channel = a
+                    .create_data_channel(DataChannelInit::new("bulk"))
+                    .await
+                    .unwrap();
+                let offer = a.set_local_description_implicit().await.unwrap();
+                b.set_remote_description(offer).await.unwrap();
+                let answer = b.set_local_description_implicit().await.unwrap();
+                a.set_remote_description(answer).await.unwrap();
+                assert_eq!(rx_a.recv().await, Some(0), "a's channel opened");
+                assert_eq!(rx_b.recv().await, Some(0), "b's channel opened");
+                (a, b, channel, rx_b)
+            });
+            Pair {
+                rt,
+                a,
+                _b: b,
+                channel,
+                received,
+            }
+        }
+
+        pub(crate) fn transfer(&mut self, msg: &[u8], total: usize, window: usize) {
+            let msg = Bytes::copy_from_slice(msg);
+            let (a, channel, received) = (&self.a, self.channel, &mut self.received);
+            self.rt.block_on(async move {
+                let (mut sent, mut got) = (0, 0);
+                while got < total {
+                    // One round trip for the window, then the messages queued
+                    // without waiting (queue_data, W3C's synchronous send).
+                    let mut room = window.saturating_sub(a.buffered_amount(channel).await.unwrap());
+                    while sent < total && room > 0 {
+                        a.queue_data(channel, msg.clone(), true).await.unwrap();
+                        sent += msg.len();
+                        room = room.saturating_sub(msg.len());
+                    }
+                    got += received.recv().await.expect("b's events");
+                    while let Ok(n) = received.try_recv() {
+                        got += n;
+                    }
+                }
+                assert_eq!(got, total);
+            });
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("data_channel_bulk");
@@ -691,11 +816,15 @@ fn bench(c: &mut Criterion) {
     let mut ours_dtls = ours_dtls::Pair::connect(true);
     let mut str0m = str0m_side::Pair::connect(true);
     let mut webrtc = webrtc_rs::Pair::connect(true);
+    let mut ours_pc = ours_pc::Pair::connect();
     for (size, window) in [(16 * 1024, 64 * 1024), (1024, 64 * 1024)] {
         let msg = vec![0x5a_u8; size];
         let name = format!("{}KiB_window{}KiB", size / 1024, window / 1024);
         g.bench_function(format!("ours+dtls/{name}"), |b| {
             b.iter(|| ours_dtls.transfer(black_box(&msg), TOTAL, window))
+        });
+        g.bench_function(format!("ours/peer_connection/{name}"), |b| {
+            b.iter(|| ours_pc.transfer(black_box(&msg), TOTAL, window))
         });
         g.bench_function(format!("str0m/{name}"), |b| {
             b.iter(|| str0m.transfer(black_box(&msg), TOTAL, window))

@@ -250,11 +250,19 @@ async fn run(megabytes: usize) -> Result<(), String> {
         tokio::spawn(async move {
             let mut sent = 0;
             while sent < total {
-                if a.buffered_amount(chat).await? < WINDOW {
-                    a.send_data(chat, message.clone(), true).await?;
+                // One round trip for the room in the window, then messages
+                // queued without waiting for each (W3C's synchronous send).
+                let room = WINDOW.saturating_sub(a.buffered_amount(chat).await?);
+                if room < MESSAGE {
+                    tokio::time::sleep(Duration::from_micros(200)).await;
+                    continue;
+                }
+                for _ in 0..room / MESSAGE {
+                    if sent >= total {
+                        break;
+                    }
+                    a.queue_data(chat, message.clone(), true).await?;
                     sent += MESSAGE;
-                } else {
-                    tokio::time::sleep(Duration::from_millis(1)).await;
                 }
             }
             Ok::<(), peerconnection::Error>(())

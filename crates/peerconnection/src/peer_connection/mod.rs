@@ -411,6 +411,29 @@ impl PeerConnection {
             .await?
     }
 
+    /// Queues a message without waiting for the connection's task to take
+    /// it (W3C `send` is synchronous too): one message to the task and no
+    /// reply, so a sender that keeps a window of bytes in flight pays one
+    /// round trip per window (`buffered_amount`), not two per message. An
+    /// error (the channel closed, a message over the peer's
+    /// max-message-size, a full send buffer) comes back as
+    /// [`SessionEvent::DataChannelError`] for that channel. Waits only when
+    /// the task's command queue is full; `Err(Closed)` once the connection
+    /// ended.
+    pub async fn queue_data(
+        &self,
+        channel: DataChannelId,
+        data: Bytes,
+        binary: bool,
+    ) -> Result<(), Error> {
+        let call: Call = Box::new(move |s, now| {
+            if let Err(e) = s.send_data(now, channel, &data, binary) {
+                s.report_data_error(channel, e);
+            }
+        });
+        self.commands.send(call).await.map_err(|_| Error::Closed)
+    }
+
     /// A data channel's `bufferedAmount`.
     pub async fn buffered_amount(&self, channel: DataChannelId) -> Result<usize, Error> {
         self.call(move |s, _| s.buffered_amount(channel)).await?

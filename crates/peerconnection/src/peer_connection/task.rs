@@ -18,6 +18,9 @@ use crate::session::{Session, SessionEvent};
 /// channel's own capacity; past it the oldest are dropped (with a warning).
 const EVENT_BACKLOG: usize = 65_536;
 
+/// Most queued calls run between two flushes.
+const COMMAND_BATCH: usize = 256;
+
 /// A socket's owner: the transport and the ICE component.
 type Owner = (TransportId, u16);
 
@@ -96,7 +99,17 @@ impl Driver {
                 wake = self.sockets.wait(deadline) => Step::Wake(wake),
             };
             match step {
-                Step::Command(Some(call)) => call(&mut self.session, clock()),
+                Step::Command(Some(call)) => {
+                    call(&mut self.session, clock());
+                    // Whatever else is already queued (queue_data bursts) goes
+                    // in before the next flush: one flush for many calls.
+                    for _ in 0..COMMAND_BATCH {
+                        match self.commands.try_recv() {
+                            Ok(call) => call(&mut self.session, clock()),
+                            Err(_) => break,
+                        }
+                    }
+                }
                 Step::Command(None) => {
                     tracing::debug!("every PeerConnection handle dropped: closing");
                     self.session.close(clock());

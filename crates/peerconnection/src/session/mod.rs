@@ -585,6 +585,19 @@ impl Session {
         Ok(())
     }
 
+    /// Reports a failed send of `channel` as an event (for sends whose caller
+    /// does not wait for the result, as `PeerConnection::queue_data`).
+    pub fn report_data_error(&mut self, channel: DataChannelId, error: Error) {
+        let error = match error {
+            Error::Media(e) => e,
+            _ => media_channels::Error::InvalidInput("no such data channel"),
+        };
+        self.events.push_back(SessionEvent::DataChannelError {
+            channel: Some(channel),
+            error,
+        });
+    }
+
     /// Bytes queued on a data channel and not yet acknowledged (W3C
     /// `bufferedAmount`).
     pub fn buffered_amount(&mut self, channel: DataChannelId) -> Result<usize, Error> {
