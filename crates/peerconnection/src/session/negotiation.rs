@@ -478,6 +478,13 @@ impl Session {
                 }
             }
             self.manager.update_demuxer(channel);
+            // A channel made by a renegotiation on a transport whose DTLS is
+            // already up may send at once (the DtlsConnected event is past).
+            if self.dtls_connected(&name) {
+                if let Some(c) = self.manager.channel_mut(channel) {
+                    c.set_writable(now, true);
+                }
+            }
             let peer_sends = theirs.is_some_and(|t| {
                 !t.rejected
                     && matches!(t.media.direction, Direction::SendRecv | Direction::SendOnly)

@@ -569,3 +569,82 @@ fn a_data_channel_added_later_opens_after_renegotiation() {
     // And audio still flows on the old section.
     a.s.send_frame(now, audio, 0, &[0xfc, 1, 2]).unwrap();
 }
+
+#[test]
+fn a_track_added_later_flows_after_renegotiation() {
+    let mut now = Instant::now();
+    let mut a = Peer::new(15, 40_700, now);
+    let mut b = Peer::new(16, 50_700, now);
+    let chat =
+        a.s.create_data_channel(now, DataChannelInit::new("first"))
+            .unwrap();
+    negotiate(&mut a, &mut b, now);
+    assert!(run(
+        &mut a,
+        &mut b,
+        &mut now,
+        Duration::from_secs(10),
+        |a, b| { a.opened(false) == Some(chat) && b.opened(true).is_some() }
+    ));
+    // Video added to a running session: a new section on the same BUNDLE transport.
+    let video = a.s.add_track(MediaType::Video, "cam", &["s"]).unwrap();
+    negotiate(&mut a, &mut b, now);
+    let sections = &a.s.local_description().unwrap().description().contents;
+    assert_eq!(
+        sections.len(),
+        2,
+        "the data section kept, a video section added"
+    );
+    assert_eq!(sections[1].media.media_type, MediaType::Video);
+    assert_eq!(
+        a.s.local_description()
+            .unwrap()
+            .description()
+            .bundle_group()
+            .unwrap()
+            .mids
+            .len(),
+        2
+    );
+    let b_video =
+        b.s.transceivers()
+            .find(|(_, k)| **k == MediaType::Video)
+            .map(|(id, _)| id)
+            .unwrap();
+    for i in 0..10u32 {
+        let key = i == 0;
+        let mut frame = vec![0x5a_u8; 2500];
+        let head: &[u8] = if key {
+            &[0x50, 0x2d, 0x01, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01]
+        } else {
+            &[0x51, 0x2d, 0x01]
+        };
+        frame[..head.len()].copy_from_slice(head);
+        a.s.send_frame(now, video, i * 3000, &frame).unwrap();
+        run(
+            &mut a,
+            &mut b,
+            &mut now,
+            Duration::from_millis(40),
+            |_, _| false,
+        );
+    }
+    let frames = b
+        .events
+        .iter()
+        .filter(|e| matches!(e, SessionEvent::Frame { transceiver, .. } if *transceiver == b_video))
+        .count();
+    assert!(
+        frames >= 8,
+        "{frames} video frames arrived on the renegotiated section"
+    );
+    // The data channel kept working across the renegotiation.
+    a.s.send_data(now, chat, b"still here", false).unwrap();
+    assert!(run(
+        &mut a,
+        &mut b,
+        &mut now,
+        Duration::from_secs(2),
+        |_, b| { b.messages().iter().any(|m| &m[..] == b"still here") }
+    ));
+}
