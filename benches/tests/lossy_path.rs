@@ -8,7 +8,9 @@
 //! segments and our DTLS datagrams cross exactly the same emulated path.
 //!
 //! Measured, one after the other, for [`DURATION`] each: bytes delivered to
-//! the receiving application per second, from the first byte offered.
+//! the receiving application per second, from the first byte offered. Ours
+//! and CUBIC (the checked pair) run twice each, alternating, and their means
+//! are compared.
 //! - Linux TCP with each congestion controller the namespace allows
 //!   (`TCP_CONGESTION`): CUBIC (Linux's default), Reno, and BBR when present.
 //! - Ours: one reliable ordered data channel (`SctpTransport`) over our
@@ -351,17 +353,21 @@ fn data_channel_against_tcp_on_a_lossy_path() {
         "path: {DELAY_MS} ms each way, {LOSS} loss each way, {} s per transfer",
         DURATION.as_secs()
     );
-    let ours = ours();
-    let mut cubic = None;
-    for cc in ["cubic", "reno", "bbr"] {
+    // The checked pair, ours and CUBIC, alternates twice: at 1 % loss one
+    // 15 s transfer varies by ±20 %, two halve the spread of the ratio.
+    let (mut ours_sum, mut cubic_sum) = (0.0, 0.0);
+    for _ in 0..2 {
+        ours_sum += ours();
+        cubic_sum += tcp("cubic").expect("TCP CUBIC could not be measured");
+    }
+    let (ours, cubic) = (ours_sum / 2.0, cubic_sum / 2.0);
+    println!("ours / TCP cubic (means of two each): {:.2}", ours / cubic);
+    // For the record: the other controllers this kernel allows.
+    for cc in ["reno", "bbr"] {
         if let Some(rate) = tcp(cc) {
             println!("ours / TCP {cc}: {:.2}", ours / rate);
-            if cc == "cubic" {
-                cubic = Some(rate);
-            }
         }
     }
-    let cubic = cubic.expect("TCP CUBIC could not be measured");
     let ratio = ours / cubic;
     assert!(
         ratio >= MIN_RATIO_TO_CUBIC,
