@@ -8,7 +8,7 @@ peers), which
     every interface address *except* 127.0.0.1);
   * stops aioice from resolving remote mDNS (`.local`) candidates (multicast to
     224.0.0.251): they are dropped;
-and then replaces aiortc's default ICE server (stun:stun.l.google.com:19302, which
+and then replaces aiortc's default ICE server (a public STUN server, which
 aiortc uses when `RTCConfiguration.iceServers` is None) by no server at all. peer.py
 also passes `iceServers=[]` explicitly. asyncio's datagram transports send through
 socket.sendto too, so the guard covers them.

@@ -177,7 +177,7 @@ class Peer:
     def _new_pc(self):
         if self.pc is not None:
             raise ValueError("this peer already has a connection")
-        # iceServers=[]: without it aiortc uses stun.l.google.com (loopback_guard also
+        # iceServers=[]: without it aiortc uses its public default STUN server (loopback_guard also
         # removes that default).
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         pc = self.pc
