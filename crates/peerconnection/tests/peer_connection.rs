@@ -12,66 +12,27 @@ use peerconnection::media_channels::sdp::dtls_transport::controller::PeerConnect
 use peerconnection::media_channels::sdp::dtls_transport::ice::network::NetworkFilter;
 use peerconnection::media_channels::sdp::model::{Direction, MediaType};
 use peerconnection::media_channels::sdp::{JsepSessionDescription, SdpType};
-use peerconnection::peer_connection::{
-    PeerConnection, PeerConnectionEvents, PeerConnectionFactory,
-};
+use peerconnection::peer_connection::PeerConnectionFactory;
 use peerconnection::session::SessionEvent;
 use peerconnection::{Error, IceServer, RtcConfiguration, RtcStats, SignalingState};
-use tokio::sync::mpsc;
+#[path = "support/signal.rs"]
+mod signal;
+
+use signal::forward;
+
+/// How long each expected event may take.
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn until<T>(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<SessionEvent>,
+    pick: impl FnMut(SessionEvent) -> Option<T>,
+) -> T {
+    signal::until(rx, WAIT, pick).await
+}
 
 fn factory() -> PeerConnectionFactory {
     PeerConnectionFactory::new()
         .with_network_filter(NetworkFilter::only(&[IpAddr::V4(Ipv4Addr::LOCALHOST)]))
-}
-
-/// Trickles `events`' candidates to `to` (held until `to` has a remote
-/// description, as a signaling layer would: W3C addIceCandidate refuses
-/// them before); everything else goes to the returned stream.
-fn forward(
-    mut events: PeerConnectionEvents,
-    to: PeerConnection,
-) -> mpsc::UnboundedReceiver<SessionEvent> {
-    let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        let mut retry = tokio::time::interval(Duration::from_millis(5));
-        loop {
-            tokio::select! {
-                e = events.recv() => match e {
-                    None => return,
-                    Some(SessionEvent::IceCandidate(c)) => held.push(c),
-                    Some(e) => {
-                        if tx.send(e).is_err() {
-                            return;
-                        }
-                    }
-                },
-                _ = retry.tick(), if !held.is_empty() => {}
-            }
-            if !held.is_empty() && matches!(to.remote_description().await, Ok(Some(_))) {
-                for c in held.drain(..) {
-                    to.add_ice_candidate(c).await.expect("candidate taken");
-                }
-            }
-        }
-    });
-    rx
-}
-
-async fn until<T>(
-    rx: &mut mpsc::UnboundedReceiver<SessionEvent>,
-    mut pick: impl FnMut(SessionEvent) -> Option<T>,
-) -> T {
-    tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let e = rx.recv().await.expect("event stream ended");
-            if let Some(t) = pick(e) {
-                return t;
-            }
-        }
-    })
-    .await
-    .expect("timed out waiting for an event")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

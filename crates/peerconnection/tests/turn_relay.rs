@@ -22,60 +22,29 @@ use peerconnection::stats::IceCandidateType;
 use peerconnection::{IceServer, IceTransportPolicy, RtcConfiguration, RtcStats};
 use tokio::sync::mpsc;
 
-/// Candidates of `events` to `to` once it has the remote description (all of
-/// them must be relay ones); everything else to the returned stream.
+#[path = "support/signal.rs"]
+mod signal;
+
+/// Candidates of `a` to `b` once it has the remote description; every one
+/// must be a relay candidate.
 fn forward(
-    mut events: PeerConnectionEvents,
+    events: PeerConnectionEvents,
     to: PeerConnection,
 ) -> mpsc::UnboundedReceiver<SessionEvent> {
-    let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        let mut retry = tokio::time::interval(Duration::from_millis(5));
-        loop {
-            tokio::select! {
-                e = events.recv() => match e {
-                    None => return,
-                    Some(SessionEvent::IceCandidate(c)) => {
-                        assert!(
-                            c.candidate_line().contains(" typ relay"),
-                            "relay policy signalled {}",
-                            c.candidate_line()
-                        );
-                        held.push(c);
-                    }
-                    Some(e) => {
-                        if tx.send(e).is_err() {
-                            return;
-                        }
-                    }
-                },
-                _ = retry.tick(), if !held.is_empty() => {}
-            }
-            if !held.is_empty() && matches!(to.remote_description().await, Ok(Some(_))) {
-                for c in held.drain(..) {
-                    to.add_ice_candidate(c).await.expect("candidate taken");
-                }
-            }
-        }
-    });
-    rx
+    signal::forward_checked(events, to, |c| {
+        assert!(
+            c.candidate_line().contains(" typ relay"),
+            "relay policy signalled {}",
+            c.candidate_line()
+        );
+    })
 }
 
 async fn until<T>(
     rx: &mut mpsc::UnboundedReceiver<SessionEvent>,
-    mut pick: impl FnMut(SessionEvent) -> Option<T>,
+    pick: impl FnMut(SessionEvent) -> Option<T>,
 ) -> T {
-    tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            let e = rx.recv().await.expect("event stream ended");
-            if let Some(t) = pick(e) {
-                return t;
-            }
-        }
-    })
-    .await
-    .expect("timed out waiting for an event")
+    signal::until(rx, Duration::from_secs(20), pick).await
 }
 
 fn selected_kinds(
