@@ -41,6 +41,62 @@ const TCP_EVENT_QUEUE: usize = 256;
 /// beyond it they are dropped, as the socket buffer would.
 const OUTBOX_LIMIT: usize = 1024;
 
+/// Most datagrams in one UDP GSO send (the kernel's `UDP_MAX_SEGMENTS` is 64
+/// on older kernels).
+const TRAIN_SEGMENTS: usize = 64;
+
+/// Most payload bytes in one UDP GSO send: one UDP datagram's limit, less
+/// the IPv6 and UDP headers.
+const TRAIN_BYTES: usize = 65_535 - 48;
+
+/// GSO sends that failed in a row (other than a full buffer) before the
+/// sockets stop trying it and send each datagram alone.
+const TRAIN_FAILURES: u32 = 4;
+
+/// Datagrams from one socket to one destination gathered by
+/// [`PacketSockets::send`] for one UDP GSO `sendmsg` (Linux's
+/// `UDP_SEGMENT`): every one `segment` bytes long, the last possibly
+/// shorter. The kernel cuts them apart again, so each leaves as the datagram
+/// it was, but the stack below the socket runs once per train instead of
+/// once per datagram. The datagrams stay in their own buffers (`sendmsg`
+/// gathers them): nothing is copied.
+#[derive(Debug, Default)]
+struct Train {
+    source: Option<SocketAddr>,
+    destination: Option<SocketAddr>,
+    segment: usize,
+    bytes: usize,
+    /// A shorter datagram ended the train.
+    closed: bool,
+    datagrams: Vec<Bytes>,
+}
+
+impl Train {
+    /// True if `datagram` from `source` to `destination` can join.
+    fn takes(&self, source: SocketAddr, destination: SocketAddr, len: usize) -> bool {
+        self.source == Some(source)
+            && self.destination == Some(destination)
+            && !self.closed
+            && len <= self.segment
+            && self.datagrams.len() < TRAIN_SEGMENTS
+            && self.bytes + len <= TRAIN_BYTES
+    }
+
+    fn push(&mut self, source: SocketAddr, destination: SocketAddr, datagram: Bytes) {
+        if self.datagrams.is_empty() {
+            self.source = Some(source);
+            self.destination = Some(destination);
+            self.segment = datagram.len();
+            self.bytes = 0;
+            self.closed = false;
+        } else if datagram.len() < self.segment {
+            self.closed = true;
+        }
+        self.bytes += datagram.len();
+        self.datagrams.push(datagram);
+    }
+}
+
 /// An owner tag: which state machine inside the core a socket belongs to.
 pub trait SocketTag: Copy + Eq + Hash + std::fmt::Debug + Send + Sync + 'static {}
 impl<T: Copy + Eq + Hash + std::fmt::Debug + Send + Sync + 'static> SocketTag for T {}
@@ -125,9 +181,13 @@ enum Connection {
 /// UDP is read with `try_recv_from` into one buffer the caller may decrypt
 /// in place ([`PacketSockets::read_udp`]), at most [`READ_BUDGET`] datagrams
 /// per wake-up, sockets taken in turn so that one busy socket cannot starve
-/// the others. Sends are tried at once (`try_send_to`); only a datagram a
-/// full socket buffer refuses is copied, to an outbox [`PacketSockets::flush`]
-/// sends. TCP frames go to a task per connection, which writes each frame
+/// the others. UDP transmits given to [`PacketSockets::send`] from one socket
+/// to one destination are gathered into trains and leave, at the latest in
+/// [`PacketSockets::flush`], in one UDP GSO `sendmsg` each on Linux
+/// (`UDP_SEGMENT`; the datagrams on the wire are unchanged), one
+/// `try_send_to` each elsewhere or where the kernel refuses GSO; only a
+/// datagram a full socket buffer refuses goes to an outbox
+/// [`PacketSockets::flush`] sends. TCP frames go to a task per connection, which writes each frame
 /// with its RFC 4571 length in one `write` (frames queued together share it).
 pub struct PacketSockets<T: SocketTag> {
     udp: Vec<UdpEntry<T>>,
@@ -135,6 +195,13 @@ pub struct PacketSockets<T: SocketTag> {
     /// The receive buffer: [`MAX_DATAGRAM`] bytes of a [`RECV_POOL`].
     buf: BytesMut,
     outbox: VecDeque<(SocketAddr, SocketAddr, Bytes)>,
+    /// UDP datagrams gathered for one GSO send.
+    train: Train,
+    /// Consecutive GSO sends the kernel refused; at [`TRAIN_FAILURES`] the
+    /// sockets stop gathering trains.
+    train_failures: u32,
+    /// GSO sends made (each of two datagrams or more).
+    trains_sent: u64,
     tcp: HashMap<(T, SocketAddr, SocketAddr), Connection>,
     tcp_tx: mpsc::Sender<TcpEvent<T>>,
     tcp_rx: mpsc::Receiver<TcpEvent<T>>,
@@ -317,6 +384,9 @@ impl<T: SocketTag> PacketSockets<T> {
             next_udp: 0,
             buf: BytesMut::zeroed(MAX_DATAGRAM),
             outbox: VecDeque::new(),
+            train: Train::default(),
+            train_failures: 0,
+            trains_sent: 0,
             tcp: HashMap::new(),
             tcp_tx,
             tcp_rx,
@@ -434,35 +504,56 @@ impl<T: SocketTag> PacketSockets<T> {
         }
     }
 
-    /// Sends one transmit of the core owned by `tag`: a UDP datagram at once
-    /// (queued for [`flush`](Self::flush) only when the socket buffer is
-    /// full, or behind datagrams already queued), a TCP frame onto its
-    /// connection, opening one for an active candidate (port 9) or a TURN
-    /// server when there is none yet.
+    /// Sends one transmit of the core owned by `tag`: a UDP datagram joins
+    /// the train of datagrams to the same destination (sent when a
+    /// different one comes, when it is full, or in [`flush`](Self::flush)
+    /// at the latest), or goes out at once where there is no GSO (queued for
+    /// [`flush`](Self::flush) only when the socket buffer is full, or behind
+    /// datagrams already queued); a TCP frame goes onto its connection,
+    /// opening one for an active candidate (port 9) or a TURN server when
+    /// there is none yet.
     pub fn send(&mut self, tag: T, t: Transmit) {
         match t.transport {
             TransportProtocol::Udp => {
-                if self.outbox.is_empty() {
-                    self.send_datagram(t.source, t.destination, &t.contents);
-                } else {
+                if !self.outbox.is_empty() {
+                    self.send_train();
                     self.queue(t.source, t.destination, t.contents);
+                } else if gso_available() && self.train_failures < TRAIN_FAILURES {
+                    let len = t.contents.len();
+                    if len == 0 || !self.train.takes(t.source, t.destination, len) {
+                        self.send_train();
+                    }
+                    if len == 0 {
+                        // GSO cannot carry an empty datagram.
+                        self.send_one(t.source, t.destination, &t.contents);
+                    } else {
+                        self.train.push(t.source, t.destination, t.contents);
+                    }
+                } else {
+                    self.send_one(t.source, t.destination, &t.contents);
                 }
             }
             TransportProtocol::Tcp => self.send_stream(tag, t.source, t.destination, t.contents),
         }
     }
 
-    /// Sends `datagram` from our UDP socket `source` without waiting; when
-    /// the socket buffer is full it is copied to the outbox
-    /// ([`flush`](Self::flush)). Errors other than a full buffer are logged
-    /// and the datagram is lost, as UDP's would be; `false` when `source`
-    /// is not one of our sockets.
+    /// Sends `datagram` from our UDP socket `source` without waiting (after
+    /// the train [`send`](Self::send) gathered, so that datagrams leave in
+    /// the order they were given); when the socket buffer is full it is
+    /// copied to the outbox ([`flush`](Self::flush)). Errors other than a
+    /// full buffer are logged and the datagram is lost, as UDP's would be;
+    /// `false` when `source` is not one of our sockets.
     pub fn send_datagram(
         &mut self,
         source: SocketAddr,
         destination: SocketAddr,
         datagram: &[u8],
     ) -> bool {
+        self.send_train();
+        self.send_one(source, destination, datagram)
+    }
+
+    fn send_one(&mut self, source: SocketAddr, destination: SocketAddr, datagram: &[u8]) -> bool {
         let Some(entry) = self.udp.iter().find(|u| u.addr == source) else {
             tracing::debug!(%source, "datagram from an unknown socket");
             return false;
@@ -477,6 +568,52 @@ impl<T: SocketTag> PacketSockets<T> {
         true
     }
 
+    /// Sends the gathered train: one GSO `sendmsg` when it holds more than
+    /// one datagram; into the outbox when the socket buffer is full; one
+    /// datagram at a time when the kernel refuses GSO.
+    fn send_train(&mut self) {
+        let (Some(source), Some(destination)) = (self.train.source, self.train.destination) else {
+            return;
+        };
+        let mut datagrams = std::mem::take(&mut self.train.datagrams);
+        let segment = self.train.segment;
+        self.train.source = None;
+        match datagrams.len() {
+            0 => {}
+            1 => {
+                self.send_one(source, destination, &datagrams[0]);
+            }
+            _ => match self.udp.iter().find(|u| u.addr == source) {
+                None => tracing::debug!(%source, "datagrams from an unknown socket"),
+                Some(entry) => match send_gso(&entry.socket, &datagrams, segment, destination) {
+                    Ok(()) => {
+                        self.train_failures = 0;
+                        self.trains_sent += 1;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        for d in datagrams.drain(..) {
+                            self.queue(source, destination, d);
+                        }
+                    }
+                    Err(e) => {
+                        // An ICMP error of an earlier send surfaces on the next
+                        // one; anything else counts against GSO.
+                        if e.kind() != io::ErrorKind::ConnectionRefused {
+                            self.train_failures += 1;
+                            tracing::debug!(%source, %destination, error = %e,
+                                failures = self.train_failures, "GSO send refused: one datagram at a time");
+                        }
+                        for d in &datagrams {
+                            self.send_one(source, destination, d);
+                        }
+                    }
+                },
+            },
+        }
+        datagrams.clear();
+        self.train.datagrams = datagrams;
+    }
+
     fn queue(&mut self, source: SocketAddr, destination: SocketAddr, datagram: Bytes) {
         if self.outbox.len() >= OUTBOX_LIMIT {
             tracing::debug!(%destination, "outbox full: datagram dropped");
@@ -485,8 +622,10 @@ impl<T: SocketTag> PacketSockets<T> {
         self.outbox.push_back((source, destination, datagram));
     }
 
-    /// Sends the datagrams a full socket buffer refused, waiting for room.
+    /// Sends the gathered train, then the datagrams a full socket buffer
+    /// refused, waiting for room.
     pub async fn flush(&mut self) {
+        self.send_train();
         while let Some((source, destination, datagram)) = self.outbox.pop_front() {
             let Some(entry) = self.udp.iter().find(|u| u.addr == source) else {
                 continue;
@@ -589,6 +728,7 @@ impl<T: SocketTag> PacketSockets<T> {
     pub fn close(&mut self) {
         self.udp.clear();
         self.outbox.clear();
+        self.train = Train::default();
         self.tcp.clear();
         for (_, task) in self.listeners.drain(..) {
             task.abort();
@@ -596,10 +736,128 @@ impl<T: SocketTag> PacketSockets<T> {
     }
 }
 
+/// True where UDP GSO can be tried (Linux); elsewhere every datagram is
+/// sent alone.
+fn gso_available() -> bool {
+    cfg!(target_os = "linux")
+}
+
+/// One `sendmsg` with `UDP_SEGMENT`: the kernel sends `datagrams` (each
+/// `segment` bytes but the last) as that many datagrams. Through nix's safe
+/// wrapper, so this crate still forbids unsafe code.
+#[cfg(target_os = "linux")]
+fn send_gso(
+    socket: &UdpSocket,
+    datagrams: &[Bytes],
+    segment: usize,
+    destination: SocketAddr,
+) -> io::Result<()> {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, SockaddrStorage};
+    use std::os::fd::AsRawFd;
+    let segment = u16::try_from(segment).map_err(|_| io::ErrorKind::InvalidInput)?;
+    let mut iov = [io::IoSlice::new(&[]); TRAIN_SEGMENTS];
+    for (slot, d) in iov.iter_mut().zip(datagrams) {
+        *slot = io::IoSlice::new(d);
+    }
+    let iov = &iov[..datagrams.len().min(TRAIN_SEGMENTS)];
+    let addr = SockaddrStorage::from(destination);
+    socket.try_io(tokio::io::Interest::WRITABLE, || {
+        sendmsg(
+            socket.as_raw_fd(),
+            iov,
+            &[ControlMessage::UdpGsoSegments(&segment)],
+            MsgFlags::empty(),
+            Some(&addr),
+        )
+        .map(drop)
+        .map_err(io::Error::from)
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn send_gso(_: &UdpSocket, _: &[Bytes], _: usize, _: SocketAddr) -> io::Result<()> {
+    Err(io::ErrorKind::Unsupported.into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::candidate::NetworkType;
+
+    /// Datagrams given to `send` leave as the same datagrams, in order,
+    /// whatever trains they were gathered into: equal sizes, a shorter one
+    /// ending a train, an empty one, a larger one, two destinations
+    /// interleaved, a direct `send_datagram` in the middle.
+    #[tokio::test]
+    async fn trains_leave_as_the_datagrams_they_were() {
+        let lo = Network {
+            name: "lo".into(),
+            ip: IpAddr::from([127, 0, 0, 1]),
+            network_type: NetworkType::Loopback,
+        };
+        let mut sockets = PacketSockets::<u8>::new([]);
+        let source = sockets.bind_udp(&lo, 1).unwrap();
+        // Room for every datagram before the test reads them.
+        let peer = || {
+            let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            socket2::SockRef::from(&s)
+                .set_recv_buffer_size(4 << 20)
+                .unwrap();
+            s
+        };
+        let peers = [peer(), peer()];
+        let mut expected: [Vec<Vec<u8>>; 2] = [vec![vec![0]], vec![vec![0]]];
+        // Until the reactor has seen the socket writable, every send waits
+        // in the outbox: one datagram each through `flush` first.
+        for peer in &peers {
+            sockets.send_datagram(source, peer.local_addr().unwrap(), &[0]);
+        }
+        sockets.flush().await;
+        let mut n = 0u8;
+        let mut datagram = |len: usize| {
+            n = n.wrapping_add(1);
+            vec![n; len]
+        };
+        let mut plan = Vec::new();
+        for _ in 0..100 {
+            plan.push((0, datagram(1200)));
+        }
+        plan.push((0, datagram(300)));
+        plan.push((0, datagram(1200)));
+        plan.push((0, datagram(0)));
+        plan.push((0, datagram(1400)));
+        for i in 0..40 {
+            plan.push((i % 2, datagram(1000)));
+        }
+        for (peer, d) in plan {
+            let destination = peers[peer].local_addr().unwrap();
+            expected[peer].push(d.clone());
+            if d.len() == 1400 {
+                assert!(sockets.send_datagram(source, destination, &d));
+                continue;
+            }
+            let t = Transmit {
+                source,
+                destination,
+                transport: TransportProtocol::Udp,
+                contents: Bytes::from(d),
+            };
+            sockets.send(1, t);
+        }
+        sockets.flush().await;
+        for (peer, expected) in peers.iter().zip(expected) {
+            let mut buf = [0u8; 2000];
+            for (k, want) in expected.iter().enumerate() {
+                let (len, from) = peer.recv_from(&mut buf).unwrap();
+                assert_eq!(from, source);
+                assert_eq!(&buf[..len], &want[..], "datagram {k}");
+            }
+        }
+        assert_eq!(sockets.train_failures, 0, "the kernel took every train");
+        // 100 of 1,200 bytes: 54 (the byte limit) and 46 with the 300;
+        // then 20 alternating, which never make a train.
+        assert_eq!(sockets.trains_sent, 2);
+    }
 
     #[tokio::test]
     async fn kept_datagrams_stay_intact_while_the_pool_is_reused() {
