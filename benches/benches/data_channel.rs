@@ -673,12 +673,14 @@ mod ours_pc {
         a: PeerConnection,
         _b: PeerConnection,
         channel: DataChannelId,
+        /// a's side: 0 when its buffered amount fell to the low threshold.
+        low: mpsc::UnboundedReceiver<usize>,
         /// Message bytes b received, as b's event task sees them.
         received: mpsc::UnboundedReceiver<usize>,
     }
 
     /// Candidates to `to` once it has the remote description; channel opens
-    /// and message sizes to `tx`.
+    /// and buffered-amount-low events (0) and message sizes to `tx`.
     async fn pump(
         mut events: PeerConnectionEvents,
         to: PeerConnection,
@@ -688,8 +690,8 @@ mod ours_pc {
         while let Some(e) = events.recv().await {
             match e {
                 SessionEvent::IceCandidate(c) => held.push(c),
-                // 0: the channel opened here.
-                SessionEvent::DataChannelOpen { .. } => {
+                SessionEvent::DataChannelOpen { .. }
+                | SessionEvent::DataChannelBufferedAmountLow { .. } => {
                     let _ = tx.send(0);
                 }
                 SessionEvent::DataChannelMessage { data, .. } => {
@@ -706,13 +708,14 @@ mod ours_pc {
     }
 
     impl Pair {
-        /// Two PeerConnections on one current-thread runtime, a channel open.
-        pub(crate) fn connect() -> Pair {
+        /// Two PeerConnections on one current-thread runtime, a channel open
+        /// whose low threshold is half of `window`.
+        pub(crate) fn connect(window: usize) -> Pair {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .expect("runtime");
-            let (a, b, channel, received) = rt.block_on(async {
+            let (a, b, channel, low, received) = rt.block_on(async {
                 let factory =
                     PeerConnectionFactory::new().with_network_filter(NetworkFilter::only(&[
                         std::net::IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -733,41 +736,51 @@ mod ours_pc {
                     .create_data_channel(DataChannelInit::new("bulk"))
                     .await
                     .unwrap();
+                a.set_buffered_amount_low_threshold(channel, window / 2)
+                    .await
+                    .unwrap();
                 let offer = a.set_local_description_implicit().await.unwrap();
                 b.set_remote_description(offer).await.unwrap();
                 let answer = b.set_local_description_implicit().await.unwrap();
                 a.set_remote_description(answer).await.unwrap();
                 assert_eq!(rx_a.recv().await, Some(0), "a's channel opened");
                 assert_eq!(rx_b.recv().await, Some(0), "b's channel opened");
-                (a, b, channel, rx_b)
+                (a, b, channel, rx_a, rx_b)
             });
             Pair {
                 rt,
                 a,
                 _b: b,
                 channel,
+                low,
                 received,
             }
         }
 
+        /// The W3C pattern: fill the window with `queue_data` (no reply
+        /// awaited), refill when `bufferedamountlow` fires.
         pub(crate) fn transfer(&mut self, msg: &[u8], total: usize, window: usize) {
             let msg = Bytes::copy_from_slice(msg);
-            let (a, channel, received) = (&self.a, self.channel, &mut self.received);
+            let (a, channel) = (&self.a, self.channel);
+            let (low, received) = (&mut self.low, &mut self.received);
             self.rt.block_on(async move {
-                let (mut sent, mut got) = (0, 0);
-                while got < total {
-                    // One round trip for the window, then the messages queued
-                    // without waiting (queue_data, W3C's synchronous send).
+                while low.try_recv().is_ok() {}
+                let mut sent = 0;
+                loop {
                     let mut room = window.saturating_sub(a.buffered_amount(channel).await.unwrap());
                     while sent < total && room > 0 {
                         a.queue_data(channel, msg.clone(), true).await.unwrap();
                         sent += msg.len();
                         room = room.saturating_sub(msg.len());
                     }
-                    got += received.recv().await.expect("b's events");
-                    while let Ok(n) = received.try_recv() {
-                        got += n;
+                    if sent >= total {
+                        break;
                     }
+                    low.recv().await.expect("a's events");
+                }
+                let mut got = 0;
+                while got < total {
+                    got += received.recv().await.expect("b's events");
                 }
                 assert_eq!(got, total);
             });
@@ -816,7 +829,7 @@ fn bench(c: &mut Criterion) {
     let mut ours_dtls = ours_dtls::Pair::connect(true);
     let mut str0m = str0m_side::Pair::connect(true);
     let mut webrtc = webrtc_rs::Pair::connect(true);
-    let mut ours_pc = ours_pc::Pair::connect();
+    let mut ours_pc = ours_pc::Pair::connect(64 * 1024);
     for (size, window) in [(16 * 1024, 64 * 1024), (1024, 64 * 1024)] {
         let msg = vec![0x5a_u8; size];
         let name = format!("{}KiB_window{}KiB", size / 1024, window / 1024);

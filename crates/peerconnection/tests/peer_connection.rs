@@ -230,3 +230,89 @@ async fn glare_is_resolved_by_rolling_back_the_polite_side() {
     a.close().await;
     b.close().await;
 }
+
+/// Bulk data through the public API, paced as a W3C application paces
+/// itself: refill the window when `bufferedamountlow` fires. Every byte
+/// arrives in order without stalling (one current-thread runtime, so the
+/// two tasks and the sender take turns, as in the benchmark).
+#[tokio::test(flavor = "current_thread")]
+async fn bulk_data_paced_by_buffered_amount_low_arrives_in_order() {
+    const TOTAL: usize = 8 * 1024 * 1024;
+    const WINDOW: usize = 64 * 1024;
+    let (a, events_a) = factory()
+        .create_peer_connection(RtcConfiguration::default())
+        .await
+        .unwrap();
+    let (b, events_b) = factory()
+        .create_peer_connection(RtcConfiguration::default())
+        .await
+        .unwrap();
+    let mut ea = forward(events_a, b.clone());
+    let mut eb = forward(events_b, a.clone());
+    let channel = a
+        .create_data_channel(DataChannelInit::new("bulk"))
+        .await
+        .unwrap();
+    // Set before the channel exists on the association: kept until then.
+    a.set_buffered_amount_low_threshold(channel, WINDOW / 2)
+        .await
+        .unwrap();
+    let offer = a.set_local_description_implicit().await.unwrap();
+    b.set_remote_description(offer).await.unwrap();
+    let answer = b.set_local_description_implicit().await.unwrap();
+    a.set_remote_description(answer).await.unwrap();
+    for rx in [&mut ea, &mut eb] {
+        until(rx, |e| {
+            matches!(e, SessionEvent::DataChannelOpen { .. }).then_some(())
+        })
+        .await;
+    }
+
+    for size in [16 * 1024, 1024] {
+        let (mut sent, mut lows) = (0usize, 0);
+        let send = async {
+            loop {
+                let mut room = WINDOW.saturating_sub(a.buffered_amount(channel).await.unwrap());
+                while sent < TOTAL && room > 0 {
+                    let msg = Bytes::from(vec![(sent / size) as u8; size]);
+                    a.queue_data(channel, msg, true).await.unwrap();
+                    sent += size;
+                    room = room.saturating_sub(size);
+                }
+                if sent == TOTAL {
+                    return;
+                }
+                // Only the event refills the window (no polling).
+                loop {
+                    let e = ea.recv().await.expect("a's events");
+                    if let SessionEvent::DataChannelBufferedAmountLow { .. } = e {
+                        lows += 1;
+                        break;
+                    }
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(60), send)
+            .await
+            .unwrap_or_else(|_| panic!("{size}-byte messages: the window never drained"));
+        let (mut got, mut next) = (0usize, 0u8);
+        while got < TOTAL {
+            let e = until(&mut eb, |e| match e {
+                SessionEvent::DataChannelMessage { data, binary, .. } => Some((data, binary)),
+                _ => None,
+            });
+            let (data, binary) = e.await;
+            assert!(binary);
+            assert_eq!(data.len(), size);
+            assert!(data.iter().all(|&x| x == next), "in order");
+            next = next.wrapping_add(1);
+            got += data.len();
+        }
+        assert_eq!(got, TOTAL);
+        // Each refill adds at most a window, and the first needs no event.
+        assert!(
+            lows >= TOTAL / WINDOW - 1,
+            "{size}: {lows} bufferedamountlow events"
+        );
+    }
+}

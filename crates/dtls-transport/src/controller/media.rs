@@ -176,6 +176,19 @@ impl TransportController {
         Ok(())
     }
 
+    /// [`send_application_data`](Self::send_application_data) on transport
+    /// `id`: no lookup by name on the per-packet path.
+    pub fn send_application_data_on(
+        &mut self,
+        now: Instant,
+        id: TransportId,
+        data: &[u8],
+    ) -> Result<(), Error> {
+        self.by_id(id)?.rtp.dtls.send(data)?;
+        self.update(now);
+        Ok(())
+    }
+
     /// Protects a plain RTP packet with transport `id`'s SRTP session and
     /// queues it along ICE's route (drain [`poll_transmit`](Self::poll_transmit)).
     /// [`Error::NotConnected`] before DTLS has verified the peer,

@@ -61,6 +61,37 @@ use crate::stats::RtcStatsReport;
 /// One call into the task: runs with the session and the current time.
 type Call = Box<dyn FnOnce(&mut Session, Instant) + Send>;
 
+/// What a handle sends its task.
+enum Command {
+    /// Any call on the session.
+    Call(Call),
+    /// A data-channel message ([`PeerConnection::queue_data`]): the hot
+    /// path, so no closure is boxed per message.
+    Data {
+        channel: DataChannelId,
+        data: Bytes,
+        binary: bool,
+    },
+}
+
+impl Command {
+    /// Runs the command on the session.
+    fn run(self, session: &mut Session, now: Instant) {
+        match self {
+            Command::Call(call) => call(session, now),
+            Command::Data {
+                channel,
+                data,
+                binary,
+            } => {
+                if let Err(e) = session.send_data(now, channel, &data, binary) {
+                    session.report_data_error(channel, e);
+                }
+            }
+        }
+    }
+}
+
 /// Makes [`PeerConnection`]s (libwebrtc's PeerConnectionFactory): the
 /// settings every connection shares.
 #[derive(Debug, Clone)]
@@ -164,7 +195,7 @@ impl PeerConnectionFactory {
         let networks = network::enumerate(&self.networks).map_err(|e| {
             Error::Transport(media_channels::sdp::dtls_transport::Error::Io(e.kind()))
         })?;
-        let (commands, command_rx) = mpsc::channel::<Call>(64);
+        let (commands, command_rx) = mpsc::channel::<Command>(64);
         let (event_tx, event_rx) = mpsc::channel(self.event_queue);
         let session = Session::new(session_config, Instant::now());
         let driver = task::Driver::new(
@@ -218,7 +249,7 @@ impl PeerConnectionEvents {
 /// task. Cloning gives another handle to the same connection.
 #[derive(Clone)]
 pub struct PeerConnection {
-    commands: mpsc::Sender<Call>,
+    commands: mpsc::Sender<Command>,
 }
 
 impl std::fmt::Debug for PeerConnection {
@@ -237,7 +268,10 @@ impl PeerConnection {
         let call: Call = Box::new(move |session, now| {
             let _ = reply.send(f(session, now));
         });
-        self.commands.send(call).await.map_err(|_| Error::Closed)?;
+        self.commands
+            .send(Command::Call(call))
+            .await
+            .map_err(|_| Error::Closed)?;
         result.await.map_err(|_| Error::Closed)
     }
 
@@ -426,17 +460,31 @@ impl PeerConnection {
         data: Bytes,
         binary: bool,
     ) -> Result<(), Error> {
-        let call: Call = Box::new(move |s, now| {
-            if let Err(e) = s.send_data(now, channel, &data, binary) {
-                s.report_data_error(channel, e);
-            }
-        });
-        self.commands.send(call).await.map_err(|_| Error::Closed)
+        let command = Command::Data {
+            channel,
+            data,
+            binary,
+        };
+        self.commands.send(command).await.map_err(|_| Error::Closed)
     }
 
     /// A data channel's `bufferedAmount`.
     pub async fn buffered_amount(&self, channel: DataChannelId) -> Result<usize, Error> {
         self.call(move |s, _| s.buffered_amount(channel)).await?
+    }
+
+    /// Sets a data channel's `bufferedAmountLowThreshold` (W3C): the
+    /// [`SessionEvent::DataChannelBufferedAmountLow`] event fires when the
+    /// buffered amount falls from above it to at or below it. With
+    /// [`queue_data`](Self::queue_data), this is how a sender keeps a window
+    /// full without polling [`buffered_amount`](Self::buffered_amount).
+    pub async fn set_buffered_amount_low_threshold(
+        &self,
+        channel: DataChannelId,
+        threshold: usize,
+    ) -> Result<(), Error> {
+        self.call(move |s, _| s.set_buffered_amount_low_threshold(channel, threshold))
+            .await?
     }
 
     /// Closes a data channel.

@@ -11,7 +11,7 @@ use media_channels::sdp::dtls_transport::ice::driver::{PacketSockets, Wake};
 use media_channels::sdp::dtls_transport::ice::network::Network;
 use media_channels::sdp::dtls_transport::ice::Receive;
 
-use super::Call;
+use super::Command;
 use crate::session::{Session, SessionEvent};
 
 /// Events kept while the application does not read them, beyond the
@@ -26,7 +26,7 @@ type Owner = (TransportId, u16);
 
 /// What woke the loop.
 enum Step {
-    Command(Option<Call>),
+    Command(Option<Command>),
     Wake(Wake<Owner>),
     Nothing,
 }
@@ -35,7 +35,7 @@ pub(super) struct Driver {
     session: Session,
     sockets: PacketSockets<Owner>,
     networks: Vec<Network>,
-    commands: mpsc::Receiver<Call>,
+    commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<SessionEvent>,
     backlog: VecDeque<SessionEvent>,
     names: HashMap<TransportId, String>,
@@ -52,7 +52,7 @@ impl Driver {
         session: Session,
         sockets: PacketSockets<Owner>,
         networks: Vec<Network>,
-        commands: mpsc::Receiver<Call>,
+        commands: mpsc::Receiver<Command>,
         events: mpsc::Sender<SessionEvent>,
     ) -> Driver {
         Driver {
@@ -99,13 +99,13 @@ impl Driver {
                 wake = self.sockets.wait(deadline) => Step::Wake(wake),
             };
             match step {
-                Step::Command(Some(call)) => {
-                    call(&mut self.session, clock());
+                Step::Command(Some(command)) => {
+                    command.run(&mut self.session, clock());
                     // Whatever else is already queued (queue_data bursts) goes
                     // in before the next flush: one flush for many calls.
                     for _ in 0..COMMAND_BATCH {
                         match self.commands.try_recv() {
-                            Ok(call) => call(&mut self.session, clock()),
+                            Ok(command) => command.run(&mut self.session, clock()),
                             Err(_) => break,
                         }
                     }

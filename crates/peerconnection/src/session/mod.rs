@@ -257,7 +257,9 @@ struct DataState {
     mid: Option<SmolStr>,
     transport: Option<TransportId>,
     started: bool,
-    pending: Vec<(DataChannelId, DataChannelInit)>,
+    /// Channels created before the association, with their
+    /// buffered-amount-low thresholds.
+    pending: Vec<(DataChannelId, DataChannelInit, usize)>,
     by_stream: HashMap<u16, DataChannelId>,
     by_id: HashMap<DataChannelId, u16>,
     next_id: u32,
@@ -557,7 +559,7 @@ impl Session {
             self.data.by_stream.insert(stream, id);
             self.data.by_id.insert(id, stream);
         } else {
-            self.data.pending.push((id, init));
+            self.data.pending.push((id, init, 0));
         }
         if !self.data.wanted {
             self.data.wanted = true;
@@ -603,6 +605,25 @@ impl Session {
     pub fn buffered_amount(&mut self, channel: DataChannelId) -> Result<usize, Error> {
         let (stream, sctp) = self.data_stream(channel)?;
         Ok(sctp.buffered_amount(stream)?)
+    }
+
+    /// Sets a data channel's W3C `bufferedAmountLowThreshold`:
+    /// [`SessionEvent::DataChannelBufferedAmountLow`] fires when its
+    /// buffered amount falls from above `threshold` to at or below it
+    /// (default 0: when everything sent was acknowledged). Works before the
+    /// channel opens too.
+    pub fn set_buffered_amount_low_threshold(
+        &mut self,
+        channel: DataChannelId,
+        threshold: usize,
+    ) -> Result<(), Error> {
+        if let Some(pending) = self.data.pending.iter_mut().find(|p| p.0 == channel) {
+            pending.2 = threshold;
+            return Ok(());
+        }
+        let (stream, sctp) = self.data_stream(channel)?;
+        sctp.set_buffered_amount_low_threshold(stream, threshold)?;
+        Ok(())
     }
 
     /// Closes a data channel (stream reset, RFC 8831 §6.7).

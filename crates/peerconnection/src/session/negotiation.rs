@@ -571,8 +571,9 @@ impl Session {
             config.remote_port = port;
         }
         let mut sctp = SctpTransport::new(config, role);
-        for (id, init) in std::mem::take(&mut self.data.pending) {
+        for (id, init, low_threshold) in std::mem::take(&mut self.data.pending) {
             let stream = sctp.create_channel(now, init)?;
+            sctp.set_buffered_amount_low_threshold(stream, low_threshold)?;
             self.data.by_stream.insert(stream, id);
             self.data.by_id.insert(id, stream);
         }

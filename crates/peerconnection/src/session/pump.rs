@@ -126,10 +126,7 @@ impl Session {
             }
         }
         while let Some((tid, data)) = self.manager.poll_application_data(now) {
-            let Some(name) = self.controller.transport_name(tid).map(str::to_string) else {
-                continue;
-            };
-            if let Err(e) = self.controller.send_application_data(now, &name, &data) {
+            if let Err(e) = self.controller.send_application_data_on(now, tid, &data) {
                 tracing::trace!(error = %e, "SCTP packet not sent");
             }
         }
