@@ -232,6 +232,18 @@ window.__ps = (() => {
       for (let i = 0; i < n; i++) ch.send(count === undefined ? text : `${text} ${i}`);
       return {};
     },
+    // Binary messages of the given sizes; byte i of an n-byte message is (i + n) & 255.
+    async dc_send_binary({ id, label, sizes, timeout_ms }) {
+      const p = get(id);
+      const ch = await until(`data channel "${label}" open`,
+        () => p.channels.find((c) => c.label === label && c.readyState === 'open'), timeout_ms);
+      for (const n of sizes) {
+        const b = new Uint8Array(n);
+        for (let i = 0; i < n; i++) b[i] = (i + n) & 255;
+        ch.send(b.buffer);
+      }
+      return {};
+    },
     async dc_received({ id, label, count, timeout_ms }) {
       const p = get(id);
       const ch = await until(`data channel "${label}"`, () => p.channels.find((c) => c.label === label), timeout_ms);
@@ -254,7 +266,7 @@ PAGE_OPS = {
     "new_pc", "add_transceivers", "create_offer", "create_answer", "set_local", "set_remote",
     "add_ice_candidate", "candidates", "wait_gathering", "local_description", "remote_description",
     "wait_state", "transceivers", "set_direction", "stop_transceiver", "close", "wait_inbound_rtp",
-    "dc_send", "dc_received",
+    "dc_send", "dc_send_binary", "dc_received",
 }
 
 

@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::browser::{BrowserPeer, Media};
+use crate::browser::{binary_pattern, BrowserPeer, Media};
 use bytes::Bytes;
 use peerconnection::media_channels::data::DataChannelInit;
 use peerconnection::media_channels::sdp::dtls_transport::ice::network::NetworkFilter;
@@ -23,6 +23,9 @@ use serde_json::json;
 use tokio::sync::watch;
 
 const WAIT: Duration = Duration::from_secs(20);
+
+/// Sizes of the binary messages the browser sends: empty up to 64 KiB.
+const BINARY_SIZES: [usize; 5] = [0, 1, 1000, 16 * 1024, 64 * 1024];
 
 pub(crate) type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -113,6 +116,24 @@ fn watch_events(
         }
     });
     (seen, rx)
+}
+
+/// The browser's [`BINARY_SIZES`] binary messages then "grüße ✓" and an
+/// empty text, as our side received them: every byte and the binary/text
+/// flag (RFC 8831's empty-message PPIDs included).
+fn check_browser_messages(messages: &[(String, bool, Bytes)]) {
+    assert_eq!(messages.len(), BINARY_SIZES.len() + 2, "{messages:?}");
+    for ((_, binary, data), n) in messages.iter().zip(BINARY_SIZES) {
+        assert!(*binary, "{n}-byte message arrived as text");
+        assert_eq!(data.len(), n);
+        assert!(
+            data[..] == binary_pattern(n)[..],
+            "{n}-byte message altered"
+        );
+    }
+    let text = &messages[BINARY_SIZES.len()..];
+    assert_eq!((text[0].1, &text[0].2[..]), (false, "grüße ✓".as_bytes()));
+    assert_eq!((text[1].1, text[1].2.len()), (false, 0));
 }
 
 /// Waits until `done(seen)` or `WAIT`.
@@ -209,6 +230,19 @@ pub(crate) fn browser_offers_and_we_echo(
             .iter()
             .any(|(_, l, remote)| l == "peerstack" && *remote)
     })?;
+    // Binary from empty to 64 KiB, UTF-8 and empty text: each arrives intact
+    // and comes back.
+    browser.dc_send_binary("c", "peerstack", &BINARY_SIZES)?;
+    browser.dc_send_text("c", "peerstack", "grüße ✓")?;
+    browser.dc_send_text("c", "peerstack", "")?;
+    let echoed = browser.dc_received("c", "peerstack", 12, WAIT)?;
+    let mut want: Vec<String> = BINARY_SIZES
+        .iter()
+        .map(|n| format!("[binary {n}]"))
+        .collect();
+    want.extend(["grüße ✓".to_string(), String::new()]);
+    assert_eq!(echoed[5..], want[..]);
+    check_browser_messages(&seen.lock().unwrap().messages[5..]);
 
     // The browser's camera frames come back and it decodes them.
     let stats = browser.wait_inbound_frames("c", "video", 30, decoded, WAIT)?;
@@ -298,8 +332,19 @@ pub(crate) fn we_offer_and_the_browser_answers(
     wait_for(&rt, &seen, &mut changed, "the browser's messages", |s| {
         s.messages.len() >= 3
     })?;
+    browser.dc_send_binary("d", "ours", &BINARY_SIZES)?;
+    browser.dc_send_text("d", "ours", "grüße ✓")?;
+    browser.dc_send_text("d", "ours", "")?;
+    wait_for(
+        &rt,
+        &seen,
+        &mut changed,
+        "the browser's binary messages",
+        |s| s.messages.len() >= 10,
+    )?;
     let s = seen.lock().unwrap().clone();
     assert_eq!(&s.messages[0].2[..], b"from the browser 0");
+    check_browser_messages(&s.messages[3..]);
 
     // Our audio and video packets reach the browser's inbound-rtp.
     let sender = {

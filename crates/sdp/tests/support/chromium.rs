@@ -427,6 +427,24 @@ impl ChromiumPeer {
         Ok(())
     }
 
+    /// Sends `text` once, as it is (empty allowed), on the page's data channel `label`.
+    pub(crate) fn dc_send_text(&mut self, id: &str, label: &str, text: &str) -> Result<()> {
+        self.request(json!({
+            "op": "dc_send", "id": id, "label": label, "text": text, "timeout_ms": 20000
+        }))?;
+        Ok(())
+    }
+
+    /// Sends binary messages of `sizes` on the page's data channel `label`: byte `i` of
+    /// an `n`-byte message is `(i + n) & 255` ([`binary_pattern`]).
+    pub(crate) fn dc_send_binary(&mut self, id: &str, label: &str, sizes: &[usize]) -> Result<()> {
+        self.request(json!({
+            "op": "dc_send_binary", "id": id, "label": label, "sizes": sizes,
+            "timeout_ms": 20000
+        }))?;
+        Ok(())
+    }
+
     /// The first `count` messages the page's data channel `label` received (binary ones
     /// as `"[binary N]"`), waiting for them.
     pub(crate) fn dc_received(
@@ -623,4 +641,9 @@ fn loopback_only() -> bool {
             .filter_map(|l| l.split_once(':'))
             .all(|(name, _)| name.trim() == "lo")
     })
+}
+
+/// The bytes of an `n`-byte message sent by [`BrowserPeer::dc_send_binary`].
+pub(crate) fn binary_pattern(n: usize) -> Vec<u8> {
+    (0..n).map(|i| ((i + n) & 255) as u8).collect()
 }
