@@ -136,7 +136,7 @@ impl Session {
         let kind = description.sdp_type();
         let next = self.signaling.check_set_local(kind)?;
         if kind == SdpType::Rollback {
-            self.pending_local = None;
+            self.rollback();
             return self.finish_signaling(next);
         }
         description.validate()?;
@@ -181,9 +181,7 @@ impl Session {
         let kind = description.sdp_type();
         let next = self.signaling.check_set_remote(kind)?;
         if kind == SdpType::Rollback {
-            self.pending_remote = None;
-            self.transceivers
-                .retain(|t| !(t.from_remote_offer && t.channel.is_none()));
+            self.rollback();
             return self.finish_signaling(next);
         }
         description.validate()?;
@@ -250,6 +248,9 @@ impl Session {
         now: Instant,
         candidate: JsepIceCandidate,
     ) -> Result<(), Error> {
+        if self.closed {
+            return Err(Error::Closed);
+        }
         let remote = self.remote_description().ok_or(Error::NoOffer("remote"))?;
         let description = remote.description();
         let mid = match (&candidate.sdp_mid, candidate.sdp_mline_index) {
@@ -292,6 +293,17 @@ impl Session {
             self.controller.end_of_remote_candidates(now, name)?;
         }
         Ok(())
+    }
+
+    /// Drops the pending offer, ours or the peer's, and the transceivers a
+    /// remote offer made that nothing uses yet. JSEP (RFC 9429 §4.1.10.2)
+    /// makes local and remote rollback the same operation, so either call
+    /// undoes either offer.
+    fn rollback(&mut self) {
+        self.pending_local = None;
+        self.pending_remote = None;
+        self.transceivers
+            .retain(|t| !(t.from_remote_offer && t.channel.is_none()));
     }
 
     fn finish_signaling(&mut self, next: SignalingState) -> Result<(), Error> {

@@ -648,3 +648,251 @@ fn a_track_added_later_flows_after_renegotiation() {
         |_, b| { b.messages().iter().any(|m| &m[..] == b"still here") }
     ));
 }
+
+/// The signaling states the conformance table starts from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Start {
+    Stable,
+    HaveLocalOffer,
+    HaveRemoteOffer,
+    HaveLocalPrAnswer,
+    HaveRemotePrAnswer,
+    Closed,
+}
+
+/// The calls of the table.
+#[derive(Debug, Clone, Copy)]
+enum Call {
+    CreateOffer,
+    CreateAnswer,
+    SetLocal(SdpType),
+    SetRemote(SdpType),
+    AddIceCandidate,
+}
+
+/// The session under test (`x`) brought to `start` with a peer `y`, and a
+/// description of `y`'s that fits `x` for each remote call (its offer, or
+/// its answer to `x`'s offer).
+struct Setup {
+    x: Peer,
+    y: Peer,
+    y_offer: Option<JsepSessionDescription>,
+    y_answer: Option<JsepSessionDescription>,
+}
+
+fn retype(kind: SdpType, d: &JsepSessionDescription) -> JsepSessionDescription {
+    JsepSessionDescription::new(kind, d.to_description())
+}
+
+fn setup(start: Start, now: Instant, seed: u64) -> Setup {
+    let mut x = Peer::new(seed, 41_000, now);
+    let mut y = Peer::new(seed + 1, 51_000, now);
+    for p in [&mut x, &mut y] {
+        p.s.create_data_channel(now, DataChannelInit::new("t"))
+            .unwrap();
+    }
+    let (mut y_offer, mut y_answer) = (None, None);
+    match start {
+        Start::Stable => {}
+        Start::Closed => {
+            // Closed with a remote description, so that only the closing
+            // refuses a candidate.
+            let offer = y.s.create_offer().unwrap();
+            x.s.set_remote_description(now, offer).unwrap();
+            x.s.close(now);
+        }
+        Start::HaveLocalOffer | Start::HaveRemotePrAnswer => {
+            let offer = x.s.create_offer().unwrap();
+            x.s.set_local_description(now, offer.clone()).unwrap();
+            y.s.set_remote_description(now, offer).unwrap();
+            let answer = y.s.create_answer().unwrap();
+            if start == Start::HaveRemotePrAnswer {
+                x.s.set_remote_description(now, retype(SdpType::PrAnswer, &answer))
+                    .unwrap();
+            }
+            y_answer = Some(answer);
+        }
+        Start::HaveRemoteOffer | Start::HaveLocalPrAnswer => {
+            let offer = y.s.create_offer().unwrap();
+            y.s.set_local_description(now, offer.clone()).unwrap();
+            x.s.set_remote_description(now, offer.clone()).unwrap();
+            if start == Start::HaveLocalPrAnswer {
+                let answer = x.s.create_answer().unwrap();
+                x.s.set_local_description(now, retype(SdpType::PrAnswer, &answer))
+                    .unwrap();
+            }
+            // A new offer of y's, as a renegotiating peer would send.
+            y_offer = Some(y.s.create_offer().unwrap());
+        }
+    }
+    if y_offer.is_none() && y.s.signaling_state() == SignalingState::Stable {
+        y_offer = Some(y.s.create_offer().unwrap());
+    }
+    Setup {
+        x,
+        y,
+        y_offer,
+        y_answer,
+    }
+}
+
+/// W3C webrtc-pc §4.4.1.6 and JSEP (RFC 9429 §3.2): the state each call
+/// leads to from each state, `None` where it is refused.
+fn expected(start: Start, call: Call) -> Option<SignalingState> {
+    use SignalingState as S;
+    use Start::*;
+    match (start, call) {
+        (Closed, _) => None,
+        // createOffer checks only [[IsClosed]] and leaves the state alone.
+        (s, Call::CreateOffer) => Some(state_of(s)),
+        (HaveRemoteOffer | HaveLocalPrAnswer, Call::CreateAnswer) => Some(state_of(start)),
+        (Stable | HaveLocalOffer, Call::SetLocal(SdpType::Offer)) => Some(S::HaveLocalOffer),
+        (HaveRemoteOffer | HaveLocalPrAnswer, Call::SetLocal(SdpType::Answer)) => Some(S::Stable),
+        (HaveRemoteOffer | HaveLocalPrAnswer, Call::SetLocal(SdpType::PrAnswer)) => {
+            Some(S::HaveLocalPrAnswer)
+        }
+        (Stable | HaveRemoteOffer, Call::SetRemote(SdpType::Offer)) => Some(S::HaveRemoteOffer),
+        (HaveLocalOffer | HaveRemotePrAnswer, Call::SetRemote(SdpType::Answer)) => Some(S::Stable),
+        (HaveLocalOffer | HaveRemotePrAnswer, Call::SetRemote(SdpType::PrAnswer)) => {
+            Some(S::HaveRemotePrAnswer)
+        }
+        // Rollback only from an offer state, through either call.
+        (HaveLocalOffer | HaveRemoteOffer, Call::SetLocal(SdpType::Rollback))
+        | (HaveLocalOffer | HaveRemoteOffer, Call::SetRemote(SdpType::Rollback)) => Some(S::Stable),
+        // addIceCandidate needs a remote description.
+        (HaveRemoteOffer | HaveLocalPrAnswer | HaveRemotePrAnswer, Call::AddIceCandidate) => {
+            Some(state_of(start))
+        }
+        _ => None,
+    }
+}
+
+fn state_of(start: Start) -> SignalingState {
+    match start {
+        Start::Stable => SignalingState::Stable,
+        Start::HaveLocalOffer => SignalingState::HaveLocalOffer,
+        Start::HaveRemoteOffer => SignalingState::HaveRemoteOffer,
+        Start::HaveLocalPrAnswer => SignalingState::HaveLocalPrAnswer,
+        Start::HaveRemotePrAnswer => SignalingState::HaveRemotePrAnswer,
+        Start::Closed => SignalingState::Closed,
+    }
+}
+
+/// Each call in each signaling state: the state it leads to, or a typed
+/// error and nothing changed (state, both descriptions, transceivers). A
+/// rollback, through either call, returns to what was there before the
+/// offer.
+#[test]
+fn every_call_in_every_signaling_state() {
+    let now = Instant::now();
+    let starts = [
+        Start::Stable,
+        Start::HaveLocalOffer,
+        Start::HaveRemoteOffer,
+        Start::HaveLocalPrAnswer,
+        Start::HaveRemotePrAnswer,
+        Start::Closed,
+    ];
+    let calls = [
+        Call::CreateOffer,
+        Call::CreateAnswer,
+        Call::SetLocal(SdpType::Offer),
+        Call::SetLocal(SdpType::Answer),
+        Call::SetLocal(SdpType::PrAnswer),
+        Call::SetLocal(SdpType::Rollback),
+        Call::SetRemote(SdpType::Offer),
+        Call::SetRemote(SdpType::Answer),
+        Call::SetRemote(SdpType::PrAnswer),
+        Call::SetRemote(SdpType::Rollback),
+        Call::AddIceCandidate,
+    ];
+    let mut seed = 100;
+    for start in starts {
+        for call in calls {
+            seed += 2;
+            let Setup {
+                mut x,
+                mut y,
+                y_offer,
+                y_answer,
+            } = setup(start, now, seed);
+            let sdp = |d: Option<&JsepSessionDescription>| d.map(|d| d.to_sdp());
+            let before = (
+                x.s.signaling_state(),
+                sdp(x.s.local_description()),
+                sdp(x.s.remote_description()),
+                x.s.transceivers().count(),
+            );
+            // Something of the right type whose content fits where the
+            // call is allowed; where it is refused, the type alone decides.
+            let any = y.s.create_offer().ok().or(y_offer.clone()).unwrap();
+            let result = match call {
+                Call::CreateOffer => x.s.create_offer().map(drop),
+                Call::CreateAnswer => x.s.create_answer().map(drop),
+                Call::SetLocal(kind) => {
+                    let d = match kind {
+                        SdpType::Offer => x.s.create_offer().unwrap_or_else(|_| any.clone()),
+                        SdpType::Answer | SdpType::PrAnswer => {
+                            x.s.create_answer()
+                                .map(|a| retype(kind, &a))
+                                .unwrap_or_else(|_| retype(kind, &any))
+                        }
+                        _ => retype(kind, &any),
+                    };
+                    x.s.set_local_description(now, d)
+                }
+                Call::SetRemote(kind) => {
+                    let d = match kind {
+                        SdpType::Offer => y_offer.clone().unwrap_or_else(|| any.clone()),
+                        SdpType::Answer | SdpType::PrAnswer => {
+                            retype(kind, y_answer.as_ref().unwrap_or(&any))
+                        }
+                        _ => retype(kind, &any),
+                    };
+                    x.s.set_remote_description(now, d)
+                }
+                Call::AddIceCandidate => {
+                    let mid = x.s.remote_description().map_or("0".to_string(), |r| {
+                        r.description().contents[0].mid.to_string()
+                    });
+                    let json = format!(
+                        r#"{{"candidate":"candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host","sdpMid":"{mid}","sdpMLineIndex":0}}"#
+                    );
+                    let c = JsepIceCandidate::from_json(&json).unwrap().unwrap();
+                    x.s.add_ice_candidate(now, c)
+                }
+            };
+            let case = format!("{call:?} in {start:?}");
+            match (expected(start, call), result) {
+                (Some(next), Ok(())) => {
+                    assert_eq!(x.s.signaling_state(), next, "{case}");
+                    if matches!(
+                        call,
+                        Call::SetLocal(SdpType::Rollback) | Call::SetRemote(SdpType::Rollback)
+                    ) {
+                        // Back to before the offer: a fresh session has neither.
+                        assert!(x.s.local_description().is_none(), "{case}");
+                        assert!(x.s.remote_description().is_none(), "{case}");
+                        assert_eq!(x.s.transceivers().count(), 0, "{case}");
+                    }
+                }
+                (Some(_), Err(e)) => panic!("{case}: refused ({e})"),
+                (None, Ok(())) => panic!("{case}: accepted, but W3C refuses it"),
+                (None, Err(e)) => {
+                    let typed = matches!(
+                        e,
+                        Error::InvalidState { .. } | Error::Closed | Error::NoOffer(_)
+                    );
+                    assert!(typed, "{case}: {e:?}");
+                    let after = (
+                        x.s.signaling_state(),
+                        sdp(x.s.local_description()),
+                        sdp(x.s.remote_description()),
+                        x.s.transceivers().count(),
+                    );
+                    assert_eq!(before, after, "{case}: changed on refusal");
+                }
+            }
+        }
+    }
+}
