@@ -463,14 +463,15 @@ fn coturn_suite(ctx: &Context) -> Result<Vec<Report>, String> {
         .current_dir(ctx.root.join("crates/peerconnection"));
     let out = run_captured(&mut tests, TURN_TESTS_LIMIT, true);
     let result = out.result.and_then(|()| {
-        if out
-            .lines
-            .iter()
-            .any(|l| l.contains("relay <-> relay on both sides"))
-        {
-            Ok("relay <-> relay on both sides".to_string())
+        let relayed = |how: &str| {
+            out.lines
+                .iter()
+                .any(|l| l.contains("relay <-> relay on both sides") && l.ends_with(how))
+        };
+        if relayed(&format!("turn:127.0.0.1:{TURN_PORT}")) && relayed("?transport=tcp") {
+            Ok("relay <-> relay on both sides, TURN over UDP and over TCP".to_string())
         } else {
-            Err("the relay-only PeerConnection test did not run".into())
+            Err("the relay-only PeerConnection test did not run over both UDP and TCP".into())
         }
     });
     report(&mut reports, "peerconnection-relay", result, start);

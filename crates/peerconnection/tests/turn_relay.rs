@@ -1,7 +1,9 @@
 //! Two PeerConnections with ICE transport policy `relay` through coturn on
-//! 127.0.0.1: only relay candidates are gathered and signalled, the data
-//! channel opens and carries messages both ways, and getStats' selected pair
-//! is relay ↔ relay on both sides.
+//! 127.0.0.1, reached over UDP (`turn:ADDR`) and then over TCP
+//! (`turn:ADDR?transport=tcp`, RFC 8656 §3.1 framing on the stream): only
+//! relay candidates are gathered and signalled, the data channel opens and
+//! carries messages both ways, and getStats' selected pair is relay ↔ relay
+//! on both sides.
 //!
 //! Ignored by `cargo test`: it needs coturn. `cargo xtask test-all --only
 //! interop-ice-coturn` starts coturn in a loopback-only namespace
@@ -83,7 +85,14 @@ async fn relay_only_peer_connections_through_coturn() {
     let [addr, user, pass] = parts[..] else {
         panic!("PEERSTACK_TURN must be ADDR,USER,PASS, not {turn:?}");
     };
-    let mut server = IceServer::new([format!("turn:{addr}")]);
+    for url in [format!("turn:{addr}"), format!("turn:{addr}?transport=tcp")] {
+        relay_pair(&url, user, pass).await;
+    }
+}
+
+/// Two relay-only PeerConnections through the TURN server at `url`.
+async fn relay_pair(url: &str, user: &str, pass: &str) {
+    let mut server = IceServer::new([url.to_string()]);
     server.username = Some(user.into());
     server.credential = Some(pass.into());
     let config = RtcConfiguration {
@@ -152,7 +161,7 @@ async fn relay_only_peer_connections_through_coturn() {
             report.to_json()
         );
     }
-    println!("relay <-> relay on both sides through {addr}");
+    println!("relay <-> relay on both sides through {url}");
     a.close().await;
     b.close().await;
 }

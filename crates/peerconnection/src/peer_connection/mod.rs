@@ -46,7 +46,7 @@ use media_channels::sdp::dtls_transport::controller::PeerConnectionState;
 use media_channels::sdp::dtls_transport::ice::allocator::TurnServerConfig;
 use media_channels::sdp::dtls_transport::ice::driver::PacketSockets;
 use media_channels::sdp::dtls_transport::ice::network::{self, NetworkFilter};
-use media_channels::sdp::dtls_transport::ice::CandidateFilter;
+use media_channels::sdp::dtls_transport::ice::{CandidateFilter, TransportProtocol};
 use media_channels::sdp::model::{Codec, Direction, MediaType};
 use media_channels::sdp::{JsepIceCandidate, JsepSessionDescription, SdpType};
 
@@ -175,18 +175,21 @@ impl PeerConnectionFactory {
             })?;
             match (url.scheme, url.transport) {
                 (IceServerScheme::Stun, _) => session_config.ice.stun_servers.push(addr),
-                (IceServerScheme::Turn, IceServerTransport::Udp) => {
-                    session_config.ice.turn_servers.push(TurnServerConfig::udp(
-                        addr,
+                (IceServerScheme::Turn, transport) => {
+                    let (user, password) = (
                         server.username.as_deref().unwrap_or_default(),
                         server.credential.as_deref().unwrap_or_default(),
-                    ))
+                    );
+                    session_config.ice.turn_servers.push(match transport {
+                        IceServerTransport::Udp => TurnServerConfig::udp(addr, user, password),
+                        IceServerTransport::Tcp => TurnServerConfig::tcp(addr, user, password),
+                    })
                 }
                 _ => {
                     return Err(Error::UnsupportedIceServer {
                         url: url.to_string(),
-                        reason: "the PeerConnection driver reaches STUN and TURN servers over \
-                                 UDP only so far (TCP and TLS: issue #11)"
+                        reason: "the PeerConnection driver reaches STUN servers over UDP and \
+                                 TURN servers over UDP or TCP so far (TLS: issue #11)"
                             .into(),
                     })
                 }
@@ -197,10 +200,18 @@ impl PeerConnectionFactory {
         })?;
         let (commands, command_rx) = mpsc::channel::<Command>(64);
         let (event_tx, event_rx) = mpsc::channel(self.event_queue);
+        // Connections to these carry STUN framing (RFC 8656 §3.1).
+        let turn_tcp_servers: Vec<_> = session_config
+            .ice
+            .turn_servers
+            .iter()
+            .filter(|t| t.transport == TransportProtocol::Tcp)
+            .map(|t| t.server)
+            .collect();
         let session = Session::new(session_config, Instant::now());
         let driver = task::Driver::new(
             session,
-            PacketSockets::new([]),
+            PacketSockets::new(turn_tcp_servers),
             networks,
             command_rx,
             event_tx,

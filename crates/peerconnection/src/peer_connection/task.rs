@@ -1,7 +1,7 @@
 //! The task of one [`PeerConnection`](super::PeerConnection): the session,
 //! its sockets and the loop between them.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use tokio::sync::mpsc;
 
@@ -9,7 +9,6 @@ use media_channels::sdp::dtls_transport::controller::PeerConnectionState;
 use media_channels::sdp::dtls_transport::controller::{GatherRequest, TransportId};
 use media_channels::sdp::dtls_transport::ice::driver::{PacketSockets, Wake};
 use media_channels::sdp::dtls_transport::ice::network::Network;
-use media_channels::sdp::dtls_transport::ice::Receive;
 
 use super::Command;
 use crate::session::{Session, SessionEvent};
@@ -38,7 +37,6 @@ pub(super) struct Driver {
     commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<SessionEvent>,
     backlog: VecDeque<SessionEvent>,
-    names: HashMap<TransportId, String>,
     stopping: bool,
     warned: bool,
 }
@@ -62,7 +60,6 @@ impl Driver {
             commands,
             events,
             backlog: VecDeque::new(),
-            names: HashMap::new(),
             stopping: false,
             warned: false,
         }
@@ -129,25 +126,41 @@ impl Driver {
         match wake {
             Wake::Udp(i) => {
                 let session = &mut self.session;
-                let names = &self.names;
                 self.sockets.read_udp(i, |mut datagram| {
                     let (id, component) = datagram.tag;
-                    let Some(name) = names.get(&id) else {
-                        return;
-                    };
                     let (local, source) = (datagram.local, datagram.source);
-                    let receive = Receive {
+                    let now = clock();
+                    let media = session.handle_receive_in_place(
+                        now,
+                        id,
+                        component,
                         local,
                         source,
-                        data: datagram.data(),
-                    };
-                    session.handle_receive(clock(), name, component, receive);
+                        datagram.data(),
+                    );
+                    if let Some(media) = media {
+                        // The plain packet is split off the receive pool, not copied.
+                        session.handle_media(now, id, media.rtcp, datagram.keep(media.range));
+                    }
                 });
             }
-            Wake::Frame(frame) => {
-                // ICE-TCP and TURN over TCP are not offered by this driver
-                // (see create_peer_connection), so no stream is opened.
-                tracing::debug!(remote = %frame.remote, "TCP frame ignored");
+            Wake::Frame(mut frame) => {
+                // A TURN server reached over TCP (ICE-TCP candidates are not
+                // gathered by this driver).
+                let (id, component) = frame.tag;
+                let now = clock();
+                let media = self.session.handle_stream_frame_in_place(
+                    now,
+                    id,
+                    component,
+                    frame.local,
+                    frame.remote,
+                    &mut frame.data,
+                );
+                if let Some(media) = media {
+                    let packet = frame.data.freeze().slice(media.range);
+                    self.session.handle_media(now, id, media.rtcp, packet);
+                }
             }
             Wake::Timeout => self.session.handle_timeout(clock()),
             Wake::NetworkCheck => {}
@@ -159,7 +172,6 @@ impl Driver {
         let Some(id) = self.transport_id(&request.transport) else {
             return;
         };
-        self.names.insert(id, request.transport.clone());
         let owner = (id, request.component);
         for net in &self.networks {
             match self.sockets.bind_udp(net, owner) {

@@ -84,12 +84,13 @@ use media_channels::sdp::{JsepIceCandidate, JsepSessionDescription, SdpType};
 use media_channels::sdp::dtls_transport::certificate::Certificate;
 use media_channels::sdp::dtls_transport::controller::{
     ComponentTransmit, ControllerConfig, ControllerEvent, GatherRequest, PeerConnectionState,
-    TransportController, TransportId, TransportSetup,
+    PlainMedia, TransportController, TransportId, TransportSetup,
 };
 use media_channels::sdp::dtls_transport::dtls::{DtlsRole, DtlsState};
 use media_channels::sdp::dtls_transport::ice::{
     Credentials, GatheringState, IceConfig, IceConnectionState, IceRole, NetworkType, Receive,
 };
+use media_channels::sdp::dtls_transport::Error as TransportError;
 
 use crate::error::Error;
 use crate::signaling::{SignalingState, SignalingStateMachine};

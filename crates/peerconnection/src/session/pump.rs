@@ -54,6 +54,82 @@ impl Session {
         self.drain(now);
     }
 
+    /// A datagram that arrived on our socket `local` for `transport`'s
+    /// `component` (the path a driver that tags its sockets takes: no
+    /// lookup by name, no copy), in a buffer the session may write. SRTP and
+    /// SRTCP are decrypted in place and returned: the caller hands the plain
+    /// packet, `buf[media.range]` as [`Bytes`] (split off its receive pool,
+    /// not copied), to [`handle_media`](Self::handle_media). Everything
+    /// else (STUN, DTLS and the data channels in it) is handled here.
+    pub fn handle_receive_in_place(
+        &mut self,
+        now: Instant,
+        transport: TransportId,
+        component: u16,
+        local: SocketAddr,
+        source: SocketAddr,
+        buf: &mut [u8],
+    ) -> Option<PlainMedia> {
+        let received = self
+            .controller
+            .handle_receive_in_place(now, transport, component, local, source, buf);
+        self.received(now, received)
+    }
+
+    /// [`handle_receive_in_place`](Self::handle_receive_in_place) for a
+    /// frame from a TCP connection: a whole STUN or ChannelData message from
+    /// a TURN server reached over TCP (or an ICE-TCP frame without its RFC
+    /// 4571 length). `local` is the candidate base the connection belongs to.
+    pub fn handle_stream_frame_in_place(
+        &mut self,
+        now: Instant,
+        transport: TransportId,
+        component: u16,
+        local: SocketAddr,
+        source: SocketAddr,
+        buf: &mut [u8],
+    ) -> Option<PlainMedia> {
+        let received = self
+            .controller
+            .handle_stream_frame_in_place(now, transport, component, local, source, buf);
+        self.received(now, received)
+    }
+
+    fn received(
+        &mut self,
+        now: Instant,
+        received: Result<Option<PlainMedia>, TransportError>,
+    ) -> Option<PlainMedia> {
+        let media = match received {
+            Ok(media) => media,
+            Err(e) => {
+                tracing::trace!(error = %e, "media packet refused");
+                None
+            }
+        };
+        if media.is_none() {
+            self.drain(now);
+        }
+        media
+    }
+
+    /// A plain RTP or RTCP packet [`handle_receive_in_place`](Self::handle_receive_in_place)
+    /// decrypted, to its channel.
+    pub fn handle_media(
+        &mut self,
+        now: Instant,
+        transport: TransportId,
+        rtcp: bool,
+        packet: Bytes,
+    ) {
+        if rtcp {
+            self.manager.handle_rtcp(now, transport, &packet);
+        } else {
+            self.manager.handle_rtp(now, transport, packet);
+        }
+        self.drain(now);
+    }
+
     /// The next datagram (or TCP frame) to send, with the transport and
     /// component whose agent sends it. Media and data the channels produced
     /// are protected and queued first.
