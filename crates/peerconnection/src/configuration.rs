@@ -99,14 +99,18 @@ impl RtcConfiguration {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// Checks the ICE servers as the W3C `RTCPeerConnection` constructor does
-    /// and returns one [`ParsedIceServer`] per URL, in order.
+    /// Checks the configuration as the W3C `RTCPeerConnection` constructor
+    /// does and returns one [`ParsedIceServer`] per URL, in order.
     ///
-    /// Errors: [`Error::EmptyIceServerUrls`] for a server without URLs,
+    /// Errors: [`Error::RtcpMuxNegotiateNotSupported`] for rtcpMuxPolicy
+    /// `"negotiate"`, [`Error::EmptyIceServerUrls`] for a server without URLs,
     /// [`Error::InvalidIceServerUrl`] for a URL that does not parse, and
     /// [`Error::MissingTurnCredentials`] for a TURN URL on a server without
     /// both `username` and `credential`.
     pub fn validate(&self) -> Result<Vec<ParsedIceServer>, Error> {
+        if self.rtcp_mux_policy == RtcpMuxPolicy::Negotiate {
+            return Err(Error::RtcpMuxNegotiateNotSupported);
+        }
         let mut parsed = Vec::new();
         for (server_index, server) in self.ice_servers.iter().enumerate() {
             if server.urls.is_empty() {
@@ -251,8 +255,11 @@ pub enum RtcpMuxPolicy {
     /// RTCP on the RTP transport only (`"require"`, the W3C default).
     #[default]
     Require,
-    /// Offer a separate RTCP transport too (`"negotiate"`; deprecated in
-    /// browsers, kept for the JSON shape).
+    /// Offer a separate RTCP transport too (`"negotiate"`). Parsed, so that
+    /// the JSON shape round-trips, but refused by
+    /// [`RtcConfiguration::validate`] with
+    /// [`Error::RtcpMuxNegotiateNotSupported`] (W3C `NotSupportedError`,
+    /// which the specification allows): every browser muxes RTCP.
     Negotiate,
 }
 
@@ -786,7 +793,16 @@ mod tests {
         assert_eq!(config.bundle_policy, BundlePolicy::MaxCompat);
         assert_eq!(config.rtcp_mux_policy, RtcpMuxPolicy::Negotiate);
         assert_eq!(config.ice_candidate_pool_size, 4);
-        assert_eq!(config.validate().expect("valid").len(), 3);
+        // "negotiate" parses but is refused (W3C NotSupportedError).
+        assert!(matches!(
+            config.validate(),
+            Err(Error::RtcpMuxNegotiateNotSupported)
+        ));
+        let require = RtcConfiguration {
+            rtcp_mux_policy: RtcpMuxPolicy::Require,
+            ..config.clone()
+        };
+        assert_eq!(require.validate().expect("valid").len(), 3);
 
         let written: serde_json::Value =
             serde_json::from_str(&config.to_json()).expect("to_json writes JSON");

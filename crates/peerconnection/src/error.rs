@@ -65,7 +65,23 @@ pub enum Error {
         state: SignalingState,
     },
 
+    /// `rtcpMuxPolicy: "negotiate"`: RTCP on a transport of its own is not
+    /// offered (W3C allows `NotSupportedError` here, and Chromium's plan is
+    /// the same); every browser muxes RTCP. W3C: `NotSupportedError`.
+    #[error(
+        "rtcpMuxPolicy \"negotiate\" is not supported: RTCP is always multiplexed (\"require\")"
+    )]
+    RtcpMuxNegotiateNotSupported,
+
     // ----- the Session
+    /// A remote description with an audio or video section without
+    /// `a=rtcp-mux`, which rtcpMuxPolicy `"require"` refuses (W3C
+    /// `setRemoteDescription`). W3C: `InvalidAccessError`.
+    #[error("section {mid} has no a=rtcp-mux, which rtcpMuxPolicy \"require\" needs")]
+    RtcpMuxRequired {
+        /// The section's mid.
+        mid: String,
+    },
     /// A description that does not parse or validate, or that the
     /// description factory cannot answer (sdp's typed error names the line
     /// or section). W3C: `InvalidAccessError` / `OperationError`.

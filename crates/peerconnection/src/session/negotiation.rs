@@ -185,6 +185,18 @@ impl Session {
             return self.finish_signaling(next);
         }
         description.validate()?;
+        // rtcpMuxPolicy "require", the only one offered: RTCP shares the
+        // RTP transport of every media section (W3C setRemoteDescription).
+        if let Some(c) = description
+            .description()
+            .contents
+            .iter()
+            .find(|c| !c.rejected && is_media(&c.media.media_type) && !c.media.rtcp_mux)
+        {
+            return Err(Error::RtcpMuxRequired {
+                mid: c.mid.to_string(),
+            });
+        }
         if matches!(kind, SdpType::Answer | SdpType::PrAnswer) {
             let offer = self.pending_local.as_ref().ok_or(Error::NoOffer("local"))?;
             check_answer_matches(offer.description(), description.description())?;

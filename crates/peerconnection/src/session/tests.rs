@@ -896,3 +896,31 @@ fn every_call_in_every_signaling_state() {
         }
     }
 }
+
+/// rtcpMuxPolicy "require": a remote offer whose audio section lacks
+/// a=rtcp-mux is refused with a typed error naming the section, and nothing
+/// changes (W3C setRemoteDescription, InvalidAccessError).
+#[test]
+fn a_remote_offer_without_rtcp_mux_is_refused() {
+    let now = Instant::now();
+    let mut a = Peer::new(7, 42_000, now);
+    let mut b = Peer::new(8, 52_000, now);
+    a.s.add_transceiver(MediaType::Audio, Direction::SendRecv, "m", &["s"])
+        .unwrap();
+    let offer = a.s.create_offer().unwrap();
+    let sdp = offer.to_sdp();
+    assert!(sdp.contains("a=rtcp-mux\r\n"));
+    let without = sdp.replace("a=rtcp-mux\r\n", "");
+    let without = JsepSessionDescription::parse(SdpType::Offer, &without).unwrap();
+    let mid = without.description().contents[0].mid.to_string();
+    match b.s.set_remote_description(now, without) {
+        Err(Error::RtcpMuxRequired { mid: refused }) => assert_eq!(refused, mid),
+        other => panic!("accepted or wrong error: {other:?}"),
+    }
+    assert_eq!(b.s.signaling_state(), SignalingState::Stable);
+    assert!(b.s.remote_description().is_none());
+    assert_eq!(b.s.transceivers().count(), 0);
+    // The same offer with a=rtcp-mux is taken.
+    let offer = JsepSessionDescription::parse(SdpType::Offer, &sdp).unwrap();
+    b.s.set_remote_description(now, offer).unwrap();
+}
