@@ -891,9 +891,16 @@ impl BaseChannel {
             let factor = 0.5 + (splitmix(&mut self.rng) % 1000) as f64 / 1000.0;
             self.next_report = Some(now + self.report_interval().mul_f64(factor));
         }
-        let ssrcs: Vec<u32> = self.receivers.keys().copied().collect();
-        for ssrc in ssrcs {
+        // Key by key through the ordered map (drain_receiver needs all of
+        // self): nothing collected, nothing allocated per tick.
+        let mut next = self.receivers.keys().next().copied();
+        while let Some(ssrc) = next {
             self.drain_receiver(now, ssrc);
+            next = self
+                .receivers
+                .range((std::ops::Bound::Excluded(ssrc), std::ops::Bound::Unbounded))
+                .next()
+                .map(|(&k, _)| k);
         }
     }
 
