@@ -67,6 +67,10 @@ pub enum Error {
     /// The agent was closed.
     #[error("agent closed")]
     Closed,
+    /// A pooled agent can be taken over only before it knows a peer
+    /// ([`IceAgent::adopt`](crate::IceAgent::adopt)).
+    #[error("the agent already has a peer: it cannot be taken from the pool")]
+    AlreadyInUse,
     /// A caller's buffer lacks room ([`IceAgent::send_in_place`](crate::IceAgent::send_in_place)).
     #[error("buffer too small")]
     BufferTooSmall,

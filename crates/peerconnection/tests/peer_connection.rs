@@ -316,3 +316,44 @@ async fn bulk_data_paced_by_buffered_amount_low_arrives_in_order() {
         );
     }
 }
+
+/// W3C iceCandidatePoolSize through the async API: the pooled transport
+/// binds its socket at creation, and the first description takes it over
+/// and connects over it (its candidates signalled with the offer's mid).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_candidate_pool_is_taken_by_the_offer_and_connects() {
+    let pooled = RtcConfiguration {
+        ice_candidate_pool_size: 1,
+        ..RtcConfiguration::default()
+    };
+    let (a, events_a) = factory().create_peer_connection(pooled).await.unwrap();
+    let (b, events_b) = factory()
+        .create_peer_connection(RtcConfiguration::default())
+        .await
+        .unwrap();
+    let mut ea = forward(events_a, b.clone());
+    let mut eb = forward(events_b, a.clone());
+    let channel = a
+        .create_data_channel(DataChannelInit::new("pooled"))
+        .await
+        .unwrap();
+    let offer = a.set_local_description_implicit().await.unwrap();
+    b.set_remote_description(offer).await.unwrap();
+    let answer = b.set_local_description_implicit().await.unwrap();
+    a.set_remote_description(answer).await.unwrap();
+    until(&mut ea, |e| {
+        matches!(e, SessionEvent::DataChannelOpen { .. }).then_some(())
+    })
+    .await;
+    a.send_data(channel, Bytes::from_static(b"pooled"), false)
+        .await
+        .unwrap();
+    let got = until(&mut eb, |e| match e {
+        SessionEvent::DataChannelMessage { data, .. } => Some(data),
+        _ => None,
+    })
+    .await;
+    assert_eq!(&got[..], b"pooled");
+    a.close().await;
+    b.close().await;
+}

@@ -73,6 +73,9 @@ impl Channel {
 pub struct JsepTransport {
     pub(super) id: TransportId,
     pub(super) name: String,
+    /// Gathering ahead of a session description (a candidate pool): its
+    /// candidates and states stay inside until it is adopted.
+    pub(super) pooled: bool,
     pub(super) rtp: Channel,
     pub(super) rtcp: Option<Channel>,
 }

@@ -367,6 +367,90 @@ impl TransportController {
         self.create_with(now, name, ice, dtls, setup.rtcp_mux)
     }
 
+    /// A transport that gathers now, before any session description needs
+    /// it: one entry of libwebrtc's candidate pool (W3C
+    /// `iceCandidatePoolSize`). Its [`GatherRequest`] (named `pool:N`, a name
+    /// no mid can have) is queued at once, whether or not
+    /// [`start_gathering`](Self::start_gathering) was called; its
+    /// candidates, gathering and connection states stay out of the events
+    /// and the combined states until
+    /// [`adopt_pooled_transport`](Self::adopt_pooled_transport) gives it a
+    /// name. STUN and TURN answers (the slow part of gathering) are then
+    /// already in.
+    pub fn add_pooled_transport(&mut self, now: Instant) -> Result<TransportId, Error> {
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        let name = format!("pool:{}", self.transports.len());
+        let id = self.create_with(
+            now,
+            &name,
+            self.config.ice.clone(),
+            DtlsConfig::new(self.config.certificate.clone(), DtlsRole::Server),
+            true,
+        )?;
+        let t = &mut self.transports[id.index()];
+        t.pooled = true;
+        if !t.rtp.gather_requested {
+            t.rtp.gather_requested = true;
+            self.gather_requests.push_back(GatherRequest {
+                transport: name,
+                component: 1,
+            });
+        }
+        Ok(id)
+    }
+
+    /// Gives the oldest pooled transport ([`add_pooled_transport`](Self::add_pooled_transport))
+    /// the name `name` and what `setup` fixes (libwebrtc's
+    /// `TakePooledSession`): its ICE agent takes the role and credentials,
+    /// its DTLS transport the role, and the candidates it gathered come out
+    /// as [`ControllerEvent::Candidate`]s for `name` (then
+    /// [`ControllerEvent::EndOfCandidates`] if gathering is over). `None`
+    /// when no pooled transport can serve (none left, or `setup` wants RTCP
+    /// on a component of its own): the caller adds a transport as usual.
+    pub fn adopt_pooled_transport(
+        &mut self,
+        now: Instant,
+        name: &str,
+        setup: &TransportSetup,
+    ) -> Result<Option<TransportId>, Error> {
+        if !setup.rtcp_mux || self.by_name.contains_key(name) {
+            return Ok(None);
+        }
+        let Some(index) = self.transports.iter().position(|t| t.pooled) else {
+            return Ok(None);
+        };
+        let role = setup.ice_role.unwrap_or(self.config.ice.role);
+        let t = &mut self.transports[index];
+        let credentials = setup
+            .credentials
+            .clone()
+            .unwrap_or_else(|| t.rtp.ice.local_credentials().clone());
+        t.rtp.ice.adopt(role, credentials)?;
+        let old = std::mem::replace(&mut t.name, name.to_string());
+        t.pooled = false;
+        let id = t.id;
+        self.by_name.remove(&old);
+        self.by_name.insert(name.to_string(), id);
+        if !setup.remote_fingerprints.is_empty() {
+            self.transports[index]
+                .rtp
+                .dtls
+                .set_remote_fingerprints(&setup.remote_fingerprints)?;
+        }
+        self.set_dtls_role(name, setup.dtls_role)?;
+        self.update(now);
+        let t = &self.transports[index];
+        if t.rtp.gathering == GatheringState::Complete {
+            self.events.push_back(ControllerEvent::EndOfCandidates {
+                transport: name.to_string(),
+            });
+        }
+        tracing::debug!(transport = name, pooled = %old, "pooled transport adopted");
+        Ok(Some(id))
+    }
+
     /// ICE restart of transport `name` (RFC 8445 §9) with the new local
     /// credentials of our description (random when `None`; every component
     /// gets the same). DTLS and SRTP keep running over the selected pair
@@ -468,6 +552,7 @@ impl TransportController {
         self.transports.push(JsepTransport {
             id,
             name: name.to_string(),
+            pooled: false,
             rtp,
             rtcp,
         });

@@ -19,6 +19,7 @@ impl TransportController {
     pub(super) fn update(&mut self, now: Instant) {
         for t in self.transports.iter_mut() {
             let name = &t.name;
+            let pooled = t.pooled;
             let was_complete = std::iter::once(&t.rtp)
                 .chain(t.rtcp.as_ref())
                 .all(|c| c.gathering == GatheringState::Complete);
@@ -26,6 +27,8 @@ impl TransportController {
             for (component, c) in (1u16..).zip(std::iter::once(&mut t.rtp).chain(t.rtcp.as_mut())) {
                 while let Some(ev) = c.ice.poll_event() {
                     match ev {
+                        // A pooled agent's come out again when it is adopted.
+                        IceEvent::LocalCandidate(_) if pooled => {}
                         IceEvent::LocalCandidate(candidate) => {
                             self.events.push_back(ControllerEvent::Candidate {
                                 transport: name.clone(),
@@ -94,7 +97,8 @@ impl TransportController {
                     }
                 }
             }
-            if !was_complete
+            if !pooled
+                && !was_complete
                 && t.channels()
                     .all(|c| c.gathering == GatheringState::Complete)
             {
@@ -108,8 +112,14 @@ impl TransportController {
 
     pub(super) fn update_states(&mut self) {
         // Several passes over the channels instead of collecting them: no allocation.
-        let cs = || self.transports.iter().flat_map(JsepTransport::channels);
-        let empty = self.transports.is_empty();
+        // Pooled transports (gathering ahead) are not part of the session yet.
+        let cs = || {
+            self.transports
+                .iter()
+                .filter(|t| !t.pooled)
+                .flat_map(JsepTransport::channels)
+        };
+        let empty = self.transports.iter().all(|t| t.pooled);
         let gathering = if empty || cs().all(|c| c.gathering == GatheringState::New) {
             GatheringState::New
         } else if cs().all(|c| c.gathering == GatheringState::Complete) {

@@ -398,6 +398,30 @@ impl IceAgent {
         self.restart_with(now, None);
     }
 
+    /// Takes over an agent that gathered ahead of its session (libwebrtc's
+    /// `PortAllocator::TakePooledSession`, what W3C `iceCandidatePoolSize`
+    /// asks for): our role and credentials become those of the session
+    /// description, and every candidate gathered so far comes out again as
+    /// [`IceEvent::LocalCandidate`] with the new ufrag, as for a fresh agent
+    /// (same generation: nothing was signalled before). Only before the
+    /// agent knows a peer (no remote credentials or candidates):
+    /// [`Error::AlreadyInUse`] then, and nothing changes.
+    pub fn adopt(&mut self, role: IceRole, credentials: Credentials) -> Result<(), Error> {
+        if self.remote.is_some() || !self.remotes.is_empty() || !self.pairs.is_empty() {
+            return Err(Error::AlreadyInUse);
+        }
+        self.role = role;
+        self.local_key = IntegrityKey::from_bytes(credentials.pwd.as_bytes());
+        self.local = credentials;
+        // Drop the events of the pooled life (candidates with the old ufrag).
+        self.events
+            .retain(|e| !matches!(e, IceEvent::LocalCandidate(_)));
+        for c in self.local_candidates() {
+            self.events.push_back(IceEvent::LocalCandidate(c));
+        }
+        Ok(())
+    }
+
     /// ICE restart with the new local credentials already chosen (those a
     /// session description carries; random when `None`). Otherwise as
     /// [`restart`](Self::restart).

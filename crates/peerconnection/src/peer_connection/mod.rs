@@ -161,6 +161,7 @@ impl PeerConnectionFactory {
         };
         let mut session_config = SessionConfig::new(certificate);
         session_config.bundle_policy = config.bundle_policy.into();
+        session_config.ice_candidate_pool_size = config.ice_candidate_pool_size;
         session_config.sctp = self.sctp.clone();
         if config.ice_transport_policy == IceTransportPolicy::Relay {
             session_config.ice.candidate_filter = CandidateFilter::RelayOnly;

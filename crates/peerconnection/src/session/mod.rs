@@ -113,7 +113,19 @@ pub struct SessionConfig {
     /// Seeds the channels' sequence numbers and RTCP timing (replayable
     /// runs); varied per channel.
     pub seed: u64,
+    /// W3C `iceCandidatePoolSize`: transports that start gathering when the
+    /// session is made, before any description, and that the first
+    /// transports a description needs take over (libwebrtc's pooled
+    /// PortAllocatorSessions), so STUN and TURN answers are already in by
+    /// `setLocalDescription`. At most [`MAX_CANDIDATE_POOL`] are made; 0 by
+    /// default.
+    pub ice_candidate_pool_size: u8,
 }
+
+/// Most pooled transports a [`Session`] makes, whatever
+/// [`SessionConfig::ice_candidate_pool_size`] asks (each binds a socket per
+/// network and may allocate on every TURN server).
+pub const MAX_CANDIDATE_POOL: u8 = 8;
 
 impl SessionConfig {
     /// Defaults around `certificate`.
@@ -124,6 +136,7 @@ impl SessionConfig {
             bundle_policy: BundlePolicy::MaxBundle,
             sctp: SctpConfig::default(),
             seed: 0x5e55,
+            ice_candidate_pool_size: 0,
         }
     }
 }
@@ -305,10 +318,15 @@ impl Session {
     /// A session in the stable state with nothing negotiated; `now` pairs
     /// the monotonic clock with the wall clock for RTCP.
     pub fn new(config: SessionConfig, now: Instant) -> Session {
-        let controller = TransportController::new(ControllerConfig::new(
+        let mut controller = TransportController::new(ControllerConfig::new(
             config.certificate.clone(),
             config.ice.clone(),
         ));
+        for _ in 0..config.ice_candidate_pool_size.min(MAX_CANDIDATE_POOL) {
+            if let Err(e) = controller.add_pooled_transport(now) {
+                tracing::warn!(error = %e, "pooled transport not made");
+            }
+        }
         let factory = MediaSessionDescriptionFactory::new(TransportDescriptionFactory::new(
             controller.local_fingerprint(),
         ));

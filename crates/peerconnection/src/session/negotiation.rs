@@ -410,7 +410,11 @@ impl Session {
                     Credentials::new(&tagged.transport.ice_ufrag, &tagged.transport.ice_pwd).ok();
                 setup.rtcp_mux =
                     tagged.media.rtcp_mux || tagged.media.media_type == MediaType::Application;
-                let id = self.controller.add_transport_with(now, &name, setup)?;
+                // A transport from the candidate pool when there is one left.
+                let id = match self.controller.adopt_pooled_transport(now, &name, &setup)? {
+                    Some(id) => id,
+                    None => self.controller.add_transport_with(now, &name, setup)?,
+                };
                 self.transports.insert(name.clone(), id);
             } else {
                 // New credentials in our description: an ICE restart.

@@ -8,8 +8,8 @@ use media_channels::sdp::dtls_transport::certificate::KeyType;
 
 struct Peer {
     s: Session,
-    /// Our sockets: address → (transport, component).
-    sockets: HashMap<SocketAddr, (String, u16)>,
+    /// Our sockets: address → (transport, component), as a driver tags them.
+    sockets: HashMap<SocketAddr, (TransportId, u16)>,
     next_port: u16,
     events: Vec<SessionEvent>,
 }
@@ -34,8 +34,12 @@ impl Peer {
         while let Some(request) = self.s.poll_gather() {
             let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), self.next_port);
             self.next_port += 1;
-            self.sockets
-                .insert(addr, (request.transport.clone(), request.component));
+            let id = self
+                .s
+                .controller()
+                .transport_id(&request.transport)
+                .unwrap();
+            self.sockets.insert(addr, (id, request.component));
             self.s
                 .add_local_socket(
                     now,
@@ -77,12 +81,15 @@ fn step(x: &mut Peer, y: &mut Peer, now: Instant) {
     x.s.handle_timeout(now);
     while let Some(t) = x.s.poll_transmit(now).map(|t| t.transmit) {
         if let Some((transport, component)) = y.sockets.get(&t.destination).cloned() {
-            let receive = Receive {
-                local: t.destination,
-                source: t.source,
-                data: &t.contents,
-            };
-            y.s.handle_receive(now, &transport, component, receive);
+            // The driver's path: by id, decrypted in its buffer.
+            let mut buf = t.contents.to_vec();
+            let (local, source) = (t.destination, t.source);
+            if let Some(m) =
+                y.s.handle_receive_in_place(now, transport, component, local, source, &mut buf)
+            {
+                let packet = Bytes::from(buf).slice(m.range);
+                y.s.handle_media(now, transport, m.rtcp, packet);
+            }
         }
     }
     while let Some(e) = x.s.poll_event() {
@@ -923,4 +930,90 @@ fn a_remote_offer_without_rtcp_mux_is_refused() {
     // The same offer with a=rtcp-mux is taken.
     let offer = JsepSessionDescription::parse(SdpType::Offer, &sdp).unwrap();
     b.s.set_remote_description(now, offer).unwrap();
+}
+
+/// W3C iceCandidatePoolSize: a session made with a pool gathers before any
+/// description, signals nothing until setLocalDescription, then signals the
+/// pooled candidates under the description's mid and ufrag, and connects on
+/// them; the answerer without a pool connects to it as usual.
+#[test]
+fn a_pooled_transport_gathers_early_and_is_taken_by_the_first_description() {
+    let now = Instant::now();
+    let mut a = Peer::new(21, 43_000, now);
+    let certificate =
+        Certificate::generate(KeyType::EcdsaP256, Duration::from_secs(86_400)).unwrap();
+    let mut config = SessionConfig::new(certificate);
+    config.ice.seed = Some(22);
+    config.seed = 22;
+    config.ice_candidate_pool_size = 1;
+    a.s = Session::new(config, now);
+    let mut b = Peer::new(23, 53_000, now);
+
+    // Before any description: sockets asked for and bound, no candidate
+    // signalled, gathering still "new" as far as the session goes.
+    a.gather(now);
+    assert_eq!(a.sockets.len(), 1, "the pool asked for a socket");
+    a.s.handle_timeout(now);
+    while let Some(e) = a.s.poll_event() {
+        assert!(
+            !matches!(
+                e,
+                SessionEvent::IceCandidate(_)
+                    | SessionEvent::EndOfCandidates
+                    | SessionEvent::IceGatheringState(_)
+            ),
+            "pooled gathering leaked: {e:?}"
+        );
+    }
+    assert_eq!(a.s.ice_gathering_state(), GatheringState::New);
+
+    a.s.create_data_channel(now, DataChannelInit::new("pooled"))
+        .unwrap();
+    let offer = a.s.create_offer().unwrap();
+    let mid = offer.description().contents[0].mid.to_string();
+    let ufrag = offer.description().contents[0]
+        .transport
+        .ice_ufrag
+        .to_string();
+    a.s.set_local_description(now, offer.clone()).unwrap();
+    // No new socket: the pooled transport took the section.
+    a.gather(now);
+    assert_eq!(a.sockets.len(), 1);
+    a.s.handle_timeout(now);
+    let mut candidates = Vec::new();
+    while let Some(e) = a.s.poll_event() {
+        if let SessionEvent::IceCandidate(c) = &e {
+            candidates.push(c.clone());
+        }
+        a.events.push(e);
+    }
+    assert_eq!(
+        candidates.len(),
+        1,
+        "the pooled host candidate, signalled now"
+    );
+    assert_eq!(candidates[0].sdp_mid.as_deref(), Some(mid.as_str()));
+    assert!(
+        candidates[0]
+            .candidate_line()
+            .contains(&format!("ufrag {ufrag}")),
+        "{}",
+        candidates[0].candidate_line()
+    );
+
+    b.s.set_remote_description(now, offer).unwrap();
+    for c in candidates {
+        b.s.add_ice_candidate(now, c).unwrap();
+    }
+    let answer = b.s.create_answer().unwrap();
+    b.s.set_local_description(now, answer.clone()).unwrap();
+    a.s.set_remote_description(now, answer).unwrap();
+    let mut t = now;
+    assert!(
+        run(&mut a, &mut b, &mut t, Duration::from_secs(10), |a, b| {
+            a.opened(false).is_some() && b.opened(true).is_some()
+        }),
+        "the channel opened over the pooled transport"
+    );
+    assert_eq!(a.s.connection_state(), PeerConnectionState::Connected);
 }
