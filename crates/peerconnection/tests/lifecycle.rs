@@ -15,6 +15,9 @@ use peerconnection::peer_connection::{
 use peerconnection::session::SessionEvent;
 use peerconnection::RtcConfiguration;
 
+#[path = "support/signal.rs"]
+mod signal;
+
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
 }
@@ -65,10 +68,7 @@ async fn cycle(factory: &PeerConnectionFactory) {
     a.create_data_channel(DataChannelInit::new("c"))
         .await
         .unwrap();
-    let offer = a.set_local_description_implicit().await.unwrap();
-    b.set_remote_description(offer).await.unwrap();
-    let answer = b.set_local_description_implicit().await.unwrap();
-    a.set_remote_description(answer).await.unwrap();
+    signal::negotiate(&a, &b).await;
     let (pa, pb) = (
         tokio::spawn(pump(ea, b.clone())),
         tokio::spawn(pump(eb, a.clone())),

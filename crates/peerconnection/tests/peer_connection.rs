@@ -257,10 +257,7 @@ async fn bulk_data_paced_by_buffered_amount_low_arrives_in_order() {
     a.set_buffered_amount_low_threshold(channel, WINDOW / 2)
         .await
         .unwrap();
-    let offer = a.set_local_description_implicit().await.unwrap();
-    b.set_remote_description(offer).await.unwrap();
-    let answer = b.set_local_description_implicit().await.unwrap();
-    a.set_remote_description(answer).await.unwrap();
+    signal::negotiate(&a, &b).await;
     for rx in [&mut ea, &mut eb] {
         until(rx, |e| {
             matches!(e, SessionEvent::DataChannelOpen { .. }).then_some(())
@@ -337,10 +334,7 @@ async fn a_candidate_pool_is_taken_by_the_offer_and_connects() {
         .create_data_channel(DataChannelInit::new("pooled"))
         .await
         .unwrap();
-    let offer = a.set_local_description_implicit().await.unwrap();
-    b.set_remote_description(offer).await.unwrap();
-    let answer = b.set_local_description_implicit().await.unwrap();
-    a.set_remote_description(answer).await.unwrap();
+    signal::negotiate(&a, &b).await;
     until(&mut ea, |e| {
         matches!(e, SessionEvent::DataChannelOpen { .. }).then_some(())
     })

@@ -25,6 +25,9 @@ use peerconnection::session::SessionEvent;
 use peerconnection::RtcConfiguration;
 use tokio::sync::Semaphore;
 
+#[path = "support/signal.rs"]
+mod signal;
+
 fn rss_kib() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
     statm
@@ -86,10 +89,7 @@ async fn connect_pair(
     a.create_data_channel(DataChannelInit::new("s"))
         .await
         .unwrap();
-    let offer = a.set_local_description_implicit().await.unwrap();
-    b.set_remote_description(offer).await.unwrap();
-    let answer = b.set_local_description_implicit().await.unwrap();
-    a.set_remote_description(answer).await.unwrap();
+    signal::negotiate(&a, &b).await;
     let wait = Duration::from_secs(30);
     assert!(tokio::time::timeout(wait, ra).await.unwrap().unwrap());
     assert!(tokio::time::timeout(wait, rb).await.unwrap().unwrap());

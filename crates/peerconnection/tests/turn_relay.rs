@@ -114,10 +114,7 @@ async fn relay_pair(url: &str, user: &str, pass: &str) {
         .create_data_channel(DataChannelInit::new("relayed"))
         .await
         .unwrap();
-    let offer = a.set_local_description_implicit().await.unwrap();
-    b.set_remote_description(offer).await.unwrap();
-    let answer = b.set_local_description_implicit().await.unwrap();
-    a.set_remote_description(answer).await.unwrap();
+    signal::negotiate(&a, &b).await;
 
     until(&mut ea, |e| {
         matches!(e, SessionEvent::DataChannelOpen { .. }).then_some(())

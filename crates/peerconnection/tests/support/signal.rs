@@ -1,7 +1,7 @@
 //! Signaling between two PeerConnections in one test process, shared by
-//! `tests/peer_connection.rs` and `tests/turn_relay.rs` (included with
-//! `#[path]`): candidates trickled once the other side can take them, the
-//! other events handed to the test.
+//! the PeerConnection tests (included with `#[path]`): offer/answer, and
+//! candidates trickled once the other side can take them, the other events
+//! handed to the test.
 
 use std::time::Duration;
 
@@ -58,7 +58,24 @@ pub(crate) fn forward(
     forward_checked(events, to, |_| {})
 }
 
+/// `a` offers and `b` answers, implicit descriptions, both applied.
+#[allow(dead_code)] // not every including test uses it
+pub(crate) async fn negotiate(a: &PeerConnection, b: &PeerConnection) {
+    let offer = a.set_local_description_implicit().await.expect("a's offer");
+    b.set_remote_description(offer)
+        .await
+        .expect("b takes the offer");
+    let answer = b
+        .set_local_description_implicit()
+        .await
+        .expect("b's answer");
+    a.set_remote_description(answer)
+        .await
+        .expect("a takes the answer");
+}
+
 /// The first event `pick` accepts, within `wait`.
+#[allow(dead_code)] // not every including test uses it
 pub(crate) async fn until<T>(
     rx: &mut mpsc::UnboundedReceiver<SessionEvent>,
     wait: Duration,
