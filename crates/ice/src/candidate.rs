@@ -162,6 +162,25 @@ pub fn priority(kind: CandidateKind, local_preference: u16, component: u16) -> u
         + (256 - component.clamp(1, 256) as u32)
 }
 
+/// Priority of a relay candidate by how the TURN server is reached, as
+/// libwebrtc ranks them (`ICE_TYPE_PREFERENCE_RELAY_UDP` 2, `_TCP` 1,
+/// `_TLS` 0): a relay reached over UDP beats one over TCP, which beats one
+/// over TLS, whatever the local preference. `tls` marks a TCP connection
+/// carrying TLS (`turns:`).
+pub fn relay_priority(
+    server_transport: TransportProtocol,
+    tls: bool,
+    local_preference: u16,
+    component: u16,
+) -> u32 {
+    let type_pref: u32 = match (server_transport, tls) {
+        (TransportProtocol::Udp, _) => 2,
+        (TransportProtocol::Tcp, false) => 1,
+        (TransportProtocol::Tcp, true) => 0,
+    };
+    (type_pref << 24) + ((local_preference as u32) << 8) + (256 - component.clamp(1, 256) as u32)
+}
+
 /// libwebrtc's type preference for host TCP candidates (below UDP host's 126,
 /// so UDP wins when both work).
 pub const TCP_HOST_TYPE_PREFERENCE: u32 = 90;
@@ -692,6 +711,15 @@ mod tests {
         // Host, full local preference, component 1: 126 << 24 | 65535 << 8 | 255.
         assert_eq!(priority(CandidateKind::Host, 65535, 1), 2_130_706_431);
         assert_eq!(priority(CandidateKind::Relay, 0, 2), 254);
+        // Relays by how the server is reached: UDP > TCP > TLS, each above
+        // the next whatever the local preference.
+        let udp = relay_priority(TransportProtocol::Udp, false, 0, 1);
+        let tcp = relay_priority(TransportProtocol::Tcp, false, u16::MAX, 1);
+        let tls = relay_priority(TransportProtocol::Tcp, true, u16::MAX, 1);
+        assert!(udp > tcp && tcp > tls, "{udp} {tcp} {tls}");
+        assert_eq!(udp >> 24, 2);
+        // Every relay stays below every server-reflexive candidate.
+        assert!(udp < priority(CandidateKind::ServerReflexive, 0, 256));
         let eth6 = local_preference(NetworkType::Ethernet, "2001:db8::1".parse().unwrap());
         let eth4 = local_preference(NetworkType::Ethernet, "192.0.2.1".parse().unwrap());
         let wifi6 = local_preference(NetworkType::Wifi, "2001:db8::1".parse().unwrap());

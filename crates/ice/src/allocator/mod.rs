@@ -727,8 +727,9 @@ pub(crate) fn srflx_candidate(
     }
 }
 
-/// The relay candidate of an allocation: type preference 0, related address
-/// the server-reflexive (mapped) address, foundation keyed by the server.
+/// The relay candidate of an allocation: type preference by how the server
+/// is reached (UDP 2, TCP 1, as libwebrtc), related address the
+/// server-reflexive (mapped) address, foundation keyed by the server.
 fn relay_candidate(
     r: &RelayPort,
     relayed: SocketAddr,
@@ -739,8 +740,9 @@ fn relay_candidate(
     let related = mapped.unwrap_or(r.client.local());
     let c = Candidate::at(CandidateKind::Relay, relayed)
         .with_component(component)
-        .with_priority(crate::candidate::priority(
-            CandidateKind::Relay,
+        .with_priority(crate::candidate::relay_priority(
+            r.client.config().transport,
+            false,
             lp,
             component,
         ))
