@@ -37,7 +37,7 @@
 //! `--send N` it sends `ping <ufrag> <i>` N times once connected, resends
 //! unanswered ones (at most 10 times each), prints every round-trip time and a
 //! min/median/max summary to stderr, and exits 0 when all N echoes are back;
-//! non-zero on failure or after `--timeout`. Logs go to stderr (`RUST_LOG`).
+//! non-zero on failure (as soon as ICE fails) or after `--timeout`. Logs go to stderr (`RUST_LOG`).
 
 use std::io::{BufRead, Read, Write};
 use std::net::{IpAddr, Ipv4Addr};
@@ -628,6 +628,17 @@ async fn run(args: Args) -> Result<(), String> {
                 }
                 Some(IceEvent::ConnectionStateChanged(s)) => {
                     tracing::info!(state = ?s, "ICE connection state");
+                    // A sender has nothing more to wait for: fail now, not at --timeout.
+                    if s == IceConnectionState::Failed {
+                        if let Some(p) = &pinger {
+                            return Err(format!(
+                                "ICE failed {:.0} ms after start: {}/{} echoes",
+                                ms(Instant::now() - start),
+                                p.received(),
+                                p.n
+                            ));
+                        }
+                    }
                     if matches!(s, IceConnectionState::Connected | IceConnectionState::Completed)
                         && connected_at.is_none()
                     {
