@@ -20,7 +20,7 @@ use ice::port::{TurnClient, TurnConfig, TurnError, TurnEvent, TurnReceived, Turn
 use ice::sim::{LinkConfig, NatBehavior, SimNetwork, TurnServer};
 use ice::Transmit;
 use stun::attributes::{
-    ErrorCode, Lifetime, Nonce, Realm, Username, XorMappedAddress, XorPeerAddress,
+    AlternateServer, ErrorCode, Lifetime, Nonce, Realm, Username, XorMappedAddress, XorPeerAddress,
     XorRelayedAddress,
 };
 use stun::{Class, IntegrityKey, Message, MessageBuilder, Method, PasswordAlgorithm};
@@ -1025,6 +1025,126 @@ fn responses_must_carry_integrity() {
         client.handle_receive(now, server, &[0x80, 0x60, 0, 0]),
         TurnReceived::NotMine
     );
+}
+
+/// The next transmit: where it goes and whether it carries MESSAGE-INTEGRITY.
+fn next_request(client: &mut TurnClient) -> (SocketAddr, Vec<u8>, bool) {
+    let t = client.poll_transmit().expect("a request");
+    let signed = Message::parse(&t.contents).unwrap().has_integrity();
+    (t.destination, t.contents.to_vec(), signed)
+}
+
+/// RFC 8489 §10: a signed 300 to an authenticated Allocate is followed once
+/// (a fresh challenge from the alternate server, then the allocation there);
+/// an unsigned one is ignored as any unsigned answer to a signed request is;
+/// a 300 to the unauthenticated first request, or a second redirect, fails.
+#[test]
+fn try_alternate_is_followed_once_and_only_when_signed() {
+    let server = addr(SERVER);
+    let alternate: SocketAddr = "198.18.100.3:3478".parse().unwrap();
+    let key = |realm: &str| {
+        IntegrityKey::long_term("user", realm, "pass", PasswordAlgorithm::Md5).unwrap()
+    };
+    let challenge = |request: &[u8], realm: &'static str, nonce: &'static str| {
+        let m = Message::parse(request).unwrap();
+        response(&m, Class::ErrorResponse, None, |b| {
+            b.add(&ErrorCode::UNAUTHENTICATED).unwrap();
+            b.add(&Realm(realm)).unwrap();
+            b.add(&Nonce(nonce)).unwrap();
+        })
+    };
+    let redirect = |request: &[u8], k: Option<&IntegrityKey>, to: SocketAddr| {
+        let m = Message::parse(request).unwrap();
+        response(&m, Class::ErrorResponse, k, |b| {
+            b.add(&ErrorCode::TRY_ALTERNATE).unwrap();
+            b.add(&AlternateServer(to)).unwrap();
+        })
+    };
+    let new_client = |seed| {
+        let mut config = TurnConfig::new(server, "user", "pass");
+        config.seed = Some(seed);
+        TurnClient::new(config, addr(CLIENT))
+    };
+    let now = Instant::now();
+
+    // A 300 to the unauthenticated first Allocate: not followed.
+    let mut c = new_client(40);
+    c.allocate(now).unwrap();
+    let (_, first, _) = next_request(&mut c);
+    c.handle_receive(now, server, &redirect(&first, None, alternate));
+    assert!(c.poll_transmit().is_none(), "no request to the alternate");
+    assert_eq!(
+        c.poll_event(),
+        Some(TurnEvent::AllocationFailed { code: Some(300) })
+    );
+
+    // The 401 dance, then 300s to the authenticated Allocate.
+    let mut c = new_client(41);
+    c.allocate(now).unwrap();
+    let (_, first, _) = next_request(&mut c);
+    c.handle_receive(now, server, &challenge(&first, "one.example", "n1"));
+    let (to, signed_request, signed) = next_request(&mut c);
+    assert_eq!((to, signed), (server, true));
+    // Unsigned: ignored, the request keeps waiting.
+    c.handle_receive(now, server, &redirect(&signed_request, None, alternate));
+    assert!(c.poll_transmit().is_none());
+    assert_eq!(c.state(), TurnState::Allocating);
+    assert_eq!(c.server(), server);
+    // Signed: followed, starting over (unauthenticated) with the alternate.
+    let k1 = key("one.example");
+    c.handle_receive(
+        now,
+        server,
+        &redirect(&signed_request, Some(&k1), alternate),
+    );
+    let (to, fresh, signed) = next_request(&mut c);
+    assert_eq!((to, signed), (alternate, false));
+    assert_eq!(c.server(), alternate);
+    // The old server is no longer ours; the alternate's challenge is.
+    assert_eq!(
+        c.handle_receive(now, server, &challenge(&fresh, "two.example", "n2")),
+        TurnReceived::NotMine
+    );
+    c.handle_receive(now, alternate, &challenge(&fresh, "two.example", "n2"));
+    let (to, second, signed) = next_request(&mut c);
+    assert_eq!((to, signed), (alternate, true));
+    // A second redirect is not followed: the allocation fails with 300.
+    let k2 = key("two.example");
+    c.handle_receive(now, alternate, &redirect(&second, Some(&k2), server));
+    assert!(c.poll_transmit().is_none());
+    assert_eq!(
+        c.poll_event(),
+        Some(TurnEvent::AllocationFailed { code: Some(300) })
+    );
+
+    // Followed once, the allocation completes on the alternate server.
+    let mut c = new_client(42);
+    c.allocate(now).unwrap();
+    let (_, first, _) = next_request(&mut c);
+    c.handle_receive(now, server, &challenge(&first, "one.example", "n1"));
+    let (_, signed_request, _) = next_request(&mut c);
+    c.handle_receive(
+        now,
+        server,
+        &redirect(&signed_request, Some(&k1), alternate),
+    );
+    let (_, fresh, _) = next_request(&mut c);
+    c.handle_receive(now, alternate, &challenge(&fresh, "two.example", "n2"));
+    let (_, second, _) = next_request(&mut c);
+    let relayed: SocketAddr = "198.18.100.3:50000".parse().unwrap();
+    let ok = response(
+        &Message::parse(&second).unwrap(),
+        Class::SuccessResponse,
+        Some(&k2),
+        |b| {
+            b.add(&XorRelayedAddress(relayed)).unwrap();
+            b.add(&XorMappedAddress(addr(CLIENT))).unwrap();
+            b.add(&Lifetime(600)).unwrap();
+        },
+    );
+    c.handle_receive(now, alternate, &ok);
+    assert_eq!(c.state(), TurnState::Allocated);
+    assert_eq!(c.relayed_address(), Some(relayed));
 }
 
 fn first_bytes(m: &Message<'_>) -> Vec<u8> {

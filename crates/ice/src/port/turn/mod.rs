@@ -53,8 +53,16 @@
 //! [`TurnEvent::PermissionCreated`] or rely on retransmission above (ICE
 //! checks are retransmitted).
 //!
-//! Not implemented: TURN over TLS or DTLS, ALTERNATE-SERVER
-//! redirects (300), IPv6 relays (REQUESTED-ADDRESS-FAMILY), EVEN-PORT,
+//! - **ALTERNATE-SERVER**: a 300 (Try Alternate) to an authenticated
+//!   Allocate, integrity-checked like any other response to it (RFC 8489
+//!   §10: an unsigned one could send us anywhere), with an ALTERNATE-SERVER
+//!   of the same address family, is followed once: the client starts over
+//!   with that server (new challenge, new key), and the allocator routes
+//!   its datagrams by [`TurnClient::server`]. A second 300, one to an
+//!   unauthenticated request, or one over TCP (a new connection would be
+//!   needed) fails the allocation with code 300.
+//!
+//! Not implemented: TURN over TLS or DTLS, IPv6 relays (REQUESTED-ADDRESS-FAMILY), EVEN-PORT,
 //! SHA-256 long-term keys (PASSWORD-ALGORITHMS), TCP relays (RFC 6062).
 //!
 //! The client's code: this module holds the configuration, the public
@@ -338,6 +346,9 @@ pub struct TurnClient {
     realm: Option<String>,
     nonce: Option<String>,
     key: Option<IntegrityKey>,
+    /// The server a 300 (Try Alternate) sent us away from: one redirect is
+    /// followed, never a second.
+    redirected_from: Option<SocketAddr>,
     relayed: Option<SocketAddr>,
     mapped: Option<SocketAddr>,
     lifetime: Duration,
@@ -367,6 +378,7 @@ impl TurnClient {
             realm: None,
             nonce: None,
             key: None,
+            redirected_from: None,
             relayed: None,
             mapped: None,
             lifetime: Duration::ZERO,

@@ -365,6 +365,22 @@ impl TurnClient {
     }
 
     pub(super) fn on_error(&mut self, now: Instant, p: Pending, code: u16, response: &[u8]) {
+        if code == 300 && matches!(p.request, Request::Allocate) {
+            if let Some(alternate) = self.alternate_server(&p, response) {
+                tracing::info!(from = %self.config.server, to = %alternate, "turn: 300, trying the alternate server");
+                self.redirected_from = Some(self.config.server);
+                self.config.server = alternate;
+                // A new server: its own challenge, realm and nonce.
+                self.realm = None;
+                self.nonce = None;
+                self.key = None;
+                if let Err(e) = self.send_request(now, Request::Allocate, 0) {
+                    tracing::warn!(error = %e, "turn: allocate to the alternate server failed");
+                    self.on_failure(now, p, Some(code));
+                }
+                return;
+            }
+        }
         if (code == 401 || code == 438) && self.absorb_challenge(&p, code, response) {
             let retries = p.retries + 1;
             tracing::debug!(code, request = ?p.request, "turn: retrying with new credentials");
@@ -376,6 +392,25 @@ impl TurnClient {
         }
         tracing::debug!(code, request = ?p.request, "turn: error response");
         self.on_failure(now, p, Some(code));
+    }
+
+    /// The ALTERNATE-SERVER of a 300 we may follow: to an authenticated
+    /// request (so the response's integrity was checked), the first redirect,
+    /// over UDP, same address family, not the server we are on.
+    fn alternate_server(&self, p: &Pending, response: &[u8]) -> Option<SocketAddr> {
+        if p.nonce.is_none()
+            || self.redirected_from.is_some()
+            || self.config.transport != TransportProtocol::Udp
+        {
+            return None;
+        }
+        let msg = Message::parse(response).ok()?;
+        let stun::attributes::AlternateServer(alternate) = msg
+            .get::<stun::attributes::AlternateServer>()
+            .ok()
+            .flatten()?;
+        (alternate.is_ipv4() == self.config.server.is_ipv4() && alternate != self.config.server)
+            .then_some(alternate)
     }
 
     /// Takes REALM and NONCE from a 401/438; true when the request should be
