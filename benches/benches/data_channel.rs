@@ -26,7 +26,11 @@
 //! socket and read from the other at once, still one thread; and ours
 //! through the public async `PeerConnection` API (two connections with
 //! their own tasks and sockets on one current-thread tokio runtime, every
-//! `send_data` and `buffered_amount` a call into the connection's task).
+//! `send_data` and `buffered_amount` a call into the connection's task),
+//! and webrtc-rs's the same way (`webrtc-rs/peer_connection`: two
+//! `RTCPeerConnection`s of the `webrtc` crate on one current-thread tokio
+//! runtime, ICE held to 127.0.0.1, `RTCDataChannel::send`,
+//! `buffered_amount`, `on_buffered_amount_low` and `on_message`).
 //!
 //! `cargo bench -p peerstack-benches --bench data_channel`
 
@@ -789,6 +793,115 @@ mod ours_pc {
 }
 
 // ---------------------------------------------------------------------------
+// webrtc-rs through its public RTCPeerConnection API (loopback UDP only)
+// ---------------------------------------------------------------------------
+
+#[path = "common/webrtc_rs_pc.rs"]
+mod webrtc_rs_pc;
+
+mod webrtc_pc {
+    use super::*;
+    use tokio::sync::mpsc;
+    use webrtc::data_channel::data_channel_message::DataChannelMessage;
+    use webrtc::data_channel::RTCDataChannel;
+    use webrtc::peer_connection::RTCPeerConnection;
+
+    pub(crate) struct Pair {
+        rt: tokio::runtime::Runtime,
+        // Kept open: the channel lives as long as its connections.
+        _pcs: [Arc<RTCPeerConnection>; 2],
+        /// a's end of the channel.
+        channel: Arc<RTCDataChannel>,
+        _b_end: Arc<RTCDataChannel>,
+        /// a's `on_buffered_amount_low` firings.
+        low: mpsc::UnboundedReceiver<()>,
+        /// Message bytes b received, as its `on_message` sees them.
+        received: mpsc::UnboundedReceiver<usize>,
+    }
+
+    impl Pair {
+        /// Two RTCPeerConnections on one current-thread runtime, a channel
+        /// open (not detached: messages come through `on_message`) whose low
+        /// threshold is half of `window`.
+        pub(crate) fn connect(window: usize) -> Pair {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let (pcs, channel, b_end, low, received) = rt.block_on(async {
+                // The runtime only runs inside `block_on`, so the
+                // connections sit still while the other lines of the group
+                // are measured, longer than webrtc-rs's ICE allows without
+                // hearing from the peer (disconnected 5 s, then failed 25 s
+                // later, which closes its sockets). A zero failed timeout
+                // turns that off; nothing else changes.
+                let api = webrtc_rs_pc::loopback_api(|s| {
+                    s.set_ice_timeouts(None, Some(std::time::Duration::ZERO), None)
+                });
+                let a = webrtc_rs_pc::peer_connection(&api).await;
+                let b = webrtc_rs_pc::peer_connection(&api).await;
+                let (channel, b_end) = webrtc_rs_pc::negotiate(&a, &b, "bulk").await;
+                let (tx_low, low) = mpsc::unbounded_channel();
+                channel.set_buffered_amount_low_threshold(window / 2).await;
+                channel
+                    .on_buffered_amount_low(Box::new(move || {
+                        let _ = tx_low.send(());
+                        Box::pin(async {})
+                    }))
+                    .await;
+                let (tx_received, received) = mpsc::unbounded_channel();
+                b_end.on_message(Box::new(move |m: DataChannelMessage| {
+                    let _ = tx_received.send(m.data.len());
+                    Box::pin(async {})
+                }));
+                ([a, b], channel, b_end, low, received)
+            });
+            Pair {
+                rt,
+                _pcs: pcs,
+                channel,
+                _b_end: b_end,
+                low,
+                received,
+            }
+        }
+
+        /// The W3C pattern, as `ours_pc`: fill the window with `send`, refill
+        /// when `bufferedamountlow` fires. It cannot miss the event: on this
+        /// one thread nothing releases buffered bytes while the fill runs
+        /// (`send` does not yield below webrtc-sctp's 128 KiB pending
+        /// queue), so every fill ends above the threshold, and webrtc-sctp
+        /// fires when the amount goes from above it to at most it.
+        pub(crate) fn transfer(&mut self, msg: &[u8], total: usize, window: usize) {
+            let msg = Bytes::copy_from_slice(msg);
+            let channel = &self.channel;
+            let (low, received) = (&mut self.low, &mut self.received);
+            self.rt.block_on(async move {
+                while low.try_recv().is_ok() {}
+                let mut sent = 0;
+                loop {
+                    let mut room = window.saturating_sub(channel.buffered_amount().await);
+                    while sent < total && room > 0 {
+                        channel.send(&msg).await.expect("webrtc-rs: send");
+                        sent += msg.len();
+                        room = room.saturating_sub(msg.len());
+                    }
+                    if sent >= total {
+                        break;
+                    }
+                    low.recv().await.expect("a's on_buffered_amount_low");
+                }
+                let mut got = 0;
+                while got < total {
+                    got += received.recv().await.expect("b's on_message");
+                }
+                assert_eq!(got, total);
+            });
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("data_channel_bulk");
@@ -830,6 +943,7 @@ fn bench(c: &mut Criterion) {
     let mut str0m = str0m_side::Pair::connect(true);
     let mut webrtc = webrtc_rs::Pair::connect(true);
     let mut ours_pc = ours_pc::Pair::connect(64 * 1024);
+    let mut webrtc_pc = webrtc_pc::Pair::connect(64 * 1024);
     for (size, window) in [(16 * 1024, 64 * 1024), (1024, 64 * 1024)] {
         let msg = vec![0x5a_u8; size];
         let name = format!("{}KiB_window{}KiB", size / 1024, window / 1024);
@@ -838,6 +952,9 @@ fn bench(c: &mut Criterion) {
         });
         g.bench_function(format!("ours/peer_connection/{name}"), |b| {
             b.iter(|| ours_pc.transfer(black_box(&msg), TOTAL, window))
+        });
+        g.bench_function(format!("webrtc-rs/peer_connection/{name}"), |b| {
+            b.iter(|| webrtc_pc.transfer(black_box(&msg), TOTAL, window))
         });
         g.bench_function(format!("str0m/{name}"), |b| {
             b.iter(|| str0m.transfer(black_box(&msg), TOTAL, window))

@@ -13,6 +13,16 @@
 //!   `accept_offer`, `accept_answer`), host candidates added before the
 //!   offer (so they are in the SDP), datagrams through two UDP sockets with
 //!   one system call per packet, until `ChannelOpen` on both.
+//! - `webrtc-rs`: two webrtc-rs `RTCPeerConnection`s (the `webrtc` crate) on
+//!   a current-thread tokio runtime, ICE held to 127.0.0.1 by its
+//!   `SettingEngine` (loopback interface and address only, UDP4, no mDNS, no
+//!   ICE servers): `create_data_channel`, `create_offer`,
+//!   `set_local_description`, the offer to the other's
+//!   `set_remote_description`, `create_answer`, both set, candidates trickled
+//!   as `on_ice_candidate` gives them (held until the remote description is
+//!   set, as for ours; not waiting for gathering to complete), until
+//!   `on_open` has fired on both ends (b's end from `on_data_channel`). Its
+//!   connections (and their certificates) are made before timing, as ours.
 //!
 //! `cargo bench -p peerstack-benches --bench setup`
 
@@ -114,6 +124,47 @@ mod ours {
                 let elapsed = start.elapsed();
                 a.close().await;
                 b.close().await;
+                elapsed
+            })
+        }
+    }
+}
+
+#[path = "common/webrtc_rs_pc.rs"]
+mod webrtc_rs_pc;
+
+mod webrtc_side {
+    use super::*;
+    use webrtc::api::API;
+
+    pub(crate) struct Setup {
+        rt: tokio::runtime::Runtime,
+        api: API,
+    }
+
+    impl Setup {
+        pub(crate) fn new() -> Setup {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            Setup {
+                rt,
+                api: webrtc_rs_pc::loopback_api(|_| {}),
+            }
+        }
+
+        /// One setup; the time from createOffer to both channel ends open.
+        pub(crate) fn once(&self) -> Duration {
+            self.rt.block_on(async {
+                // Made before timing, with their certificates.
+                let a = webrtc_rs_pc::peer_connection(&self.api).await;
+                let b = webrtc_rs_pc::peer_connection(&self.api).await;
+                let start = Instant::now();
+                let (_a_end, _b_end) = webrtc_rs_pc::negotiate(&a, &b, "setup").await;
+                let elapsed = start.elapsed();
+                a.close().await.expect("webrtc-rs: close");
+                b.close().await.expect("webrtc-rs: close");
                 elapsed
             })
         }
@@ -233,11 +284,15 @@ fn bench(c: &mut Criterion) {
     g.sample_size(30);
     let ours = ours::Setup::new();
     let str0m = str0m_side::Setup::new();
+    let webrtc = webrtc_side::Setup::new();
     g.bench_function("ours/peer_connection", |b| {
         b.iter_custom(|iters| (0..iters).map(|_| ours.once()).sum())
     });
     g.bench_function("str0m", |b| {
         b.iter_custom(|iters| (0..iters).map(|_| str0m.once()).sum())
+    });
+    g.bench_function("webrtc-rs", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| webrtc.once()).sum())
     });
     g.finish();
 }
