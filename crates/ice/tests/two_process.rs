@@ -128,3 +128,41 @@ fn two_processes_ping_over_loopback() {
         .unwrap_or("");
     println!("two processes: sender done in {elapsed:?}; {connected}; {summary}");
 }
+
+/// A sender whose only remote candidate never answers exits with an error
+/// as soon as ICE fails, long before its `--timeout`.
+#[test]
+fn a_sender_exits_as_soon_as_ice_fails() {
+    let bin = example_binary();
+    assert!(bin.exists(), "{} is missing", bin.display());
+    // Nothing listens on the discard port of 127.0.0.1 here: every check fails.
+    let mut sender = spawn(&bin, &["--send", "3", "--loopback", "--timeout", "120"]);
+    let sender_err = collect(sender.0.stderr.take().unwrap());
+    let mut stdin = sender.0.stdin.take().unwrap();
+    for line in [
+        r#"{"type":"credentials","ufrag":"abcd","pwd":"0123456789012345678901"}"#,
+        r#"{"type":"candidate","candidate":"candidate:1 1 udp 2130706431 127.0.0.1 9 typ host"}"#,
+        r#"{"type":"end-of-candidates"}"#,
+    ] {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    stdin.flush().unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = sender.0.try_wait().unwrap() {
+            break Some(status);
+        }
+        if start.elapsed() > SENDER_DEADLINE {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let elapsed = start.elapsed();
+    drop(stdin);
+    drop(sender);
+    let log = sender_err.join().unwrap();
+    let status = status.unwrap_or_else(|| panic!("still running after {elapsed:?}\n{log}"));
+    assert!(!status.success(), "a failed ICE exits non-zero\n{log}");
+    assert!(log.contains("ICE failed"), "{log}");
+    println!("sender gave up {elapsed:?} after start, not at --timeout 120");
+}
