@@ -633,21 +633,11 @@ impl AsyncTransportController {
     /// `Err(Error::Closed)` if the task stops first.
     pub async fn wait_for_state(
         &self,
-        mut accept: impl FnMut(PeerConnectionState) -> bool,
+        accept: impl FnMut(PeerConnectionState) -> bool,
     ) -> Result<PeerConnectionState, Error> {
-        let mut rx = self.inner.state.clone();
-        let state = rx.wait_for(|s| accept(*s)).await.map(|s| *s);
-        match state {
-            Ok(s) => Ok(s),
-            Err(_) => {
-                let last = *rx.borrow();
-                if accept(last) {
-                    Ok(last)
-                } else {
-                    Err(Error::Closed)
-                }
-            }
-        }
+        ice::driver::wait_for_watched(&self.inner.state, accept)
+            .await
+            .ok_or(Error::Closed)
     }
 
     /// Resolves when the connection state is Connected (every transport's ICE

@@ -58,6 +58,26 @@ use crate::network::{self, NetworkFilter};
 mod packet_sockets;
 mod tcp;
 
+/// Waits until the value a driver task publishes in `state` satisfies
+/// `accept`, and returns it; `None` when the task stopped first with a last
+/// value `accept` refuses (the last value counts: a task may stop right
+/// after reaching the state waited for). What every driver handle's
+/// `wait_for_state` is built on.
+pub async fn wait_for_watched<S: Copy>(
+    state: &watch::Receiver<S>,
+    mut accept: impl FnMut(S) -> bool,
+) -> Option<S> {
+    let mut rx = state.clone();
+    let reached = rx.wait_for(|s| accept(*s)).await.map(|s| *s);
+    match reached {
+        Ok(s) => Some(s),
+        Err(_) => {
+            let last = *rx.borrow();
+            accept(last).then_some(last)
+        }
+    }
+}
+
 pub use packet_sockets::{
     Datagram, PacketSockets, SocketTag, StreamFrame, Wake, MAX_TCP_CONNECTIONS, READ_BUDGET,
     RECV_POOL,
@@ -417,22 +437,11 @@ impl IceTransport {
     /// `Err(Error::Closed)` if the task stops first.
     pub async fn wait_for_state(
         &self,
-        mut accept: impl FnMut(IceConnectionState) -> bool,
+        accept: impl FnMut(IceConnectionState) -> bool,
     ) -> Result<IceConnectionState, Error> {
-        let mut rx = self.inner.state.clone();
-        let state = rx.wait_for(|s| accept(*s)).await.map(|s| *s);
-        match state {
-            Ok(s) => Ok(s),
-            Err(_) => {
-                // The task stopped; its last state may still be acceptable.
-                let last = *rx.borrow();
-                if accept(last) {
-                    Ok(last)
-                } else {
-                    Err(Error::Closed)
-                }
-            }
-        }
+        wait_for_watched(&self.inner.state, accept)
+            .await
+            .ok_or(Error::Closed)
     }
 
     /// Resolves when the state is Connected or Completed.
