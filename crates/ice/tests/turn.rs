@@ -1157,6 +1157,8 @@ fn first_bytes(m: &Message<'_>) -> Vec<u8> {
 
 #[path = "support/coturn.rs"]
 mod coturn;
+#[path = "../../stun/tests/support/coturn_process.rs"]
+mod coturn_process;
 
 // ---------------------------------------------------------------------------
 // Untrusted input

@@ -19,8 +19,8 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
@@ -29,30 +29,15 @@ use stun::client::{binding, binding_tcp, BindingOptions};
 use stun::server::{serve_udp, BindingServer, ServerStats};
 use stun::RetransmitConfig;
 
+#[path = "support/coturn_process.rs"]
+mod coturn_process;
+use coturn_process::{require, ChildGuard, CoturnProcess};
+
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// The path of `name` on `PATH`, or `None` after printing that the test is
-/// skipped; a panic instead when `PEERSTACK_REQUIRE_PEERS=1` (set by xtask).
-fn require(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file());
-    if found.is_none() {
-        if std::env::var("PEERSTACK_REQUIRE_PEERS").is_ok_and(|v| v == "1") {
-            panic!("`{name}` is not on PATH, and PEERSTACK_REQUIRE_PEERS=1 requires every peer");
-        }
-        eprintln!(
-            "SKIPPED (checked nothing): `{name}` is not on PATH; \
-             PEERSTACK_REQUIRE_PEERS=1 makes this a failure"
-        );
-    }
-    found
-}
 
 /// A loopback port free on both UDP and TCP right now.
 fn free_port() -> u16 {
@@ -73,43 +58,6 @@ fn free_udp_pair() -> u16 {
         if port < u16::MAX && std::net::UdpSocket::bind((LOCALHOST, port + 1)).is_ok() {
             return port;
         }
-    }
-}
-
-/// A directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let dir = std::env::temp_dir().join(format!(
-            "peerstack-interop-{tag}-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Kills and reaps the child process on drop, so no test leaves a server behind.
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 
@@ -259,60 +207,24 @@ impl InProcessServer {
 // ---------------------------------------------------------------------------
 
 /// A coturn `turnserver` on 127.0.0.1 (UDP and TCP), started the way
-/// peers/README.md describes, with its pid file, database and log in a temp dir.
+/// peers/README.md describes (`support/coturn_process.rs`).
 struct Coturn {
     addr: SocketAddr,
-    // Field order is drop order: stop the server before deleting its directory.
-    child: ChildGuard,
-    dir: TempDir,
+    process: CoturnProcess,
 }
 
 impl Coturn {
     fn start(turnserver: &Path) -> Coturn {
-        let dir = TempDir::new("coturn");
-        let port = free_port();
-        let log = std::fs::File::create(dir.path().join("turnserver.log")).expect("log file");
         let relay_min = 49_160 + (std::process::id() % 400) as u16 * 40;
-        let mut cmd = Command::new(turnserver);
-        cmd.args([
-            "-n",
-            "--no-cli",
-            "--no-tls",
-            "--no-dtls",
-            "--listening-ip=127.0.0.1",
-            "--relay-ip=127.0.0.1",
-            "--lt-cred-mech",
-            "--user=user:pass",
-            "--realm=example.org",
-            "--fingerprint",
-            "--allow-loopback-peers",
-            "--no-multicast-peers",
-            "--log-file=stdout",
-            "--simple-log",
-        ])
-        .arg(format!("--listening-port={port}"))
-        .arg(format!("--min-port={relay_min}"))
-        .arg(format!("--max-port={}", relay_min + 39))
-        .arg(format!(
-            "--pidfile={}",
-            dir.path().join("turnserver.pid").display()
-        ))
-        // Keep coturn's SQLite database out of /var/lib/turn.
-        .arg(format!("--userdb={}", dir.path().join("turndb").display()))
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("dup log"))
-        .stderr(log);
-        eprintln!("$ {cmd:?}");
-        let child = ChildGuard(cmd.spawn().expect("spawn turnserver"));
+        let process = CoturnProcess::spawn(turnserver, free_port(), relay_min, &[]);
         Coturn {
-            addr: SocketAddr::new(LOCALHOST, port),
-            child,
-            dir,
+            addr: process.addr,
+            process,
         }
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("turnserver.log")).unwrap_or_default()
+        self.process.log()
     }
 
     /// Polls with our client (UDP and TCP) until coturn answers; panics with
@@ -323,9 +235,7 @@ impl Coturn {
             .await
             .expect("bind");
         loop {
-            if let Some(status) = self.child.0.try_wait().expect("try_wait") {
-                panic!("turnserver exited with {status}; log:\n{}", self.log());
-            }
+            self.process.check_running();
             let udp = binding(&socket, self.addr, &probe_options()).await;
             if udp.is_ok() && binding_tcp(self.addr, &probe_options()).await.is_ok() {
                 return;

@@ -1,131 +1,39 @@
 //! coturn on 127.0.0.1: a module of `turn.rs` (so `cargo test --test turn
 //! -- --ignored` runs these tests), kept apart for size.
 
+use super::coturn_process::{require, CoturnProcess};
 use super::*;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
 const LOCALHOST: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
-/// The path of `name` on `PATH`, or `None` after printing that the test is
-/// skipped; a panic instead when `PEERSTACK_REQUIRE_PEERS=1` (set by xtask).
-fn require(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file());
-    if found.is_none() {
-        if std::env::var("PEERSTACK_REQUIRE_PEERS").is_ok_and(|v| v == "1") {
-            panic!("`{name}` is not on PATH, and PEERSTACK_REQUIRE_PEERS=1 requires every peer");
-        }
-        eprintln!(
-            "SKIPPED (checked nothing): `{name}` is not on PATH; \
-             PEERSTACK_REQUIRE_PEERS=1 makes this a failure"
-        );
-    }
-    found
-}
-
-/// A directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let dir = std::env::temp_dir().join(format!(
-            "peerstack-turn-{tag}-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Kills and reaps the child on drop, so no test leaves a server behind.
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// coturn on 127.0.0.1, started as peers/README.md describes.
+/// coturn on 127.0.0.1, started as peers/README.md describes
+/// (`crates/stun/tests/support/coturn_process.rs`).
 pub(super) struct Coturn {
     pub(super) addr: SocketAddr,
     pub(super) relay_ports: std::ops::RangeInclusive<u16>,
-    // Field order is drop order: stop the server before deleting its directory.
-    child: ChildGuard,
-    dir: TempDir,
+    process: CoturnProcess,
 }
 
 impl Coturn {
     pub(super) fn start(extra: &[&str]) -> Option<Coturn> {
         let turnserver = require("turnserver")?;
-        let dir = TempDir::new("coturn");
         let port = {
             let s = UdpSocket::bind((LOCALHOST, 0)).expect("bind");
             s.local_addr().unwrap().port()
         };
         let relay_min = 50_000 + (std::process::id() % 300) as u16 * 40;
-        let relay_max = relay_min + 39;
-        let log = std::fs::File::create(dir.path().join("turnserver.log")).expect("log");
-        let mut cmd = Command::new(turnserver);
-        cmd.args([
-            "-n",
-            "--no-cli",
-            "--no-tls",
-            "--no-dtls",
-            "--listening-ip=127.0.0.1",
-            "--relay-ip=127.0.0.1",
-            "--lt-cred-mech",
-            "--user=user:pass",
-            "--realm=example.org",
-            "--fingerprint",
-            "--allow-loopback-peers",
-            "--no-multicast-peers",
-            "--log-file=stdout",
-            "--simple-log",
-        ])
-        .args(extra)
-        .arg(format!("--listening-port={port}"))
-        .arg(format!("--min-port={relay_min}"))
-        .arg(format!("--max-port={relay_max}"))
-        .arg(format!(
-            "--pidfile={}",
-            dir.path().join("turnserver.pid").display()
-        ))
-        .arg(format!("--userdb={}", dir.path().join("turndb").display()))
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("dup log"))
-        .stderr(log);
-        eprintln!("$ {cmd:?}");
-        let child = ChildGuard(cmd.spawn().expect("spawn turnserver"));
+        let process = CoturnProcess::spawn(&turnserver, port, relay_min, extra);
         let mut coturn = Coturn {
-            addr: SocketAddr::new(LOCALHOST, port),
-            relay_ports: relay_min..=relay_max,
-            child,
-            dir,
+            addr: process.addr,
+            relay_ports: process.relay_ports.clone(),
+            process,
         };
         coturn.wait_until_ready();
         Some(coturn)
     }
 
     pub(super) fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("turnserver.log")).unwrap_or_default()
+        self.process.log()
     }
 
     /// Binding requests until coturn answers (10 s at most).
@@ -146,9 +54,7 @@ impl Coturn {
         b.add_fingerprint().unwrap();
         let n = b.finish();
         loop {
-            if let Some(status) = self.child.0.try_wait().expect("try_wait") {
-                panic!("turnserver exited with {status}; log:\n{}", self.log());
-            }
+            self.process.check_running();
             let _ = socket.send_to(&buf[..n], self.addr);
             let mut rx = [0u8; 1500];
             if socket.recv_from(&mut rx).is_ok() {
