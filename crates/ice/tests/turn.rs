@@ -1027,6 +1027,66 @@ fn responses_must_carry_integrity() {
     );
 }
 
+/// RFC 8656 §7.1: REQUESTED-ADDRESS-FAMILY asks for an IPv6 relay from a
+/// server reached over IPv6 (or when configured); it is left out for IPv4,
+/// the default; a 440 fails the allocation with that code.
+#[test]
+fn requested_address_family_follows_the_server_or_the_configuration() {
+    use ice::port::AddressFamily;
+    use stun::attributes::RequestedAddressFamily;
+    let now = Instant::now();
+    let asked = |server: &str, family: Option<AddressFamily>| {
+        let server: SocketAddr = server.parse().unwrap();
+        let mut config = TurnConfig::new(server, "user", "pass");
+        config.seed = Some(50);
+        config.relay_family = family;
+        let local: SocketAddr = if server.is_ipv6() {
+            "[2001:db8::2]:5000".parse().unwrap()
+        } else {
+            addr(CLIENT)
+        };
+        let mut c = TurnClient::new(config, local);
+        c.allocate(now).unwrap();
+        let (_, first, _) = next_request(&mut c);
+        let m = Message::parse(&first).unwrap();
+        let family = m.get::<RequestedAddressFamily>().unwrap().map(|f| f.0);
+        (c, first, family)
+    };
+    assert_eq!(asked(SERVER, None).2, None);
+    assert_eq!(asked("[2001:db8::1]:3478", None).2, Some(AddressFamily::V6));
+    assert_eq!(
+        asked(SERVER, Some(AddressFamily::V6)).2,
+        Some(AddressFamily::V6)
+    );
+    assert_eq!(asked("[2001:db8::1]:3478", Some(AddressFamily::V4)).2, None);
+
+    // 440 (Address Family not Supported): the allocation fails with it.
+    let (mut c, first, _) = asked(SERVER, Some(AddressFamily::V6));
+    let m = Message::parse(&first).unwrap();
+    let refused = response(&m, Class::ErrorResponse, None, |b| {
+        b.add(&ErrorCode::UNAUTHENTICATED).unwrap();
+        b.add(&Realm("example.org")).unwrap();
+        b.add(&Nonce("n1")).unwrap();
+    });
+    c.handle_receive(now, addr(SERVER), &refused);
+    let (_, second, _) = next_request(&mut c);
+    let key =
+        IntegrityKey::long_term("user", "example.org", "pass", PasswordAlgorithm::Md5).unwrap();
+    let m = Message::parse(&second).unwrap();
+    let no_v6 = response(&m, Class::ErrorResponse, Some(&key), |b| {
+        b.add(&ErrorCode {
+            code: 440,
+            reason: "Address Family not Supported",
+        })
+        .unwrap();
+    });
+    c.handle_receive(now, addr(SERVER), &no_v6);
+    assert_eq!(
+        c.poll_event(),
+        Some(TurnEvent::AllocationFailed { code: Some(440) })
+    );
+}
+
 /// The next transmit: where it goes and whether it carries MESSAGE-INTEGRITY.
 fn next_request(client: &mut TurnClient) -> (SocketAddr, Vec<u8>, bool) {
     let t = client.poll_transmit().expect("a request");

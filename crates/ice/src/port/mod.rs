@@ -10,4 +10,6 @@
 
 pub mod turn;
 
-pub use turn::{TurnClient, TurnConfig, TurnError, TurnEvent, TurnReceived, TurnState};
+pub use turn::{
+    AddressFamily, TurnClient, TurnConfig, TurnError, TurnEvent, TurnReceived, TurnState,
+};

@@ -53,6 +53,8 @@
 //! [`TurnEvent::PermissionCreated`] or rely on retransmission above (ICE
 //! checks are retransmitted).
 //!
+//! - **IPv6 relays**: REQUESTED-ADDRESS-FAMILY in the Allocate when
+//!   [`TurnConfig::relay_family`] (by default: the server's family) is IPv6.
 //! - **ALTERNATE-SERVER**: a 300 (Try Alternate) to an authenticated
 //!   Allocate, integrity-checked like any other response to it (RFC 8489
 //!   §10: an unsigned one could send us anywhere), with an ALTERNATE-SERVER
@@ -62,7 +64,8 @@
 //!   unauthenticated request, or one over TCP (a new connection would be
 //!   needed) fails the allocation with code 300.
 //!
-//! Not implemented: TURN over TLS or DTLS, IPv6 relays (REQUESTED-ADDRESS-FAMILY), EVEN-PORT,
+//! Not implemented: TURN over TLS or DTLS, dual allocations
+//! (ADDITIONAL-ADDRESS-FAMILY), EVEN-PORT,
 //! SHA-256 long-term keys (PASSWORD-ALGORITHMS), TCP relays (RFC 6062).
 //!
 //! The client's code: this module holds the configuration, the public
@@ -92,6 +95,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use rand_chacha::ChaCha8Rng;
 use rand_core::RngCore;
+pub use stun::attributes::AddressFamily;
 use stun::attributes::{
     ChannelNumber, Data, DontFragment, Lifetime, Nonce, Realm, RequestedTransport, Software,
     Username, XorMappedAddress, XorPeerAddress, XorRelayedAddress,
@@ -179,6 +183,13 @@ pub struct TurnConfig {
     /// [`stream_frame_len`] and hands each message to
     /// [`TurnClient::handle_receive`]. The relayed transport is UDP either way.
     pub transport: TransportProtocol,
+    /// The family of relayed address to ask for with REQUESTED-ADDRESS-FAMILY
+    /// (RFC 8656 §7.1). `None` (default): the server's own family, so a
+    /// server reached over IPv6 is asked for an IPv6 relay and one reached
+    /// over IPv4 gets no attribute (an IPv4 relay, the protocol's default).
+    /// A server that cannot answers 440 (Address Family not Supported):
+    /// [`TurnEvent::AllocationFailed`] `{ code: Some(440) }`.
+    pub relay_family: Option<AddressFamily>,
 }
 
 /// Length of the first STUN message or ChannelData message at the start of a
@@ -208,6 +219,7 @@ impl TurnConfig {
             keepalive: Some(Duration::from_secs(15)),
             dont_fragment: false,
             transport: TransportProtocol::Udp,
+            relay_family: None,
         }
     }
 }

@@ -122,6 +122,18 @@ impl TurnClient {
         match request {
             Request::Allocate => {
                 b.add(&RequestedTransport::UDP)?;
+                let family = self
+                    .config
+                    .relay_family
+                    .unwrap_or(if self.config.server.is_ipv6() {
+                        AddressFamily::V6
+                    } else {
+                        AddressFamily::V4
+                    });
+                // IPv4 is the default: the attribute only when asking otherwise.
+                if family == AddressFamily::V6 {
+                    b.add(&stun::attributes::RequestedAddressFamily(family))?;
+                }
                 let secs = self.config.lifetime.as_secs().clamp(1, u32::MAX as u64) as u32;
                 b.add(&Lifetime(secs))?;
                 if self.config.dont_fragment {
