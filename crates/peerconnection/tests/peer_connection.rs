@@ -37,16 +37,8 @@ fn factory() -> PeerConnectionFactory {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_peer_connections_talk_over_loopback() {
-    let (a, events_a) = factory()
-        .create_peer_connection(RtcConfiguration::default())
-        .await
-        .unwrap();
-    let (b, events_b) = factory()
-        .create_peer_connection(RtcConfiguration::default())
-        .await
-        .unwrap();
-    let mut ea = forward(events_a, b.clone());
-    let mut eb = forward(events_b, a.clone());
+    let default = RtcConfiguration::default;
+    let (a, b, mut ea, mut eb) = signal::pair(&factory(), default(), default()).await;
     let chat = a
         .create_data_channel(DataChannelInit::new("chat"))
         .await
@@ -239,16 +231,8 @@ async fn glare_is_resolved_by_rolling_back_the_polite_side() {
 async fn bulk_data_paced_by_buffered_amount_low_arrives_in_order() {
     const TOTAL: usize = 8 * 1024 * 1024;
     const WINDOW: usize = 64 * 1024;
-    let (a, events_a) = factory()
-        .create_peer_connection(RtcConfiguration::default())
-        .await
-        .unwrap();
-    let (b, events_b) = factory()
-        .create_peer_connection(RtcConfiguration::default())
-        .await
-        .unwrap();
-    let mut ea = forward(events_a, b.clone());
-    let mut eb = forward(events_b, a.clone());
+    let default = RtcConfiguration::default;
+    let (a, b, mut ea, mut eb) = signal::pair(&factory(), default(), default()).await;
     let channel = a
         .create_data_channel(DataChannelInit::new("bulk"))
         .await
@@ -323,13 +307,8 @@ async fn a_candidate_pool_is_taken_by_the_offer_and_connects() {
         ice_candidate_pool_size: 1,
         ..RtcConfiguration::default()
     };
-    let (a, events_a) = factory().create_peer_connection(pooled).await.unwrap();
-    let (b, events_b) = factory()
-        .create_peer_connection(RtcConfiguration::default())
-        .await
-        .unwrap();
-    let mut ea = forward(events_a, b.clone());
-    let mut eb = forward(events_b, a.clone());
+    let (a, b, mut ea, mut eb) =
+        signal::pair(&factory(), pooled, RtcConfiguration::default()).await;
     let channel = a
         .create_data_channel(DataChannelInit::new("pooled"))
         .await

@@ -16,9 +16,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use peerconnection::media_channels::data::DataChannelInit;
 use peerconnection::media_channels::sdp::dtls_transport::ice::network::NetworkFilter;
-use peerconnection::peer_connection::{
-    PeerConnection, PeerConnectionEvents, PeerConnectionFactory,
-};
+use peerconnection::media_channels::sdp::JsepIceCandidate;
+use peerconnection::peer_connection::PeerConnectionFactory;
 use peerconnection::session::SessionEvent;
 use peerconnection::stats::IceCandidateType;
 use peerconnection::{IceServer, IceTransportPolicy, RtcConfiguration, RtcStats};
@@ -27,19 +26,13 @@ use tokio::sync::mpsc;
 #[path = "support/signal.rs"]
 mod signal;
 
-/// Candidates of `a` to `b` once it has the remote description; every one
-/// must be a relay candidate.
-fn forward(
-    events: PeerConnectionEvents,
-    to: PeerConnection,
-) -> mpsc::UnboundedReceiver<SessionEvent> {
-    signal::forward_checked(events, to, |c| {
-        assert!(
-            c.candidate_line().contains(" typ relay"),
-            "relay policy signalled {}",
-            c.candidate_line()
-        );
-    })
+/// Every candidate signalled must be a relay candidate.
+fn only_relay(c: &JsepIceCandidate) {
+    assert!(
+        c.candidate_line().contains(" typ relay"),
+        "relay policy signalled {}",
+        c.candidate_line()
+    );
 }
 
 async fn until<T>(
@@ -102,13 +95,8 @@ async fn relay_pair(url: &str, user: &str, pass: &str) {
     };
     let factory = PeerConnectionFactory::new()
         .with_network_filter(NetworkFilter::only(&[IpAddr::V4(Ipv4Addr::LOCALHOST)]));
-    let (a, events_a) = factory
-        .create_peer_connection(config.clone())
-        .await
-        .unwrap();
-    let (b, events_b) = factory.create_peer_connection(config).await.unwrap();
-    let mut ea = forward(events_a, b.clone());
-    let mut eb = forward(events_b, a.clone());
+    let (a, b, mut ea, mut eb) =
+        signal::pair_checked(&factory, config.clone(), config, only_relay).await;
 
     let chat = a
         .create_data_channel(DataChannelInit::new("relayed"))

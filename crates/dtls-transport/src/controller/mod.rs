@@ -451,6 +451,34 @@ impl TransportController {
         Ok(Some(id))
     }
 
+    /// Gives transport `name`, whose agents have not met a peer yet, a new
+    /// ICE role and local credentials without an ICE restart (same
+    /// candidates, same generation, signalled again with the new ufrag): a
+    /// transport made for an offer that was rolled back and now serves the
+    /// answer to the peer's offer (glare), where the offerer's controlling
+    /// role would otherwise meet the peer's. `Ok(false)`, and nothing
+    /// changes, once an agent knows a peer: an ICE restart is the way then.
+    pub fn retake_transport(
+        &mut self,
+        now: Instant,
+        name: &str,
+        role: ice::IceRole,
+        credentials: Option<Credentials>,
+    ) -> Result<bool, Error> {
+        let t = self.get_mut(name)?;
+        if t.channels().any(|c| c.ice.remote_credentials().is_some()) {
+            return Ok(false);
+        }
+        for c in t.channels_mut() {
+            let credentials = credentials
+                .clone()
+                .unwrap_or_else(|| c.ice.local_credentials().clone());
+            c.ice.adopt(role, credentials)?;
+        }
+        self.update(now);
+        Ok(true)
+    }
+
     /// ICE restart of transport `name` (RFC 8445 §9) with the new local
     /// credentials of our description (random when `None`; every component
     /// gets the same). DTLS and SRTP keep running over the selected pair

@@ -417,17 +417,37 @@ impl Session {
                 };
                 self.transports.insert(name.clone(), id);
             } else {
-                // New credentials in our description: an ICE restart.
+                // New credentials in our description: an ICE restart, unless
+                // the transport never met the peer (made for an offer that
+                // was rolled back, glare): then it just takes the role and
+                // credentials of this description.
                 let ours = &tagged.transport.ice_ufrag;
                 let restarted = self
                     .controller
                     .local_credentials(&name)
                     .is_some_and(|c| c.ufrag.as_str() != ours.as_str());
-                if restarted {
+                let ice_role = if offerer {
+                    IceRole::Controlling
+                } else {
+                    IceRole::Controlled
+                };
+                let role_changed = self
+                    .controller
+                    .transport(&name)
+                    .is_some_and(|t| t.ice().role() != ice_role);
+                if restarted || role_changed {
                     let credentials =
                         Credentials::new(&tagged.transport.ice_ufrag, &tagged.transport.ice_pwd)
                             .ok();
-                    self.controller.restart_ice(now, &name, credentials)?;
+                    let retaken = self.controller.retake_transport(
+                        now,
+                        &name,
+                        ice_role,
+                        credentials.clone(),
+                    )?;
+                    if !retaken && restarted {
+                        self.controller.restart_ice(now, &name, credentials)?;
+                    }
                 }
                 if theirs.is_some() {
                     self.controller.set_dtls_role(&name, role)?;

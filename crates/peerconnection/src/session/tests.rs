@@ -94,12 +94,32 @@ fn step(x: &mut Peer, y: &mut Peer, now: Instant) {
     }
     while let Some(e) = x.s.poll_event() {
         if let SessionEvent::IceCandidate(c) = &e {
-            if y.s.remote_description().is_some() {
-                y.s.add_ice_candidate(now, c.clone()).unwrap();
+            if let Some(remote) = y.s.remote_description() {
+                let stale = stale_candidate(c, remote);
+                match y.s.add_ice_candidate(now, c.clone()) {
+                    // (One may also be held for a transport not made yet.)
+                    Ok(()) => {}
+                    // W3C addIceCandidate: OperationError for a ufrag no
+                    // applied remote description has (gathered for an
+                    // offer that was rolled back).
+                    Err(e) => assert!(stale, "candidate refused: {e}"),
+                }
             }
         }
         x.events.push(e);
     }
+}
+
+/// True when `c`'s ufrag is in no section of `remote` (a candidate of a
+/// description the peer rolled back).
+fn stale_candidate(c: &JsepIceCandidate, remote: &JsepSessionDescription) -> bool {
+    c.candidate.ufrag.as_deref().is_some_and(|u| {
+        !remote
+            .description()
+            .contents
+            .iter()
+            .any(|s| s.transport.ice_ufrag.as_str() == u)
+    })
 }
 
 /// Runs both sessions on virtual time until `done` or `limit` passes:
@@ -1016,4 +1036,53 @@ fn a_pooled_transport_gathers_early_and_is_taken_by_the_first_description() {
         "the channel opened over the pooled transport"
     );
     assert_eq!(a.s.connection_state(), PeerConnectionState::Connected);
+}
+
+/// Glare: b's own offer made a transport before b rolled it back and
+/// answered a's offer. That transport serves the answer with the answerer's
+/// role (controlled) and the answer's credentials, without an ICE restart,
+/// so the two agents never both control; the channel opens.
+#[test]
+fn after_glare_the_rolled_back_transport_takes_the_answerers_role() {
+    let now = Instant::now();
+    let mut a = Peer::new(31, 44_000, now);
+    let mut b = Peer::new(32, 54_000, now);
+    for p in [&mut a, &mut b] {
+        p.s.create_data_channel(now, DataChannelInit::new("g"))
+            .unwrap();
+    }
+    let offer_a = a.s.create_offer().unwrap();
+    a.s.set_local_description(now, offer_a.clone()).unwrap();
+    let offer_b = b.s.create_offer().unwrap();
+    b.s.set_local_description(now, offer_b.clone()).unwrap();
+    b.gather(now);
+    let name = offer_b.description().contents[0].mid.to_string();
+    let role = |p: &mut Peer, name: &str| {
+        p.s.controller
+            .transport(name)
+            .map(|t| t.ice().role())
+            .unwrap()
+    };
+    assert_eq!(role(&mut b, &name), IceRole::Controlling);
+
+    let rollback = JsepSessionDescription::new(SdpType::Rollback, offer_b.to_description());
+    b.s.set_local_description(now, rollback).unwrap();
+    b.s.set_remote_description(now, offer_a).unwrap();
+    let answer = b.s.create_answer().unwrap();
+    b.s.set_local_description(now, answer.clone()).unwrap();
+    let ufrag = answer.description().contents[0]
+        .transport
+        .ice_ufrag
+        .to_string();
+    assert_eq!(role(&mut b, &name), IceRole::Controlled);
+    let t = b.s.controller.transport(&name).unwrap();
+    assert_eq!(t.ice().local_credentials().ufrag.as_str(), ufrag);
+    a.s.set_remote_description(now, answer).unwrap();
+    let mut t = now;
+    assert!(
+        run(&mut a, &mut b, &mut t, Duration::from_secs(10), |a, b| {
+            a.opened(false).is_some() && b.opened(true).is_some()
+        }),
+        "the channel opened after glare"
+    );
 }

@@ -5,9 +5,12 @@
 
 use std::time::Duration;
 
-use peerconnection::media_channels::sdp::JsepIceCandidate;
-use peerconnection::peer_connection::{PeerConnection, PeerConnectionEvents};
+use peerconnection::media_channels::sdp::{JsepIceCandidate, JsepSessionDescription};
+use peerconnection::peer_connection::{
+    PeerConnection, PeerConnectionEvents, PeerConnectionFactory,
+};
 use peerconnection::session::SessionEvent;
+use peerconnection::RtcConfiguration;
 use tokio::sync::mpsc;
 
 /// Trickles `events`' candidates to `to` (held until `to` has a remote
@@ -39,14 +42,36 @@ pub(crate) fn forward_checked(
                 },
                 _ = retry.tick(), if !held.is_empty() => {}
             }
-            if !held.is_empty() && matches!(to.remote_description().await, Ok(Some(_))) {
+            if held.is_empty() {
+                continue;
+            }
+            if let Ok(Some(remote)) = to.remote_description().await {
                 for c in held.drain(..) {
-                    to.add_ice_candidate(c).await.expect("candidate taken");
+                    let stale = stale_candidate(&c, &remote);
+                    match to.add_ice_candidate(c).await {
+                        // (One may also be held for a transport not made yet.)
+                        Ok(()) => {}
+                        // W3C addIceCandidate: OperationError for a ufrag no
+                        // applied remote description has (gathered for an
+                        // offer the peer rolled back: glare).
+                        Err(e) => assert!(stale, "candidate refused: {e}"),
+                    }
                 }
             }
         }
     });
     rx
+}
+
+/// True when `c`'s ufrag is in no section of `remote`.
+fn stale_candidate(c: &JsepIceCandidate, remote: &JsepSessionDescription) -> bool {
+    c.candidate.ufrag.as_deref().is_some_and(|u| {
+        !remote
+            .description()
+            .contents
+            .iter()
+            .any(|s| s.transport.ice_ufrag.as_str() == u)
+    })
 }
 
 /// [`forward_checked`] without a check.
@@ -56,6 +81,49 @@ pub(crate) fn forward(
     to: PeerConnection,
 ) -> mpsc::UnboundedReceiver<SessionEvent> {
     forward_checked(events, to, |_| {})
+}
+
+/// Two PeerConnections from `factory` and their event streams, each one's
+/// candidates trickled to the other, every candidate first shown to
+/// `check`.
+#[allow(dead_code)] // not every including test uses it
+pub(crate) async fn pair_checked(
+    factory: &PeerConnectionFactory,
+    config_a: RtcConfiguration,
+    config_b: RtcConfiguration,
+    check: impl Fn(&JsepIceCandidate) + Clone + Send + 'static,
+) -> (
+    PeerConnection,
+    PeerConnection,
+    mpsc::UnboundedReceiver<SessionEvent>,
+    mpsc::UnboundedReceiver<SessionEvent>,
+) {
+    let (a, events_a) = factory
+        .create_peer_connection(config_a)
+        .await
+        .expect("a made");
+    let (b, events_b) = factory
+        .create_peer_connection(config_b)
+        .await
+        .expect("b made");
+    let ea = forward_checked(events_a, b.clone(), check.clone());
+    let eb = forward_checked(events_b, a.clone(), check);
+    (a, b, ea, eb)
+}
+
+/// [`pair_checked`] without a check.
+#[allow(dead_code)] // not every including test uses it
+pub(crate) async fn pair(
+    factory: &PeerConnectionFactory,
+    config_a: RtcConfiguration,
+    config_b: RtcConfiguration,
+) -> (
+    PeerConnection,
+    PeerConnection,
+    mpsc::UnboundedReceiver<SessionEvent>,
+    mpsc::UnboundedReceiver<SessionEvent>,
+) {
+    pair_checked(factory, config_a, config_b, |_| {}).await
 }
 
 /// `a` offers and `b` answers, implicit descriptions, both applied.
