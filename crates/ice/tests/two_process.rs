@@ -67,6 +67,20 @@ fn spawn(bin: &PathBuf, args: &[&str]) -> Reaper {
     )
 }
 
+/// The child's exit status, or `None` if it still runs after `deadline`.
+fn wait_exit(child: &mut Reaper, deadline: Duration) -> Option<std::process::ExitStatus> {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            return Some(status);
+        }
+        if start.elapsed() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn two_processes_ping_over_loopback() {
     let bin = example_binary();
@@ -92,15 +106,7 @@ fn two_processes_ping_over_loopback() {
     );
 
     let start = Instant::now();
-    let status = loop {
-        if let Some(status) = sender.0.try_wait().unwrap() {
-            break Some(status);
-        }
-        if start.elapsed() > SENDER_DEADLINE {
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_exit(&mut sender, SENDER_DEADLINE);
     let elapsed = start.elapsed();
     drop(sender); // kills it if it is still running, so its stderr ends
     drop(echo);
@@ -148,15 +154,7 @@ fn a_sender_exits_as_soon_as_ice_fails() {
     }
     stdin.flush().unwrap();
     let start = Instant::now();
-    let status = loop {
-        if let Some(status) = sender.0.try_wait().unwrap() {
-            break Some(status);
-        }
-        if start.elapsed() > SENDER_DEADLINE {
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_exit(&mut sender, SENDER_DEADLINE);
     let elapsed = start.elapsed();
     drop(stdin);
     drop(sender);

@@ -423,16 +423,14 @@ impl TransportController {
         };
         let role = setup.ice_role.unwrap_or(self.config.ice.role);
         let t = &mut self.transports[index];
-        let credentials = setup
-            .credentials
-            .clone()
-            .unwrap_or_else(|| t.rtp.ice.local_credentials().clone());
-        t.rtp.ice.adopt(role, credentials)?;
         let old = std::mem::replace(&mut t.name, name.to_string());
         t.pooled = false;
         let id = t.id;
         self.by_name.remove(&old);
         self.by_name.insert(name.to_string(), id);
+        // A pooled agent never met a peer: the description's role and
+        // credentials, its candidates signalled again under `name`.
+        self.retake_transport(now, name, role, setup.credentials.clone())?;
         if !setup.remote_fingerprints.is_empty() {
             self.transports[index]
                 .rtp
