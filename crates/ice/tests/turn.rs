@@ -23,6 +23,8 @@ use stun::attributes::{
     AlternateServer, ErrorCode, Lifetime, Nonce, Realm, Username, XorMappedAddress, XorPeerAddress,
     XorRelayedAddress,
 };
+use stun::attributes::{PasswordAlgorithmAttr, PasswordAlgorithmEntry, PasswordAlgorithms};
+use stun::integrity::SecurityFeatures;
 use stun::{Class, IntegrityKey, Message, MessageBuilder, Method, PasswordAlgorithm};
 
 const SERVER: &str = "198.18.100.2:3478";
@@ -1205,6 +1207,198 @@ fn try_alternate_is_followed_once_and_only_when_signed() {
     c.handle_receive(now, alternate, &ok);
     assert_eq!(c.state(), TurnState::Allocated);
     assert_eq!(c.relayed_address(), Some(relayed));
+}
+
+/// The Allocate that followed the 401, with what it says about the password
+/// algorithm: (PASSWORD-ALGORITHM, PASSWORD-ALGORITHMS, MESSAGE-INTEGRITY,
+/// MESSAGE-INTEGRITY-SHA256).
+fn password_attributes(request: &[u8]) -> (Option<u16>, Option<Vec<u16>>, bool, bool) {
+    let m = Message::parse(request).unwrap();
+    let chosen = m
+        .get::<PasswordAlgorithmAttr<'_>>()
+        .unwrap()
+        .map(|a| a.0.algorithm);
+    let offered = m
+        .get::<PasswordAlgorithms<'_>>()
+        .unwrap()
+        .map(|l| l.iter().map(|e| e.algorithm).collect());
+    let sha1 = m.has_integrity() && !m.has_integrity_sha256();
+    (chosen, offered, sha1, m.has_integrity_sha256())
+}
+
+/// RFC 8489 §9.2: a server whose nonce cookie announces password algorithms
+/// and whose 401 lists them gets its first known choice, the list echoed and
+/// MESSAGE-INTEGRITY-SHA256 on every request; allocation, permissions,
+/// channels, relaying and a stale nonce all work under the SHA-256 key.
+#[test]
+fn sha256_long_term_key_when_the_server_offers_it() {
+    let mut h = Harness::new(50, |_| {});
+    h.server()
+        .offer_password_algorithms(&[PasswordAlgorithm::Sha256, PasswordAlgorithm::Md5]);
+    let relayed = h.allocate();
+    assert!(h.server().nonce().starts_with("obMatJos2"));
+    assert_eq!(
+        password_attributes(&h.sent[1]),
+        (Some(2), Some(vec![2, 1]), false, true)
+    );
+    let sha256 = IntegrityKey::long_term("user", REALM, "pass", PasswordAlgorithm::Sha256).unwrap();
+    Message::parse(&h.sent[1])
+        .unwrap()
+        .verify_integrity(&sha256)
+        .unwrap();
+    assert_eq!(h.server().stats.errors, 0, "no 400 from the server");
+
+    // A stale nonce on CreatePermission: retried, still SHA-256.
+    h.server().rotate_nonce();
+    let peer = addr(PEER);
+    // (The first Send indication overtakes the retried CreatePermission and is dropped.)
+    h.client_send(peer, b"first");
+    assert!(h.run_until(secs(2), |h| h
+        .has_event(|e| matches!(e, TurnEvent::ChannelBound { .. }))));
+    // CreatePermission and ChannelBind both carried the old nonce.
+    assert_eq!(h.server().stats.stale_nonce, 2);
+    h.client_send(peer, b"hello");
+    assert!(h.run_until(secs(1), |h| !h.host_got(peer, b"hello").is_empty()));
+    h.host_send(peer, relayed, b"back");
+    assert!(h.run_until(secs(1), |h| !h.client_got(b"back").is_empty()));
+    let requests: Vec<_> = h
+        .sent
+        .iter()
+        .filter(|b| {
+            Message::parse(b).is_ok_and(|m| m.class() == Class::Request && m.has_integrity())
+        })
+        .map(|b| password_attributes(b))
+        .collect();
+    assert!(requests.len() >= 3, "{requests:?}");
+    assert!(requests
+        .iter()
+        .all(|r| *r == (Some(2), Some(vec![2, 1]), false, true)));
+    assert_eq!(h.server().stats.errors, 0);
+}
+
+/// The server's first choice it is, even when that is MD5: the key is then
+/// MD5's, but the integrity still MESSAGE-INTEGRITY-SHA256 and the list echoed.
+#[test]
+fn the_servers_first_known_algorithm_is_taken() {
+    let mut h = Harness::new(51, |_| {});
+    h.server()
+        .offer_password_algorithms(&[PasswordAlgorithm::Md5, PasswordAlgorithm::Sha256]);
+    h.allocate();
+    assert_eq!(
+        password_attributes(&h.sent[1]),
+        (Some(1), Some(vec![1, 2]), false, true)
+    );
+    let md5 = IntegrityKey::long_term("user", REALM, "pass", PasswordAlgorithm::Md5).unwrap();
+    Message::parse(&h.sent[1])
+        .unwrap()
+        .verify_integrity(&md5)
+        .unwrap();
+}
+
+/// RFC 8489 §9.2.5: a nonce cookie announcing password algorithms without
+/// PASSWORD-ALGORITHMS, or a list with nothing we know, is not retried; and
+/// once negotiated, a challenge from a server that no longer offers them (a
+/// downgrade to MD5 by a forged 438) is refused, not followed.
+#[test]
+fn password_algorithm_challenges_that_are_not_retried() {
+    let server = addr(SERVER);
+    let now = Instant::now();
+    let cookie = SecurityFeatures {
+        password_algorithms: true,
+        username_anonymity: false,
+    }
+    .nonce_prefix();
+    let challenge = |request: &[u8], code: ErrorCode<'static>, nonce: &str, algorithms: &[u16]| {
+        let m = Message::parse(request).unwrap();
+        let entries: Vec<PasswordAlgorithmEntry<'_>> = algorithms
+            .iter()
+            .map(|&algorithm| PasswordAlgorithmEntry {
+                algorithm,
+                parameters: &[],
+            })
+            .collect();
+        response(&m, Class::ErrorResponse, None, |b| {
+            b.add(&code).unwrap();
+            b.add(&Realm(REALM)).unwrap();
+            b.add(&Nonce(nonce)).unwrap();
+            if !entries.is_empty() {
+                b.add(&PasswordAlgorithms::Entries(&entries)).unwrap();
+            }
+        })
+    };
+    let new_client = |seed| {
+        let mut config = TurnConfig::new(server, "user", "pass");
+        config.seed = Some(seed);
+        let mut c = TurnClient::new(config, addr(CLIENT));
+        c.allocate(now).unwrap();
+        c
+    };
+    let failed = |c: &mut TurnClient, code| {
+        assert!(c.poll_transmit().is_none(), "no retry");
+        assert_eq!(
+            c.poll_event(),
+            Some(TurnEvent::AllocationFailed { code: Some(code) })
+        );
+    };
+
+    // The cookie without the list.
+    let mut c = new_client(52);
+    let (_, first, _) = next_request(&mut c);
+    let nonce = format!("{cookie}abc");
+    c.handle_receive(
+        now,
+        server,
+        &challenge(&first, ErrorCode::UNAUTHENTICATED, &nonce, &[]),
+    );
+    failed(&mut c, 401);
+
+    // A list of algorithms we do not know.
+    let mut c = new_client(53);
+    let (_, first, _) = next_request(&mut c);
+    c.handle_receive(
+        now,
+        server,
+        &challenge(
+            &first,
+            ErrorCode::UNAUTHENTICATED,
+            &nonce,
+            &[0x0003, 0x7fff],
+        ),
+    );
+    failed(&mut c, 401);
+
+    // An unknown algorithm first, SHA-256 next: SHA-256 it is.
+    let mut c = new_client(54);
+    let (_, first, _) = next_request(&mut c);
+    c.handle_receive(
+        now,
+        server,
+        &challenge(&first, ErrorCode::UNAUTHENTICATED, &nonce, &[0x0003, 2]),
+    );
+    let (_, second, signed) = next_request(&mut c);
+    assert!(signed);
+    assert_eq!(
+        password_attributes(&second),
+        (Some(2), Some(vec![3, 2]), false, true)
+    );
+    // Then a 438 whose nonce has no cookie: a downgrade, refused.
+    c.handle_receive(
+        now,
+        server,
+        &challenge(&second, ErrorCode::STALE_NONCE, "plain-nonce", &[]),
+    );
+    failed(&mut c, 438);
+
+    // A nonce without the cookie: RFC 5389, MD5 and MESSAGE-INTEGRITY, any list ignored.
+    let mut c = new_client(55);
+    let (_, first, _) = next_request(&mut c);
+    c.handle_receive(
+        now,
+        server,
+        &challenge(&first, ErrorCode::UNAUTHENTICATED, "plain-nonce", &[2]),
+    );
+    let (_, second, _) = next_request(&mut c);
+    assert_eq!(password_attributes(&second), (None, None, true, false));
 }
 
 fn first_bytes(m: &Message<'_>) -> Vec<u8> {

@@ -46,6 +46,71 @@ impl PasswordAlgorithm {
     }
 }
 
+/// The "nonce cookie" that starts the NONCE of a server using RFC 8489's
+/// security features (§9.2): `obMatJos2`, then the 24-bit feature set in
+/// four base64 characters.
+pub const NONCE_COOKIE: &str = "obMatJos2";
+
+/// The STUN Security Features a server announces in its NONCE (RFC 8489
+/// §9.2, registry §18.1).
+///
+/// The RFC's text numbers bit 0 from the left; its erratum 6268 (and the
+/// implementations that follow it, libjuice among them) from the right.
+/// [`SecurityFeatures::from_nonce`] accepts either position for each
+/// feature; [`SecurityFeatures::nonce_prefix`] writes the erratum's.
+///
+/// ```
+/// use stun::integrity::SecurityFeatures;
+///
+/// let features = SecurityFeatures { password_algorithms: true, username_anonymity: false };
+/// let nonce = format!("{}3fe1c2", features.nonce_prefix());
+/// assert_eq!(SecurityFeatures::from_nonce(&nonce), Some(features));
+/// assert_eq!(SecurityFeatures::from_nonce("f0e1d2c3"), None); // an RFC 5389 server
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct SecurityFeatures {
+    /// "Password algorithms": the server sends PASSWORD-ALGORITHMS and
+    /// expects PASSWORD-ALGORITHM(S) back.
+    pub password_algorithms: bool,
+    /// "Username anonymity": USERHASH may replace USERNAME.
+    pub username_anonymity: bool,
+}
+
+impl SecurityFeatures {
+    /// The features announced by `nonce`, or `None` when it does not start
+    /// with [`NONCE_COOKIE`] and four valid base64 characters (a server of
+    /// RFC 5389, whose nonce means nothing to the client).
+    pub fn from_nonce(nonce: &str) -> Option<SecurityFeatures> {
+        let encoded = nonce.strip_prefix(NONCE_COOKIE)?.as_bytes().get(..4)?;
+        let mut bits = 0u32;
+        for &c in encoded {
+            bits = (bits << 6) | u32::from(base64_value(c)?);
+        }
+        Some(SecurityFeatures {
+            password_algorithms: bits & (1 | 1 << 23) != 0,
+            username_anonymity: bits & (1 << 1 | 1 << 22) != 0,
+        })
+    }
+
+    /// [`NONCE_COOKIE`] and the encoded feature set: what a server's nonce
+    /// starts with (bits numbered from the right, per the erratum).
+    pub fn nonce_prefix(self) -> String {
+        let bits = u32::from(self.password_algorithms) | u32::from(self.username_anonymity) << 1;
+        let mut out = String::with_capacity(NONCE_COOKIE.len() + 4);
+        out.push_str(NONCE_COOKIE);
+        for shift in [18, 12, 6, 0] {
+            out.push(BASE64[(bits >> shift & 0x3f) as usize] as char);
+        }
+        out
+    }
+}
+
+const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+fn base64_value(c: u8) -> Option<u8> {
+    BASE64.iter().position(|&b| b == c).map(|i| i as u8)
+}
+
 /// The key of MESSAGE-INTEGRITY / MESSAGE-INTEGRITY-SHA256, with its HMAC states precomputed.
 ///
 /// ```
@@ -229,6 +294,40 @@ fn is_space_separator(c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn nonce_cookie_features_round_trip_and_accept_both_bit_orders() {
+        for (pa, ua) in [(false, false), (true, false), (false, true), (true, true)] {
+            let f = SecurityFeatures {
+                password_algorithms: pa,
+                username_anonymity: ua,
+            };
+            let nonce = format!("{}abcdef", f.nonce_prefix());
+            assert_eq!(SecurityFeatures::from_nonce(&nonce), Some(f), "{nonce}");
+        }
+        // The erratum's order ("AAAB": bit 0 rightmost) and the RFC text's ("gAAA": leftmost).
+        for nonce in ["obMatJos2AAAB", "obMatJos2gAAA"] {
+            assert!(
+                SecurityFeatures::from_nonce(nonce)
+                    .unwrap()
+                    .password_algorithms
+            );
+        }
+        assert_eq!(
+            SecurityFeatures::from_nonce("obMatJos2AAAA"),
+            Some(SecurityFeatures::default())
+        );
+        // Not a cookie, too short, or not base64: an RFC 5389 nonce.
+        for nonce in [
+            "",
+            "obMatJos2",
+            "obMatJos2AAA",
+            "obMatJos2AA*A",
+            "xbMatJos2AAAB",
+        ] {
+            assert_eq!(SecurityFeatures::from_nonce(nonce), None, "{nonce}");
+        }
+    }
+
     use super::*;
 
     #[test]

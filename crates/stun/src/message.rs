@@ -394,6 +394,12 @@ impl<'a> Message<'a> {
         self.integrity.is_some() || self.integrity_sha256.is_some()
     }
 
+    /// True when MESSAGE-INTEGRITY-SHA256 is present (what
+    /// [`Message::verify_integrity`] then checks).
+    pub fn has_integrity_sha256(&self) -> bool {
+        self.integrity_sha256.is_some()
+    }
+
     /// True when FINGERPRINT is present.
     pub fn has_fingerprint(&self) -> bool {
         self.fingerprint.is_some()

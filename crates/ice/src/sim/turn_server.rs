@@ -12,7 +12,9 @@ use stun::attributes::{
     RequestedAddressFamily, RequestedTransport, Software, UnknownAttributes, Username,
     XorMappedAddress, XorPeerAddress, XorRelayedAddress,
 };
+use stun::attributes::{PasswordAlgorithmAttr, PasswordAlgorithmEntry, PasswordAlgorithms};
 use stun::channel_data::CHANNEL_NUMBER_RANGE;
+use stun::integrity::SecurityFeatures;
 use stun::{
     ChannelData, Class, IntegrityKey, Message, MessageBuilder, Method, PacketKind,
     PasswordAlgorithm, TransactionId,
@@ -104,7 +106,8 @@ fn signed(code: ErrorCode<'static>, key: IntegrityKey) -> Refusal {
 /// Time only comes with the datagrams: allocations, permissions and channels
 /// expire lazily.
 ///
-/// Supported: long-term credentials (MD5 key) with one realm and one nonce
+/// Supported: long-term credentials (MD5 key, or the algorithms of
+/// [`TurnServer::offer_password_algorithms`]) with one realm and one nonce
 /// ([`TurnServer::rotate_nonce`] makes the old nonce stale: 438), Allocate
 /// (UDP relays on the server's IP, one port each), Refresh (LIFETIME 0
 /// deletes), CreatePermission (several XOR-PEER-ADDRESS allowed),
@@ -127,7 +130,10 @@ pub struct TurnServer {
     realm: String,
     nonce: String,
     nonce_generation: u32,
-    users: BTreeMap<String, IntegrityKey>,
+    /// User → (MD5 key, SHA-256 key).
+    users: BTreeMap<String, (IntegrityKey, IntegrityKey)>,
+    /// PASSWORD-ALGORITHMS offered, in preference order (empty: an RFC 5389 server).
+    password_algorithms: Vec<PasswordAlgorithm>,
     /// Client transport address → allocation.
     allocations: BTreeMap<SocketAddr, Allocation>,
     /// Relayed address → client transport address.
@@ -159,6 +165,7 @@ impl TurnServer {
             nonce: String::new(),
             nonce_generation: 0,
             users: BTreeMap::new(),
+            password_algorithms: Vec::new(),
             allocations: BTreeMap::new(),
             relays: BTreeMap::new(),
             next_port: 49_152,
@@ -182,9 +189,23 @@ impl TurnServer {
     /// Adds a long-term credential user. Panics if the password or realm are
     /// not valid OpaqueString (a test setup error).
     pub fn add_user(&mut self, username: &str, password: &str) {
-        let key = IntegrityKey::long_term(username, &self.realm, password, PasswordAlgorithm::Md5)
-            .expect("valid realm and password");
-        self.users.insert(username.to_owned(), key);
+        let key = |algorithm| {
+            IntegrityKey::long_term(username, &self.realm, password, algorithm)
+                .expect("valid realm and password")
+        };
+        let keys = (key(PasswordAlgorithm::Md5), key(PasswordAlgorithm::Sha256));
+        self.users.insert(username.to_owned(), keys);
+    }
+
+    /// Offers RFC 8489's password algorithms, in this order of preference:
+    /// the nonce then starts with the cookie announcing them, challenges
+    /// carry PASSWORD-ALGORITHMS, requests must echo it with the
+    /// PASSWORD-ALGORITHM chosen and be signed with MESSAGE-INTEGRITY-SHA256
+    /// (400 otherwise), and responses are signed the same way. An empty list
+    /// goes back to RFC 5389 (MD5 key, MESSAGE-INTEGRITY). The nonce changes.
+    pub fn offer_password_algorithms(&mut self, algorithms: &[PasswordAlgorithm]) {
+        self.password_algorithms = algorithms.to_vec();
+        self.rotate_nonce();
     }
 
     /// The listening address.
@@ -205,7 +226,16 @@ impl TurnServer {
     /// Replaces the nonce: requests carrying the old one get 438 Stale Nonce.
     pub fn rotate_nonce(&mut self) {
         self.nonce_generation += 1;
-        self.nonce = format!("sim-nonce-{:08x}", self.nonce_generation);
+        let cookie = if self.password_algorithms.is_empty() {
+            String::new()
+        } else {
+            SecurityFeatures {
+                password_algorithms: true,
+                username_anonymity: false,
+            }
+            .nonce_prefix()
+        };
+        self.nonce = format!("{cookie}sim-nonce-{:08x}", self.nonce_generation);
     }
 
     /// True when a datagram to `destination` is for this server (its
@@ -407,10 +437,14 @@ impl TurnServer {
                             self.stats.stale_nonce += 1;
                         }
                         let (realm, nonce) = (self.realm.clone(), self.nonce.clone());
+                        let offered = self.offered_algorithms();
                         self.build(Class::ErrorResponse, method, tid, None, |b| {
                             b.add(&code)?;
                             b.add(&Realm(&realm))?;
                             b.add(&Nonce(&nonce))?;
+                            if !offered.is_empty() {
+                                b.add(&PasswordAlgorithms::Entries(&offered))?;
+                            }
                             Ok(())
                         })
                     }
@@ -457,8 +491,14 @@ impl TurnServer {
         let n = MessageBuilder::new(&mut buf, class, method, tid).and_then(|mut b| {
             add(&mut b)?;
             b.add(&Software("peerstack-sim-turn"))?;
-            if let Some(key) = key {
-                b.add_message_integrity(key)?;
+            match key {
+                Some(key) if self.password_algorithms.is_empty() => {
+                    b.add_message_integrity(key)?;
+                }
+                Some(key) => {
+                    b.add_message_integrity_sha256(key)?;
+                }
+                None => {}
             }
             b.add_fingerprint()?;
             Ok(b.finish())
@@ -484,13 +524,48 @@ impl TurnServer {
         if nonce != self.nonce {
             return Err(Refusal::Challenge(ErrorCode::STALE_NONCE));
         }
-        let Some(key) = self.users.get(user).filter(|_| realm == self.realm) else {
+        let Some(keys) = self.users.get(user).filter(|_| realm == self.realm) else {
             return Err(Refusal::Challenge(ErrorCode::UNAUTHENTICATED));
+        };
+        let key = if self.password_algorithms.is_empty() {
+            &keys.0
+        } else {
+            // RFC 8489 §9.2.4: PASSWORD-ALGORITHMS as we sent it, one of them
+            // chosen, and the SHA-256 integrity; 400 otherwise.
+            let offered = self.offered_algorithms();
+            let echoed = match msg.get::<PasswordAlgorithms<'_>>() {
+                Ok(Some(list)) => list.iter().eq(offered.iter().copied()),
+                _ => false,
+            };
+            let chosen = match msg.get::<PasswordAlgorithmAttr<'_>>() {
+                Ok(Some(PasswordAlgorithmAttr(entry))) => {
+                    PasswordAlgorithm::from_number(entry.algorithm)
+                        .filter(|a| self.password_algorithms.contains(a))
+                }
+                _ => None,
+            };
+            let (true, Some(chosen), true) = (echoed, chosen, msg.has_integrity_sha256()) else {
+                return Err(Refusal::Plain(ErrorCode::BAD_REQUEST));
+            };
+            match chosen {
+                PasswordAlgorithm::Md5 => &keys.0,
+                PasswordAlgorithm::Sha256 => &keys.1,
+            }
         };
         if msg.verify_integrity(key).is_err() {
             return Err(Refusal::Challenge(ErrorCode::UNAUTHENTICATED));
         }
         Ok((user.to_owned(), key.clone()))
+    }
+
+    fn offered_algorithms(&self) -> Vec<PasswordAlgorithmEntry<'static>> {
+        self.password_algorithms
+            .iter()
+            .map(|a| PasswordAlgorithmEntry {
+                algorithm: a.number(),
+                parameters: &[],
+            })
+            .collect()
     }
 
     fn request(

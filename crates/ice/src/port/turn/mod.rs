@@ -17,7 +17,17 @@
 //!   USERNAME, REALM, NONCE and MESSAGE-INTEGRITY under the long-term key
 //!   `MD5(username ":" realm ":" password)`. Every request carries FINGERPRINT.
 //!   A 438 (Stale Nonce) is retried with the new nonce, on every request
-//!   type. Retries after 401/438 are bounded (a wrong password fails with
+//!   type.
+//! - **SHA-256 long-term keys** (RFC 8489 §9.2): when the challenge's NONCE
+//!   starts with the nonce cookie announcing "password algorithms" and the
+//!   401 carries PASSWORD-ALGORITHMS, the client takes the first algorithm
+//!   of the server's list it knows (SHA-256 or MD5), derives the key with
+//!   it, and every later request carries PASSWORD-ALGORITHMS as received,
+//!   PASSWORD-ALGORITHM and MESSAGE-INTEGRITY-SHA256 (only). A cookie
+//!   announcing the feature without the list, a list with no known
+//!   algorithm, or a later challenge without the feature (a downgrade)
+//!   fails the allocation with the challenge's code. Servers without the
+//!   cookie get RFC 5389's MD5 key and MESSAGE-INTEGRITY. Retries after 401/438 are bounded (a wrong password fails with
 //!   [`TurnEvent::AllocationFailed`] `{ code: Some(401) }` after one retry).
 //! - Every response to an authenticated request must carry a valid
 //!   MESSAGE-INTEGRITY under the long-term key, except error responses
@@ -66,7 +76,7 @@
 //!
 //! Not implemented: TURN over TLS or DTLS, dual allocations
 //! (ADDITIONAL-ADDRESS-FAMILY), EVEN-PORT,
-//! SHA-256 long-term keys (PASSWORD-ALGORITHMS), TCP relays (RFC 6062).
+//! USERHASH (username anonymity), TCP relays (RFC 6062).
 //!
 //! The client's code: this module holds the configuration, the public
 //! surface and the allocation's life; `wire` the requests to the server and
@@ -358,6 +368,8 @@ pub struct TurnClient {
     realm: Option<String>,
     nonce: Option<String>,
     key: Option<IntegrityKey>,
+    /// RFC 8489's password algorithm, when the server offered PASSWORD-ALGORITHMS.
+    negotiated: Option<wire::NegotiatedAlgorithm>,
     /// The server a 300 (Try Alternate) sent us away from: one redirect is
     /// followed, never a second.
     redirected_from: Option<SocketAddr>,
@@ -390,6 +402,7 @@ impl TurnClient {
             realm: None,
             nonce: None,
             key: None,
+            negotiated: None,
             redirected_from: None,
             relayed: None,
             mapped: None,

@@ -5,6 +5,8 @@
 //! STUN messages and ChannelData coming in.
 
 use super::*;
+use stun::attributes::{PasswordAlgorithmAttr, PasswordAlgorithmEntry, PasswordAlgorithms};
+use stun::integrity::SecurityFeatures;
 
 /// A request kind, kept with its transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +27,18 @@ pub(super) struct Pending {
     /// First transmission; lifetimes are counted from here (conservatively).
     pub(super) sent_at: Instant,
 }
+
+/// The password algorithm agreed with a server that offers a choice (RFC 8489 §9.2).
+#[derive(Debug, Clone)]
+pub(super) struct NegotiatedAlgorithm {
+    algorithm: PasswordAlgorithm,
+    /// PASSWORD-ALGORITHMS as the server sent it: echoed in every request so
+    /// the server can tell nobody removed an algorithm on the way.
+    offered: Vec<u8>,
+}
+
+/// Longest PASSWORD-ALGORITHMS kept (a server offers a handful of 4-byte entries).
+const MAX_PASSWORD_ALGORITHMS: usize = 256;
 
 impl TurnClient {
     pub(super) fn receive_channel_data<'a>(&mut self, data: &'a [u8]) -> TurnReceived<'a> {
@@ -158,7 +172,19 @@ impl TurnClient {
             b.add(&Username(&self.config.username))?;
             b.add(&Realm(realm))?;
             b.add(&Nonce(nonce))?;
-            b.add_message_integrity(key)?;
+            match &self.negotiated {
+                Some(n) => {
+                    b.add(&PasswordAlgorithms::Wire(&n.offered))?;
+                    b.add(&PasswordAlgorithmAttr(PasswordAlgorithmEntry {
+                        algorithm: n.algorithm.number(),
+                        parameters: &[],
+                    }))?;
+                    b.add_message_integrity_sha256(key)?;
+                }
+                None => {
+                    b.add_message_integrity(key)?;
+                }
+            }
         }
         b.add_fingerprint()?;
         Ok(b.finish())
@@ -386,6 +412,7 @@ impl TurnClient {
                 self.realm = None;
                 self.nonce = None;
                 self.key = None;
+                self.negotiated = None;
                 if let Err(e) = self.send_request(now, Request::Allocate, 0) {
                     tracing::warn!(error = %e, "turn: allocate to the alternate server failed");
                     self.on_failure(now, p, Some(code));
@@ -448,12 +475,24 @@ impl TurnClient {
             // The credentials we sent were rejected as they were: wrong username or password.
             return false;
         }
-        if self.key.is_none() || self.realm.as_deref() != Some(realm) {
+        let negotiated = match self.negotiate_algorithm(&msg, nonce) {
+            Ok(n) => n,
+            Err(why) => {
+                tracing::warn!(code, why, "turn: not retrying the challenge");
+                return false;
+            }
+        };
+        let algorithm = negotiated
+            .as_ref()
+            .map_or(PasswordAlgorithm::Md5, |n| n.algorithm);
+        let same_algorithm = self.negotiated.as_ref().map(|n| n.algorithm)
+            == negotiated.as_ref().map(|n| n.algorithm);
+        if self.key.is_none() || self.realm.as_deref() != Some(realm) || !same_algorithm {
             match IntegrityKey::long_term(
                 &self.config.username,
                 realm,
                 &self.config.password,
-                PasswordAlgorithm::Md5,
+                algorithm,
             ) {
                 Ok(key) => self.key = Some(key),
                 Err(e) => {
@@ -463,8 +502,47 @@ impl TurnClient {
             }
             self.realm = Some(realm.to_owned());
         }
+        self.negotiated = negotiated;
         self.nonce = Some(nonce.to_owned());
         true
+    }
+
+    /// RFC 8489 §9.2.5: what a challenge says about the password algorithm.
+    /// `Ok(None)`: an RFC 5389 server (MD5, MESSAGE-INTEGRITY); `Err`: the
+    /// client must not retry.
+    fn negotiate_algorithm(
+        &self,
+        challenge: &Message<'_>,
+        nonce: &str,
+    ) -> Result<Option<NegotiatedAlgorithm>, &'static str> {
+        let announced = SecurityFeatures::from_nonce(nonce).is_some_and(|f| f.password_algorithms);
+        if !announced {
+            if self.negotiated.is_some() {
+                // Once a server offered the choice, one that no longer does is
+                // someone else (or a forged 438): no silent fall back to MD5.
+                return Err("the server stopped offering password algorithms (downgrade)");
+            }
+            return Ok(None);
+        }
+        let Ok(Some(PasswordAlgorithms::Wire(offered))) = challenge.get::<PasswordAlgorithms<'_>>()
+        else {
+            return Err(
+                "the nonce cookie announces password algorithms but PASSWORD-ALGORITHMS is missing",
+            );
+        };
+        if offered.len() > MAX_PASSWORD_ALGORITHMS {
+            return Err("PASSWORD-ALGORITHMS is too long");
+        }
+        let algorithm = PasswordAlgorithms::Wire(offered)
+            .iter()
+            .filter(|e| e.parameters.is_empty())
+            .find_map(|e| PasswordAlgorithm::from_number(e.algorithm))
+            .ok_or("no password algorithm offered is known (MD5, SHA-256)")?;
+        tracing::debug!(?algorithm, "turn: password algorithm chosen");
+        Ok(Some(NegotiatedAlgorithm {
+            algorithm,
+            offered: offered.to_vec(),
+        }))
     }
 
     pub(super) fn on_failure(&mut self, now: Instant, p: Pending, code: Option<u16>) {
