@@ -1099,9 +1099,10 @@ fn next_request(client: &mut TurnClient) -> (SocketAddr, Vec<u8>, bool) {
 /// RFC 8489 §10: a signed 300 to an authenticated Allocate is followed once
 /// (a fresh challenge from the alternate server, then the allocation there);
 /// an unsigned one is ignored as any unsigned answer to a signed request is;
-/// a 300 to the unauthenticated first request, or a second redirect, fails.
+/// a 300 to the unauthenticated first request is followed as libwebrtc does
+/// (coturn sends those); a second redirect fails.
 #[test]
-fn try_alternate_is_followed_once_and_only_when_signed() {
+fn try_alternate_is_followed_once_and_signed_when_it_can_be() {
     let server = addr(SERVER);
     let alternate: SocketAddr = "198.18.100.3:3478".parse().unwrap();
     let key = |realm: &str| {
@@ -1129,12 +1130,23 @@ fn try_alternate_is_followed_once_and_only_when_signed() {
     };
     let now = Instant::now();
 
-    // A 300 to the unauthenticated first Allocate: not followed.
+    // A 300 to the unauthenticated first Allocate (coturn's way): followed
+    // once, and a second one, even signed, is not.
     let mut c = new_client(40);
     c.allocate(now).unwrap();
     let (_, first, _) = next_request(&mut c);
     c.handle_receive(now, server, &redirect(&first, None, alternate));
-    assert!(c.poll_transmit().is_none(), "no request to the alternate");
+    let (to, fresh, signed) = next_request(&mut c);
+    assert_eq!((to, signed), (alternate, false));
+    c.handle_receive(now, alternate, &challenge(&fresh, "two.example", "n2"));
+    let (_, second, signed) = next_request(&mut c);
+    assert!(signed);
+    c.handle_receive(
+        now,
+        alternate,
+        &redirect(&second, Some(&key("two.example")), server),
+    );
+    assert!(c.poll_transmit().is_none(), "no second redirect");
     assert_eq!(
         c.poll_event(),
         Some(TurnEvent::AllocationFailed { code: Some(300) })

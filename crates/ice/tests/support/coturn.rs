@@ -16,12 +16,17 @@ pub(super) struct Coturn {
 
 impl Coturn {
     pub(super) fn start(extra: &[&str]) -> Option<Coturn> {
+        Coturn::start_with_relays(extra, 50_000 + (std::process::id() % 300) as u16 * 40)
+    }
+
+    /// As [`Coturn::start`], relaying from the 40 ports at `relay_min` (a
+    /// second server beside a first one).
+    pub(super) fn start_with_relays(extra: &[&str], relay_min: u16) -> Option<Coturn> {
         let turnserver = require("turnserver")?;
         let port = {
             let s = UdpSocket::bind((LOCALHOST, 0)).expect("bind");
             s.local_addr().unwrap().port()
         };
-        let relay_min = 50_000 + (std::process::id() % 300) as u16 * 40;
         let process = CoturnProcess::spawn(&turnserver, port, relay_min, extra);
         let mut coturn = Coturn {
             addr: process.addr,
@@ -86,7 +91,17 @@ impl RealClient {
         password: &str,
         tweak: impl FnOnce(&mut TurnConfig),
     ) -> RealClient {
-        let socket = UdpSocket::bind((LOCALHOST, 0)).expect("bind");
+        RealClient::bound(LOCALHOST, server, password, tweak)
+    }
+
+    /// As [`RealClient::new`], from a socket on `local` (`::1` for a client over IPv6).
+    pub(super) fn bound(
+        local: IpAddr,
+        server: SocketAddr,
+        password: &str,
+        tweak: impl FnOnce(&mut TurnConfig),
+    ) -> RealClient {
+        let socket = UdpSocket::bind((local, 0)).expect("bind");
         let mut config = TurnConfig::new(server, "user", password);
         // Loopback answers in microseconds: retransmit quickly, give up in ~3 s.
         config.retransmit.initial_rto = Duration::from_millis(100);
@@ -409,4 +424,120 @@ fn coturn_wrong_password_fails_with_401() {
     assert_eq!(c.requests, vec![Method::ALLOCATE, Method::ALLOCATE]);
     c.pump_until(ms(500), |_| false);
     assert_eq!(c.requests.len(), 2, "no retry loop");
+}
+
+/// Allocates, then relays one datagram each way between the relayed address
+/// and a peer socket on `peer_ip`; returns the relayed address.
+fn allocate_and_relay(c: &mut RealClient, coturn: &Coturn, peer_ip: IpAddr) -> SocketAddr {
+    c.client.allocate(Instant::now()).unwrap();
+    assert!(
+        c.pump_until(secs(5), |c| c.client.state() == TurnState::Allocated),
+        "allocation: {:?} after requests {:?}; coturn log:\n{}",
+        c.events,
+        c.requests,
+        coturn.log()
+    );
+    let relayed = c.client.relayed_address().unwrap();
+    let peer = UdpSocket::bind((peer_ip, 0)).expect("bind peer");
+    let peer_addr = peer.local_addr().unwrap();
+    c.client
+        .create_permission(Instant::now(), peer_addr.ip())
+        .unwrap();
+    assert!(
+        c.pump_until(secs(5), |c| c
+            .has(|e| *e == TurnEvent::PermissionCreated(peer_addr.ip()))),
+        "permission: {:?}; coturn log:\n{}",
+        c.events,
+        coturn.log()
+    );
+    c.send_to(peer_addr, b"out through the relay");
+    assert_eq!(recv(&peer), (b"out through the relay".to_vec(), relayed));
+    peer.send_to(b"back through the relay", relayed).unwrap();
+    assert!(c.pump_until(secs(5), |c| c
+        .received
+        .iter()
+        .any(|(p, d, _)| *p == peer_addr && d == b"back through the relay")));
+    relayed
+}
+
+/// coturn's `--alternate-server`: the first server answers the first
+/// Allocate with a 300 (unsigned: coturn redirects before its challenge);
+/// the client follows it once, authenticates with the second server and
+/// relays through it.
+#[test]
+#[ignore = "needs coturn; run in a loopback-only namespace (see the module docs)"]
+fn coturn_try_alternate_moves_the_allocation_to_the_other_server() {
+    let Some(second) = Coturn::start(&[]) else {
+        return;
+    };
+    let relay_min = if *second.relay_ports.end() < 65_000 {
+        second.relay_ports.end() + 1
+    } else {
+        second.relay_ports.start() - 40
+    };
+    let redirect = format!("--alternate-server={}", second.addr);
+    let Some(first) = Coturn::start_with_relays(&[&redirect], relay_min) else {
+        return;
+    };
+    let mut c = RealClient::new(first.addr, "pass", |_| {});
+    let relayed = allocate_and_relay(&mut c, &second, LOCALHOST);
+    assert_eq!(c.client.server(), second.addr, "{:?}", c.events);
+    assert!(second.relay_ports.contains(&relayed.port()), "{relayed}");
+    // coturn 4.6 redirects the first, unauthenticated Allocate (before its
+    // challenge); then the second server's 401 and success.
+    assert_eq!(
+        c.requests[..3],
+        [Method::ALLOCATE, Method::ALLOCATE, Method::ALLOCATE],
+        "{:?}",
+        c.requests
+    );
+}
+
+/// IPv6 relays from coturn listening and relaying on `::1` as well: asked
+/// for with REQUESTED-ADDRESS-FAMILY over IPv4, and by default over IPv6;
+/// data goes both ways to an IPv6 peer. A 440 when the server has no IPv6
+/// relay address fails the allocation.
+#[test]
+#[ignore = "needs coturn; run in a loopback-only namespace (see the module docs)"]
+fn coturn_ipv6_relays() {
+    const LOCALHOST6: IpAddr = IpAddr::V6(std::net::Ipv6Addr::LOCALHOST);
+    let Some(coturn) = Coturn::start(&["--listening-ip=::1", "--relay-ip=::1"]) else {
+        return;
+    };
+    // Over IPv4, asking for an IPv6 relay.
+    let mut c = RealClient::new(coturn.addr, "pass", |c| {
+        c.relay_family = Some(ice::port::AddressFamily::V6);
+    });
+    let relayed = allocate_and_relay(&mut c, &coturn, LOCALHOST6);
+    assert_eq!(relayed.ip(), LOCALHOST6);
+    assert_eq!(c.client.mapped_address().map(|m| m.is_ipv4()), Some(true));
+
+    // Over IPv6: the server's family by default.
+    let server6 = SocketAddr::new(LOCALHOST6, coturn.addr.port());
+    let mut c = RealClient::bound(LOCALHOST6, server6, "pass", |_| {});
+    let relayed = allocate_and_relay(&mut c, &coturn, LOCALHOST6);
+    assert_eq!(relayed.ip(), LOCALHOST6);
+
+    // A server relaying on IPv4 only answers the same request with 440.
+    let Some(v4_only) = Coturn::start_with_relays(
+        &[],
+        if *coturn.relay_ports.end() < 65_000 {
+            coturn.relay_ports.end() + 1
+        } else {
+            coturn.relay_ports.start() - 40
+        },
+    ) else {
+        return;
+    };
+    let mut c = RealClient::new(v4_only.addr, "pass", |c| {
+        c.relay_family = Some(ice::port::AddressFamily::V6);
+    });
+    c.client.allocate(Instant::now()).unwrap();
+    assert!(
+        c.pump_until(secs(5), |c| c.client.state() == TurnState::Failed),
+        "{:?}; coturn log:\n{}",
+        c.events,
+        v4_only.log()
+    );
+    assert!(c.has(|e| *e == TurnEvent::AllocationFailed { code: Some(440) }));
 }

@@ -65,14 +65,20 @@
 //!
 //! - **IPv6 relays**: REQUESTED-ADDRESS-FAMILY in the Allocate when
 //!   [`TurnConfig::relay_family`] (by default: the server's family) is IPv6.
-//! - **ALTERNATE-SERVER**: a 300 (Try Alternate) to an authenticated
-//!   Allocate, integrity-checked like any other response to it (RFC 8489
-//!   §10: an unsigned one could send us anywhere), with an ALTERNATE-SERVER
-//!   of the same address family, is followed once: the client starts over
-//!   with that server (new challenge, new key), and the allocator routes
-//!   its datagrams by [`TurnClient::server`]. A second 300, one to an
-//!   unauthenticated request, or one over TCP (a new connection would be
-//!   needed) fails the allocation with code 300.
+//! - **ALTERNATE-SERVER**: a 300 (Try Alternate) to an Allocate, with an
+//!   ALTERNATE-SERVER of the same address family, is followed once: the
+//!   client starts over with that server (new challenge, new key), and the
+//!   allocator routes its datagrams by [`TurnClient::server`]. A 300 to an
+//!   authenticated Allocate must carry valid integrity like any other
+//!   response to it (an unsigned one is discarded, RFC 8489 §10). A 300 to
+//!   the first, unauthenticated Allocate cannot be signed, and RFC 8489 says
+//!   a server must not send one; coturn's `--alternate-server` does
+//!   nonetheless (4.6 redirects before the challenge), and libwebrtc follows
+//!   it, so this client does too: a forged one costs no more than a forged
+//!   401 would (the other server still has to prove the key on its
+//!   success response, so at worst the allocation fails). A second 300, or
+//!   one over TCP (a new connection would be needed) fails the allocation
+//!   with code 300.
 //!
 //! Not implemented: TURN over TLS or DTLS, dual allocations
 //! (ADDITIONAL-ADDRESS-FAMILY), EVEN-PORT,

@@ -433,14 +433,12 @@ impl TurnClient {
         self.on_failure(now, p, Some(code));
     }
 
-    /// The ALTERNATE-SERVER of a 300 we may follow: to an authenticated
-    /// request (so the response's integrity was checked), the first redirect,
-    /// over UDP, same address family, not the server we are on.
-    fn alternate_server(&self, p: &Pending, response: &[u8]) -> Option<SocketAddr> {
-        if p.nonce.is_none()
-            || self.redirected_from.is_some()
-            || self.config.transport != TransportProtocol::Udp
-        {
+    /// The ALTERNATE-SERVER of a 300 we may follow: the first redirect, over
+    /// UDP, same address family, not the server we are on. (To an
+    /// authenticated request the response's integrity was checked already;
+    /// to the first request it cannot be signed; see the module docs.)
+    fn alternate_server(&self, _p: &Pending, response: &[u8]) -> Option<SocketAddr> {
+        if self.redirected_from.is_some() || self.config.transport != TransportProtocol::Udp {
             return None;
         }
         let msg = Message::parse(response).ok()?;
