@@ -986,6 +986,28 @@ fn nat_suite(ctx: &Context, firewall: Firewall) -> Result<Vec<Report>, String> {
         let result = nat_scenario(nat, firewall, &peer, &xtask, &logs);
         report(&mut reports, nat.slug(), result, start);
     }
+
+    // Addresses deleted under a running connection (crates/ice/tests/interface_removal.rs):
+    // the test starts itself in a fresh namespace of its own.
+    println!("\n--> interface removal (crates/ice/tests/interface_removal.rs)");
+    let start = Instant::now();
+    let result = build_test_executable(&ctx.root, "ice", "interface_removal").and_then(|exe| {
+        let mut tests = command(&[], utf8(&exe)?);
+        tests
+            .args(["--ignored", "--test-threads=1", "--nocapture"])
+            .env(REQUIRE_PEERS, "1")
+            .current_dir(ctx.root.join("crates/ice"));
+        let out = run_captured(&mut tests, TURN_TESTS_LIMIT, true);
+        out.result.and_then(|()| {
+            let moved = out.lines.iter().find(|l| l.starts_with("moved off "));
+            let failed = out.lines.iter().find(|l| l.starts_with("failed "));
+            match (moved, failed) {
+                (Some(m), Some(f)) => Ok(format!("{m}; {f}")),
+                _ => Err("the test did not report moving and failing".into()),
+            }
+        })
+    });
+    report(&mut reports, "interface-removal", result, start);
     let own = format!("{NS_PREFIX}{}-", std::process::id());
     let left: Vec<String> = our_namespaces()
         .into_iter()

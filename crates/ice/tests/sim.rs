@@ -512,6 +512,97 @@ fn failover_when_the_selected_path_dies() {
     assert!(data_flows(&mut p));
 }
 
+/// An address that disappears (interface down) fails its pairs at once:
+/// the agent moves to its other network within 3 s, long before consent
+/// (30 s) would have noticed, and says which candidates are gone.
+#[test]
+fn a_removed_address_moves_the_connection_to_another_network_at_once() {
+    let mut net = SimNetwork::new(11, LinkConfig::default());
+    for ip in ["198.18.1.2", "198.18.1.3", "198.18.2.2"] {
+        net.add_host(ip.parse().unwrap(), None);
+    }
+    let mut p = AgentPair::new(
+        net,
+        IceAgent::new(config(IceRole::Controlling, 73)),
+        IceAgent::new(config(IceRole::Controlled, 74)),
+        Instant::now(),
+    );
+    p.exchange_credentials();
+    p.add_socket(false, "198.18.1.2:5000".parse().unwrap());
+    p.add_socket(false, "198.18.1.3:5000".parse().unwrap());
+    p.add_socket(true, "198.18.2.2:5000".parse().unwrap());
+    p.finish_sockets();
+    assert!(p.run_until(Duration::from_secs(5), both_connected));
+    p.run_until(Duration::from_secs(3), |_| false);
+    let before = p.a.route().unwrap();
+    let gone = before.source.ip();
+    // The address goes: no packet reaches it or leaves it any more.
+    p.net.blackhole(gone, true);
+    let now = p.now;
+    p.a.remove_local_address(now, gone);
+    let removed: Vec<_> =
+        p.a.local_candidates()
+            .iter()
+            .filter(|c| c.socket_addr().is_some_and(|a| a.ip() == gone))
+            .cloned()
+            .collect();
+    assert!(removed.is_empty(), "still listed: {removed:?}");
+    let start = p.now;
+    let ok = p.run_until(Duration::from_secs(3), |p| {
+        p.a.route().is_some_and(|r| r.source.ip() != gone)
+            && p.b.route().is_some_and(|r| r.destination.ip() != gone)
+    });
+    assert!(
+        ok,
+        "switched within 3 s: a={:?} b={:?}",
+        p.a.route(),
+        p.b.route()
+    );
+    assert!(p.now - start < Duration::from_secs(3));
+    assert!(data_flows(&mut p));
+    assert!(connected(p.a.state()), "{:?}", p.a.state());
+    assert!(p.events.iter().any(|(_, b, e)| !b
+        && matches!(e, IceEvent::LocalCandidatesRemoved(c)
+            if c.len() == 1 && c[0].socket_addr() == Some(before.source))));
+}
+
+/// With nothing left, the agent reports Failed at once instead of after
+/// consent expiry.
+#[test]
+fn removing_the_only_address_fails_at_once() {
+    let mut net = SimNetwork::new(12, LinkConfig::default());
+    for ip in ["198.18.1.2", "198.18.2.2"] {
+        net.add_host(ip.parse().unwrap(), None);
+    }
+    let mut p = AgentPair::new(
+        net,
+        IceAgent::new(config(IceRole::Controlling, 75)),
+        IceAgent::new(config(IceRole::Controlled, 76)),
+        Instant::now(),
+    );
+    p.exchange_credentials();
+    p.add_socket(false, "198.18.1.2:5000".parse().unwrap());
+    p.add_socket(true, "198.18.2.2:5000".parse().unwrap());
+    p.finish_sockets();
+    assert!(p.run_until(Duration::from_secs(5), both_connected));
+    let gone = "198.18.1.2".parse().unwrap();
+    p.net.blackhole(gone, true);
+    let now = p.now;
+    p.a.remove_local_address(now, gone);
+    assert!(p.a.local_candidates().is_empty());
+    assert!(p.a.route().is_none());
+    assert!(p.run_until(Duration::from_millis(100), |p| p.a.state()
+        == IceConnectionState::Failed));
+    assert!(p
+        .events
+        .iter()
+        .any(|(_, b, e)| !b && matches!(e, IceEvent::LocalCandidatesRemoved(c) if c.len() == 1)));
+    // Removing it again, or an address we never had, changes nothing.
+    p.a.remove_local_address(now, gone);
+    p.a.remove_local_address(now, "203.0.113.9".parse().unwrap());
+    assert_eq!(p.a.state(), IceConnectionState::Failed);
+}
+
 #[test]
 fn ice_restart_keeps_data_flowing() {
     let mut p = setup(

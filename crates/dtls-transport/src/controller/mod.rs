@@ -702,6 +702,23 @@ impl TransportController {
         Ok(())
     }
 
+    /// A local address went away (the driver's network monitor found it
+    /// gone and closed its sockets): every ICE agent drops the candidates
+    /// based on it and fails their pairs at once
+    /// ([`IceAgent::remove_local_address`](ice::IceAgent::remove_local_address)),
+    /// moving to another pair or to Failed instead of waiting for consent
+    /// to expire.
+    pub fn remove_local_address(&mut self, now: Instant, ip: std::net::IpAddr) {
+        for c in self
+            .transports
+            .iter_mut()
+            .flat_map(JsepTransport::channels_mut)
+        {
+            c.ice.remove_local_address(now, ip);
+        }
+        self.update(now);
+    }
+
     /// Hands an ICE-TCP listener (RFC 6544) to component `component` of
     /// transport `name`: a passive candidate at its address and an active
     /// one on the same IP come out as [`ControllerEvent::Candidate`]. Frames

@@ -98,10 +98,11 @@ pub struct DriverConfig {
     /// network and component (passive candidate) and an active candidate on
     /// the same address. Off by default.
     pub tcp: bool,
-    /// How often the networks are listed again; addresses that appeared
-    /// since get sockets for every component that has gathered, and so
-    /// candidates (libwebrtc's network monitor). `None` turns it off.
-    /// Default 5 s.
+    /// How often the networks are listed again (libwebrtc's network
+    /// monitor): addresses that appeared since get sockets for every
+    /// component that has gathered, and so candidates; addresses that went
+    /// away lose their sockets and their pairs fail at once. `None` turns it
+    /// off. Default 1 s.
     pub network_monitor: Option<Duration>,
 }
 
@@ -114,7 +115,7 @@ impl DriverConfig {
             event_queue: 1024,
             recv_queue: 1024,
             tcp: false,
-            network_monitor: Some(Duration::from_secs(5)),
+            network_monitor: Some(Duration::from_secs(1)),
         }
     }
 }

@@ -342,8 +342,8 @@ impl Driver {
     }
 
     /// The network monitor: new addresses get a socket for every component
-    /// that has gathered (their candidates go out as events). Sockets of
-    /// addresses that went away stay: their pairs fail by consent.
+    /// that has gathered (their candidates go out as events); addresses that
+    /// went away lose their sockets, and their pairs fail at once.
     fn regather(&mut self) {
         let current = match network::enumerate(&self.filter) {
             Ok(n) => n,
@@ -352,6 +352,14 @@ impl Driver {
                 return;
             }
         };
+        // Addresses that went away: their sockets close and every agent
+        // fails their pairs now, not after consent expiry.
+        for ip in self.sockets.gone_addresses(&current) {
+            let closed = self.sockets.remove_address(ip);
+            tracing::info!(%ip, sockets = closed, "address gone: closing its sockets");
+            self.controller.remove_local_address(clock(), ip);
+            self.networks.retain(|n| n.ip != ip);
+        }
         let new: Vec<Network> = self
             .sockets
             .new_networks(&current)

@@ -2,7 +2,7 @@
 //! and what comes out (datagrams, events, timers, the route for data), with
 //! the types they use.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -10,7 +10,7 @@ use stun::{Class, IntegrityKey, Message, Method};
 
 use super::outgoing::random_tid;
 use super::{Credentials, IceAgent, IceConnectionState, IceRole, PairState, RemoteCandidate};
-use crate::allocator::{GatheringState, LocalSocket, Transmit};
+use crate::allocator::{GatheringState, LocalCandidate, LocalSocket, Transmit};
 use crate::candidate::{
     Candidate, CandidateAddress, CandidateKind, NetworkType, TcpType, TransportProtocol,
 };
@@ -36,6 +36,10 @@ pub enum IceEvent {
     },
     /// A role conflict switched our role.
     RoleChanged(IceRole),
+    /// These local candidates are gone with their address
+    /// ([`IceAgent::remove_local_address`]): the peer may forget them
+    /// (libwebrtc's candidates-removed signal).
+    LocalCandidatesRemoved(Vec<Candidate>),
 }
 
 /// A datagram handed to the agent.
@@ -337,6 +341,65 @@ impl IceAgent {
         self.process(now);
     }
 
+    /// A local address went away (interface down, address deleted; the
+    /// driver's network monitor tells): every candidate based on it, and the
+    /// relay candidates allocated through it, are dropped at once, their
+    /// pairs fail and their checks are cancelled. The agent then uses
+    /// another valid pair if it has one (the controlling agent nominates
+    /// it), goes on checking the others, or reports
+    /// [`IceConnectionState::Failed`] when nothing is left, instead of
+    /// waiting for consent to expire (RFC 7675's 30 s). Emits
+    /// [`IceEvent::LocalCandidatesRemoved`] when something was dropped.
+    pub fn remove_local_address(&mut self, now: Instant, ip: IpAddr) {
+        let before: Vec<LocalCandidate> = self.allocator.candidates().to_vec();
+        let bases = self.allocator.remove_address(ip);
+        if bases.is_empty() || self.closed {
+            return;
+        }
+        let removed: Vec<Candidate> = before
+            .into_iter()
+            .filter(|c| bases.contains(&c.base))
+            .filter(|c| self.config.candidate_filter.allows(c.candidate.kind))
+            .map(|c| self.stamp(c.candidate))
+            .collect();
+        tracing::info!(%ip, candidates = removed.len(), "local address gone: its pairs fail");
+        for (l, local) in self.locals.iter().enumerate() {
+            if bases.contains(&local.base) && !self.dead_locals.contains(&l) {
+                self.dead_locals.push(l);
+            }
+        }
+        let mut cancelled = Vec::new();
+        for p in self.pairs.iter_mut() {
+            if bases.contains(&p.base) {
+                cancelled.extend(p.check.take());
+                p.state = PairState::Failed;
+                p.nominated_at = None;
+                p.nominating = false;
+                p.next_ping = None;
+            }
+        }
+        for tid in cancelled {
+            self.checks.cancel(&tid);
+            self.in_flight.remove(&tid);
+        }
+        let pairs = &self.pairs;
+        self.triggered
+            .retain(|id| pairs.get(*id).is_some_and(|p| !bases.contains(&p.base)));
+        if self
+            .previous
+            .as_ref()
+            .and_then(|g| g.pair.as_ref())
+            .is_some_and(|p| bases.contains(&p.base))
+        {
+            self.drop_previous();
+        }
+        if !removed.is_empty() {
+            self.events
+                .push_back(IceEvent::LocalCandidatesRemoved(removed));
+        }
+        self.process(now);
+    }
+
     /// Adds a local TCP listener (RFC 6544 ICE-TCP): a passive candidate at its
     /// address and an active candidate on its IP. Frames on TCP connections
     /// go through [`IceAgent::handle_stream_frame`] and come out as
@@ -545,6 +608,16 @@ impl IceAgent {
         receive: Receive<'_>,
     ) -> Received {
         if self.closed {
+            return Received::Dropped;
+        }
+        if !self.dead_locals.is_empty()
+            && self
+                .dead_locals
+                .iter()
+                .any(|&l| self.locals[l].base == receive.local)
+        {
+            // A socket of an address that went away (a datagram the driver read
+            // before closing it): nothing may bring its pairs back.
             return Received::Dropped;
         }
         {

@@ -108,7 +108,10 @@ impl IceAgent {
     pub(super) fn add_pair(&mut self, l: usize, r: usize) -> Option<PairId> {
         let local = &self.locals[l];
         let remote = &self.remotes[r];
-        if !can_pair(local, remote) || self.pairs.iter().any(|p| p.local == l && p.remote == r) {
+        if self.dead_locals.contains(&l)
+            || !can_pair(local, remote)
+            || self.pairs.iter().any(|p| p.local == l && p.remote == r)
+        {
             return None;
         }
         let (lp, rp) = (local.candidate.priority, remote.candidate.priority);
@@ -196,11 +199,11 @@ impl IceAgent {
                 AllocatorEvent::Candidate(c) => {
                     self.events
                         .push_back(IceEvent::LocalCandidate(self.stamp(c.candidate.clone())));
-                    if !self
-                        .locals
-                        .iter()
-                        .any(|l| l.base == c.base && l.candidate.transport == c.candidate.transport)
-                    {
+                    if !self.locals.iter().enumerate().any(|(i, l)| {
+                        l.base == c.base
+                            && l.candidate.transport == c.candidate.transport
+                            && !self.dead_locals.contains(&i)
+                    }) {
                         self.locals.push(c);
                         let l = self.locals.len() - 1;
                         for r in 0..self.remotes.len() {

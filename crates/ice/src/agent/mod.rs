@@ -110,6 +110,8 @@ pub struct IceAgent {
     allocator: PortAllocatorSession,
     /// Local candidates used for pairing: one per base (host, or server-reflexive when hosts are filtered).
     locals: Vec<LocalCandidate>,
+    /// Positions in `locals` whose address went away: never paired again.
+    dead_locals: Vec<usize>,
     /// Remote candidates of this generation. Pairs name their local and
     /// remote candidate by position: both lists only grow, until a new
     /// generation clears `remotes` together with the pairs.
@@ -170,6 +172,7 @@ impl IceAgent {
             generation: 0,
             allocator,
             locals: Vec::new(),
+            dead_locals: Vec::new(),
             remotes: Vec::new(),
             remote_end_of_candidates: false,
             pairs: Pairs::default(),

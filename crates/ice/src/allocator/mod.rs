@@ -441,6 +441,33 @@ impl PortAllocatorSession {
         self.pump_relays();
     }
 
+    /// A local address went away (interface down, address deleted): the
+    /// sequences of its sockets, the TURN allocations reached from it and
+    /// every candidate based on it are dropped. Returns the bases of the
+    /// candidates dropped (on `ip`, and the relayed addresses of the
+    /// allocations lost), for the agent to fail their pairs.
+    pub fn remove_address(&mut self, ip: std::net::IpAddr) -> Vec<SocketAddr> {
+        self.sequences.retain(|s| s.socket().addr.ip() != ip);
+        let mut gone: Vec<SocketAddr> = Vec::new();
+        self.relays.retain(|r| {
+            if r.client.local().ip() != ip {
+                return true;
+            }
+            tracing::info!(server = %r.client.server(), "TURN allocation lost with its local address");
+            gone.extend(r.client.relayed_address());
+            false
+        });
+        self.candidates.retain(|c| {
+            let lost = c.base.ip() == ip || gone.contains(&c.base);
+            if lost && !gone.contains(&c.base) {
+                gone.push(c.base);
+            }
+            !lost
+        });
+        self.check_complete();
+        gone
+    }
+
     /// Adds a TCP listener (RFC 6544): a passive host candidate at its address
     /// and an active host candidate on the same IP (port 9). TCP candidates
     /// need no server, so they are complete at once.

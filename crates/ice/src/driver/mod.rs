@@ -110,9 +110,11 @@ pub struct DriverConfig {
     /// (passive candidate) and an active candidate on the same address.
     /// Off by default.
     pub tcp: bool,
-    /// How often the networks are listed again; addresses that appeared since
-    /// get a socket and candidates (libwebrtc's network monitor). `None`
-    /// turns re-gathering off. Default 5 s.
+    /// How often the networks are listed again (libwebrtc's network
+    /// monitor): addresses that appeared since get a socket and candidates;
+    /// addresses that went away lose theirs and their pairs fail at once, so
+    /// the agent moves to another pair or reports failure within a period
+    /// or so. `None` turns it off. Default 1 s (one `getifaddrs` a second).
     pub network_monitor: Option<Duration>,
 }
 
@@ -124,7 +126,7 @@ impl Default for DriverConfig {
             recv_queue: 1024,
             event_queue: 1024,
             tcp: false,
-            network_monitor: Some(Duration::from_secs(5)),
+            network_monitor: Some(Duration::from_secs(1)),
         }
     }
 }
@@ -680,9 +682,10 @@ impl Driver {
         }
     }
 
-    /// Lists the networks again and gives new addresses a socket (and so
-    /// candidates, which go out as events). Sockets of addresses that went
-    /// away stay: their pairs fail by consent.
+    /// Lists the networks again: addresses that went away lose their
+    /// sockets and the agent fails their pairs at once
+    /// ([`IceAgent::remove_local_address`]); new addresses get a socket (and
+    /// so candidates, which go out as events).
     fn regather(&mut self) {
         let current = match network::enumerate(&self.filter) {
             Ok(n) => n,
@@ -691,6 +694,12 @@ impl Driver {
                 return;
             }
         };
+        for ip in self.sockets.gone_addresses(&current) {
+            let closed = self.sockets.remove_address(ip);
+            tracing::info!(%ip, sockets = closed, "address gone: closing its sockets");
+            self.agent.remove_local_address(clock(), ip);
+            lock(&self.shared.addrs).retain(|a| a.ip() != ip);
+        }
         let new: Vec<network::Network> = self
             .sockets
             .new_networks(&current)

@@ -457,6 +457,43 @@ impl<T: SocketTag> PacketSockets<T> {
         unbound_networks(current, self.udp.iter().map(|u| u.addr.ip()))
     }
 
+    /// The IPs of our UDP sockets that `current` no longer lists (for the
+    /// network monitor: addresses that went away).
+    pub fn gone_addresses(&self, current: &[Network]) -> Vec<IpAddr> {
+        let mut gone: Vec<IpAddr> = Vec::new();
+        for u in &self.udp {
+            let ip = u.addr.ip();
+            if !current.iter().any(|n| n.ip == ip) && !gone.contains(&ip) {
+                gone.push(ip);
+            }
+        }
+        gone
+    }
+
+    /// Closes everything bound to `ip`, an address that went away: its UDP
+    /// sockets (with what waits to leave them), its TCP listeners and the
+    /// TCP connections from it. The number of UDP sockets closed.
+    pub fn remove_address(&mut self, ip: IpAddr) -> usize {
+        let before = self.udp.len();
+        self.udp.retain(|u| u.addr.ip() != ip);
+        if self.next_udp >= self.udp.len() {
+            self.next_udp = 0;
+        }
+        self.outbox.retain(|(source, _, _)| source.ip() != ip);
+        if self.train.source.is_some_and(|s| s.ip() == ip) {
+            self.train = Train::default();
+        }
+        // Dropping a connection's queue ends its task, which closes it.
+        self.tcp.retain(|(_, base, _), _| base.ip() != ip);
+        self.listeners.retain(|(addr, task)| {
+            if addr.ip() == ip {
+                task.abort();
+            }
+            addr.ip() != ip
+        });
+        before - self.udp.len()
+    }
+
     /// Waits for the next input: a readable UDP socket, a TCP frame, the
     /// core's `deadline` (its `poll_timeout`), or a network-monitor tick.
     /// Cancel-safe: TCP connection changes are applied as they come.

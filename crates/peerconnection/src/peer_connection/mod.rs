@@ -35,7 +35,7 @@
 mod task;
 
 use std::net::{IpAddr, SocketAddr};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
@@ -57,6 +57,10 @@ use crate::error::Error;
 use crate::session::{DataChannelId, Session, SessionConfig, SessionEvent, TransceiverId};
 use crate::signaling::SignalingState;
 use crate::stats::RtcStatsReport;
+
+/// How often the driver lists the networks again: an address that went
+/// away closes its sockets and fails its pairs within about this long.
+const NETWORK_MONITOR: Duration = Duration::from_secs(1);
 
 /// One call into the task: runs with the session and the current time.
 type Call = Box<dyn FnOnce(&mut Session, Instant) + Send>;
@@ -210,10 +214,13 @@ impl PeerConnectionFactory {
             .map(|t| t.server)
             .collect();
         let session = Session::new(session_config, Instant::now());
+        let mut sockets = PacketSockets::new(turn_tcp_servers);
+        sockets.monitor_networks(NETWORK_MONITOR);
         let driver = task::Driver::new(
             session,
-            PacketSockets::new(turn_tcp_servers),
+            sockets,
             networks,
+            self.networks.clone(),
             command_rx,
             event_tx,
         );

@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 use media_channels::sdp::dtls_transport::controller::PeerConnectionState;
 use media_channels::sdp::dtls_transport::controller::{GatherRequest, TransportId};
 use media_channels::sdp::dtls_transport::ice::driver::{PacketSockets, Wake};
-use media_channels::sdp::dtls_transport::ice::network::Network;
+use media_channels::sdp::dtls_transport::ice::network::{self, Network, NetworkFilter};
 
 use super::Command;
 use crate::session::{Session, SessionEvent};
@@ -34,6 +34,8 @@ pub(super) struct Driver {
     session: Session,
     sockets: PacketSockets<Owner>,
     networks: Vec<Network>,
+    /// What `networks` was chosen with, for the network monitor.
+    filter: NetworkFilter,
     commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<SessionEvent>,
     backlog: VecDeque<SessionEvent>,
@@ -50,6 +52,7 @@ impl Driver {
         session: Session,
         sockets: PacketSockets<Owner>,
         networks: Vec<Network>,
+        filter: NetworkFilter,
         commands: mpsc::Receiver<Command>,
         events: mpsc::Sender<SessionEvent>,
     ) -> Driver {
@@ -57,6 +60,7 @@ impl Driver {
             session,
             sockets,
             networks,
+            filter,
             commands,
             events,
             backlog: VecDeque::new(),
@@ -163,7 +167,27 @@ impl Driver {
                 }
             }
             Wake::Timeout => self.session.handle_timeout(clock()),
-            Wake::NetworkCheck => {}
+            Wake::NetworkCheck => self.drop_gone_networks(),
+        }
+    }
+
+    /// The network monitor: an address that went away closes its sockets
+    /// and every ICE agent fails its pairs at once, so the connection moves
+    /// to another pair or fails within a monitor period, not after consent
+    /// expiry. (New addresses are not gathered on until an ICE restart.)
+    fn drop_gone_networks(&mut self) {
+        let current = match network::enumerate(&self.filter) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::debug!(error = %e, "network enumeration failed");
+                return;
+            }
+        };
+        for ip in self.sockets.gone_addresses(&current) {
+            let closed = self.sockets.remove_address(ip);
+            tracing::info!(%ip, sockets = closed, "address gone: closing its sockets");
+            self.session.remove_local_address(clock(), ip);
+            self.networks.retain(|n| n.ip != ip);
         }
     }
 

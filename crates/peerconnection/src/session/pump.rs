@@ -28,6 +28,14 @@ impl Session {
         Ok(())
     }
 
+    /// A local address went away (the driver closed its sockets): every
+    /// ICE agent drops its candidates on it and fails their pairs at once
+    /// ([`TransportController::remove_local_address`](media_channels::sdp::dtls_transport::controller::TransportController::remove_local_address)).
+    pub fn remove_local_address(&mut self, now: Instant, ip: std::net::IpAddr) {
+        self.controller.remove_local_address(now, ip);
+        self.drain(now);
+    }
+
     /// Every socket of `transport`'s `component` is reported.
     pub fn finish_local_sockets(
         &mut self,
