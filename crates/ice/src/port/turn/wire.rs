@@ -177,7 +177,7 @@ impl TurnClient {
             now,
             &buf[..n],
             self.config.server,
-            match self.config.transport {
+            match self.config.transport.protocol() {
                 TransportProtocol::Udp => Transport::Udp,
                 TransportProtocol::Tcp => Transport::Tcp,
             },
@@ -201,7 +201,7 @@ impl TurnClient {
         let mut sent = false;
         while let Some(t) = self.requests.poll_transmit() {
             self.transmits.push_back(Transmit {
-                transport: self.config.transport,
+                transport: self.config.transport.protocol(),
                 source: self.local,
                 destination: t.destination,
                 contents: t.contents,
@@ -232,7 +232,7 @@ impl TurnClient {
             Ok(n) => {
                 tracing::trace!(server = %self.config.server, "turn: keepalive");
                 self.transmits.push_back(Transmit {
-                    transport: self.config.transport,
+                    transport: self.config.transport.protocol(),
                     source: self.local,
                     destination: self.config.server,
                     contents: Bytes::copy_from_slice(&buf[..n]),
@@ -412,7 +412,7 @@ impl TurnClient {
     fn alternate_server(&self, p: &Pending, response: &[u8]) -> Option<SocketAddr> {
         if p.nonce.is_none()
             || self.redirected_from.is_some()
-            || self.config.transport != TransportProtocol::Udp
+            || self.config.transport.protocol() != TransportProtocol::Udp
         {
             return None;
         }
