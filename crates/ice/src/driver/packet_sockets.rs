@@ -263,7 +263,7 @@ enum Connection {
 /// [`PacketSockets::flush`] sends. TCP frames go to a task per connection, which writes each frame
 /// with its RFC 4571 length in one `write` (frames queued together share it);
 /// on a connection to a TURN server over TLS the task runs the TLS session
-/// ([`crate::tls`]) around the frames.
+/// (`ice::tls`, feature `tls`) around the frames.
 pub struct PacketSockets<T: SocketTag> {
     udp: Vec<UdpEntry<T>>,
     next_udp: usize,

@@ -2,7 +2,7 @@
 //! task per listener (accepting) and per connection (reading frames and
 //! writing queued ones), reporting to the owner over one channel. A
 //! connection to a TURN server over TLS pumps a sans-IO
-//! [`TlsSession`](crate::tls::TlsSession) between the socket and the frames.
+//! `tls::TlsSession` between the socket and the frames.
 
 use std::net::SocketAddr;
 use std::time::Duration;

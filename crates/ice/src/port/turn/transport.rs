@@ -1,6 +1,6 @@
 //! How a TURN client reaches its server (RFC 8656 §3.1): UDP, TCP, or TLS
 //! over TCP (`turns:`), and the TLS settings. Plain data: the TLS session
-//! itself lives in the driver ([`crate::tls`], feature `tls`).
+//! (`ice::tls`, feature `tls`) is run by the driver.
 
 use crate::candidate::TransportProtocol;
 
