@@ -43,8 +43,8 @@ commands:
                        interop-ice-aioice (ice-peer example <-> aioice's ICE agent, both
                        roles, in a loopback-only network namespace; makes a Python venv
                        in target/interop-venv with interop/aioice/requirements.txt),
-                       interop-ice-coturn (ice-peer pairs relayed through coturn over UDP
-                       and TCP, ICE-TCP, and the ice crate's coturn TURN tests),
+                       interop-ice-coturn (ice-peer pairs relayed through coturn over UDP,
+                       TCP and TLS, ICE-TCP, and the ice crate's coturn TURN tests),
                        interop-ice-nat (root: two hosts behind real NATs in network
                        namespaces, server-reflexive through cone NATs and relayed through
                        symmetric NATs; namespaces are removed afterwards),

@@ -4,11 +4,14 @@
 //! - `interop-ice-coturn`: coturn on 127.0.0.1 inside a fresh loopback-only
 //!   network namespace (`unshare --net`, entered with `nsenter`), and in the
 //!   same namespace, each through `xtask __pair`: (a) two relay-only peers with
-//!   TURN over UDP, (b) the same with TURN over TCP, (c) two peers with ICE-TCP
+//!   TURN over UDP, (b) the same with TURN over TCP, (b') and over TLS (coturn
+//!   with a self-signed certificate for 127.0.0.1 made for the run with the
+//!   `openssl` command), (c) two peers with ICE-TCP
 //!   candidates (they have UDP ones too, so this shows that TCP candidates are
 //!   signalled and do not break anything), then (d) the ice crate's
 //!   `#[ignore]`d coturn tests (`crates/ice/tests/turn.rs`) and (e) two
-//!   PeerConnections with ICE transport policy relay
+//!   PeerConnections with ICE transport policy relay over UDP, TCP and TLS
+//!   (`turns:`, the certificate verified against the run's own CA)
 //!   (`crates/peerconnection/tests/turn_relay.rs`).
 //! - `interop-ice-nat` (root only): five named namespaces (`ip netns`) make two
 //!   hosts behind two NATs on a "public" bridge that runs coturn:
@@ -61,6 +64,8 @@ use crate::cmd;
 
 /// The port coturn listens on (UDP and TCP) inside our namespaces.
 const TURN_PORT: u16 = 3478;
+/// The port coturn listens on for TURN over TLS in `interop-ice-coturn`.
+const TURNS_PORT: u16 = 5349;
 /// coturn's relay port range.
 const RELAY_PORTS: (u16, u16) = (49160, 49199);
 /// The TURN credentials (`--user=user:pass`).
@@ -127,10 +132,13 @@ impl Coturn {
             launcher.extend(["setpriv", "--pdeathsig", "KILL"].map(String::from));
         }
         let mut cmd = command(&launcher, "turnserver");
+        // TLS only when `extra` brings a certificate (`--cert=`, `--pkey=`).
+        if !extra.iter().any(|a| a.starts_with("--cert=")) {
+            cmd.arg("--no-tls");
+        }
         cmd.args([
             "-n",
             "--no-cli",
-            "--no-tls",
             "--no-dtls",
             "--lt-cred-mech",
             "--realm=example.org",
@@ -376,15 +384,27 @@ fn coturn_suite(ctx: &Context) -> Result<Vec<Report>, String> {
             "127.0.0.1:{TURN_PORT} is taken and there is no namespace to run coturn in"
         ));
     }
+    // TURN over TLS with a self-signed certificate for 127.0.0.1, made for
+    // this run (its own CA: the PeerConnection test trusts it; ice-peer
+    // accepts any certificate).
+    let pki = TempDir::new("coturn-tls")?;
+    let (cert, key) = (pki.0.join("cert.pem"), pki.0.join("key.pem"));
+    self_signed_certificate(&cert, &key)?;
     let coturn = Coturn::start(
         &prefix,
         "127.0.0.1",
-        &["--allow-loopback-peers"],
+        &[
+            "--allow-loopback-peers",
+            &format!("--cert={}", cert.display()),
+            &format!("--pkey={}", key.display()),
+            &format!("--tls-listening-port={TURNS_PORT}"),
+        ],
         &logs.join("coturn.log"),
     )?;
 
     let turn = format!("127.0.0.1:{TURN_PORT},{TURN_USER},{TURN_PASS}");
     let turn_tcp = format!("{turn},tcp");
+    let turn_tls = format!("127.0.0.1:{TURNS_PORT},{TURN_USER},{TURN_PASS},tls");
     let peer_cmd = |role: &[&str], extra: &[&str]| -> Vec<String> {
         let mut argv = prefix.clone();
         argv.extend(["env".into(), format!("RUST_LOG={PEER_LOG}"), peer.clone()]);
@@ -396,7 +416,7 @@ fn coturn_suite(ctx: &Context) -> Result<Vec<Report>, String> {
     let sender_role = ["--send", MESSAGES, "--timeout", &send_timeout];
     let echoer_role = ["--controlled", "--timeout", &echo_timeout];
     let names = ("peer-a", "peer-b");
-    let pairings: [(&str, &str, Vec<&str>); 3] = [
+    let pairings: [(&str, &str, Vec<&str>); 4] = [
         (
             "turn-udp",
             "(a) relay-only peers, TURN over UDP",
@@ -406,6 +426,11 @@ fn coturn_suite(ctx: &Context) -> Result<Vec<Report>, String> {
             "turn-tcp",
             "(b) relay-only peers, TURN over TCP",
             vec!["--loopback", "--relay-only", "--turn", &turn_tcp],
+        ),
+        (
+            "turn-tls",
+            "(b') relay-only peers, TURN over TLS (self-signed certificate)",
+            vec!["--loopback", "--relay-only", "--turn", &turn_tls],
         ),
         (
             "ice-tcp",
@@ -460,6 +485,8 @@ fn coturn_suite(ctx: &Context) -> Result<Vec<Report>, String> {
         .args(["--ignored", "--test-threads=1", "--nocapture"])
         .env(REQUIRE_PEERS, "1")
         .env("PEERSTACK_TURN", &turn)
+        .env("PEERSTACK_TURNS", format!("127.0.0.1:{TURNS_PORT}"))
+        .env("PEERSTACK_TURN_CA", &cert)
         .current_dir(ctx.root.join("crates/peerconnection"));
     let out = run_captured(&mut tests, TURN_TESTS_LIMIT, true);
     let result = out.result.and_then(|()| {
@@ -468,10 +495,25 @@ fn coturn_suite(ctx: &Context) -> Result<Vec<Report>, String> {
                 .iter()
                 .any(|l| l.contains("relay <-> relay on both sides") && l.ends_with(how))
         };
-        if relayed(&format!("turn:127.0.0.1:{TURN_PORT}")) && relayed("?transport=tcp") {
-            Ok("relay <-> relay on both sides, TURN over UDP and over TCP".to_string())
+        let ran = [
+            ("UDP", relayed(&format!("turn:127.0.0.1:{TURN_PORT}"))),
+            (
+                "TCP",
+                relayed(&format!("turn:127.0.0.1:{TURN_PORT}?transport=tcp")),
+            ),
+            (
+                "TLS",
+                relayed(&format!("turns:127.0.0.1:{TURNS_PORT}?transport=tcp")),
+            ),
+        ];
+        let missing: Vec<&str> = ran.iter().filter(|r| !r.1).map(|r| r.0).collect();
+        if missing.is_empty() {
+            Ok("relay <-> relay on both sides, TURN over UDP, TCP and TLS".to_string())
         } else {
-            Err("the relay-only PeerConnection test did not run over both UDP and TCP".into())
+            Err(format!(
+                "the relay-only PeerConnection test did not run over {}",
+                missing.join(", ")
+            ))
         }
     });
     report(&mut reports, "peerconnection-relay", result, start);
@@ -479,6 +521,23 @@ fn coturn_suite(ctx: &Context) -> Result<Vec<Report>, String> {
     drop(coturn);
     drop(netns);
     Ok(reports)
+}
+
+/// A self-signed certificate for 127.0.0.1 (also its own CA) and its key,
+/// made with the `openssl` command, for coturn's TLS listener.
+fn self_signed_certificate(cert: &Path, key: &Path) -> Result<(), String> {
+    let mut cmd = Command::new("openssl");
+    cmd.args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .arg("ec_paramgen_curve:prime256v1")
+        .args(["-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(key)
+        .arg("-out")
+        .arg(cert);
+    let out = run_captured(&mut cmd, SETUP_LIMIT, false);
+    out.result
+        .map_err(|e| format!("making coturn's TLS certificate with `openssl req`: {e}"))
 }
 
 fn report(reports: &mut Vec<Report>, name: &str, result: Result<String, String>, start: Instant) {
@@ -504,9 +563,11 @@ fn check_coturn_pair(slug: &str, run: &PairRun) -> Result<String, String> {
         let tcp = run.signalled(from, to, " tcptype ");
         match slug {
             "ice-tcp" if tcp == 0 => problems.push(format!("{from} signalled no TCP candidate")),
-            "turn-udp" | "turn-tcp" if relay == 0 || relay != all => problems.push(format!(
-                "{from} signalled {relay} relay candidate(s) of {all} (relay-only wants all)"
-            )),
+            "turn-udp" | "turn-tcp" | "turn-tls" if relay == 0 || relay != all => {
+                problems.push(format!(
+                    "{from} signalled {relay} relay candidate(s) of {all} (relay-only wants all)"
+                ))
+            }
             _ => {}
         }
     }

@@ -2,11 +2,13 @@
 //!
 //! ```text
 //! cargo run -p ice --example ice-peer -- [--controlled] [--loopback] [--send N] [--timeout SECS]
-//!     [--stun ADDR] [--turn ADDR,USER,PASS[,tcp]] [--relay-only] [--tcp]
+//!     [--stun ADDR] [--turn ADDR,USER,PASS[,tcp|,tls]] [--relay-only] [--tcp]
 //! ```
 //!
 //! `--stun` adds a STUN server (server-reflexive candidates), `--turn` a TURN
-//! server (relay candidates; `,tcp` reaches it over TCP), `--relay-only` signals and uses relay
+//! server (relay candidates; `,tcp` reaches it over TCP, `,tls` over TLS:
+//! this test tool accepts **any** certificate there, self-signed ones
+//! included, with no check of the server's identity), `--relay-only` signals and uses relay
 //! candidates only, `--tcp` adds ICE-TCP candidates. No server is used
 //! unless given.
 //!
@@ -61,7 +63,9 @@ const RESEND_AFTER: Duration = Duration::from_millis(500);
 /// Most transmissions of one ping.
 const MAX_ATTEMPTS: u32 = 10;
 
-const USAGE: &str = "usage: ice-peer [--controlled] [--loopback] [--send N] [--timeout SECS] [--stun ADDR] [--turn ADDR,USER,PASS[,tcp]] [--relay-only] [--tcp]";
+const USAGE: &str = "usage: ice-peer [--controlled] [--loopback] [--send N] [--timeout SECS] [--stun ADDR] [--turn ADDR,USER,PASS[,tcp|,tls]] [--relay-only] [--tcp]
+  --turn ...,tls  TURN over TLS; as a test tool, ice-peer accepts ANY server certificate
+                  (self-signed included) without checking it";
 
 #[derive(Debug)]
 struct Args {
@@ -101,18 +105,24 @@ fn parse_args() -> Result<Args, String> {
             "--turn" => {
                 let v = value("--turn")?;
                 let parts: Vec<&str> = v.split(',').collect();
-                let (addr, user, pass, tcp) = match parts.as_slice() {
-                    [a, u, p] => (*a, *u, *p, false),
-                    [a, u, p, "tcp"] => (*a, *u, *p, true),
-                    _ => return Err(format!("--turn wants ADDR,USER,PASS[,tcp], got {v}")),
+                let (addr, user, pass, how) = match parts.as_slice() {
+                    [a, u, p] => (*a, *u, *p, "udp"),
+                    [a, u, p, how @ ("tcp" | "tls")] => (*a, *u, *p, *how),
+                    _ => return Err(format!("--turn wants ADDR,USER,PASS[,tcp|,tls], got {v}")),
                 };
-                let addr = addr
+                let addr: std::net::SocketAddr = addr
                     .parse()
                     .map_err(|e| format!("bad --turn address {addr}: {e}"))?;
-                args.turn.push(if tcp {
-                    ice::allocator::TurnServerConfig::tcp(addr, user, pass)
-                } else {
-                    ice::allocator::TurnServerConfig::udp(addr, user, pass)
+                use ice::allocator::TurnServerConfig;
+                args.turn.push(match how {
+                    "tcp" => TurnServerConfig::tcp(addr, user, pass),
+                    // A test tool: self-signed test servers are accepted (said in --help).
+                    "tls" => {
+                        let tls = ice::port::TurnTlsConfig::new(&addr.ip().to_string())
+                            .danger_accept_invalid_certificates();
+                        TurnServerConfig::tls(addr, tls, user, pass)
+                    }
+                    _ => TurnServerConfig::udp(addr, user, pass),
                 });
             }
             "--loopback" => args.loopback = true,
@@ -654,6 +664,9 @@ async fn run(args: Args) -> Result<(), String> {
                 }
                 Some(IceEvent::SelectedPairChanged { local, remote }) => {
                     tracing::info!(%local, %remote, "selected pair");
+                }
+                Some(IceEvent::CandidateError(e)) => {
+                    tracing::warn!(server = %e.server, tls = e.tls, code = ?e.code, reason = %e.reason, "TURN server gave no relay candidate");
                 }
                 Some(event) => tracing::info!(?event, "ICE event"),
                 None => return Err("the ICE transport stopped".into()),

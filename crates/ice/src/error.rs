@@ -42,6 +42,35 @@ pub enum CandidateParseError {
     TooLong,
 }
 
+/// Why a TLS connection to a TURN server (`turns:`, RFC 8656 §3.1) failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// The TLS configuration cannot be used: a CA certificate that is not
+    /// PEM, OpenSSL refusing a setting, or a build without the `tls` feature.
+    /// The caller's fault.
+    #[error("TLS configuration: {0}")]
+    Config(String),
+    /// The server's certificate was not accepted (OpenSSL's verify result:
+    /// not signed by a trusted CA, self-signed, expired, or not for the
+    /// configured server name). The server's fault, or a missing CA.
+    #[error("TURN server certificate rejected: {0}")]
+    Certificate(&'static str),
+    /// The handshake failed for another reason (no common protocol version
+    /// or cipher, a malformed record, an alert from the server).
+    #[error("TLS handshake failed: {0}")]
+    Handshake(String),
+    /// A TLS error after the handshake (a bad record or an alert).
+    #[error("TLS: {0}")]
+    Protocol(String),
+    /// The server sent more than the session buffers before reading it.
+    #[error("TLS input exceeds the session's buffer")]
+    BufferFull,
+    /// The handshake did not finish in time.
+    #[error("TLS handshake timed out")]
+    Timeout,
+}
+
 /// Everything that can go wrong in this crate.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -77,6 +106,9 @@ pub enum Error {
     /// An I/O error in the driver.
     #[error("I/O error: {0:?}")]
     Io(std::io::ErrorKind),
+    /// A TLS connection to a TURN server failed.
+    #[error("{0}")]
+    Tls(#[from] TlsError),
 }
 
 impl Error {

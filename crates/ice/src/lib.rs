@@ -12,9 +12,11 @@
 //! | [`agent`] | P2PTransportChannel: the ICE agent; checklist, pairs (Connection), nomination, consent |
 //! | `sim` (feature `sim`) | a deterministic virtual network with NATs (RFC 4787) for tests |
 //! | `driver` (feature `tokio`, default) | sockets and timers pumping an [`IceAgent`] |
+//! | `tls` (feature `tls`, default) | the TLS client session (OpenSSL, sans-IO) of TURN over TLS |
 //!
-//! Relay candidates come from [`port::TurnClient`] (TURN over UDP or over a TCP
-//! connection to the server; the relayed address is UDP either way); ICE-TCP
+//! Relay candidates come from [`port::TurnClient`] (TURN over UDP, over a TCP
+//! connection to the server, or TLS over TCP; the relayed address is UDP in
+//! every case); ICE-TCP
 //! (RFC 6544) candidates from TCP listeners the driver owns.
 //!
 //! The agent never reads a clock: every input carries `now`, so two agents
@@ -33,6 +35,8 @@ pub mod port;
 mod random;
 #[cfg(feature = "sim")]
 pub mod sim;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use agent::{
     Credentials, IceAgent, IceConfig, IceConnectionState, IceEvent, IceRole, NominationMode,
@@ -40,6 +44,6 @@ pub use agent::{
 };
 pub use allocator::{CandidateFilter, GatheringState, LocalCandidate, Transmit};
 pub use candidate::{Candidate, CandidateKind, NetworkType, TransportProtocol};
-pub use error::{CandidateParseError, Error};
+pub use error::{CandidateParseError, Error, TlsError};
 /// The layer below, re-exported so users of this crate need not depend on it separately.
 pub use stun;

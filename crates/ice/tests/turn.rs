@@ -1584,3 +1584,10 @@ proptest::proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// TURN over TLS against coturn: tests/support/coturn_tls.rs
+// ---------------------------------------------------------------------------
+
+#[path = "support/coturn_tls.rs"]
+mod coturn_tls;

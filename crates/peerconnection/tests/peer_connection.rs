@@ -157,23 +157,40 @@ async fn wrong_calls_are_typed_errors() {
     );
     assert_eq!(pc.signaling_state().await.unwrap(), SignalingState::Stable);
 
-    // A TURN server without credentials, and TURN over TLS (not yet offered).
+    // A TURN server without credentials.
     let config = RtcConfiguration {
         ice_servers: vec![IceServer::new(["turn:127.0.0.1:3478"])],
         ..RtcConfiguration::default()
     };
     assert!(factory().create_peer_connection(config).await.is_err());
-    let mut server = IceServer::new(["turns:127.0.0.1:5349"]);
-    server.username = Some("u".into());
-    server.credential = Some("p".into());
-    let config = RtcConfiguration {
-        ice_servers: vec![server],
-        ..RtcConfiguration::default()
+    // TURN over TLS is accepted (`turns:`, TLS over TCP, with or without
+    // `?transport=tcp`); TURN over DTLS and STUN over TLS are refused.
+    let with_credentials = |url: &str| {
+        let mut server = IceServer::new([url.to_string()]);
+        server.username = Some("u".into());
+        server.credential = Some("p".into());
+        RtcConfiguration {
+            ice_servers: vec![server],
+            ..RtcConfiguration::default()
+        }
     };
-    assert!(matches!(
-        factory().create_peer_connection(config).await,
-        Err(Error::UnsupportedIceServer { .. })
-    ));
+    for url in ["turns:127.0.0.1:5349", "turns:127.0.0.1?transport=tcp"] {
+        let created = factory()
+            .create_peer_connection(with_credentials(url))
+            .await;
+        assert!(created.is_ok(), "{url}: {:?}", created.err());
+    }
+    for url in ["turns:127.0.0.1:5349?transport=udp", "stuns:127.0.0.1"] {
+        assert!(
+            matches!(
+                factory()
+                    .create_peer_connection(with_credentials(url))
+                    .await,
+                Err(Error::UnsupportedIceServer { .. })
+            ),
+            "{url}"
+        );
+    }
 }
 
 /// Glare: both sides offer at once; the polite one (b) takes a's offer, which

@@ -1,14 +1,18 @@
 //! Two PeerConnections with ICE transport policy `relay` through coturn on
-//! 127.0.0.1, reached over UDP (`turn:ADDR`) and then over TCP
-//! (`turn:ADDR?transport=tcp`, RFC 8656 §3.1 framing on the stream): only
+//! 127.0.0.1, reached over UDP (`turn:ADDR`), then over TCP
+//! (`turn:ADDR?transport=tcp`, RFC 8656 §3.1 framing on the stream), and,
+//! when `PEERSTACK_TURNS=ADDR` and `PEERSTACK_TURN_CA=PEM-FILE` are set, over
+//! TLS (`turns:ADDR?transport=tcp`, the server's certificate verified
+//! against that CA through `PeerConnectionFactory::with_turn_tls`): only
 //! relay candidates are gathered and signalled, the data channel opens and
 //! carries messages both ways, and getStats' selected pair is relay ↔ relay
 //! on both sides.
 //!
 //! Ignored by `cargo test`: it needs coturn. `cargo xtask test-all --only
 //! interop-ice-coturn` starts coturn in a loopback-only namespace
-//! (`--allow-loopback-peers`) and runs it with `PEERSTACK_TURN=ADDR,USER,PASS`
-//! and `PEERSTACK_REQUIRE_PEERS=1`.
+//! (`--allow-loopback-peers`, TLS with a self-signed certificate made for
+//! the run) and runs it with `PEERSTACK_TURN=ADDR,USER,PASS`,
+//! `PEERSTACK_TURNS`, `PEERSTACK_TURN_CA` and `PEERSTACK_REQUIRE_PEERS=1`.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -17,7 +21,7 @@ use bytes::Bytes;
 use peerconnection::media_channels::data::DataChannelInit;
 use peerconnection::media_channels::sdp::dtls_transport::ice::network::NetworkFilter;
 use peerconnection::media_channels::sdp::JsepIceCandidate;
-use peerconnection::peer_connection::PeerConnectionFactory;
+use peerconnection::peer_connection::{PeerConnectionFactory, TurnTlsOptions};
 use peerconnection::session::SessionEvent;
 use peerconnection::stats::IceCandidateType;
 use peerconnection::{IceServer, IceTransportPolicy, RtcConfiguration, RtcStats};
@@ -79,12 +83,28 @@ async fn relay_only_peer_connections_through_coturn() {
         panic!("PEERSTACK_TURN must be ADDR,USER,PASS, not {turn:?}");
     };
     for url in [format!("turn:{addr}"), format!("turn:{addr}?transport=tcp")] {
-        relay_pair(&url, user, pass).await;
+        relay_pair(&url, user, pass, TurnTlsOptions::default()).await;
+    }
+    match (
+        std::env::var("PEERSTACK_TURNS").ok(),
+        std::env::var_os("PEERSTACK_TURN_CA"),
+    ) {
+        (Some(tls_addr), Some(ca)) => {
+            let ca = std::fs::read(&ca).expect("PEERSTACK_TURN_CA names a readable PEM file");
+            // Verification on: the server's certificate must chain to this CA.
+            let tls = TurnTlsOptions {
+                extra_ca_pem: vec![ca],
+                ..TurnTlsOptions::default()
+            };
+            let url = format!("turns:{tls_addr}?transport=tcp");
+            relay_pair(&url, user, pass, tls).await;
+        }
+        _ => println!("TURN over TLS skipped: PEERSTACK_TURNS or PEERSTACK_TURN_CA is not set"),
     }
 }
 
 /// Two relay-only PeerConnections through the TURN server at `url`.
-async fn relay_pair(url: &str, user: &str, pass: &str) {
+async fn relay_pair(url: &str, user: &str, pass: &str, tls: TurnTlsOptions) {
     let mut server = IceServer::new([url.to_string()]);
     server.username = Some(user.into());
     server.credential = Some(pass.into());
@@ -94,7 +114,8 @@ async fn relay_pair(url: &str, user: &str, pass: &str) {
         ..RtcConfiguration::default()
     };
     let factory = PeerConnectionFactory::new()
-        .with_network_filter(NetworkFilter::only(&[IpAddr::V4(Ipv4Addr::LOCALHOST)]));
+        .with_network_filter(NetworkFilter::only(&[IpAddr::V4(Ipv4Addr::LOCALHOST)]))
+        .with_turn_tls(tls);
     let (a, b, mut ea, mut eb) =
         signal::pair_checked(&factory, config.clone(), config, only_relay).await;
 

@@ -111,6 +111,29 @@ impl TransportController {
         )
     }
 
+    /// The driver's report that a TCP connection of component `component`
+    /// of transport `id` (from `local`, as in
+    /// [`handle_stream_frame_in_place`](Self::handle_stream_frame_in_place),
+    /// to `remote`) failed or closed, with why: a TURN allocation over it
+    /// (TCP or TLS) fails with the reason
+    /// ([`IceAgent::handle_stream_closed`](ice::IceAgent::handle_stream_closed)).
+    pub fn handle_stream_closed(
+        &mut self,
+        now: Instant,
+        id: TransportId,
+        component: u16,
+        (local, remote): (SocketAddr, SocketAddr),
+        error: Option<ice::Error>,
+    ) -> Result<(), Error> {
+        self.by_id(id)?
+            .channel_mut(component)
+            .ok_or(Error::UnknownComponent(component))?
+            .ice
+            .handle_stream_closed(now, local, remote, error);
+        self.update(now);
+        Ok(())
+    }
+
     /// A datagram or frame for `(transport, component)` that came over
     /// `protocol` from `source` to our `local`.
     fn receive_in_place(

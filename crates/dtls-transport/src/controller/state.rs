@@ -36,6 +36,10 @@ impl TransportController {
                             })
                         }
                         IceEvent::GatheringStateChanged(s) => c.gathering = s,
+                        IceEvent::CandidateError(e) => tracing::warn!(
+                            transport = %name, component, server = %e.server, tls = e.tls,
+                            code = ?e.code, reason = %e.reason, "TURN server gave no relay candidate"
+                        ),
                         _ => {}
                     }
                 }

@@ -57,7 +57,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use ice::driver::PacketSockets;
 use ice::network::{self, NetworkFilter};
-use ice::{Candidate, Credentials, TransportProtocol};
+use ice::{Candidate, Credentials};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::certificate::Fingerprint;
@@ -434,14 +434,7 @@ impl AsyncTransportController {
             return Err(Error::Io(io::ErrorKind::AddrNotAvailable));
         }
         let _guard = runtime.enter();
-        let turn_tcp_servers = config
-            .controller
-            .ice
-            .turn_servers
-            .iter()
-            .filter(|t| t.transport == TransportProtocol::Tcp)
-            .map(|t| t.server);
-        let mut sockets = PacketSockets::new(turn_tcp_servers);
+        let mut sockets = PacketSockets::new(&config.controller.ice.turn_servers);
         if let Some(period) = config.network_monitor {
             sockets.monitor_networks(period);
         }

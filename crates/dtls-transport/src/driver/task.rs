@@ -410,6 +410,18 @@ impl Driver {
                 let data = frame.data;
                 t.received(received, |range| Bytes::from(data).slice(range));
             }
+            Wake::StreamClosed(closed) => {
+                let (id, component) = closed.tag;
+                let t = &self.transports[id];
+                let route = (closed.local, closed.remote);
+                let _ = self.controller.handle_stream_closed(
+                    clock(),
+                    t.id,
+                    component,
+                    route,
+                    closed.error,
+                );
+            }
             Wake::Timeout => self.controller.handle_timeout(clock()),
             Wake::NetworkCheck => self.regather(),
         }

@@ -40,6 +40,10 @@ pub enum IceEvent {
     /// ([`IceAgent::remove_local_address`]): the peer may forget them
     /// (libwebrtc's candidates-removed signal).
     LocalCandidatesRemoved(Vec<Candidate>),
+    /// A TURN server gave no relay candidate, or lost its allocation (W3C
+    /// `icecandidateerror`): an error response, no answer, or a TCP or TLS
+    /// connection that failed, e.g. on a certificate that is not trusted.
+    CandidateError(crate::allocator::CandidateError),
 }
 
 /// A datagram handed to the agent.
@@ -599,6 +603,27 @@ impl IceAgent {
     /// for a [`Transmit`]; `receive.source` is the peer's address.
     pub fn handle_stream_frame(&mut self, now: Instant, receive: Receive<'_>) -> Received {
         self.receive(now, TransportProtocol::Tcp, receive)
+    }
+
+    /// The driver's report that the TCP connection from `local` to `remote`
+    /// (as in [`IceAgent::handle_stream_frame`]) failed to open, failed
+    /// (`error` says why: I/O, or a TLS handshake to a TURN server) or was
+    /// closed (`None`). A TURN allocation over it is lost, reported as
+    /// [`IceEvent::CandidateError`]; ICE-TCP pairs notice through their
+    /// checks and consent.
+    pub fn handle_stream_closed(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        error: Option<crate::Error>,
+    ) {
+        if self.closed {
+            return;
+        }
+        self.allocator
+            .handle_stream_closed(now, local, remote, error);
+        self.pump_allocator(now);
     }
 
     fn receive(

@@ -214,6 +214,9 @@ impl IceAgent {
                 AllocatorEvent::GatheringState(s) => {
                     self.events.push_back(IceEvent::GatheringStateChanged(s))
                 }
+                AllocatorEvent::CandidateError(e) => {
+                    self.events.push_back(IceEvent::CandidateError(e))
+                }
             }
         }
         let _ = now;

@@ -32,7 +32,7 @@ use bytes::Bytes;
 use stun::{Message, RequestEvent, RequestManager, RetransmitConfig, TransactionId};
 
 use crate::candidate::{Candidate, CandidateKind, NetworkType, TcpType, TransportProtocol};
-use crate::port::{TurnClient, TurnConfig, TurnEvent, TurnReceived};
+use crate::port::{TurnClient, TurnConfig, TurnEvent, TurnReceived, TurnTlsConfig, TurnTransport};
 
 /// Which local candidates are gathered and signalled (libwebrtc's CandidateFilter /
 /// W3C `iceTransportPolicy`).
@@ -129,6 +129,26 @@ pub enum AllocatorEvent {
     Candidate(LocalCandidate),
     /// The gathering state changed.
     GatheringState(GatheringState),
+    /// A TURN server gave no relay candidate (W3C `icecandidateerror`).
+    CandidateError(CandidateError),
+}
+
+/// Why a TURN server gave no relay candidate, or lost the one it gave (the
+/// W3C RTCPeerConnectionIceErrorEvent's address, port, errorCode and
+/// errorText): an error response to the Allocate, no answer, or a TCP or
+/// TLS connection that failed (an untrusted certificate, for one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CandidateError {
+    /// The TURN server.
+    pub server: SocketAddr,
+    /// How it was reached: UDP, or TCP (also for TLS; see `tls`).
+    pub transport: TransportProtocol,
+    /// True when the server was reached over TLS.
+    pub tls: bool,
+    /// The STUN ERROR-CODE the server answered with, if it did.
+    pub code: Option<u16>,
+    /// What went wrong, for people.
+    pub reason: String,
 }
 
 /// Configuration of a [`PortAllocatorSession`].
@@ -158,8 +178,9 @@ pub struct TurnServerConfig {
     pub username: String,
     /// Password.
     pub password: String,
-    /// UDP, or a TCP connection to the server (the relayed address is UDP either way).
-    pub transport: TransportProtocol,
+    /// UDP, a TCP connection to the server, or TLS over TCP with its
+    /// settings (the relayed address is UDP in every case).
+    pub transport: TurnTransport,
 }
 
 impl TurnServerConfig {
@@ -169,16 +190,36 @@ impl TurnServerConfig {
             server,
             username: username.to_owned(),
             password: password.to_owned(),
-            transport: TransportProtocol::Udp,
+            transport: TurnTransport::Udp,
         }
     }
 
     /// A TURN server reached over TCP.
     pub fn tcp(server: SocketAddr, username: &str, password: &str) -> TurnServerConfig {
         TurnServerConfig {
-            transport: TransportProtocol::Tcp,
+            transport: TurnTransport::Tcp,
             ..TurnServerConfig::udp(server, username, password)
         }
+    }
+
+    /// A TURN server reached over TLS (`turns:`), with `tls`'s settings
+    /// (certificate verification is on unless they turn it off).
+    pub fn tls(
+        server: SocketAddr,
+        tls: TurnTlsConfig,
+        username: &str,
+        password: &str,
+    ) -> TurnServerConfig {
+        TurnServerConfig {
+            transport: TurnTransport::Tls(tls),
+            ..TurnServerConfig::udp(server, username, password)
+        }
+    }
+
+    /// True when the server is reached over a TCP connection (plain or TLS),
+    /// which carries STUN framing (RFC 8656 §3.1).
+    pub fn is_stream(&self) -> bool {
+        self.transport.is_stream()
     }
 }
 
@@ -200,6 +241,8 @@ struct RelayPort {
     network_id: u32,
     /// Allocated or failed: the relay phase of this port is over.
     done: bool,
+    /// A [`CandidateError`] was reported for the current failure.
+    error_reported: bool,
 }
 
 impl Default for AllocatorConfig {
@@ -295,13 +338,13 @@ impl PortAllocatorSession {
             let seed = u64::from_be_bytes(tid_source().0[..8].try_into().expect("12 bytes"));
             let mut config = TurnConfig::new(turn.server, &turn.username, &turn.password);
             config.seed = Some(seed);
-            config.transport = turn.transport;
-            // Over TCP the client's "socket" is a connection the driver opens
-            // from this IP, keyed like an active ICE-TCP candidate (port 9).
-            let local = match turn.transport {
+            // Over TCP (and TLS) the client's "socket" is a connection the driver
+            // opens from this IP, keyed like an active ICE-TCP candidate (port 9).
+            let local = match turn.transport.protocol() {
                 TransportProtocol::Udp => socket.addr,
                 TransportProtocol::Tcp => SocketAddr::new(socket.addr.ip(), 9),
             };
+            config.transport = turn.transport;
             let mut client = TurnClient::new(config, local);
             if client.allocate(now).is_ok() {
                 self.relays.push(RelayPort {
@@ -309,6 +352,7 @@ impl PortAllocatorSession {
                     network_type: socket.network_type,
                     network_id: socket.network_id,
                     done: false,
+                    error_reported: false,
                 });
             }
         }
@@ -324,20 +368,47 @@ impl PortAllocatorSession {
             while let Some(t) = r.client.poll_transmit() {
                 self.transmits.push_back(t);
             }
+            let (server, transport) = (r.client.server(), &r.client.config().transport);
+            let (protocol, tls) = (transport.protocol(), transport.is_tls());
+            let error = |code: Option<u16>, reason: String| {
+                AllocatorEvent::CandidateError(CandidateError {
+                    server,
+                    transport: protocol,
+                    tls,
+                    code,
+                    reason,
+                })
+            };
             while let Some(ev) = r.client.poll_event() {
                 match ev {
                     TurnEvent::Allocated {
                         relayed, mapped, ..
                     } => {
                         r.done = true;
+                        r.error_reported = false;
                         new.push(relay_candidate(r, relayed, mapped, component));
+                    }
+                    TurnEvent::ConnectionFailed(e) => {
+                        self.events.push_back(error(None, e.to_string()));
+                        r.error_reported = true;
                     }
                     TurnEvent::AllocationFailed { code } => {
                         tracing::debug!(server = %r.client.server(), ?code, "TURN allocation failed");
                         r.done = true;
+                        if !std::mem::replace(&mut r.error_reported, true) {
+                            let reason = match code {
+                                Some(c) => format!("the TURN server refused the allocation ({c})"),
+                                None => "no usable answer from the TURN server".to_owned(),
+                            };
+                            self.events.push_back(error(code, reason));
+                        }
                     }
                     TurnEvent::AllocationLost { code } => {
                         tracing::info!(server = %r.client.server(), ?code, "TURN allocation lost");
+                        if !std::mem::replace(&mut r.error_reported, true) {
+                            let reason = "the TURN allocation was lost".to_owned();
+                            self.events.push_back(error(code, reason));
+                        }
                     }
                     other => tracing::trace!(?other, "TURN event"),
                 }
@@ -377,6 +448,30 @@ impl PortAllocatorSession {
         self.pump_relays();
         self.check_complete();
         Some((relayed.unwrap_or(local), outcome))
+    }
+
+    /// The driver's report that the TCP (or TLS) connection from `local` (a
+    /// TURN client's base, port 9) to `remote` failed or closed, with why:
+    /// the TURN client on it loses its allocation
+    /// ([`TurnClient::handle_stream_closed`]) and a [`CandidateError`] says
+    /// why. Connections that are not to a TURN server are ignored here.
+    pub fn handle_stream_closed(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        error: Option<crate::Error>,
+    ) {
+        let Some(r) = self
+            .relays
+            .iter_mut()
+            .find(|r| r.client.local() == local && r.client.server() == remote)
+        else {
+            return;
+        };
+        r.client.handle_stream_closed(now, error);
+        self.pump_relays();
+        self.check_complete();
     }
 
     /// Wraps `data` sent from `relayed` to `peer` for the TURN server
@@ -427,7 +522,7 @@ impl PortAllocatorSession {
         let route = (
             client.local(),
             client.config().server,
-            client.config().transport,
+            client.config().transport.protocol(),
         );
         self.pump_relays();
         wrapped.map(|n| (route.0, route.1, route.2, n))
@@ -755,7 +850,7 @@ pub(crate) fn srflx_candidate(
 }
 
 /// The relay candidate of an allocation: type preference by how the server
-/// is reached (UDP 2, TCP 1, as libwebrtc), related address the
+/// is reached (UDP 2, TCP 1, TLS 0, as libwebrtc), related address the
 /// server-reflexive (mapped) address, foundation keyed by the server.
 fn relay_candidate(
     r: &RelayPort,
@@ -768,8 +863,8 @@ fn relay_candidate(
     let c = Candidate::at(CandidateKind::Relay, relayed)
         .with_component(component)
         .with_priority(crate::candidate::relay_priority(
-            r.client.config().transport,
-            false,
+            r.client.config().transport.protocol(),
+            r.client.config().transport.is_tls(),
             lp,
             component,
         ))

@@ -79,8 +79,8 @@ pub async fn wait_for_watched<S: Copy>(
 }
 
 pub use packet_sockets::{
-    Datagram, PacketSockets, SocketTag, StreamFrame, Wake, MAX_TCP_CONNECTIONS, READ_BUDGET,
-    RECV_POOL,
+    Datagram, PacketSockets, SocketTag, StreamClosed, StreamFrame, Wake, MAX_TCP_CONNECTIONS,
+    READ_BUDGET, RECV_POOL,
 };
 
 /// Largest datagram a handle sends (the UDP maximum).
@@ -251,13 +251,7 @@ impl IceTransport {
         })?;
         let networks = network::enumerate(&config.networks)?;
         let _guard = runtime.enter();
-        let turn_tcp_servers = config
-            .ice
-            .turn_servers
-            .iter()
-            .filter(|t| t.transport == TransportProtocol::Tcp)
-            .map(|t| t.server);
-        let mut sockets = PacketSockets::new(turn_tcp_servers);
+        let mut sockets = PacketSockets::new(&config.ice.turn_servers);
         let mut agent = IceAgent::new(config.ice);
         let now = Instant::now().into_std();
         for net in &networks {
@@ -676,6 +670,10 @@ impl Driver {
                     }
                     .send(payload);
                 }
+            }
+            Wake::StreamClosed(c) => {
+                self.agent
+                    .handle_stream_closed(clock(), c.local, c.remote, c.error)
             }
             Wake::Timeout => self.agent.handle_timeout(clock()),
             Wake::NetworkCheck => self.regather(),

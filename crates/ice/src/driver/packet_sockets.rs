@@ -16,10 +16,12 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio::time::{Instant, Interval, Sleep};
 
-use super::tcp::{self, Framing, TcpEvent};
-use crate::allocator::Transmit;
+use super::tcp::{self, Framing, Security, TcpEvent};
+use crate::allocator::{Transmit, TurnServerConfig};
 use crate::candidate::TransportProtocol;
+use crate::error::TlsError;
 use crate::network::{self, Network};
+use crate::Error;
 
 /// Most datagrams read from one socket per wake-up before the task looks at
 /// its other inputs (timers, commands, other sockets).
@@ -118,6 +120,20 @@ pub struct StreamFrame<T> {
     pub data: BytesMut,
 }
 
+/// A TCP connection that could not be opened, failed or was closed.
+#[derive(Debug)]
+pub struct StreamClosed<T> {
+    /// The owner, as in [`StreamFrame::tag`].
+    pub tag: T,
+    /// The candidate base, as in [`StreamFrame::local`].
+    pub local: SocketAddr,
+    /// The peer (or TURN server).
+    pub remote: SocketAddr,
+    /// Why: an I/O error, a TLS failure (for a TURN server over TLS, e.g.
+    /// its certificate was not accepted); `None` for an orderly close.
+    pub error: Option<Error>,
+}
+
 /// What [`PacketSockets::wait`] woke up for.
 #[derive(Debug)]
 pub enum Wake<T> {
@@ -125,6 +141,10 @@ pub enum Wake<T> {
     Udp(usize),
     /// A frame arrived on a TCP connection.
     Frame(StreamFrame<T>),
+    /// A TCP connection could not be opened, failed or closed: tell the core
+    /// (`IceAgent::handle_stream_closed`), so that a TURN allocation over it
+    /// fails with the reason.
+    StreamClosed(StreamClosed<T>),
     /// The deadline passed to [`PacketSockets::wait`] is reached.
     Timeout,
     /// A network-monitor period elapsed ([`PacketSockets::monitor_networks`]):
@@ -136,6 +156,58 @@ struct UdpEntry<T> {
     addr: SocketAddr,
     socket: Arc<UdpSocket>,
     tag: T,
+}
+
+/// How connections to one TURN server reached over a stream are set up.
+struct TurnStream {
+    server: SocketAddr,
+    tls: TlsSetup,
+}
+
+/// TLS on a [`TurnStream`].
+enum TlsSetup {
+    /// Plain TCP.
+    None,
+    /// TLS with this context.
+    #[cfg(feature = "tls")]
+    Ready(Arc<crate::tls::TlsConnector>),
+    /// TLS asked for but impossible (a bad CA, or no `tls` feature):
+    /// connections fail with this.
+    Unusable(TlsError),
+}
+
+impl TurnStream {
+    fn new(config: &TurnServerConfig) -> TurnStream {
+        let tls = match config.transport.tls() {
+            None => TlsSetup::None,
+            #[cfg(feature = "tls")]
+            Some(tls) => match crate::tls::TlsConnector::new(tls) {
+                Ok(c) => TlsSetup::Ready(Arc::new(c)),
+                Err(e) => {
+                    tracing::warn!(server = %config.server, error = %e, "TURN over TLS unusable");
+                    TlsSetup::Unusable(e)
+                }
+            },
+            #[cfg(not(feature = "tls"))]
+            Some(_) => TlsSetup::Unusable(TlsError::Config(
+                "the ice crate was built without its `tls` feature".into(),
+            )),
+        };
+        TurnStream {
+            server: config.server,
+            tls,
+        }
+    }
+
+    /// What a new connection to this server carries.
+    fn security(&self) -> Result<Security, TlsError> {
+        match &self.tls {
+            TlsSetup::None => Ok(Security::Plain),
+            #[cfg(feature = "tls")]
+            TlsSetup::Ready(c) => Ok(Security::Tls(Box::new(c.session()?))),
+            TlsSetup::Unusable(e) => Err(e.clone()),
+        }
+    }
 }
 
 /// One TCP connection as the owner sees it.
@@ -163,7 +235,8 @@ enum Connection {
 ///         command from a handle     => core.<command>(now, …),
 ///         wake = sockets.wait(core.poll_timeout()) => match wake {
 ///             Wake::Udp(i)      => sockets.read_udp(i, |tag, local, source, buf| core.handle_receive(…)),
-///             Wake::Frame(f)    => core.handle_stream_frame(…),   // ICE-TCP, TURN over TCP
+///             Wake::Frame(f)    => core.handle_stream_frame(…),   // ICE-TCP, TURN over TCP/TLS
+///             Wake::StreamClosed(c) => core.handle_stream_closed(…), // a TURN connection's failure
 ///             Wake::Timeout     => core.handle_timeout(now),
 ///             Wake::NetworkCheck => bind sockets on new networks (the network monitor),
 ///         }
@@ -188,7 +261,9 @@ enum Connection {
 /// `try_send_to` each elsewhere or where the kernel refuses GSO; only a
 /// datagram a full socket buffer refuses goes to an outbox
 /// [`PacketSockets::flush`] sends. TCP frames go to a task per connection, which writes each frame
-/// with its RFC 4571 length in one `write` (frames queued together share it).
+/// with its RFC 4571 length in one `write` (frames queued together share it);
+/// on a connection to a TURN server over TLS the task runs the TLS session
+/// (`ice::tls`, feature `tls`) around the frames.
 pub struct PacketSockets<T: SocketTag> {
     udp: Vec<UdpEntry<T>>,
     next_udp: usize,
@@ -205,8 +280,9 @@ pub struct PacketSockets<T: SocketTag> {
     tcp: HashMap<(T, SocketAddr, SocketAddr), Connection>,
     tcp_tx: mpsc::Sender<TcpEvent<T>>,
     tcp_rx: mpsc::Receiver<TcpEvent<T>>,
-    /// TURN servers reached over TCP: their connections carry STUN framing.
-    stun_framed: Vec<SocketAddr>,
+    /// TURN servers reached over TCP or TLS: their connections carry STUN
+    /// framing, and TLS for `turns:`.
+    turn_streams: Vec<TurnStream>,
     /// Accept loops, stopped when this is dropped (which closes the listeners).
     listeners: Vec<(SocketAddr, AbortHandle)>,
     sleep: Pin<Box<Sleep>>,
@@ -374,10 +450,12 @@ async fn tick(monitor: &mut Option<Interval>) {
 }
 
 impl<T: SocketTag> PacketSockets<T> {
-    /// No sockets yet. `turn_tcp_servers` are the TURN servers the core
-    /// reaches over TCP: connections to them carry STUN framing instead of
-    /// RFC 4571's. Must be called inside a tokio runtime.
-    pub fn new(turn_tcp_servers: impl IntoIterator<Item = SocketAddr>) -> PacketSockets<T> {
+    /// No sockets yet. `turn_servers` are the core's TURN servers: connections
+    /// to those it reaches over TCP or TLS carry STUN framing instead of
+    /// RFC 4571's, inside TLS for [`TurnTransport::Tls`](crate::port::TurnTransport::Tls)
+    /// (whose OpenSSL contexts are built here, once per server). Must be
+    /// called inside a tokio runtime.
+    pub fn new(turn_servers: &[TurnServerConfig]) -> PacketSockets<T> {
         let (tcp_tx, tcp_rx) = mpsc::channel(TCP_EVENT_QUEUE);
         PacketSockets {
             udp: Vec::new(),
@@ -390,7 +468,11 @@ impl<T: SocketTag> PacketSockets<T> {
             tcp: HashMap::new(),
             tcp_tx,
             tcp_rx,
-            stun_framed: turn_tcp_servers.into_iter().collect(),
+            turn_streams: turn_servers
+                .iter()
+                .filter(|t| t.is_stream())
+                .map(TurnStream::new)
+                .collect(),
             listeners: Vec::new(),
             sleep: Box::pin(tokio::time::sleep(Duration::from_secs(3600))),
             monitor: None,
@@ -511,8 +593,8 @@ impl<T: SocketTag> PacketSockets<T> {
                 () = self.sleep.as_mut(), if deadline.is_some() => return Wake::Timeout,
                 () = tick(&mut self.monitor), if self.monitor.is_some() => return Wake::NetworkCheck,
             };
-            if let Some(frame) = self.handle_tcp(event) {
-                return Wake::Frame(frame);
+            if let Some(wake) = self.handle_tcp(event) {
+                return wake;
             }
         }
     }
@@ -701,8 +783,9 @@ impl<T: SocketTag> PacketSockets<T> {
         }
     }
 
-    /// Applies a TCP task's report; a received frame is returned.
-    fn handle_tcp(&mut self, event: TcpEvent<T>) -> Option<StreamFrame<T>> {
+    /// Applies a TCP task's report; a received frame or a closed connection
+    /// is returned.
+    fn handle_tcp(&mut self, event: TcpEvent<T>) -> Option<Wake<T>> {
         match event {
             TcpEvent::Open {
                 tag,
@@ -720,43 +803,78 @@ impl<T: SocketTag> PacketSockets<T> {
                     }
                     None => Vec::new(),
                 };
+                let (framing, security) =
+                    match self.turn_streams.iter().find(|t| t.server == remote) {
+                        None => (Framing::Rfc4571, Ok(Security::Plain)),
+                        Some(t) => (Framing::Stun, t.security()),
+                    };
+                let security = match security {
+                    Ok(s) => s,
+                    Err(e) => {
+                        return Some(Wake::StreamClosed(StreamClosed {
+                            tag,
+                            local: base,
+                            remote,
+                            error: Some(e.into()),
+                        }))
+                    }
+                };
                 let (tx, rx) = mpsc::channel(TCP_FRAME_QUEUE);
                 for f in queued {
                     let _ = tx.try_send(f);
                 }
                 self.tcp.insert((tag, base, remote), Connection::Open(tx));
-                let framing = if self.stun_framed.contains(&remote) {
-                    Framing::Stun
-                } else {
-                    Framing::Rfc4571
-                };
                 tokio::spawn(tcp::run_connection(
                     tag,
                     base,
                     remote,
                     stream,
                     framing,
+                    security,
                     rx,
                     self.tcp_tx.clone(),
                 ));
                 None
             }
-            TcpEvent::ConnectFailed { tag, base, remote }
-            | TcpEvent::Closed { tag, base, remote } => {
+            TcpEvent::ConnectFailed {
+                tag,
+                base,
+                remote,
+                error,
+            } => {
                 self.tcp.remove(&(tag, base, remote));
-                None
+                Some(Wake::StreamClosed(StreamClosed {
+                    tag,
+                    local: base,
+                    remote,
+                    error: Some(error),
+                }))
+            }
+            TcpEvent::Closed {
+                tag,
+                base,
+                remote,
+                error,
+            } => {
+                self.tcp.remove(&(tag, base, remote));
+                Some(Wake::StreamClosed(StreamClosed {
+                    tag,
+                    local: base,
+                    remote,
+                    error,
+                }))
             }
             TcpEvent::Frame {
                 tag,
                 base,
                 remote,
                 data,
-            } => Some(StreamFrame {
+            } => Some(Wake::Frame(StreamFrame {
                 tag,
                 local: base,
                 remote,
                 data,
-            }),
+            })),
         }
     }
 
@@ -832,7 +950,7 @@ mod tests {
             ip: IpAddr::from([127, 0, 0, 1]),
             network_type: NetworkType::Loopback,
         };
-        let mut sockets = PacketSockets::<u8>::new([]);
+        let mut sockets = PacketSockets::<u8>::new(&[]);
         let source = sockets.bind_udp(&lo, 1).unwrap();
         // Room for every datagram before the test reads them.
         let peer = || {
@@ -903,7 +1021,7 @@ mod tests {
             ip: IpAddr::from([127, 0, 0, 1]),
             network_type: NetworkType::Loopback,
         };
-        let mut sockets = PacketSockets::<u8>::new([]);
+        let mut sockets = PacketSockets::<u8>::new(&[]);
         let addr = sockets.bind_udp(&lo, 7).unwrap();
         let peer = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let mut kept = Vec::new();

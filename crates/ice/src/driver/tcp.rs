@@ -1,6 +1,8 @@
 //! TCP connections of a [`PacketSockets`](super::PacketSockets): one small
 //! task per listener (accepting) and per connection (reading frames and
-//! writing queued ones), reporting to the owner over one channel.
+//! writing queued ones), reporting to the owner over one channel. A
+//! connection to a TURN server over TLS pumps a sans-IO
+//! `tls::TlsSession` between the socket and the frames.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -10,11 +12,19 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
+#[cfg(feature = "tls")]
+use crate::error::TlsError;
+use crate::Error;
+
 /// How long connecting an active ICE-TCP candidate (or to a TURN server) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Most bytes a writer gathers from its queue into one `write` call.
 const WRITE_BATCH: usize = 64 * 1024;
+
+/// How long the TLS handshake with a TURN server may take, after connecting.
+#[cfg(feature = "tls")]
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Read buffer of a connection (grown in steps of this): frames are split
 /// off it, so a small frame costs neither a system call nor an allocation
@@ -45,6 +55,7 @@ pub(super) enum TcpEvent<T> {
         tag: T,
         base: SocketAddr,
         remote: SocketAddr,
+        error: Error,
     },
     /// One frame arrived (without its RFC 4571 length prefix).
     Frame {
@@ -53,12 +64,23 @@ pub(super) enum TcpEvent<T> {
         remote: SocketAddr,
         data: BytesMut,
     },
-    /// The connection ended.
+    /// The connection ended: an error, or `None` when the peer closed it or
+    /// the owner let it go.
     Closed {
         tag: T,
         base: SocketAddr,
         remote: SocketAddr,
+        error: Option<Error>,
     },
+}
+
+/// What a connection carries: frames as they are, or inside TLS.
+pub(super) enum Security {
+    /// Plain TCP.
+    Plain,
+    /// TLS to a TURN server (`turns:`), in a session not started yet.
+    #[cfg(feature = "tls")]
+    Tls(Box<crate::tls::TlsSession>),
 }
 
 /// Accepts connections on a listener until the owner is gone.
@@ -121,9 +143,20 @@ pub(super) async fn connect<T: Copy + Send + 'static>(
         }
         Ok(Err(e)) => {
             tracing::debug!(%remote, error = %e, "TCP connect failed");
-            TcpEvent::ConnectFailed { tag, base, remote }
+            let error = Error::Io(e.kind());
+            TcpEvent::ConnectFailed {
+                tag,
+                base,
+                remote,
+                error,
+            }
         }
-        Err(_) => TcpEvent::ConnectFailed { tag, base, remote },
+        Err(_) => TcpEvent::ConnectFailed {
+            tag,
+            base,
+            remote,
+            error: Error::Io(std::io::ErrorKind::TimedOut),
+        },
     };
     let _ = events.send(event).await;
 }
@@ -149,8 +182,43 @@ fn frame_into(out: &mut Vec<u8>, framing: Framing, frame: &[u8]) {
 
 /// Reads frames from a connection and writes queued ones to it: each frame
 /// with its length prefix in one `write` (frames waiting together share one),
-/// from a buffer the writer keeps.
+/// from a buffer the writer keeps; over TLS, through the session.
+#[allow(clippy::too_many_arguments)] // one task's whole state, passed once
 pub(super) async fn run_connection<T: Copy + Send + 'static>(
+    tag: T,
+    base: SocketAddr,
+    remote: SocketAddr,
+    stream: TcpStream,
+    framing: Framing,
+    security: Security,
+    frames: mpsc::Receiver<Bytes>,
+    events: mpsc::Sender<TcpEvent<T>>,
+) {
+    let error = match security {
+        Security::Plain => {
+            run_plain(tag, base, remote, stream, framing, frames, events.clone()).await;
+            None
+        }
+        #[cfg(feature = "tls")]
+        Security::Tls(session) => {
+            let route = (tag, base, remote);
+            let error = run_tls(route, stream, *session, frames, events.clone()).await;
+            if let Some(e) = &error {
+                tracing::warn!(%remote, error = %e, "TLS connection to the TURN server failed");
+            }
+            error
+        }
+    };
+    let closed = TcpEvent::Closed {
+        tag,
+        base,
+        remote,
+        error,
+    };
+    let _ = events.send(closed).await;
+}
+
+async fn run_plain<T: Copy + Send + 'static>(
     tag: T,
     base: SocketAddr,
     remote: SocketAddr,
@@ -211,7 +279,91 @@ pub(super) async fn run_connection<T: Copy + Send + 'static>(
         () = write => {}
         () = read => {}
     }
-    let _ = events.send(TcpEvent::Closed { tag, base, remote }).await;
+}
+
+/// A TLS connection's loop, in one task (the session is both directions'):
+/// writes what the session produced, then waits for a frame to encrypt or
+/// ciphertext to decrypt. Returns why it ended (`None`: the owner or the
+/// server closed it in order).
+#[cfg(feature = "tls")]
+async fn run_tls<T: Copy + Send + 'static>(
+    (tag, base, remote): (T, SocketAddr, SocketAddr),
+    mut stream: TcpStream,
+    mut session: crate::tls::TlsSession,
+    mut frames: mpsc::Receiver<Bytes>,
+    events: mpsc::Sender<TcpEvent<T>>,
+) -> Option<Error> {
+    let handshake_deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
+    let mut out = Vec::with_capacity(READ_BUFFER);
+    let mut cipher = vec![0u8; READ_BUFFER];
+    let mut plain = BytesMut::with_capacity(READ_BUFFER);
+    if let Err(e) = session.start() {
+        return Some(e.into());
+    }
+    loop {
+        session.take_output(&mut out);
+        if !out.is_empty() {
+            if let Err(e) = stream.write_all(&out).await {
+                return Some(Error::Io(e.kind()));
+            }
+            out.clear();
+        }
+        while let Some(total) = complete_frame(&plain, Framing::Stun) {
+            let data = plain.split_to(total);
+            if events
+                .send(TcpEvent::Frame {
+                    tag,
+                    base,
+                    remote,
+                    data,
+                })
+                .await
+                .is_err()
+            {
+                return None;
+            }
+        }
+        if session.is_closed() {
+            return None;
+        }
+        if plain.capacity() - plain.len() < READ_BUFFER / 4 {
+            plain.reserve(READ_BUFFER);
+        }
+        let established = session.is_established();
+        tokio::select! {
+            frame = frames.recv() => {
+                // The owner let the connection go: an orderly end.
+                let frame = frame?;
+                let mut batch = frame.len();
+                let mut next = Some(frame);
+                while let Some(frame) = next.take() {
+                    if let Err(e) = session.send(&frame) {
+                        return Some(e.into());
+                    }
+                    if batch < WRITE_BATCH {
+                        next = frames.try_recv().ok();
+                        batch += next.as_ref().map_or(0, Bytes::len);
+                    }
+                }
+            }
+            read = stream.read(&mut cipher) => match read {
+                Ok(0) if established => return None,
+                Ok(0) => return Some(TlsError::Handshake("the server closed the connection".into()).into()),
+                Ok(n) => {
+                    if let Err(e) = session.handle_input(&cipher[..n], &mut plain) {
+                        // Send the alert OpenSSL wrote, if any, before closing.
+                        session.take_output(&mut out);
+                        let _ = stream.write_all(&out).await;
+                        return Some(e.into());
+                    }
+                }
+                Err(e) => return Some(Error::Io(e.kind())),
+            },
+            () = tokio::time::sleep_until(handshake_deadline), if !established => {
+                return Some(TlsError::Timeout.into());
+            }
+        }
+    }
 }
 
 #[cfg(test)]

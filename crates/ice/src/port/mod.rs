@@ -6,10 +6,11 @@
 //!
 //! | module | libwebrtc |
 //! |---|---|
-//! | [`turn`] | TurnPort: a TURN (RFC 8656) client over UDP or TCP (UDP relays) — allocation, refresh, permissions, channels |
+//! | [`turn`] | TurnPort: a TURN (RFC 8656) client over UDP, TCP or TLS (UDP relays) — allocation, refresh, permissions, channels |
 
 pub mod turn;
 
 pub use turn::{
     AddressFamily, TurnClient, TurnConfig, TurnError, TurnEvent, TurnReceived, TurnState,
+    TurnTlsConfig, TurnTransport,
 };

@@ -46,7 +46,8 @@ use media_channels::sdp::dtls_transport::controller::PeerConnectionState;
 use media_channels::sdp::dtls_transport::ice::allocator::TurnServerConfig;
 use media_channels::sdp::dtls_transport::ice::driver::PacketSockets;
 use media_channels::sdp::dtls_transport::ice::network::{self, NetworkFilter};
-use media_channels::sdp::dtls_transport::ice::{CandidateFilter, TransportProtocol};
+use media_channels::sdp::dtls_transport::ice::port::TurnTlsConfig;
+use media_channels::sdp::dtls_transport::ice::CandidateFilter;
 use media_channels::sdp::model::{Codec, Direction, MediaType};
 use media_channels::sdp::{JsepIceCandidate, JsepSessionDescription, SdpType};
 
@@ -103,6 +104,25 @@ pub struct PeerConnectionFactory {
     networks: NetworkFilter,
     event_queue: usize,
     sctp: SctpConfig,
+    turn_tls: TurnTlsOptions,
+}
+
+/// How connections to `turns:` servers (TURN over TLS, RFC 8656 §3.1) check
+/// the server's certificate, for every connection a factory makes
+/// ([`PeerConnectionFactory::with_turn_tls`]).
+///
+/// By default the certificate must chain to one of the system's root CAs
+/// (OpenSSL's default verify paths) and be for the URL's host (DNS name or
+/// IP address; the name is sent as SNI).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TurnTlsOptions {
+    /// More CA certificates to trust (PEM, each one or more certificates),
+    /// for servers with a private CA or a self-signed certificate.
+    pub extra_ca_pem: Vec<Vec<u8>>,
+    /// Accept any certificate for any name: **no authentication of the TURN
+    /// server**, only for self-signed test servers (the peer is still
+    /// authenticated by ICE and DTLS). Default false.
+    pub danger_accept_invalid_certificates: bool,
 }
 
 impl Default for PeerConnectionFactory {
@@ -119,7 +139,16 @@ impl PeerConnectionFactory {
             networks: NetworkFilter::default(),
             event_queue: 1024,
             sctp: SctpConfig::default(),
+            turn_tls: TurnTlsOptions::default(),
         }
+    }
+
+    /// How `turns:` servers' certificates are checked (extra trusted CAs,
+    /// or the explicit opt-out for test servers); verification against the
+    /// system's roots by default.
+    pub fn with_turn_tls(mut self, options: TurnTlsOptions) -> PeerConnectionFactory {
+        self.turn_tls = options;
+        self
     }
 
     /// Gathers only where `filter` allows (for example
@@ -190,11 +219,33 @@ impl PeerConnectionFactory {
                         IceServerTransport::Tcp => TurnServerConfig::tcp(addr, user, password),
                     })
                 }
+                (IceServerScheme::Turns, IceServerTransport::Tcp) => {
+                    let (user, password) = (
+                        server.username.as_deref().unwrap_or_default(),
+                        server.credential.as_deref().unwrap_or_default(),
+                    );
+                    let server_name = match &url.host {
+                        IceServerHost::Domain(name) => name.clone(),
+                        IceServerHost::Ip(ip) => ip.to_string(),
+                    };
+                    let tls = TurnTlsConfig {
+                        server_name,
+                        extra_ca_pem: self.turn_tls.extra_ca_pem.clone(),
+                        danger_accept_invalid_certificates: self
+                            .turn_tls
+                            .danger_accept_invalid_certificates,
+                    };
+                    session_config
+                        .ice
+                        .turn_servers
+                        .push(TurnServerConfig::tls(addr, tls, user, password))
+                }
                 _ => {
                     return Err(Error::UnsupportedIceServer {
                         url: url.to_string(),
                         reason: "the PeerConnection driver reaches STUN servers over UDP and \
-                                 TURN servers over UDP or TCP so far (TLS: issue #11)"
+                                 TURN servers over UDP, TCP or TLS (`stuns:` and TURN over \
+                                 DTLS, `turns:…?transport=udp`, are not supported)"
                             .into(),
                     })
                 }
@@ -205,16 +256,11 @@ impl PeerConnectionFactory {
         })?;
         let (commands, command_rx) = mpsc::channel::<Command>(64);
         let (event_tx, event_rx) = mpsc::channel(self.event_queue);
-        // Connections to these carry STUN framing (RFC 8656 §3.1).
-        let turn_tcp_servers: Vec<_> = session_config
-            .ice
-            .turn_servers
-            .iter()
-            .filter(|t| t.transport == TransportProtocol::Tcp)
-            .map(|t| t.server)
-            .collect();
+        // Connections to TURN servers over TCP carry STUN framing (RFC 8656
+        // §3.1), inside TLS for `turns:`.
+        let sockets = PacketSockets::new(&session_config.ice.turn_servers);
         let session = Session::new(session_config, Instant::now());
-        let mut sockets = PacketSockets::new(turn_tcp_servers);
+        let mut sockets = sockets;
         sockets.monitor_networks(NETWORK_MONITOR);
         let driver = task::Driver::new(
             session,

@@ -166,6 +166,12 @@ impl Driver {
                     self.session.handle_media(now, id, media.rtcp, packet);
                 }
             }
+            Wake::StreamClosed(closed) => self.session.handle_stream_closed(
+                clock(),
+                closed.tag,
+                (closed.local, closed.remote),
+                closed.error,
+            ),
             Wake::Timeout => self.session.handle_timeout(clock()),
             Wake::NetworkCheck => self.drop_gone_networks(),
         }

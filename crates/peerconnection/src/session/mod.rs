@@ -87,6 +87,7 @@ use media_channels::sdp::dtls_transport::controller::{
     PlainMedia, TransportController, TransportId, TransportSetup,
 };
 use media_channels::sdp::dtls_transport::dtls::{DtlsRole, DtlsState};
+use media_channels::sdp::dtls_transport::ice::Error as IceError;
 use media_channels::sdp::dtls_transport::ice::{
     Credentials, GatheringState, IceConfig, IceConnectionState, IceRole, NetworkType, Receive,
 };

@@ -103,6 +103,24 @@ impl Session {
         self.received(now, received)
     }
 
+    /// The driver's report that a TCP connection of `transport`'s component
+    /// (from `local` to `remote`, as in
+    /// [`handle_stream_frame_in_place`](Self::handle_stream_frame_in_place))
+    /// failed or closed, with why: a TURN allocation over TCP or TLS fails
+    /// with the reason (an untrusted certificate, for one), which is logged.
+    pub fn handle_stream_closed(
+        &mut self,
+        now: Instant,
+        (transport, component): (TransportId, u16),
+        (local, remote): (SocketAddr, SocketAddr),
+        error: Option<IceError>,
+    ) {
+        let _ =
+            self.controller
+                .handle_stream_closed(now, transport, component, (local, remote), error);
+        self.drain(now);
+    }
+
     fn received(
         &mut self,
         now: Instant,

@@ -67,7 +67,9 @@ impl Drop for ChildGuard {
 /// peers/README.md describes: long-term credentials `user`/`pass` in realm
 /// `example.org`, loopback peers allowed, relays on `relay_ports`, and its
 /// pid file, database and log in a temp dir. Not yet known to answer: the
-/// caller polls it with its own client.
+/// caller polls it with its own client. TLS is off (`--no-tls`) unless
+/// `extra` gives a certificate (`--cert=…`, with `--pkey=…` and usually
+/// `--tls-listening-port=…`).
 pub(crate) struct CoturnProcess {
     pub(crate) addr: SocketAddr,
     pub(crate) relay_ports: std::ops::RangeInclusive<u16>,
@@ -89,10 +91,12 @@ impl CoturnProcess {
         let relay_max = relay_min + 39;
         let log = std::fs::File::create(dir.path().join("turnserver.log")).expect("log file");
         let mut cmd = Command::new(turnserver);
+        if !extra.iter().any(|a| a.starts_with("--cert=")) {
+            cmd.arg("--no-tls");
+        }
         cmd.args([
             "-n",
             "--no-cli",
-            "--no-tls",
             "--no-dtls",
             "--listening-ip=127.0.0.1",
             "--relay-ip=127.0.0.1",

@@ -1,10 +1,19 @@
-//! libwebrtc's TurnPort as a sans-IO TURN client (RFC 8656) over UDP or TCP.
+//! libwebrtc's TurnPort as a sans-IO TURN client (RFC 8656) over UDP, TCP or TLS.
 //!
 //! [`TurnClient`] holds one allocation on one TURN server, reached from one
 //! local UDP socket (which the driver owns and may share with other ports)
 //! or over one TCP connection the driver owns ([`TurnConfig::transport`];
-//! requests are then sent once and ChannelData padded, RFC 8656 §12.5). The
-//! relayed address is UDP either way.
+//! requests are then sent once and ChannelData padded, RFC 8656 §12.5),
+//! plain or inside TLS ([`TurnTransport::Tls`], `turns:`, RFC 8656 §3.1).
+//! The relayed address is UDP in every case.
+//!
+//! Over TLS the client itself is the same as over TCP: the driver runs the
+//! TLS session on the connection (`ice::tls`, feature `tls`, OpenSSL)
+//! and carries the same STUN/ChannelData framing inside it. Certificates are
+//! verified by default ([`TurnTlsConfig`]); when the connection or its
+//! handshake fails the driver calls [`TurnClient::handle_stream_closed`],
+//! which reports [`TurnEvent::ConnectionFailed`] with the reason (for
+//! example an untrusted certificate) and fails the allocation.
 //! It owns no socket and reads no clock: every input carries `now`, outputs
 //! are drained with [`TurnClient::poll_transmit`] and [`TurnClient::poll_event`],
 //! and [`TurnClient::poll_timeout`] says when to call
@@ -80,7 +89,7 @@
 //!   one over TCP (a new connection would be needed) fails the allocation
 //!   with code 300.
 //!
-//! Not implemented: TURN over TLS or DTLS, dual allocations
+//! Not implemented: TURN over DTLS, dual allocations
 //! (ADDITIONAL-ADDRESS-FAMILY), EVEN-PORT,
 //! USERHASH (username anonymity), TCP relays (RFC 6062).
 //!
@@ -131,7 +140,10 @@ use wire::{Pending, Request};
 
 mod channel;
 mod permission;
+mod transport;
 mod wire;
+
+pub use transport::{TurnTlsConfig, TurnTransport};
 
 /// How long a permission lives on the server (RFC 8656 §9).
 pub const PERMISSION_LIFETIME: Duration = Duration::from_secs(300);
@@ -193,12 +205,14 @@ pub struct TurnConfig {
     pub keepalive: Option<Duration>,
     /// Add DONT-FRAGMENT to the Allocate request. Default false.
     pub dont_fragment: bool,
-    /// How the client reaches the server: UDP (default) or a TCP connection
-    /// (RFC 8656 §3.1), where requests are sent once and ChannelData is padded
-    /// to four bytes. Over TCP the driver frames the byte stream with
-    /// [`stream_frame_len`] and hands each message to
-    /// [`TurnClient::handle_receive`]. The relayed transport is UDP either way.
-    pub transport: TransportProtocol,
+    /// How the client reaches the server: UDP (default), a TCP connection
+    /// or TLS over TCP (RFC 8656 §3.1), where requests are sent once and
+    /// ChannelData is padded to four bytes. Over TCP and TLS the driver frames
+    /// the byte stream with [`stream_frame_len`] and hands each message to
+    /// [`TurnClient::handle_receive`]; the client's transmits say
+    /// [`TransportProtocol::Tcp`] for both. The relayed transport is UDP in
+    /// every case.
+    pub transport: TurnTransport,
     /// The family of relayed address to ask for with REQUESTED-ADDRESS-FAMILY
     /// (RFC 8656 §7.1). `None` (default): the server's own family, so a
     /// server reached over IPv6 is asked for an IPv6 relay and one reached
@@ -234,7 +248,7 @@ impl TurnConfig {
             auto_channel_bind: true,
             keepalive: Some(Duration::from_secs(15)),
             dont_fragment: false,
-            transport: TransportProtocol::Udp,
+            transport: TurnTransport::Udp,
             relay_family: None,
         }
     }
@@ -313,6 +327,13 @@ pub enum TurnEvent {
     /// [`TurnClient::close`] finished: the allocation was released (or the
     /// server no longer had it, or did not answer).
     Deallocated,
+    /// The TCP or TLS connection to the server failed or closed
+    /// ([`TurnClient::handle_stream_closed`]), with the reason: it could not
+    /// be opened ([`Error::Io`](crate::Error::Io)), or its TLS handshake
+    /// failed ([`Error::Tls`](crate::Error::Tls), e.g. a certificate that is
+    /// not trusted). [`TurnEvent::AllocationFailed`] or
+    /// [`TurnEvent::AllocationLost`] follows.
+    ConnectionFailed(crate::Error),
 }
 
 /// What [`TurnClient::handle_receive`] made of a datagram.
@@ -362,7 +383,7 @@ pub enum TurnError {
     Stun(#[from] stun::Error),
 }
 
-/// A sans-IO TURN client over UDP or TCP (libwebrtc's TurnPort); see the [module docs](self).
+/// A sans-IO TURN client over UDP, TCP or TLS (libwebrtc's TurnPort); see the [module docs](self).
 #[derive(Debug)]
 pub struct TurnClient {
     config: TurnConfig,
@@ -510,7 +531,7 @@ impl TurnClient {
         let contents = match channel {
             Some(number) => {
                 let mut buf = vec![0u8; 4 + ((data.len() + 3) & !3)];
-                let pad = self.config.transport == TransportProtocol::Tcp;
+                let pad = self.config.transport.is_stream();
                 let n = ChannelData::encode(number, data, &mut buf, pad)?;
                 buf.truncate(n);
                 Bytes::from(buf)
@@ -529,7 +550,7 @@ impl TurnClient {
         };
         self.note_sent(now);
         Ok(Transmit {
-            transport: self.config.transport,
+            transport: self.config.transport.protocol(),
             source: self.local,
             destination: self.config.server,
             contents,
@@ -565,7 +586,7 @@ impl TurnClient {
         let Some(number) = self.channel(now, peer) else {
             return Ok(None);
         };
-        let pad = self.config.transport == TransportProtocol::Tcp;
+        let pad = self.config.transport.is_stream();
         let n = ChannelData::wrap_in_place(number, buf, len, pad)?;
         self.note_sent(now);
         Ok(Some(n))
@@ -610,6 +631,38 @@ impl TurnClient {
             PacketKind::ChannelData => self.receive_channel_data(data),
             PacketKind::Stun => self.receive_stun(now, data),
             _ => TurnReceived::NotMine,
+        }
+    }
+
+    /// The driver's report that the TCP or TLS connection to the server
+    /// failed or closed (`error` says why; `None` for an orderly close by
+    /// the server). A stream carries the allocation, so it ends with it:
+    /// [`TurnEvent::ConnectionFailed`], then [`TurnEvent::AllocationFailed`]
+    /// `{ code: None }` while allocating or [`TurnEvent::AllocationLost`]
+    /// `{ code: None }` once allocated; a close in progress finishes. Ignored
+    /// over UDP and when there is no allocation.
+    pub fn handle_stream_closed(&mut self, now: Instant, error: Option<crate::Error>) {
+        let _ = now;
+        if !self.config.transport.is_stream() {
+            return;
+        }
+        let error = error.unwrap_or(crate::Error::Io(std::io::ErrorKind::ConnectionReset));
+        match self.state {
+            TurnState::Allocating => {
+                tracing::warn!(server = %self.config.server, %error, "turn: connection to the server failed");
+                self.clear_allocation();
+                self.state = TurnState::Failed;
+                self.events.push_back(TurnEvent::ConnectionFailed(error));
+                self.events
+                    .push_back(TurnEvent::AllocationFailed { code: None });
+            }
+            TurnState::Allocated => {
+                tracing::warn!(server = %self.config.server, %error, "turn: connection to the server lost");
+                self.events.push_back(TurnEvent::ConnectionFailed(error));
+                self.lose_allocation(None);
+            }
+            TurnState::Deallocating => self.finish_close(),
+            TurnState::Idle | TurnState::Closed | TurnState::Failed => {}
         }
     }
 

@@ -203,7 +203,7 @@ impl TurnClient {
             now,
             &buf[..n],
             self.config.server,
-            match self.config.transport {
+            match self.config.transport.protocol() {
                 TransportProtocol::Udp => Transport::Udp,
                 TransportProtocol::Tcp => Transport::Tcp,
             },
@@ -227,7 +227,7 @@ impl TurnClient {
         let mut sent = false;
         while let Some(t) = self.requests.poll_transmit() {
             self.transmits.push_back(Transmit {
-                transport: self.config.transport,
+                transport: self.config.transport.protocol(),
                 source: self.local,
                 destination: t.destination,
                 contents: t.contents,
@@ -258,7 +258,7 @@ impl TurnClient {
             Ok(n) => {
                 tracing::trace!(server = %self.config.server, "turn: keepalive");
                 self.transmits.push_back(Transmit {
-                    transport: self.config.transport,
+                    transport: self.config.transport.protocol(),
                     source: self.local,
                     destination: self.config.server,
                     contents: Bytes::copy_from_slice(&buf[..n]),
@@ -438,7 +438,9 @@ impl TurnClient {
     /// authenticated request the response's integrity was checked already;
     /// to the first request it cannot be signed; see the module docs.)
     fn alternate_server(&self, _p: &Pending, response: &[u8]) -> Option<SocketAddr> {
-        if self.redirected_from.is_some() || self.config.transport != TransportProtocol::Udp {
+        if self.redirected_from.is_some()
+            || self.config.transport.protocol() != TransportProtocol::Udp
+        {
             return None;
         }
         let msg = Message::parse(response).ok()?;
