@@ -10,6 +10,7 @@
 //! | [`network`] | BasicNetworkManager (interface enumeration and filters) |
 //! | [`allocator`] | PortAllocatorSession, AllocationSequence, UDPPort/StunPort |
 //! | [`agent`] | P2PTransportChannel: the ICE agent; checklist, pairs (Connection), nomination, consent |
+//! | [`mdns`] | mDNS `.local` host candidates: DNS wire codec, resolver (one-shot queries) and responder |
 //! | `sim` (feature `sim`) | a deterministic virtual network with NATs (RFC 4787) for tests |
 //! | `driver` (feature `tokio`, default) | sockets and timers pumping an [`IceAgent`] |
 //!
@@ -28,6 +29,7 @@ pub mod credentials;
 #[cfg(feature = "tokio")]
 pub mod driver;
 mod error;
+pub mod mdns;
 pub mod network;
 pub mod port;
 mod random;
@@ -40,6 +42,6 @@ pub use agent::{
 };
 pub use allocator::{CandidateFilter, GatheringState, LocalCandidate, Transmit};
 pub use candidate::{Candidate, CandidateKind, NetworkType, TransportProtocol};
-pub use error::{CandidateParseError, Error};
+pub use error::{CandidateParseError, DnsWireError, Error};
 /// The layer below, re-exported so users of this crate need not depend on it separately.
 pub use stun;
