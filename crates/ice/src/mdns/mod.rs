@@ -18,7 +18,7 @@
 //! and refuses a `.local` candidate; the tokio driver
 //! ([`IceTransport`](crate::driver::IceTransport)) resolves such candidates
 //! with an [`MdnsResolver`] on a querier socket of its own and, with
-//! `DriverConfig::mdns`, publishes its
+//! [`DriverConfig::publish_mdns`](crate::driver::DriverConfig::publish_mdns), publishes its
 //! host candidates under `.local` names with an [`MdnsResponder`] on port
 //! 5353.
 //!
