@@ -250,19 +250,21 @@ impl Mdns {
         }
     }
 
-    /// Sends what the resolver and responder queued (lost when a socket
-    /// buffer is full, as the retransmit covers).
-    pub(super) fn flush(&mut self, now: Instant) {
+    /// Sends what the resolver and responder queued. A datagram the
+    /// kernel refuses is lost (the resolver's retransmit covers a query);
+    /// `send_to` waits only while the socket buffer is full, and a fresh
+    /// socket's first send needs it (tokio learns writability from it).
+    pub(super) async fn flush(&mut self, now: Instant) {
         if let Some(q) = &self.querier {
             while let Some(t) = self.resolver.poll_transmit(&mut self.buf) {
-                if let Err(e) = q.try_send_to(&self.buf[..t.len], t.destination) {
+                if let Err(e) = q.send_to(&self.buf[..t.len], t.destination).await {
                     tracing::debug!(destination = %t.destination, error = %e, "mDNS query not sent");
                 }
             }
         }
         if let Some((responder, socket)) = &mut self.responder {
             while let Some(t) = responder.poll_transmit(now, &mut self.buf) {
-                if let Err(e) = socket.try_send_to(&self.buf[..t.len], t.destination) {
+                if let Err(e) = socket.send_to(&self.buf[..t.len], t.destination).await {
                     tracing::debug!(destination = %t.destination, error = %e, "mDNS answer not sent");
                 }
             }

@@ -826,7 +826,7 @@ impl Driver {
         while let Some(t) = self.agent.poll_transmit(now) {
             self.sockets.send((), t);
         }
-        self.mdns.flush(now);
+        self.mdns.flush(now).await;
         self.sockets.flush().await;
         // The route first, so a handle that sees Connected can send.
         let route = self.agent.route();
