@@ -13,6 +13,9 @@
 //!
 //! Only IPv4 multicast is used; the answers carry A and AAAA records, so
 //! IPv6 host candidates are published and resolved over it as well.
+//! Addresses the network monitor finds later are published (their host
+//! candidates get names) but the responder does not join the group on
+//! their interfaces.
 
 use std::future::Future;
 use std::io;
@@ -99,6 +102,30 @@ fn responder_socket(interfaces: &[Ipv4Addr]) -> io::Result<UdpSocket> {
     s.set_multicast_ttl_v4(MDNS_TTL)?;
     s.set_nonblocking(true)?;
     UdpSocket::from_std(s.into())
+}
+
+/// Errors a socket may report in a row (ICMP errors of earlier sends, one
+/// per read) before [`poll_socket`] leaves it for the next wake-up.
+const ERRORS_PER_POLL: usize = 8;
+
+/// A datagram from `socket` into `buf`, or `None` with the waker
+/// registered (errors, each reported once, are logged and skipped).
+fn poll_socket(
+    socket: &UdpSocket,
+    cx: &mut std::task::Context<'_>,
+    buf: &mut [u8],
+) -> Option<(SocketAddr, usize)> {
+    for _ in 0..ERRORS_PER_POLL {
+        let mut rb = ReadBuf::new(buf);
+        match socket.poll_recv_from(cx, &mut rb) {
+            Poll::Ready(Ok(from)) => return Some((from, rb.filled().len())),
+            Poll::Ready(Err(e)) => tracing::trace!(error = %e, "mDNS socket receive error"),
+            Poll::Pending => return None,
+        }
+    }
+    // Come back soon rather than never: the waker was not registered.
+    cx.waker().wake_by_ref();
+    None
 }
 
 impl Mdns {
@@ -199,23 +226,13 @@ impl Mdns {
         } = self;
         std::future::poll_fn(move |cx| {
             if let Some(s) = querier {
-                let mut rb = ReadBuf::new(buf);
-                if let Poll::Ready(r) = s.poll_recv_from(cx, &mut rb) {
-                    let n = rb.filled().len();
-                    match r {
-                        Ok(from) => return Poll::Ready(MdnsWake::Querier(from, n)),
-                        Err(e) => tracing::trace!(error = %e, "mDNS querier receive error"),
-                    }
+                if let Some((from, n)) = poll_socket(s, cx, buf) {
+                    return Poll::Ready(MdnsWake::Querier(from, n));
                 }
             }
             if let Some((_, s)) = responder {
-                let mut rb = ReadBuf::new(buf);
-                if let Poll::Ready(r) = s.poll_recv_from(cx, &mut rb) {
-                    let n = rb.filled().len();
-                    match r {
-                        Ok(from) => return Poll::Ready(MdnsWake::Responder(from, n)),
-                        Err(e) => tracing::trace!(error = %e, "mDNS responder receive error"),
-                    }
+                if let Some((from, n)) = poll_socket(s, cx, buf) {
+                    return Poll::Ready(MdnsWake::Responder(from, n));
                 }
             }
             Poll::Pending
@@ -280,11 +297,15 @@ impl Mdns {
                         continue;
                     };
                     let mut c = self.waiting.swap_remove(i);
+                    // Of several addresses, one of a family we have sockets for.
                     let ip = addrs
                         .iter()
                         .find(|a| a.is_ipv4() == self.have_v4)
                         .or(addrs.first())
-                        .copied()?;
+                        .copied();
+                    let Some(ip) = ip else {
+                        return Some(MdnsOutcome::Unresolved(name));
+                    };
                     c.address = CandidateAddress::Ip(ip);
                     return Some(MdnsOutcome::Add(c, name));
                 }

@@ -43,7 +43,7 @@ mod responder;
 pub mod wire;
 
 pub use resolver::{
-    MdnsEvent, MdnsResolver, MdnsResolverConfig, ResolveStarted, MAX_ADDRS_PER_NAME,
+    MdnsEvent, MdnsResolver, MdnsResolverConfig, ResolveStarted, MAX_ADDRS_PER_NAME, MAX_IN_FLIGHT,
 };
 pub use responder::{MdnsResponder, MdnsResponderConfig};
 

@@ -13,6 +13,9 @@ use super::{check_local_name, MdnsTransmit, MDNS_PORT, MDNS_V4, MDNS_V6};
 use crate::error::Error;
 use crate::random::seeded_rng;
 
+/// Most names in flight, whatever the configuration says.
+pub const MAX_IN_FLIGHT: usize = 1024;
+
 /// Most addresses kept for one name.
 pub const MAX_ADDRS_PER_NAME: usize = 8;
 
@@ -126,7 +129,11 @@ impl CacheEntry {
 /// [`MdnsEvent::Unresolved`]. Answers are cached, bounded
 /// ([`MdnsResolverConfig::cache_size`]), each address for its TTL (capped
 /// at [`MdnsResolverConfig::max_ttl`]); a TTL of 0 (a goodbye) removes it.
-/// Only answers for names in flight are taken, and only from port 5353.
+/// Only answers for names in flight are taken, only from port 5353, and
+/// only with the id of the query (which a responder echoes in its unicast
+/// answer to a one-shot query), so an off-link sender must guess a 16-bit
+/// id as well as a random name. (The IP TTL of 255 RFC 6762 §11 also asks
+/// to check is not visible here.)
 ///
 /// Sans-IO: no socket, no clock. The caller's loop:
 ///
@@ -221,7 +228,7 @@ impl MdnsResolver {
     /// events are unread.
     pub fn resolve(&mut self, now: Instant, name: &str) -> Result<ResolveStarted, Error> {
         check_local_name(name)?;
-        let limit = self.config.max_in_flight.max(1);
+        let limit = self.limit();
         if self.events.len() >= limit {
             return Err(Error::TooManyMdnsQueries(limit));
         }
@@ -255,6 +262,12 @@ impl MdnsResolver {
         self.queue_query(id);
         tracing::debug!(name, "mDNS query");
         Ok(ResolveStarted::Queried)
+    }
+
+    /// [`MdnsResolverConfig::max_in_flight`], within 1..=[`MAX_IN_FLIGHT`]
+    /// (so that a free query id is always found quickly).
+    fn limit(&self) -> usize {
+        self.config.max_in_flight.clamp(1, MAX_IN_FLIGHT)
     }
 
     fn fresh_id(&mut self) -> u16 {
@@ -301,7 +314,12 @@ impl MdnsResolver {
         let mut resolved: Vec<usize> = Vec::new();
         for record in msg.records() {
             let Some(addr) = record.addr() else { continue };
-            let Some(qi) = self.queries.iter().position(|q| record.name.eq_str(&q.key)) else {
+            // An answer to a one-shot query echoes its id (RFC 6762 §6.7).
+            let Some(qi) = self
+                .queries
+                .iter()
+                .position(|q| q.id == msg.id() && record.name.eq_str(&q.key))
+            else {
                 continue;
             };
             let key = self.queries[qi].key.clone();

@@ -420,6 +420,13 @@ fn resolver_resolves_caches_and_expires() {
         &answer(id, "other.local", ip("10.0.0.3"), 60),
     )
     .unwrap();
+    // Nor does one with another id.
+    r.handle_receive(
+        t0,
+        sa("10.0.0.2:5353"),
+        &answer(id ^ 1, "host.local", ip("10.0.0.2"), 60),
+    )
+    .unwrap();
     assert_eq!(r.poll_event(), None);
     assert_eq!(r.cached(), 0, "unasked names are not cached");
     r.handle_receive(
