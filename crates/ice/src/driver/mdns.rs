@@ -37,6 +37,9 @@ use crate::mdns::{
 /// Remote candidates waiting for their name to resolve, at most.
 pub(super) const MAX_WAITING: usize = 64;
 
+/// Most datagrams [`Mdns::read_some`] reads from one socket per turn.
+const READ_BUDGET: usize = 16;
+
 /// The multicast TTL of mDNS (RFC 6762 §11).
 const MDNS_TTL: u32 = 255;
 
@@ -237,6 +240,38 @@ impl Mdns {
             }
             Poll::Pending
         })
+    }
+
+    /// Reads and handles up to [`READ_BUDGET`] datagrams from each socket
+    /// without waiting; whether any came.
+    pub(super) fn read_some(&mut self, now: Instant) -> bool {
+        let mut any = false;
+        for responder_side in [false, true] {
+            for _ in 0..READ_BUDGET {
+                let socket = if responder_side {
+                    self.responder.as_ref().map(|(_, s)| s)
+                } else {
+                    self.querier.as_ref()
+                };
+                let Some(socket) = socket else { break };
+                let (n, from) = match socket.try_recv_from(&mut self.buf) {
+                    Ok(got) => got,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => {
+                        tracing::trace!(error = %e, "mDNS socket receive error");
+                        continue;
+                    }
+                };
+                any = true;
+                let wake = if responder_side {
+                    MdnsWake::Responder(from, n)
+                } else {
+                    MdnsWake::Querier(from, n)
+                };
+                self.handle(now, wake);
+            }
+        }
+        any
     }
 
     /// Hands what [`wait`](Self::wait) received to the resolver or responder.

@@ -571,8 +571,14 @@ impl Driver {
             if self.agent.poll_timeout().is_some_and(|t| t <= now) {
                 self.agent.handle_timeout(now);
             }
+            // mDNS datagrams are read here too, a few each turn, so that a
+            // busy ICE socket (always first in the select below) cannot
+            // starve them, nor they the agent.
+            let mdns_read = self.mdns.read_some(now);
             if self.mdns.poll_timeout().is_some_and(|t| t <= now) {
                 self.mdns.handle_timeout(now);
+            }
+            if mdns_read || self.mdns.waiting() > 0 {
                 self.pump_mdns(now);
             }
             self.flush().await;
@@ -826,8 +832,8 @@ impl Driver {
         while let Some(t) = self.agent.poll_transmit(now) {
             self.sockets.send((), t);
         }
-        self.mdns.flush(now).await;
         self.sockets.flush().await;
+        self.mdns.flush(now).await;
         // The route first, so a handle that sees Connected can send.
         let route = self.agent.route();
         {
