@@ -139,7 +139,8 @@ pub enum Error {
 
 impl Error {
     /// Whether the peer caused this (a malformed candidate or unusable one,
-    /// too many of them, a STUN message it sent), as opposed to our calls,
+    /// too many of them or of `.local` names to resolve, a STUN or DNS
+    /// message it sent), as opposed to our calls,
     /// our state or the machine.
     ///
     /// ```
@@ -151,7 +152,9 @@ impl Error {
         match self {
             Error::CandidateParse(_)
             | Error::TooManyRemoteCandidates(_)
-            | Error::UnusableCandidate => true,
+            | Error::UnusableCandidate
+            | Error::InvalidMdnsName
+            | Error::TooManyMdnsQueries(_) => true,
             Error::Stun(e) => e.is_peer_fault(),
             Error::Dns(e) => e.is_peer_fault(),
             _ => false,
