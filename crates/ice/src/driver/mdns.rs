@@ -218,6 +218,24 @@ impl Mdns {
         c
     }
 
+    /// Removed candidates as they were signalled (host IPs by their names,
+    /// related addresses hidden); the names of host addresses gone stop
+    /// being answered.
+    pub(super) fn withdraw(&mut self, removed: Vec<Candidate>) -> Vec<Candidate> {
+        if self.responder.is_none() {
+            return removed;
+        }
+        let signalled: Vec<Candidate> = removed.into_iter().map(|c| self.publish(c)).collect();
+        if let Some((responder, _)) = &mut self.responder {
+            for c in &signalled {
+                if let (CandidateKind::Host, CandidateAddress::Mdns(name)) = (c.kind, &c.address) {
+                    responder.unregister(name);
+                }
+            }
+        }
+        signalled
+    }
+
     /// Waits for a datagram on either socket; never resolves without one.
     /// Cancel-safe.
     pub(super) fn wait(&mut self) -> impl Future<Output = MdnsWake> + '_ {

@@ -856,6 +856,9 @@ impl Driver {
         while let Some(event) = self.agent.poll_event() {
             let event = match event {
                 IceEvent::LocalCandidate(c) => IceEvent::LocalCandidate(self.mdns.publish(c)),
+                IceEvent::LocalCandidatesRemoved(cs) => {
+                    IceEvent::LocalCandidatesRemoved(self.mdns.withdraw(cs))
+                }
                 other => other,
             };
             match &event {
