@@ -48,6 +48,9 @@ commands:
                        interop-ice-nat (root: two hosts behind real NATs in network
                        namespaces, server-reflexive through cone NATs and relayed through
                        symmetric NATs; namespaces are removed afterwards),
+                       interop-ice-mdns (root: the ice crate's mDNS tests, .local host
+                       candidates published on port 5353 and resolved over multicast, in
+                       a loopback-only namespace with multicast on lo),
                        interop-sdp (the sdp, media-channels and peerconnection crates' tests/chromium.rs against headless
                        Chromium in a loopback-only network namespace; installs chromium
                        with apt when root; venv target/chromium-venv),

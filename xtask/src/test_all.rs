@@ -131,6 +131,11 @@ pub(crate) const STEPS: &[Step] = &[
         run: netns::interop_ice_nat,
     },
     Step {
+        name: "interop-ice-mdns",
+        slow: true,
+        run: interop_ice_mdns,
+    },
+    Step {
         name: "interop-dtls",
         slow: true,
         run: interop_dtls,
@@ -469,6 +474,37 @@ fn interop_stun(ctx: &Context) -> Outcome {
         &["--ignored", "--test-threads=1", "--nocapture"],
     )
     .into()
+}
+
+/// The ice crate's `#[ignore]`d mDNS tests (`crates/ice/tests/mdns.rs`: our
+/// resolver and responder over multicast, two `IceTransport`s connecting
+/// through `.local` host candidates), which bind port 5353: in a fresh
+/// network namespace whose only interface is `lo`, brought up with
+/// multicast on. No namespace, no run: the step skips (a failure on CI),
+/// and the tests fail under [`REQUIRE_PEERS`] anywhere else.
+fn interop_ice_mdns(ctx: &Context) -> Outcome {
+    if let Some(why) = cmd::netns_unavailable() {
+        return Outcome::Skipped(format!("no loopback-only namespace: {why}"));
+    }
+    let run = || -> Result<(), String> {
+        let exe = build_test_executable(&ctx.root, "ice", "mdns")?;
+        let mut command = Command::new("unshare");
+        command
+            .args([
+                "--net",
+                "sh",
+                "-c",
+                r#"ip link set lo up && ip link set lo multicast on && exec "$0" "$@""#,
+            ])
+            .arg(&exe)
+            .args(["--ignored", "--test-threads=1", "--nocapture"]);
+        cmd::run(
+            command
+                .current_dir(ctx.root.join("crates/ice"))
+                .env(REQUIRE_PEERS, "1"),
+        )
+    };
+    run().into()
 }
 
 /// The venv of the libsrtp peer (pylibsrtp, whose wheel carries libsrtp).

@@ -71,6 +71,50 @@ pub enum TlsError {
     Timeout,
 }
 
+/// What is wrong with a DNS message ([`crate::mdns::wire`]): the peer's
+/// fault when parsing, the caller's when building.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DnsWireError {
+    /// The message ends inside the header, a name or a record.
+    #[error("truncated DNS message")]
+    Truncated,
+    /// Longer than an mDNS message may be (9000 bytes, RFC 6762 §17).
+    #[error("DNS message too long")]
+    TooLong,
+    /// A label of a reserved type (the `01`/`10` prefixes) or longer than 63 bytes.
+    #[error("bad DNS label")]
+    BadLabel,
+    /// A name longer than 255 bytes.
+    #[error("DNS name too long")]
+    NameTooLong,
+    /// A compression pointer that does not point backwards, or too many of them in a row.
+    #[error("DNS compression pointer loop")]
+    PointerLoop,
+    /// An A or AAAA record whose data is not 4 or 16 bytes.
+    #[error("bad DNS record data")]
+    BadRecord,
+    /// Building: the caller's buffer is too small.
+    #[error("buffer too small for the DNS message")]
+    BufferTooSmall,
+    /// Building: the name given is empty, has an empty label or a label over 63 bytes.
+    #[error("invalid DNS name")]
+    BadName,
+    /// Building: a question added after an answer.
+    #[error("DNS question after an answer")]
+    Order,
+}
+
+impl DnsWireError {
+    /// Whether a received message caused this (as opposed to a builder's caller).
+    pub fn is_peer_fault(self) -> bool {
+        !matches!(
+            self,
+            DnsWireError::BufferTooSmall | DnsWireError::BadName | DnsWireError::Order
+        )
+    }
+}
+
 /// Everything that can go wrong in this crate.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -103,6 +147,20 @@ pub enum Error {
     /// A caller's buffer lacks room ([`IceAgent::send_in_place`](crate::IceAgent::send_in_place)).
     #[error("buffer too small")]
     BufferTooSmall,
+    /// A DNS message (mDNS) could not be parsed or built.
+    #[error("dns: {0}")]
+    Dns(#[from] DnsWireError),
+    /// Not an mDNS name: it must end in `.local`, with labels of 1 to 63
+    /// bytes and at most 255 bytes in all.
+    #[error("not an mDNS .local name")]
+    InvalidMdnsName,
+    /// The mDNS resolver has this many queries in flight (or events
+    /// unread) already: the query is refused.
+    #[error("too many mDNS queries in flight (limit {0})")]
+    TooManyMdnsQueries(usize),
+    /// The mDNS responder publishes this many names already.
+    #[error("too many mDNS names (limit {0})")]
+    TooManyMdnsNames(usize),
     /// An I/O error in the driver.
     #[error("I/O error: {0:?}")]
     Io(std::io::ErrorKind),
@@ -113,7 +171,8 @@ pub enum Error {
 
 impl Error {
     /// Whether the peer caused this (a malformed candidate or unusable one,
-    /// too many of them, a STUN message it sent), as opposed to our calls,
+    /// too many of them or of `.local` names to resolve, a STUN or DNS
+    /// message it sent), as opposed to our calls,
     /// our state or the machine.
     ///
     /// ```
@@ -125,8 +184,11 @@ impl Error {
         match self {
             Error::CandidateParse(_)
             | Error::TooManyRemoteCandidates(_)
-            | Error::UnusableCandidate => true,
+            | Error::UnusableCandidate
+            | Error::InvalidMdnsName
+            | Error::TooManyMdnsQueries(_) => true,
             Error::Stun(e) => e.is_peer_fault(),
+            Error::Dns(e) => e.is_peer_fault(),
             _ => false,
         }
     }

@@ -10,6 +10,7 @@
 //! | [`network`] | BasicNetworkManager (interface enumeration and filters) |
 //! | [`allocator`] | PortAllocatorSession, AllocationSequence, UDPPort/StunPort |
 //! | [`agent`] | P2PTransportChannel: the ICE agent; checklist, pairs (Connection), nomination, consent |
+//! | [`mdns`] | mDNS `.local` host candidates: DNS wire codec, resolver (one-shot queries) and responder |
 //! | `sim` (feature `sim`) | a deterministic virtual network with NATs (RFC 4787) for tests |
 //! | `driver` (feature `tokio`, default) | sockets and timers pumping an [`IceAgent`] |
 //! | `tls` (feature `tls`, default) | the TLS client session (OpenSSL, sans-IO) of TURN over TLS |
@@ -30,6 +31,7 @@ pub mod credentials;
 #[cfg(feature = "tokio")]
 pub mod driver;
 mod error;
+pub mod mdns;
 pub mod network;
 pub mod port;
 mod random;
@@ -44,6 +46,6 @@ pub use agent::{
 };
 pub use allocator::{CandidateFilter, GatheringState, LocalCandidate, Transmit};
 pub use candidate::{Candidate, CandidateKind, NetworkType, TransportProtocol};
-pub use error::{CandidateParseError, Error, TlsError};
+pub use error::{CandidateParseError, DnsWireError, Error, TlsError};
 /// The layer below, re-exported so users of this crate need not depend on it separately.
 pub use stun;

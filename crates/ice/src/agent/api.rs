@@ -44,6 +44,23 @@ pub enum IceEvent {
     /// `icecandidateerror`): an error response, no answer, or a TCP or TLS
     /// connection that failed, e.g. on a certificate that is not trusted.
     CandidateError(crate::allocator::CandidateError),
+    /// A remote candidate's mDNS `.local` name resolved and the candidate
+    /// was added with this address. Reported by the tokio driver
+    /// ([`IceTransport`](crate::driver::IceTransport)); the agent itself
+    /// takes IP addresses only.
+    MdnsResolved {
+        /// The `.local` name the peer signalled.
+        name: String,
+        /// The address it resolved to, which the candidate now has.
+        address: std::net::IpAddr,
+    },
+    /// A remote candidate's mDNS `.local` name did not resolve in time:
+    /// the candidate is dropped, the agent goes on with the others.
+    /// Reported by the tokio driver.
+    MdnsUnresolved {
+        /// The `.local` name the peer signalled.
+        name: String,
+    },
 }
 
 /// A datagram handed to the agent.
@@ -508,8 +525,11 @@ impl IceAgent {
         self.update_state(now);
     }
 
-    /// Adds a remote candidate (trickle). mDNS names must be resolved by the
-    /// application first; TCP candidates are not supported yet.
+    /// Adds a remote candidate (trickle). The agent takes IP addresses only:
+    /// a candidate whose address is an mDNS `.local` name is refused with
+    /// [`Error::UnusableCandidate`] and must be resolved first (the tokio
+    /// driver does it with [`crate::mdns::MdnsResolver`]). TCP candidates
+    /// of type simultaneous-open are refused.
     pub fn add_remote_candidate(
         &mut self,
         now: Instant,
@@ -529,7 +549,10 @@ impl IceAgent {
         }
         let addr = match candidate.address {
             CandidateAddress::Ip(ip) => SocketAddr::new(ip, candidate.port),
-            CandidateAddress::Mdns(_) => return Err(Error::UnusableCandidate),
+            CandidateAddress::Mdns(ref name) => {
+                tracing::debug!(%name, "mDNS candidate refused: resolve the name first");
+                return Err(Error::UnusableCandidate);
+            }
         };
         if (addr.port() == 0 && candidate.tcp_type != Some(TcpType::Active))
             || addr.ip().is_unspecified()

@@ -35,6 +35,17 @@
 //! RFC 6544): accepted connections and connections opened for the agent's
 //! active candidates carry RFC 4571 frames (a two-byte length, then the
 //! packet); connections to TURN servers reached over TCP carry STUN framing.
+//!
+//! mDNS (draft-ietf-mmusic-mdns-ice-candidates): a remote candidate whose
+//! address is a `.local` name is resolved with one-shot multicast queries
+//! ([`crate::mdns::MdnsResolver`]) on a querier socket the task owns, then
+//! added to the agent with the address found ([`IceEvent::MdnsResolved`]);
+//! a name that does not resolve within about 2 s is dropped
+//! ([`IceEvent::MdnsUnresolved`]) and the agent goes on with the other
+//! candidates. End-of-candidates waits for the names still resolving. With
+//! [`DriverConfig::publish_mdns`] the host candidates are signalled under
+//! random `<uuid>.local` names that a responder on port 5353 answers for
+//! ([`crate::mdns::MdnsResponder`]), as browsers do.
 
 use std::io;
 use std::net::SocketAddr;
@@ -51,10 +62,11 @@ use crate::agent::{
     Credentials, IceAgent, IceConfig, IceConnectionState, IceEvent, Receive, Received, Route,
     SEND_HEADROOM, SEND_TAILROOM,
 };
-use crate::candidate::{Candidate, TransportProtocol};
+use crate::candidate::{Candidate, CandidateAddress, TransportProtocol};
 use crate::error::Error;
 use crate::network::{self, NetworkFilter};
 
+mod mdns;
 mod packet_sockets;
 mod tcp;
 
@@ -116,6 +128,14 @@ pub struct DriverConfig {
     /// the agent moves to another pair or reports failure within a period
     /// or so. `None` turns it off. Default 1 s (one `getifaddrs` a second).
     pub network_monitor: Option<Duration>,
+    /// Signal host candidates under random `<uuid-v4>.local` names instead
+    /// of their IPs, and answer mDNS queries for them on port 5353
+    /// (`SO_REUSEPORT`, joined to 224.0.0.251 on every IPv4 address
+    /// gathered), as libwebrtc does; a server-reflexive candidate's related
+    /// address becomes 0.0.0.0:0. Off by default. If the responder socket
+    /// cannot be had, candidates keep their IPs (with a warning). Remote
+    /// `.local` candidates are resolved whatever this says.
+    pub publish_mdns: bool,
 }
 
 impl Default for DriverConfig {
@@ -127,6 +147,7 @@ impl Default for DriverConfig {
             event_queue: 1024,
             tcp: false,
             network_monitor: Some(Duration::from_secs(1)),
+            publish_mdns: false,
         }
     }
 }
@@ -287,8 +308,10 @@ impl IceTransport {
             sockets.monitor_networks(period);
         }
 
+        let local: Vec<SocketAddr> = sockets.udp_addrs().collect();
+        let mdns = mdns::Mdns::new(config.publish_mdns, &local);
         let shared = Arc::new(Shared {
-            addrs: Mutex::new(sockets.udp_addrs().collect()),
+            addrs: Mutex::new(local),
             route: Mutex::new(None),
             credentials: Mutex::new(agent.local_credentials().clone()),
             closed: AtomicBool::new(false),
@@ -311,6 +334,7 @@ impl IceTransport {
             warned_data: false,
             warned_events: false,
             filter: config.networks.clone(),
+            mdns,
             out: vec![0; SEND_HEADROOM + MAX_DATAGRAM + SEND_TAILROOM],
         };
         runtime.spawn(driver.run());
@@ -382,6 +406,12 @@ impl IceTransport {
     }
 
     /// Adds a remote candidate (trickle); the agent's verdict is returned.
+    ///
+    /// A candidate whose address is an mDNS `.local` name is resolved
+    /// first: `Ok` means it waits for its name, and it reaches the agent
+    /// with [`IceEvent::MdnsResolved`], or is dropped with
+    /// [`IceEvent::MdnsUnresolved`]. `Err(Error::TooManyMdnsQueries)` when
+    /// too many names are resolving already.
     pub async fn add_remote_candidate(&self, candidate: Candidate) -> Result<(), Error> {
         let (tx, rx) = oneshot::channel();
         self.command(Command::AddRemoteCandidate(candidate, tx))
@@ -518,6 +548,8 @@ struct Driver {
     warned_events: bool,
     /// Which networks get sockets when the monitor finds new ones.
     filter: NetworkFilter,
+    /// Resolving remote `.local` candidates, publishing ours.
+    mdns: mdns::Mdns,
     /// Where relayed data is wrapped in place.
     out: Vec<u8>,
 }
@@ -533,6 +565,16 @@ impl Driver {
             if self.agent.poll_timeout().is_some_and(|t| t <= now) {
                 self.agent.handle_timeout(now);
             }
+            // mDNS datagrams are read here too, a few each turn, so that a
+            // busy ICE socket (always first in the select below) cannot
+            // starve them, nor they the agent.
+            let mdns_read = self.mdns.read_some(now);
+            if self.mdns.poll_timeout().is_some_and(|t| t <= now) {
+                self.mdns.handle_timeout(now);
+            }
+            if mdns_read || self.mdns.waiting() > 0 {
+                self.pump_mdns(now);
+            }
             self.flush().await;
             if self.agent.state() == IceConnectionState::Closed {
                 break;
@@ -544,6 +586,10 @@ impl Driver {
                 deadline.is_none_or(|t| t > now),
                 "IceAgent::poll_timeout {deadline:?} is not after {now:?}"
             );
+            let deadline = match (deadline, self.mdns.poll_timeout()) {
+                (Some(a), Some(m)) => Some(a.min(m)),
+                (a, m) => a.or(m),
+            };
             tokio::select! {
                 biased;
                 command = self.commands.recv() => match command {
@@ -554,6 +600,11 @@ impl Driver {
                     }
                 },
                 wake = self.sockets.wait(deadline) => self.handle_wake(wake),
+                wake = self.mdns.wait() => {
+                    let now = clock();
+                    self.mdns.handle(now, wake);
+                    self.pump_mdns(now);
+                }
             }
         }
         self.flush().await;
@@ -576,12 +627,30 @@ impl Driver {
                 let _ = reply.send(self.send_relayed(now, &data));
             }
             Command::SetRemoteCredentials(c) => self.agent.set_remote_credentials(now, c),
+            Command::AddRemoteCandidate(c, reply)
+                if matches!(c.address, CandidateAddress::Mdns(_)) =>
+            {
+                let result = self.mdns.resolve(now, c);
+                if let Err(e) = &result {
+                    tracing::debug!(error = %e, "mDNS candidate refused");
+                }
+                let _ = reply.send(result);
+                // A cached name resolves at once.
+                self.pump_mdns(now);
+            }
             Command::AddRemoteCandidate(c, reply) => {
                 let result = self.agent.add_remote_candidate(now, c);
                 if let Err(e) = &result {
                     tracing::debug!(error = %e, "remote candidate refused");
                 }
                 let _ = reply.send(result);
+            }
+            Command::EndOfRemoteCandidates if self.mdns.waiting() > 0 => {
+                tracing::debug!(
+                    waiting = self.mdns.waiting(),
+                    "end-of-candidates held until the mDNS names resolve"
+                );
+                self.mdns.end_deferred = true;
             }
             Command::EndOfRemoteCandidates => self.agent.end_of_remote_candidates(now),
             Command::Restart(reply) => {
@@ -675,8 +744,47 @@ impl Driver {
                 self.agent
                     .handle_stream_closed(clock(), c.local, c.remote, c.error)
             }
-            Wake::Timeout => self.agent.handle_timeout(clock()),
+            Wake::Timeout => {
+                let now = clock();
+                let mdns_due = self.mdns.poll_timeout().is_some_and(|t| t <= now);
+                if mdns_due {
+                    self.mdns.handle_timeout(now);
+                    self.pump_mdns(now);
+                }
+                if !mdns_due || self.agent.poll_timeout().is_some_and(|t| t <= now) {
+                    self.agent.handle_timeout(now);
+                }
+            }
             Wake::NetworkCheck => self.regather(),
+        }
+    }
+
+    /// Adds the candidates whose names resolved to the agent and reports
+    /// the names that did not; end-of-candidates follows once none waits.
+    fn pump_mdns(&mut self, now: std::time::Instant) {
+        while let Some(outcome) = self.mdns.poll_outcome() {
+            let event = match outcome {
+                mdns::MdnsOutcome::Add(c, name) => {
+                    let address = c.socket_addr().map(|a| a.ip());
+                    tracing::debug!(%name, ?address, "mDNS candidate resolved");
+                    if let Err(e) = self.agent.add_remote_candidate(now, c) {
+                        tracing::debug!(%name, error = %e, "resolved mDNS candidate refused");
+                    }
+                    match address {
+                        Some(address) => IceEvent::MdnsResolved { name, address },
+                        None => continue,
+                    }
+                }
+                mdns::MdnsOutcome::Unresolved(name) => {
+                    tracing::info!(%name, "mDNS name not resolved: candidate dropped");
+                    IceEvent::MdnsUnresolved { name }
+                }
+            };
+            self.emit(event);
+        }
+        if self.mdns.end_deferred && self.mdns.waiting() == 0 {
+            self.mdns.end_deferred = false;
+            self.agent.end_of_remote_candidates(now);
         }
     }
 
@@ -723,6 +831,7 @@ impl Driver {
             self.sockets.send((), t);
         }
         self.sockets.flush().await;
+        self.mdns.flush(now).await;
         // The route first, so a handle that sees Connected can send.
         let route = self.agent.route();
         {
@@ -743,6 +852,13 @@ impl Driver {
 
     fn publish_events(&mut self) {
         while let Some(event) = self.agent.poll_event() {
+            let event = match event {
+                IceEvent::LocalCandidate(c) => IceEvent::LocalCandidate(self.mdns.publish(c)),
+                IceEvent::LocalCandidatesRemoved(cs) => {
+                    IceEvent::LocalCandidatesRemoved(self.mdns.withdraw(cs))
+                }
+                other => other,
+            };
             match &event {
                 IceEvent::ConnectionStateChanged(s) => {
                     tracing::debug!(state = ?s, "ICE connection state");
@@ -753,11 +869,16 @@ impl Driver {
                 }
                 _ => {}
             }
-            if let Err(mpsc::error::TrySendError::Full(_)) = self.events.try_send(event) {
-                self.shared.dropped_events.fetch_add(1, Ordering::Relaxed);
-                if !std::mem::replace(&mut self.warned_events, true) {
-                    tracing::warn!("event queue full: dropping events (counted in dropped_events)");
-                }
+            self.emit(event);
+        }
+    }
+
+    /// Queues an event for the handles (dropped and counted when full).
+    fn emit(&mut self, event: IceEvent) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.events.try_send(event) {
+            self.shared.dropped_events.fetch_add(1, Ordering::Relaxed);
+            if !std::mem::replace(&mut self.warned_events, true) {
+                tracing::warn!("event queue full: dropping events (counted in dropped_events)");
             }
         }
     }
