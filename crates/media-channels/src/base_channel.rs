@@ -20,6 +20,13 @@
 //!   ([`poll_transmit`](BaseChannel::poll_transmit); SRTP is the
 //!   TransportController's). Sent packets are kept for NACK; a NACK is
 //!   answered once per round trip, as RTX when negotiated.
+//! - **RID simulcast** (RFC 8853; [`send_frame_on_layer`](BaseChannel::send_frame_on_layer)):
+//!   when our description sends `a=simulcast:send` layers, each layer the
+//!   peer receives is its own stream (an SSRC of our own, its sequence
+//!   numbers, the `rid` extension beside the MID, its own SR); the
+//!   application encodes the layers. Layers have no RTX (a NACK resends the
+//!   packet as it was), and a peer answering without simulcast gets the
+//!   first layer alone.
 //! - **Receiving** ([`handle_rtp`](BaseChannel::handle_rtp), after the BUNDLE
 //!   demuxer): per SSRC a [`ReceiveStream`] (statistics, NACK) and a
 //!   [`FrameAssembler`] (jitter buffer) turn packets, RTX included, into
@@ -137,8 +144,14 @@ pub struct OutgoingPacket {
     pub data: Bytes,
 }
 
+/// The primary and RTX SSRCs our description signals for a stream.
+type SignalledSsrcs = (u32, Option<u32>);
+
+/// One stream we send: the section's only one, or one RID simulcast layer.
 #[derive(Debug)]
 struct Sender {
+    /// The simulcast layer (`a=rid`) this stream is, written in every packet.
+    rid: Option<String>,
     stream: SendStream,
     codec: NegotiatedCodec,
     packetizer: AnyPacketizer,
@@ -169,7 +182,9 @@ pub struct BaseChannel {
     remote: Option<RtpParameters>,
     direction: Direction,
     writable: bool,
-    sender: Option<Sender>,
+    /// What we send: one stream, or one per RID simulcast layer (in the
+    /// order of our `a=simulcast:send`).
+    senders: Vec<Sender>,
     receivers: BTreeMap<u32, Receiver>,
     /// RTX SSRC → the media SSRC it repairs (from the peer's FID groups, or
     /// learned from the only receive stream).
@@ -202,7 +217,7 @@ impl BaseChannel {
             remote: None,
             direction: Direction::Inactive,
             writable: false,
-            sender: None,
+            senders: Vec::new(),
             receivers: BTreeMap::new(),
             rtx_to_media: HashMap::new(),
             rtcp_ssrc,
@@ -240,23 +255,32 @@ impl BaseChannel {
         self.rtt
     }
 
-    /// Our sending SSRC, once the local description gave one.
+    /// Our (first) sending SSRC, once the descriptions gave us a stream.
     pub fn send_ssrc(&self) -> Option<u32> {
-        self.sender.as_ref().map(|s| s.stream.ssrc())
+        self.senders.first().map(|s| s.stream.ssrc())
     }
 
     /// The SSRCs we send with (media and RTX), for RTCP routing.
     pub fn send_ssrcs(&self) -> impl Iterator<Item = u32> + '_ {
-        self.sender.iter().flat_map(|s| {
+        self.senders.iter().flat_map(|s| {
             std::iter::once(s.stream.ssrc()).chain(s.stream.rtx().map(|(ssrc, _)| ssrc))
         })
+    }
+
+    /// The streams we send: the RID simulcast layer (`None` without
+    /// simulcast) and its SSRC, in order. A
+    /// [`ChannelEvent::KeyframeRequested`] names one of these SSRCs.
+    pub fn send_layers(&self) -> impl Iterator<Item = (Option<&str>, u32)> + '_ {
+        self.senders
+            .iter()
+            .map(|s| (s.rid.as_deref(), s.stream.ssrc()))
     }
 
     /// The transport-wide sequence number extension id we write, when the
     /// peer negotiated it with `transport-cc` feedback for our send codec
     /// (the manager's congestion controller then stamps and counts packets).
     pub fn send_transport_cc_id(&self) -> Option<u8> {
-        let sender = self.sender.as_ref()?;
+        let sender = self.senders.first()?;
         if !sender.codec.transport_cc {
             return None;
         }
@@ -324,14 +348,10 @@ impl BaseChannel {
         Ok(())
     }
 
-    /// (Re)creates the send stream from both descriptions: our SSRCs, the
-    /// peer's preferred codec.
+    /// (Re)creates the send streams from both descriptions: our SSRCs (or
+    /// our RID simulcast layers the peer receives), the peer's preferred codec.
     fn rebuild_sender(&mut self) {
         let (Some(local), Some(remote)) = (&self.local, &self.remote) else {
-            return;
-        };
-        let Some(ours) = local.streams.first() else {
-            self.sender = None;
             return;
         };
         // The peer's first codec that both descriptions list (answers keep the
@@ -347,37 +367,94 @@ impl BaseChannel {
             })
             .cloned()
         else {
-            self.sender = None;
+            self.senders.clear();
             return;
         };
-        let same = self
-            .sender
-            .as_ref()
-            .is_some_and(|s| s.stream.ssrc() == ours.ssrc && s.codec == codec);
+        let Some(kind) = Codec::from_name(&codec.name) else {
+            self.senders.clear();
+            return;
+        };
+        // What to send: the signalled stream, or (RID simulcast, RFC 8853:
+        // no SSRC signalled) one stream per layer with SSRCs of our own.
+        let layers = local.simulcast_layers(remote);
+        let wanted: Vec<(Option<String>, Option<SignalledSsrcs>)> = match local.streams.first() {
+            Some(ours) if layers.is_empty() => vec![(None, Some((ours.ssrc, ours.rtx_ssrc)))],
+            _ if !layers.is_empty() => layers.into_iter().map(|rid| (Some(rid), None)).collect(),
+            _ => {
+                self.senders.clear();
+                return;
+            }
+        };
+        let same = self.senders.len() == wanted.len()
+            && self.senders.iter().zip(&wanted).all(|(s, (rid, ssrcs))| {
+                s.codec == codec
+                    && s.rid == *rid
+                    && ssrcs.is_none_or(|(ssrc, _)| s.stream.ssrc() == ssrc)
+            });
         if same {
             return;
         }
-        let rtx = match (ours.rtx_ssrc, codec.rtx_payload_type) {
-            (Some(ssrc), Some(pt)) => Some((ssrc, pt)),
-            _ => None,
-        };
-        let first_seq = splitmix(&mut self.rng) as u16;
-        let picture_id = splitmix(&mut self.rng) as u16;
-        let Some(kind) = Codec::from_name(&codec.name) else {
-            return;
-        };
-        self.sender = Some(Sender {
-            stream: SendStream::new(
-                ours.ssrc,
-                rtx,
-                codec.clock_rate,
-                first_seq,
-                self.config.history,
-            ),
-            packetizer: AnyPacketizer::new(kind, picture_id),
-            codec,
-            payloads: Payloads::new(),
-        });
+        let mut senders = Vec::with_capacity(wanted.len());
+        for (rid, ssrcs) in wanted {
+            let (ssrc, rtx) = match ssrcs {
+                Some((ssrc, rtx_ssrc)) => {
+                    let rtx = match (rtx_ssrc, codec.rtx_payload_type) {
+                        (Some(ssrc), Some(pt)) => Some((ssrc, pt)),
+                        _ => None,
+                    };
+                    (ssrc, rtx)
+                }
+                // A layer's SSRC is ours to pick (a layer kept from before
+                // keeps its own). No RTX for layers: a repair stream would
+                // need the repaired-rid extension and an SSRC the peer can
+                // bind; a lost packet is resent as it was (RFC 4585 NACK).
+                None => {
+                    let kept = self
+                        .senders
+                        .iter()
+                        .find(|s| s.rid == rid)
+                        .map(|s| s.stream.ssrc());
+                    let ssrc = kept.unwrap_or_else(|| self.new_send_ssrc(&senders));
+                    (ssrc, None)
+                }
+            };
+            let first_seq = splitmix(&mut self.rng) as u16;
+            let picture_id = splitmix(&mut self.rng) as u16;
+            senders.push(Sender {
+                rid,
+                stream: SendStream::new(
+                    ssrc,
+                    rtx,
+                    codec.clock_rate,
+                    first_seq,
+                    self.config.history,
+                ),
+                packetizer: AnyPacketizer::new(kind, picture_id),
+                codec: codec.clone(),
+                payloads: Payloads::new(),
+            });
+        }
+        self.senders = senders;
+    }
+
+    /// A random SSRC for a simulcast layer, distinct from our RTCP SSRC,
+    /// the layers made so far and every SSRC the peer sends.
+    fn new_send_ssrc(&mut self, made: &[Sender]) -> u32 {
+        loop {
+            let ssrc = splitmix(&mut self.rng) as u32;
+            let taken = ssrc == 0
+                || ssrc == self.rtcp_ssrc
+                || made.iter().any(|s| s.stream.ssrc() == ssrc)
+                || self.receivers.contains_key(&ssrc)
+                || self.remote.as_ref().is_some_and(|r| {
+                    r.streams
+                        .iter()
+                        .any(|st| st.ssrc == ssrc || st.rtx_ssrc == Some(ssrc))
+                });
+            if !taken {
+                return ssrc;
+            }
+        }
     }
 
     /// The transport is writable (ICE connected, SRTP keys set) or not.
@@ -407,7 +484,7 @@ impl BaseChannel {
     }
 
     fn sending(&self) -> bool {
-        self.writable && self.direction.sends() && self.sender.is_some()
+        self.writable && self.direction.sends() && !self.senders.is_empty()
     }
 
     fn receiving(&self) -> bool {
@@ -423,12 +500,53 @@ impl BaseChannel {
         )
     }
 
-    /// Sends one encoded frame with RTP timestamp `rtp_timestamp`.
+    /// Sends one encoded frame with RTP timestamp `rtp_timestamp`: on our
+    /// stream, or with RID simulcast on the first layer (see
+    /// [`send_frame_on_layer`](Self::send_frame_on_layer)).
     /// [`Error::NotSending`] when the channel does not send now (direction,
     /// no negotiated codec or SSRC, transport not writable).
     pub fn send_frame(
         &mut self,
         now: Instant,
+        rtp_timestamp: u32,
+        frame: &[u8],
+    ) -> Result<(), Error> {
+        self.send_on(now, 0, rtp_timestamp, frame)
+    }
+
+    /// Sends one encoded frame of RID simulcast layer `rid` (RFC 8853): each
+    /// layer is its own RTP stream (its own SSRC, sequence numbers and, for
+    /// VP8/VP9, picture ids) whose packets carry the `rid` header extension
+    /// (RFC 8852) beside the MID, so the peer tells the layers apart without
+    /// signalled SSRCs. The application encodes each layer (frames of the
+    /// layers of one picture share the timestamp). Only the layers we offered
+    /// that the peer receives are sent ([`send_layers`](Self::send_layers));
+    /// another `rid` is [`Error::UnknownSimulcastLayer`].
+    pub fn send_frame_on_layer(
+        &mut self,
+        now: Instant,
+        rid: &str,
+        rtp_timestamp: u32,
+        frame: &[u8],
+    ) -> Result<(), Error> {
+        let Some(layer) = self
+            .senders
+            .iter()
+            .position(|s| s.rid.as_deref() == Some(rid))
+        else {
+            return Err(if self.senders.is_empty() {
+                Error::NotSending
+            } else {
+                Error::UnknownSimulcastLayer
+            });
+        };
+        self.send_on(now, layer, rtp_timestamp, frame)
+    }
+
+    fn send_on(
+        &mut self,
+        now: Instant,
+        layer: usize,
         rtp_timestamp: u32,
         frame: &[u8],
     ) -> Result<(), Error> {
@@ -440,12 +558,15 @@ impl BaseChannel {
         let mid_id = send_extensions.id(ExtensionKind::Mid);
         let abs_id = send_extensions.id(ExtensionKind::AbsSendTime);
         let twcc_id = send_extensions.id(ExtensionKind::TransportWideCc);
-        let sender = self.sender.as_mut().ok_or(Error::NotSending)?;
+        let rid_id = send_extensions.id(ExtensionKind::RtpStreamId);
+        let sender = self.senders.get_mut(layer).ok_or(Error::NotSending)?;
+        let rid = sender.rid.as_deref().zip(rid_id);
         let abs = AbsSendTime::from_ntp(ntp).0.to_be_bytes();
         // Header room: fixed header, and the extension block (each element
         // at most 2 header bytes + value, padded).
         let ext_room = 4
             + mid_id.map_or(0, |_| 2 + self.mid.len())
+            + rid.map_or(0, |(r, _)| 2 + r.len())
             + abs_id.map_or(0, |_| 5)
             + twcc_id.map_or(0, |_| 4)
             + 3;
@@ -458,10 +579,14 @@ impl BaseChannel {
         for (i, payload) in sender.payloads.iter().enumerate() {
             let seq = sender.stream.next_sequence_number();
             let twcc = TransportSequenceNumber(self.transport_seq).to_bytes();
-            let mut elements: [ExtensionElement<'_>; 3] = [ExtensionElement::new(0, &[]); 3];
+            let mut elements: [ExtensionElement<'_>; 4] = [ExtensionElement::new(0, &[]); 4];
             let mut n = 0;
             if let Some(id) = mid_id {
                 elements[n] = ExtensionElement::new(id, self.mid.as_bytes());
+                n += 1;
+            }
+            if let Some((r, id)) = rid {
+                elements[n] = ExtensionElement::new(id, r.as_bytes());
                 n += 1;
             }
             if let Some(id) = abs_id {
@@ -768,12 +893,14 @@ impl BaseChannel {
             }
             RtcpPacket::Nack(nack) => {
                 let rtt = self.rtt.unwrap_or(Duration::from_millis(100));
-                let Some(sender) = self.sender.as_mut() else {
+                let media_ssrc = nack.media_ssrc();
+                let Some(sender) = self
+                    .senders
+                    .iter_mut()
+                    .find(|s| s.stream.ssrc() == media_ssrc)
+                else {
                     return;
                 };
-                if nack.media_ssrc() != sender.stream.ssrc() {
-                    return;
-                }
                 for seq in nack.lost() {
                     match sender.stream.retransmit(now, seq, rtt, &mut self.scratch) {
                         Ok(Some(n)) => self.out.push_back(OutgoingPacket {
@@ -787,17 +914,19 @@ impl BaseChannel {
                 }
             }
             RtcpPacket::Pli(pli) => {
-                if let Some(sender) = self.sender.as_mut() {
-                    if pli.media_ssrc == sender.stream.ssrc() {
-                        sender.stream.counters_mut().plis_received += 1;
-                        self.events.push_back(ChannelEvent::KeyframeRequested {
-                            ssrc: pli.media_ssrc,
-                        });
-                    }
+                if let Some(sender) = self
+                    .senders
+                    .iter_mut()
+                    .find(|s| s.stream.ssrc() == pli.media_ssrc)
+                {
+                    sender.stream.counters_mut().plis_received += 1;
+                    self.events.push_back(ChannelEvent::KeyframeRequested {
+                        ssrc: pli.media_ssrc,
+                    });
                 }
             }
             RtcpPacket::Fir(fir) => {
-                if let Some(sender) = self.sender.as_mut() {
+                for sender in &mut self.senders {
                     let ours = sender.stream.ssrc();
                     if fir.entries().any(|e| e.ssrc == ours) {
                         sender.stream.counters_mut().firs_received += 1;
@@ -856,11 +985,21 @@ impl BaseChannel {
             ssrc,
             items: &items,
         }];
+        let sends = self.direction.sends();
         let info = self
-            .sender
-            .as_ref()
-            .filter(|_| self.direction.sends())
+            .senders
+            .first()
+            .filter(|_| sends)
             .and_then(|s| s.stream.sender_info(now, ntp));
+        // Every other simulcast layer gets its own SR (no report blocks), so
+        // the peer can map each layer's RTP time to wall-clock time.
+        let layers: Vec<(u32, crate::send_stream::SenderInfo)> = self
+            .senders
+            .iter()
+            .skip(1)
+            .filter(|_| sends)
+            .filter_map(|s| Some((s.stream.ssrc(), s.stream.sender_info(now, ntp)?)))
+            .collect();
         self.queue_rtcp("RTCP report", |w| {
             match info {
                 Some(info) => w.push(&SenderReportBuilder {
@@ -878,6 +1017,17 @@ impl BaseChannel {
                     extension: &[],
                 })?,
             };
+            for (ssrc, info) in &layers {
+                w.push(&SenderReportBuilder {
+                    ssrc: *ssrc,
+                    ntp_time: info.ntp,
+                    rtp_time: info.rtp,
+                    packet_count: info.packets,
+                    octet_count: info.octets,
+                    report_blocks: &[],
+                    extension: &[],
+                })?;
+            }
             w.push(&SdesBuilder { chunks: &chunks })?;
             Ok(())
         });
@@ -927,9 +1077,18 @@ impl BaseChannel {
         self.events.pop_front()
     }
 
-    /// Counters of our send stream.
+    /// Counters of our (first) send stream.
     pub fn send_counters(&self) -> Option<crate::send_stream::SendCounters> {
-        self.sender.as_ref().map(|s| s.stream.counters())
+        self.senders.first().map(|s| s.stream.counters())
+    }
+
+    /// Counters of the send stream with SSRC `ssrc` (a simulcast layer's,
+    /// from [`send_layers`](Self::send_layers)).
+    pub fn send_counters_of(&self, ssrc: u32) -> Option<crate::send_stream::SendCounters> {
+        self.senders
+            .iter()
+            .find(|s| s.stream.ssrc() == ssrc)
+            .map(|s| s.stream.counters())
     }
 
     /// Counters of a receive stream.
@@ -943,6 +1102,13 @@ impl BaseChannel {
         self.receivers
             .get(&ssrc)
             .map(|r| r.assembler.dropped_frames())
+    }
+
+    /// The last sender report of receive stream `ssrc`: its NTP time and
+    /// the RTP timestamp it maps to (RFC 3550 §6.4.1; lip sync, and W3C
+    /// `remote-outbound-rtp`).
+    pub fn receive_sender_report(&self, ssrc: u32) -> Option<(NtpTime, u32)> {
+        self.receivers.get(&ssrc)?.stream.last_sender_report()
     }
 
     /// The interarrival jitter of a receive stream, in its timestamp units.

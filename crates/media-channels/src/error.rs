@@ -161,6 +161,10 @@ pub enum Error {
     /// writable yet.
     #[error("the channel is not sending")]
     NotSending,
+    /// A frame for a RID simulcast layer the channel does not send (not in
+    /// our `a=simulcast:send`, or the peer does not receive it).
+    #[error("no such simulcast layer is sent")]
+    UnknownSimulcastLayer,
 
     // ---- DCEP, from the wire (RFC 8832) -------------------------------------
     /// A DCEP message shorter than its fixed part (empty, or a
@@ -271,6 +275,7 @@ impl Error {
                 | Error::PayloadSizeTooSmall(_)
                 | Error::InvalidFrame { .. }
                 | Error::NotSending
+                | Error::UnknownSimulcastLayer
                 | Error::UnknownChannel(_)
                 | Error::ChannelNotOpen(_)
                 | Error::ChannelIdInUse(_)

@@ -97,6 +97,12 @@ pub struct RtpParameters {
     /// Every RTX payload type with the payload type it repairs (`apt`),
     /// RED's included.
     pub rtx_apt: Vec<(u8, u8)>,
+    /// RID simulcast (RFC 8853) this description sends: the first
+    /// alternative of each stream of `a=simulcast:send`, paused ones left
+    /// out, in order (empty without simulcast).
+    pub simulcast_send: Vec<String>,
+    /// RID simulcast this description receives (`a=simulcast:recv`), the same way.
+    pub simulcast_recv: Vec<String>,
 }
 
 impl RtpParameters {
@@ -159,7 +165,24 @@ impl RtpParameters {
                 .filter(|c| c.is_rtx())
                 .filter_map(|c| Some((c.payload_type, c.apt()?)))
                 .collect(),
+            simulcast_send: simulcast_rids(content.simulcast.as_ref().map(|s| &s.send)),
+            simulcast_recv: simulcast_rids(content.simulcast.as_ref().map(|s| &s.recv)),
         }
+    }
+
+    /// The RID simulcast layers we send: those our description (`self`,
+    /// the local one) sends that `remote` receives, in our order. A peer
+    /// without `a=simulcast` gets our first layer alone (libwebrtc's
+    /// fallback); empty when we offered no simulcast.
+    pub fn simulcast_layers(&self, remote: &RtpParameters) -> Vec<String> {
+        if remote.simulcast_recv.is_empty() {
+            return self.simulcast_send.iter().take(1).cloned().collect();
+        }
+        self.simulcast_send
+            .iter()
+            .filter(|r| remote.simulcast_recv.contains(r))
+            .cloned()
+            .collect()
     }
 
     /// The codec with payload type `pt`.
@@ -238,6 +261,16 @@ pub fn sends_and_receives(media_type: &MediaType, direction: Direction) -> (bool
         return (false, false);
     }
     (direction.sends(), direction.receives())
+}
+
+/// The first alternative of each stream of a simulcast list, paused ones left out.
+fn simulcast_rids(list: Option<&Vec<Vec<sdp::model::SimulcastLayer>>>) -> Vec<String> {
+    list.into_iter()
+        .flatten()
+        .filter_map(|alternatives| alternatives.first())
+        .filter(|layer| !layer.paused)
+        .map(|layer| layer.rid.to_string())
+        .collect()
 }
 
 #[cfg(test)]

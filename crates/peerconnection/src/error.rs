@@ -121,6 +121,12 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// Send encodings the transceiver cannot have (W3C `addTransceiver`'s
+    /// `sendEncodings`): an invalid or repeated rid (RFC 8851: 1–16
+    /// alphanumeric characters, `-` or `_`), or more than one encoding for
+    /// audio. W3C: `TypeError` / `OperationError`.
+    #[error("invalid send encodings: {0}")]
+    InvalidSendEncodings(&'static str),
     /// The session is closed. W3C: `InvalidStateError`.
     #[error("the session is closed")]
     Closed,

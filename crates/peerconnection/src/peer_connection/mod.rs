@@ -433,6 +433,28 @@ impl PeerConnection {
         .await?
     }
 
+    /// W3C `addTransceiver` with `sendEncodings: [{rid}, …]`: RID simulcast
+    /// (see [`Session::add_transceiver_with_rids`]); feed each layer with
+    /// [`send_frame_on_layer`](Self::send_frame_on_layer).
+    pub async fn add_transceiver_with_rids(
+        &self,
+        kind: MediaType,
+        direction: Direction,
+        track_id: &str,
+        stream_ids: &[&str],
+        rids: &[&str],
+    ) -> Result<TransceiverId, Error> {
+        let track_id = track_id.to_string();
+        let stream_ids: Vec<String> = stream_ids.iter().map(|s| s.to_string()).collect();
+        let rids: Vec<String> = rids.iter().map(|s| s.to_string()).collect();
+        self.call(move |s, _| {
+            let ids: Vec<&str> = stream_ids.iter().map(String::as_str).collect();
+            let rids: Vec<&str> = rids.iter().map(String::as_str).collect();
+            s.add_transceiver_with_rids(kind, direction, &track_id, &ids, &rids)
+        })
+        .await?
+    }
+
     /// W3C `addTrack`: reuses a transceiver of this kind that does not
     /// send yet (one a remote offer made), else adds a sendrecv one.
     pub async fn add_track(
@@ -567,6 +589,31 @@ impl PeerConnection {
     ) -> Result<(), Error> {
         self.call(move |s, now| s.send_frame(now, transceiver, rtp_timestamp, &frame))
             .await?
+    }
+
+    /// Sends an encoded frame of RID simulcast layer `rid` (see
+    /// [`Session::send_frame_on_layer`]).
+    pub async fn send_frame_on_layer(
+        &self,
+        transceiver: TransceiverId,
+        rid: &str,
+        rtp_timestamp: u32,
+        frame: Bytes,
+    ) -> Result<(), Error> {
+        let rid = rid.to_string();
+        self.call(move |s, now| {
+            s.send_frame_on_layer(now, transceiver, &rid, rtp_timestamp, &frame)
+        })
+        .await?
+    }
+
+    /// The streams a transceiver sends: each simulcast layer with its SSRC
+    /// (see [`Session::send_layers`]).
+    pub async fn send_layers(
+        &self,
+        transceiver: TransceiverId,
+    ) -> Result<Vec<(Option<String>, u32)>, Error> {
+        self.call(move |s, _| s.send_layers(transceiver)).await?
     }
 
     /// Asks the peer for a keyframe on a transceiver.

@@ -255,6 +255,9 @@ struct Transceiver {
     kind: MediaType,
     direction: Direction,
     sender: Option<SenderOptions>,
+    /// RID simulcast layers to send (W3C `sendEncodings`), kept when the
+    /// track is removed and added again.
+    rids: Vec<SmolStr>,
     channel: Option<ChannelId>,
     /// `setCodecPreferences` (empty: every codec, default order).
     codec_preferences: Vec<media_channels::sdp::model::Codec>,
@@ -447,6 +450,7 @@ impl Session {
             kind,
             direction,
             sender: sends.then(|| SenderOptions::new(track_id, stream_ids)),
+            rids: Vec::new(),
             channel: None,
             codec_preferences: Vec::new(),
             stopped: false,
@@ -454,6 +458,46 @@ impl Session {
             track_reported: false,
         });
         self.events.push_back(SessionEvent::NegotiationNeeded);
+        Ok(id)
+    }
+
+    /// Adds a transceiver that sends RID simulcast (W3C `addTransceiver`
+    /// with `sendEncodings: [{rid}, …]`, RFC 8853): the offer lists `rids`
+    /// (`a=rid:… send`, `a=simulcast:send …`) in that order, and each layer
+    /// the answer receives becomes its own RTP stream, fed with
+    /// [`send_frame_on_layer`](Self::send_frame_on_layer). A peer that
+    /// answers without simulcast gets the first layer alone. Video only;
+    /// an empty `rids` is [`add_transceiver`](Self::add_transceiver).
+    pub fn add_transceiver_with_rids(
+        &mut self,
+        kind: MediaType,
+        direction: Direction,
+        track_id: &str,
+        stream_ids: &[&str],
+        rids: &[&str],
+    ) -> Result<TransceiverId, Error> {
+        let valid = |r: &&str| {
+            (1..=16).contains(&r.len())
+                && r.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        if !rids.iter().all(valid) {
+            return Err(Error::InvalidSendEncodings(
+                "a rid must be 1-16 of [A-Za-z0-9_-]",
+            ));
+        }
+        if rids.iter().enumerate().any(|(i, r)| rids[..i].contains(r)) {
+            return Err(Error::InvalidSendEncodings("rids must be distinct"));
+        }
+        if kind == MediaType::Audio && rids.len() > 1 {
+            return Err(Error::InvalidSendEncodings("audio has one encoding"));
+        }
+        let id = self.add_transceiver(kind, direction, track_id, stream_ids)?;
+        let t = self.transceiver_mut(id)?;
+        t.rids = rids.iter().map(SmolStr::new).collect();
+        if let Some(sender) = &mut t.sender {
+            sender.rids = t.rids.clone();
+        }
         Ok(id)
     }
 
@@ -477,7 +521,10 @@ impl Session {
             .find(|t| t.kind == kind && t.sender.is_none());
         match reusable {
             Some(t) => {
-                t.sender = Some(SenderOptions::new(track_id, stream_ids));
+                t.sender = Some(SenderOptions {
+                    rids: t.rids.clone(),
+                    ..SenderOptions::new(track_id, stream_ids)
+                });
                 t.direction = match t.direction {
                     Direction::RecvOnly | Direction::SendRecv => Direction::SendRecv,
                     _ => Direction::SendOnly,
@@ -677,6 +724,52 @@ impl Session {
             .ok_or(Error::NotNegotiated)?;
         channel.send_frame(now, rtp_timestamp, frame)?;
         Ok(())
+    }
+
+    /// Sends an encoded frame of RID simulcast layer `rid` on a transceiver
+    /// made with [`add_transceiver_with_rids`](Self::add_transceiver_with_rids):
+    /// the application encodes every layer itself (frames of one picture share
+    /// `rtp_timestamp`). A layer the peer does not receive is
+    /// `Media(UnknownSimulcastLayer)`; [`send_layers`](Self::send_layers) says
+    /// which are sent.
+    pub fn send_frame_on_layer(
+        &mut self,
+        now: Instant,
+        transceiver: TransceiverId,
+        rid: &str,
+        rtp_timestamp: u32,
+        frame: &[u8],
+    ) -> Result<(), Error> {
+        let channel = self
+            .transceiver(transceiver)?
+            .channel
+            .ok_or(Error::NotNegotiated)?;
+        let channel = self
+            .manager
+            .channel_mut(channel)
+            .ok_or(Error::NotNegotiated)?;
+        channel.send_frame_on_layer(now, rid, rtp_timestamp, frame)?;
+        Ok(())
+    }
+
+    /// The streams a transceiver sends now: each RID simulcast layer (`None`
+    /// without simulcast) with its SSRC, in order. Empty until negotiated.
+    pub fn send_layers(
+        &self,
+        transceiver: TransceiverId,
+    ) -> Result<Vec<(Option<String>, u32)>, Error> {
+        let Some(channel) = self.transceiver(transceiver)?.channel else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .manager
+            .channel(channel)
+            .map(|c| {
+                c.send_layers()
+                    .map(|(rid, ssrc)| (rid.map(str::to_owned), ssrc))
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     /// Asks the peer for a keyframe on a transceiver (PLI).

@@ -233,6 +233,7 @@ impl Session {
                         kind: content.media.media_type.clone(),
                         direction: Direction::RecvOnly,
                         sender: None,
+                        rids: Vec::new(),
                         channel: None,
                         codec_preferences: Vec::new(),
                         stopped: false,

@@ -597,6 +597,112 @@ fn a_data_channel_added_later_opens_after_renegotiation() {
     a.s.send_frame(now, audio, 0, &[0xfc, 1, 2]).unwrap();
 }
 
+/// W3C `sendEncodings` with rids: the offer carries `a=simulcast:send`, the
+/// answering session receives every layer, and each layer's frames arrive
+/// on their own SSRC, intact.
+#[test]
+fn rid_simulcast_layers_flow_between_two_sessions() {
+    let mut now = Instant::now();
+    let mut a = Peer::new(21, 41_700, now);
+    let mut b = Peer::new(22, 51_700, now);
+    for bad in [&["q", "q"][..], &["not valid!"][..], &[""][..]] {
+        assert!(matches!(
+            a.s.add_transceiver_with_rids(
+                MediaType::Video,
+                Direction::SendOnly,
+                "cam",
+                &["s"],
+                bad
+            ),
+            Err(Error::InvalidSendEncodings(_))
+        ));
+    }
+    let video =
+        a.s.add_transceiver_with_rids(
+            MediaType::Video,
+            Direction::SendOnly,
+            "cam",
+            &["s"],
+            &["q", "h", "f"],
+        )
+        .unwrap();
+    assert!(
+        a.s.send_layers(video).unwrap().is_empty(),
+        "not negotiated yet"
+    );
+    negotiate(&mut a, &mut b, now);
+    let offer = a.s.local_description().unwrap().to_sdp();
+    assert!(offer.contains("a=simulcast:send q;h;f"), "{offer}");
+    let answer = b.s.local_description().unwrap().to_sdp();
+    assert!(answer.contains("a=simulcast:recv q;h;f"), "{answer}");
+    assert!(run(
+        &mut a,
+        &mut b,
+        &mut now,
+        Duration::from_secs(10),
+        |a, b| a.s.connection_state() == PeerConnectionState::Connected
+            && b.s.connection_state() == PeerConnectionState::Connected
+    ));
+    let layers = a.s.send_layers(video).unwrap();
+    assert_eq!(
+        layers
+            .iter()
+            .map(|(r, _)| r.as_deref().unwrap())
+            .collect::<Vec<_>>(),
+        ["q", "h", "f"]
+    );
+    let mut sent: Vec<Vec<Vec<u8>>> = vec![Vec::new(); 3];
+    for i in 0..10u32 {
+        for (l, (rid, _)) in layers.iter().enumerate() {
+            let key = i == 0;
+            let mut frame = vec![0x40 + l as u8; 800 * (l + 1)];
+            let head: &[u8] = if key {
+                &[0x50, 0x2d, 0x01, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01]
+            } else {
+                &[0x51, 0x2d, 0x01]
+            };
+            frame[..head.len()].copy_from_slice(head);
+            frame[head.len()] = i as u8;
+            a.s.send_frame_on_layer(now, video, rid.as_deref().unwrap(), i * 3000, &frame)
+                .unwrap();
+            sent[l].push(frame);
+        }
+        run(
+            &mut a,
+            &mut b,
+            &mut now,
+            Duration::from_millis(40),
+            |_, _| false,
+        );
+    }
+    run(
+        &mut a,
+        &mut b,
+        &mut now,
+        Duration::from_millis(200),
+        |_, _| false,
+    );
+    for (l, (rid, ssrc)) in layers.iter().enumerate() {
+        let got: Vec<Vec<u8>> = b
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                SessionEvent::Frame { ssrc: s, frame, .. } if s == ssrc => {
+                    Some(frame.data.to_vec())
+                }
+                _ => None,
+            })
+            .collect();
+        let first_difference = got.iter().zip(&sent[l]).position(|(g, s)| g != s);
+        assert!(
+            got.len() == sent[l].len() && first_difference.is_none(),
+            "layer {rid:?} on SSRC {ssrc}: {} frames of {}, first difference at {first_difference:?}",
+            got.len(),
+            sent[l].len()
+        );
+    }
+}
+
 #[test]
 fn a_track_added_later_flows_after_renegotiation() {
     let mut now = Instant::now();
