@@ -8,8 +8,12 @@
 //! layers below. Per transport there is one [`RtpDemuxer`]: each channel's
 //! criteria (MID, the peer's SSRCs, our payload types) are registered when
 //! its descriptions change ([`ChannelManager::update_demuxer`]), RTP goes to
-//! the channel the demuxer picks, and each packet of an RTCP compound to
-//! every channel of the transport, which keeps what names its SSRCs.
+//! the channel the demuxer picks, and each packet of an RTCP compound is
+//! routed by SSRC (libwebrtc's RtcpDemuxer): a sender report to the channel
+//! receiving its sender SSRC, report blocks, NACK, PLI, FIR and REMB to the
+//! channels sending the SSRCs they name, BYE to the channels receiving them;
+//! transport-wide feedback goes to the congestion controller alone, and a
+//! packet naming no SSRC of ours (SDES, APP, XR) to no channel.
 //!
 //! **Data channels.** A transport's `m=application` section gets an
 //! [`SctpTransport`] ([`ChannelManager::set_data_transport`]): DTLS
@@ -64,7 +68,7 @@ use crate::congestion::{
     PacketClass, TransportFeedbackGenerator,
 };
 use crate::data::{DataChannelEvent, SctpTransport};
-use crate::rtcp::{Compound, CompoundWriter, ReceiverReportBuilder};
+use crate::rtcp::{Compound, CompoundWriter, ReceiverReportBuilder, RtcpPacket};
 use crate::rtp::extensions::ExtensionMap;
 use crate::rtp::RtpPacket;
 use crate::rtp_demuxer::RtpDemuxer;
@@ -146,6 +150,8 @@ pub struct ChannelManager<T> {
     cc_config: GoogCcConfig,
     /// For demuxing on a transport whose channels negotiated no extensions.
     no_extensions: ExtensionMap,
+    /// The channels one RTCP packet goes to (kept to reuse its capacity).
+    rtcp_targets: Vec<usize>,
 }
 
 impl<T: Copy + Eq + Hash> Default for ChannelManager<T> {
@@ -158,6 +164,7 @@ impl<T: Copy + Eq + Hash> Default for ChannelManager<T> {
             dropped_rtp: 0,
             pacer_drops: 0,
             pool: BytesMut::new(),
+            rtcp_targets: Vec::new(),
             cc_config: GoogCcConfig::default(),
             no_extensions: ExtensionMap::new(),
         }
@@ -400,16 +407,20 @@ impl<T: Copy + Eq + Hash> ChannelManager<T> {
         };
         let state = self.transports.get_mut(&transport);
         let mut cc = state.and_then(|s| s.cc.as_mut());
+        let mut targets = std::mem::take(&mut self.rtcp_targets);
         for packet in compound.packets().flatten() {
             if let Some(cc) = cc.as_mut() {
                 cc.controller.handle_rtcp(now, &packet);
             }
-            for slot in self.channels.iter_mut().flatten() {
-                if slot.transport == transport {
+            targets.clear();
+            rtcp_targets(&self.channels, transport, &packet, &mut targets);
+            for &i in &targets {
+                if let Some(slot) = self.channels[i].as_mut() {
                     slot.channel.handle_rtcp(now, &packet);
                 }
             }
         }
+        self.rtcp_targets = targets;
         self.drain_controller_events(now);
     }
 
@@ -596,6 +607,66 @@ impl<T: Copy + Eq + Hash> ChannelManager<T> {
     /// The next event of a transport (its congestion controller's target).
     pub fn poll_transport_event(&mut self) -> Option<(T, TransportEvent)> {
         self.events.pop_front()
+    }
+}
+
+/// The channels of `transport` an RTCP packet concerns, each once, into
+/// `out` (positions in `channels`): see the [module docs](self).
+fn rtcp_targets<T: Copy + Eq>(
+    channels: &[Option<Slot<T>>],
+    transport: T,
+    packet: &RtcpPacket<'_>,
+    out: &mut Vec<usize>,
+) {
+    let mut add = |ssrc: u32, sending: bool| {
+        let owner = channels.iter().position(|slot| {
+            slot.as_ref().is_some_and(|s| {
+                s.transport == transport
+                    && if sending {
+                        s.channel.send_ssrcs().any(|x| x == ssrc)
+                    } else {
+                        s.channel.receive_ssrcs().any(|x| x == ssrc)
+                    }
+            })
+        });
+        if let Some(i) = owner {
+            if !out.contains(&i) {
+                out.push(i);
+            }
+        }
+    };
+    match packet {
+        RtcpPacket::SenderReport(sr) => {
+            add(sr.ssrc(), false);
+            for block in sr.report_blocks() {
+                add(block.ssrc, true);
+            }
+        }
+        RtcpPacket::ReceiverReport(rr) => {
+            for block in rr.report_blocks() {
+                add(block.ssrc, true);
+            }
+        }
+        RtcpPacket::Nack(nack) => add(nack.media_ssrc(), true),
+        RtcpPacket::Pli(pli) => add(pli.media_ssrc, true),
+        RtcpPacket::Fir(fir) => {
+            for entry in fir.entries() {
+                add(entry.ssrc, true);
+            }
+        }
+        RtcpPacket::Remb(remb) => {
+            for ssrc in remb.ssrcs() {
+                add(ssrc, true);
+            }
+        }
+        RtcpPacket::Bye(bye) => {
+            for ssrc in bye.ssrcs() {
+                add(ssrc, false);
+            }
+        }
+        // Transport-wide feedback is the congestion controller's; SDES, APP
+        // and what this crate does not decode name no stream a channel acts on.
+        _ => {}
     }
 }
 

@@ -13,6 +13,7 @@ use bytes::Bytes;
 use media_channels::base_channel::{BaseChannel, ChannelConfig, ChannelEvent};
 use media_channels::channel_manager::{ChannelId, ChannelManager, TransportEvent};
 use media_channels::congestion::GoogCcConfig;
+use media_channels::rtcp::{CompoundWriter, Pli, ReceiverReportBuilder, RembBuilder};
 use media_channels::rtp::stats::NtpTime;
 use media_channels::rtp::RtpPacket;
 use media_channels::Error;
@@ -624,4 +625,75 @@ fn rid_simulcast_layers_are_sent_as_separate_streams() {
             "an SR for {rid:?}"
         );
     }
+}
+
+/// RTCP is routed by SSRC: feedback about one of our streams reaches the
+/// channel sending it and no other (a REMB naming one stream is one event,
+/// not one per channel); a compound naming nobody's SSRC reaches nobody.
+#[test]
+fn rtcp_goes_to_the_channel_owning_the_ssrc() {
+    let start = Instant::now();
+    let (mut a, _b) = pair(start, 600);
+    let rtcp = |packets: &dyn Fn(&mut CompoundWriter<'_>)| {
+        let mut buf = vec![0u8; 1200];
+        let mut w = CompoundWriter::new(&mut buf);
+        w.push(&ReceiverReportBuilder {
+            ssrc: 2000,
+            report_blocks: &[],
+            extension: &[],
+        })
+        .unwrap();
+        packets(&mut w);
+        let n = w.finish();
+        buf.truncate(n);
+        buf
+    };
+    // A's video "2" sends SSRC 1200: a REMB about it, and a PLI.
+    let compound = rtcp(&|w| {
+        w.push(&RembBuilder {
+            sender_ssrc: 2000,
+            bitrate_bps: 1_000_000,
+            ssrcs: &[1200],
+        })
+        .unwrap();
+        w.push(&Pli {
+            sender_ssrc: 2000,
+            media_ssrc: 1200,
+        })
+        .unwrap();
+    });
+    a.manager.handle_rtcp(start, TRANSPORT, &compound);
+    a.drain_events();
+    let remb: Vec<&str> = a
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, ChannelEvent::Remb { .. }))
+        .map(|(m, _)| m.as_str())
+        .collect();
+    assert_eq!(remb, ["2"], "one REMB event, on the channel sending 1200");
+    let keyframes: Vec<&str> = a
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, ChannelEvent::KeyframeRequested { .. }))
+        .map(|(m, _)| m.as_str())
+        .collect();
+    assert_eq!(keyframes, ["2"]);
+    // Nobody's SSRC: nobody hears of it.
+    a.events.clear();
+    let compound = rtcp(&|w| {
+        w.push(&Pli {
+            sender_ssrc: 2000,
+            media_ssrc: 4242,
+        })
+        .unwrap();
+        w.push(&RembBuilder {
+            sender_ssrc: 2000,
+            bitrate_bps: 1_000_000,
+            ssrcs: &[4242],
+        })
+        .unwrap();
+    });
+    a.manager.handle_rtcp(start, TRANSPORT, &compound);
+    a.drain_events();
+    assert!(a.events.is_empty(), "{:?}", a.events);
 }
