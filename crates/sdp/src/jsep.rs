@@ -101,6 +101,27 @@ pub struct JsepIceCandidate {
 pub const MAX_CANDIDATE_JSON_LEN: usize = 4096;
 
 impl JsepIceCandidate {
+    /// Whether this candidate can belong to `description`: it names no
+    /// ufrag (neither `usernameFragment` nor the line's `ufrag`), or a
+    /// section of `description` has its ufrag. A candidate
+    /// gathered for a description the peer then rolled back (glare) or
+    /// restarted away from fails this, and `addIceCandidate` refuses it (W3C
+    /// OperationError); perfect-negotiation applications drop such
+    /// candidates quietly instead of treating the refusal as a failure.
+    pub fn matches_ufrag_of(&self, description: &JsepSessionDescription) -> bool {
+        let ufrag = self
+            .username_fragment
+            .as_deref()
+            .or(self.candidate.ufrag.as_deref());
+        ufrag.is_none_or(|u| {
+            description
+                .description()
+                .contents
+                .iter()
+                .any(|s| s.transport.ice_ufrag.as_str() == u)
+        })
+    }
+
     /// A candidate for the section `sdp_mid` at `sdp_mline_index`.
     pub fn new(sdp_mid: &str, sdp_mline_index: usize, candidate: Candidate) -> JsepIceCandidate {
         JsepIceCandidate {

@@ -230,3 +230,34 @@ mod props {
         }
     }
 }
+
+#[test]
+fn a_candidate_matches_the_description_of_its_ufrag_only() {
+    let desc = JsepSessionDescription::parse(
+        SdpType::Offer,
+        &corpus("chromium/offer-audio-video-data.sdp"),
+    )
+    .unwrap();
+    let ufrag = desc.description().contents[0]
+        .transport
+        .ice_ufrag
+        .to_string();
+    let line = "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host";
+    assert!(candidate("0", 0, line, &ufrag).matches_ufrag_of(&desc));
+    // A rolled-back or restarted description's candidate.
+    assert!(!candidate("0", 0, line, "gone").matches_ufrag_of(&desc));
+    // The ufrag on the line itself counts too; no ufrag at all matches.
+    let on_line = format!("{line} ufrag gone");
+    let c = JsepIceCandidate::from_json(&format!(
+        r#"{{"candidate":"{on_line}","sdpMid":"0","sdpMLineIndex":0}}"#
+    ))
+    .unwrap()
+    .unwrap();
+    assert!(!c.matches_ufrag_of(&desc));
+    let c = JsepIceCandidate::from_json(&format!(
+        r#"{{"candidate":"{line}","sdpMid":"0","sdpMLineIndex":0}}"#
+    ))
+    .unwrap()
+    .unwrap();
+    assert!(c.matches_ufrag_of(&desc));
+}

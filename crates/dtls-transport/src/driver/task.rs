@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use ice::driver::{PacketSockets, Wake};
-use ice::network::{self, Network, NetworkFilter};
+use ice::network::{Network, NetworkFilter};
 use ice::{Credentials, Transmit, TransportProtocol};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
@@ -345,18 +345,12 @@ impl Driver {
     /// that has gathered (their candidates go out as events); addresses that
     /// went away lose their sockets, and their pairs fail at once.
     fn regather(&mut self) {
-        let current = match network::enumerate(&self.filter) {
-            Ok(n) => n,
-            Err(e) => {
-                tracing::debug!(error = %e, "network enumeration failed");
-                return;
-            }
+        let Some((current, gone)) = self.sockets.check_networks(&self.filter) else {
+            return;
         };
-        // Addresses that went away: their sockets close and every agent
-        // fails their pairs now, not after consent expiry.
-        for ip in self.sockets.gone_addresses(&current) {
-            let closed = self.sockets.remove_address(ip);
-            tracing::info!(%ip, sockets = closed, "address gone: closing its sockets");
+        // Addresses that went away: their sockets closed; every agent fails
+        // their pairs now, not after consent expiry.
+        for ip in gone {
             self.controller.remove_local_address(clock(), ip);
             self.networks.retain(|n| n.ip != ip);
         }

@@ -793,16 +793,10 @@ impl Driver {
     /// ([`IceAgent::remove_local_address`]); new addresses get a socket (and
     /// so candidates, which go out as events).
     fn regather(&mut self) {
-        let current = match network::enumerate(&self.filter) {
-            Ok(n) => n,
-            Err(e) => {
-                tracing::debug!(error = %e, "network enumeration failed");
-                return;
-            }
+        let Some((current, gone)) = self.sockets.check_networks(&self.filter) else {
+            return;
         };
-        for ip in self.sockets.gone_addresses(&current) {
-            let closed = self.sockets.remove_address(ip);
-            tracing::info!(%ip, sockets = closed, "address gone: closing its sockets");
+        for ip in gone {
             self.agent.remove_local_address(clock(), ip);
             lock(&self.shared.addrs).retain(|a| a.ip() != ip);
         }

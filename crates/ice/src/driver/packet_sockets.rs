@@ -539,6 +539,30 @@ impl<T: SocketTag> PacketSockets<T> {
         unbound_networks(current, self.udp.iter().map(|u| u.addr.ip()))
     }
 
+    /// The network monitor's check (on [`Wake::NetworkCheck`]): lists the
+    /// networks through `filter` and closes everything bound to an address
+    /// that went away ([`remove_address`](Self::remove_address)). Returns the
+    /// networks now, for gathering on new ones, and the IPs gone, for the
+    /// core to fail their pairs; `None` (logged) when listing failed.
+    pub fn check_networks(
+        &mut self,
+        filter: &crate::network::NetworkFilter,
+    ) -> Option<(Vec<Network>, Vec<IpAddr>)> {
+        let current = match crate::network::enumerate(filter) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::debug!(error = %e, "network enumeration failed");
+                return None;
+            }
+        };
+        let gone = self.gone_addresses(&current);
+        for &ip in &gone {
+            let closed = self.remove_address(ip);
+            tracing::info!(%ip, sockets = closed, "address gone: closing its sockets");
+        }
+        Some((current, gone))
+    }
+
     /// The IPs of our UDP sockets that `current` no longer lists (for the
     /// network monitor: addresses that went away).
     pub fn gone_addresses(&self, current: &[Network]) -> Vec<IpAddr> {

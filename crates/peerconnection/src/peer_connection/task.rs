@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 use media_channels::sdp::dtls_transport::controller::PeerConnectionState;
 use media_channels::sdp::dtls_transport::controller::{GatherRequest, TransportId};
 use media_channels::sdp::dtls_transport::ice::driver::{PacketSockets, Wake};
-use media_channels::sdp::dtls_transport::ice::network::{self, Network, NetworkFilter};
+use media_channels::sdp::dtls_transport::ice::network::{Network, NetworkFilter};
 
 use super::Command;
 use crate::session::{Session, SessionEvent};
@@ -182,16 +182,10 @@ impl Driver {
     /// to another pair or fails within a monitor period, not after consent
     /// expiry. (New addresses are not gathered on until an ICE restart.)
     fn drop_gone_networks(&mut self) {
-        let current = match network::enumerate(&self.filter) {
-            Ok(n) => n,
-            Err(e) => {
-                tracing::debug!(error = %e, "network enumeration failed");
-                return;
-            }
+        let Some((_, gone)) = self.sockets.check_networks(&self.filter) else {
+            return;
         };
-        for ip in self.sockets.gone_addresses(&current) {
-            let closed = self.sockets.remove_address(ip);
-            tracing::info!(%ip, sockets = closed, "address gone: closing its sockets");
+        for ip in gone {
             self.session.remove_local_address(clock(), ip);
             self.networks.retain(|n| n.ip != ip);
         }

@@ -714,16 +714,20 @@ impl Session {
         rtp_timestamp: u32,
         frame: &[u8],
     ) -> Result<(), Error> {
+        self.media_channel(transceiver)?
+            .send_frame(now, rtp_timestamp, frame)?;
+        Ok(())
+    }
+
+    /// The BaseChannel of a negotiated transceiver.
+    fn media_channel(&mut self, transceiver: TransceiverId) -> Result<&mut BaseChannel, Error> {
         let channel = self
             .transceiver(transceiver)?
             .channel
             .ok_or(Error::NotNegotiated)?;
-        let channel = self
-            .manager
+        self.manager
             .channel_mut(channel)
-            .ok_or(Error::NotNegotiated)?;
-        channel.send_frame(now, rtp_timestamp, frame)?;
-        Ok(())
+            .ok_or(Error::NotNegotiated)
     }
 
     /// Sends an encoded frame of RID simulcast layer `rid` on a transceiver
@@ -740,15 +744,8 @@ impl Session {
         rtp_timestamp: u32,
         frame: &[u8],
     ) -> Result<(), Error> {
-        let channel = self
-            .transceiver(transceiver)?
-            .channel
-            .ok_or(Error::NotNegotiated)?;
-        let channel = self
-            .manager
-            .channel_mut(channel)
-            .ok_or(Error::NotNegotiated)?;
-        channel.send_frame_on_layer(now, rid, rtp_timestamp, frame)?;
+        self.media_channel(transceiver)?
+            .send_frame_on_layer(now, rid, rtp_timestamp, frame)?;
         Ok(())
     }
 

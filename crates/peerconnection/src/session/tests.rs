@@ -95,7 +95,7 @@ fn step(x: &mut Peer, y: &mut Peer, now: Instant) {
     while let Some(e) = x.s.poll_event() {
         if let SessionEvent::IceCandidate(c) = &e {
             if let Some(remote) = y.s.remote_description() {
-                let stale = stale_candidate(c, remote);
+                let stale = !c.matches_ufrag_of(remote);
                 match y.s.add_ice_candidate(now, c.clone()) {
                     // (One may also be held for a transport not made yet.)
                     Ok(()) => {}
@@ -108,18 +108,6 @@ fn step(x: &mut Peer, y: &mut Peer, now: Instant) {
         }
         x.events.push(e);
     }
-}
-
-/// True when `c`'s ufrag is in no section of `remote` (a candidate of a
-/// description the peer rolled back).
-fn stale_candidate(c: &JsepIceCandidate, remote: &JsepSessionDescription) -> bool {
-    c.candidate.ufrag.as_deref().is_some_and(|u| {
-        !remote
-            .description()
-            .contents
-            .iter()
-            .any(|s| s.transport.ice_ufrag.as_str() == u)
-    })
 }
 
 /// Runs both sessions on virtual time until `done` or `limit` passes:

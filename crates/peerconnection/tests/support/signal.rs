@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use peerconnection::media_channels::sdp::{JsepIceCandidate, JsepSessionDescription};
+use peerconnection::media_channels::sdp::JsepIceCandidate;
 use peerconnection::peer_connection::{
     PeerConnection, PeerConnectionEvents, PeerConnectionFactory,
 };
@@ -47,7 +47,7 @@ pub(crate) fn forward_checked(
             }
             if let Ok(Some(remote)) = to.remote_description().await {
                 for c in held.drain(..) {
-                    let stale = stale_candidate(&c, &remote);
+                    let stale = !c.matches_ufrag_of(&remote);
                     match to.add_ice_candidate(c).await {
                         // (One may also be held for a transport not made yet.)
                         Ok(()) => {}
@@ -61,17 +61,6 @@ pub(crate) fn forward_checked(
         }
     });
     rx
-}
-
-/// True when `c`'s ufrag is in no section of `remote`.
-fn stale_candidate(c: &JsepIceCandidate, remote: &JsepSessionDescription) -> bool {
-    c.candidate.ufrag.as_deref().is_some_and(|u| {
-        !remote
-            .description()
-            .contents
-            .iter()
-            .any(|s| s.transport.ice_ufrag.as_str() == u)
-    })
 }
 
 /// [`forward_checked`] without a check.
