@@ -156,6 +156,8 @@ struct UdpEntry<T> {
     addr: SocketAddr,
     socket: Arc<UdpSocket>,
     tag: T,
+    /// UDP GRO is on: one read may hold several datagrams of one sender.
+    gro: bool,
 }
 
 /// How connections to one TURN server reached over a stream are set up.
@@ -251,10 +253,12 @@ enum Connection {
 /// (`()` for one agent; a transport and component for a controller), so a
 /// datagram goes to the right state machine without a lookup by address.
 ///
-/// UDP is read with `try_recv_from` into one buffer the caller may decrypt
-/// in place ([`PacketSockets::read_udp`]), at most [`READ_BUDGET`] datagrams
-/// per wake-up, sockets taken in turn so that one busy socket cannot starve
-/// the others. UDP transmits given to [`PacketSockets::send`] from one socket
+/// UDP is read into one buffer the caller may decrypt in place
+/// ([`PacketSockets::read_udp`]), at most [`READ_BUDGET`] datagrams per
+/// wake-up, sockets taken in turn so that one busy socket cannot starve the
+/// others; on Linux with UDP GRO, so that a peer's GSO train (ours, over
+/// loopback, say) arrives in one `recvmsg` and is split here, not by the
+/// kernel into one read per datagram. UDP transmits given to [`PacketSockets::send`] from one socket
 /// to one destination are gathered into trains and leave, at the latest in
 /// [`PacketSockets::flush`], in one UDP GSO `sendmsg` each on Linux
 /// (`UDP_SEGMENT`; the datagrams on the wire are unchanged), one
@@ -269,6 +273,8 @@ pub struct PacketSockets<T: SocketTag> {
     next_udp: usize,
     /// The receive buffer: [`MAX_DATAGRAM`] bytes of a [`RECV_POOL`].
     buf: BytesMut,
+    /// Room for the GRO segment size a read reports.
+    cmsg: Vec<u8>,
     outbox: VecDeque<(SocketAddr, SocketAddr, Bytes)>,
     /// UDP datagrams gathered for one GSO send.
     train: Train,
@@ -277,6 +283,8 @@ pub struct PacketSockets<T: SocketTag> {
     train_failures: u32,
     /// GSO sends made (each of two datagrams or more).
     trains_sent: u64,
+    /// GRO reads that held two datagrams or more.
+    gro_batches: u64,
     tcp: HashMap<(T, SocketAddr, SocketAddr), Connection>,
     tcp_tx: mpsc::Sender<TcpEvent<T>>,
     tcp_rx: mpsc::Receiver<TcpEvent<T>>,
@@ -316,9 +324,10 @@ impl<T: SocketTag> Drop for PacketSockets<T> {
 /// reads them; libwebrtc asks for 256 KiB to 1 MiB for the same reason.
 pub(crate) const UDP_SOCKET_BUFFER: usize = 1 << 20;
 
-fn bind_udp(net: &Network) -> io::Result<(SocketAddr, UdpSocket)> {
+fn bind_udp(net: &Network) -> io::Result<(SocketAddr, UdpSocket, bool)> {
     let s = std::net::UdpSocket::bind(network::bind_addr(net))?;
     s.set_nonblocking(true)?;
+    let gro = enable_gro(&s);
     let sock = socket2::SockRef::from(&s);
     for (what, result) in [
         ("SO_RCVBUF", sock.set_recv_buffer_size(UDP_SOCKET_BUFFER)),
@@ -329,7 +338,34 @@ fn bind_udp(net: &Network) -> io::Result<(SocketAddr, UdpSocket)> {
         }
     }
     let s = UdpSocket::from_std(s)?;
-    Ok((s.local_addr()?, s))
+    Ok((s.local_addr()?, s, gro))
+}
+
+/// Turns on UDP GRO (Linux ≥ 5.0): the kernel may then deliver datagrams of
+/// one sender that arrive together in one read, all of one size but the
+/// last ([`read_udp`](PacketSockets::read_udp) splits them). A train a peer
+/// sent with GSO over loopback arrives whole, never cut into datagrams on
+/// the way; on a NIC it depends on the driver. False where refused.
+#[cfg(target_os = "linux")]
+fn enable_gro(socket: &std::net::UdpSocket) -> bool {
+    use nix::sys::socket::{setsockopt, sockopt::UdpGroSegment};
+    setsockopt(socket, UdpGroSegment, &true).is_ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn enable_gro(_: &std::net::UdpSocket) -> bool {
+    false
+}
+
+/// A control-message buffer for one GRO segment size.
+#[cfg(target_os = "linux")]
+fn gro_cmsg_space() -> Vec<u8> {
+    nix::cmsg_space!(i32)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn gro_cmsg_space() -> Vec<u8> {
+    Vec::new()
 }
 
 /// One datagram [`PacketSockets::read_udp`] read, in the receive buffer.
@@ -380,8 +416,10 @@ fn refill(buf: &mut BytesMut) {
 
 /// What one non-blocking read from a UDP socket gave.
 enum SocketRead {
-    /// A datagram of this length from this source is in the buffer.
-    Datagram(usize, SocketAddr),
+    /// Bytes of this length from this source are in the buffer: one
+    /// datagram, or (GRO) datagrams of the given segment size back to back,
+    /// the last one possibly shorter.
+    Datagram(usize, SocketAddr, Option<usize>),
     /// Nothing more to read now (`WouldBlock`): wait for readiness again.
     Drained,
     /// An error the socket reported once, already logged: read again.
@@ -392,9 +430,22 @@ enum SocketRead {
 /// (`ConnectionRefused`/`ConnectionReset`) and other pending errors are
 /// logged and skipped, since each read reports them once; consent freshness
 /// notices a gone peer on its own.
-fn try_read(local: SocketAddr, socket: &UdpSocket, buf: &mut [u8]) -> SocketRead {
-    match socket.try_recv_from(buf) {
-        Ok((n, source)) => SocketRead::Datagram(n, source),
+fn try_read(
+    local: SocketAddr,
+    socket: &UdpSocket,
+    gro: bool,
+    cmsg: &mut [u8],
+    buf: &mut [u8],
+) -> SocketRead {
+    let read = if gro {
+        recv_gro(socket, cmsg, buf)
+    } else {
+        socket
+            .try_recv_from(buf)
+            .map(|(n, source)| (n, source, None))
+    };
+    match read {
+        Ok((n, source, segment)) => SocketRead::Datagram(n, source, segment),
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => SocketRead::Drained,
         Err(e)
             if matches!(
@@ -410,6 +461,54 @@ fn try_read(local: SocketAddr, socket: &UdpSocket, buf: &mut [u8]) -> SocketRead
             SocketRead::Skip
         }
     }
+}
+
+/// One `recvmsg` on a GRO socket: the bytes, the sender, and the segment
+/// size when the kernel put several datagrams in them.
+#[cfg(target_os = "linux")]
+fn recv_gro(
+    socket: &UdpSocket,
+    cmsg: &mut [u8],
+    buf: &mut [u8],
+) -> io::Result<(usize, SocketAddr, Option<usize>)> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, SockaddrStorage};
+    use std::os::fd::AsRawFd;
+    socket.try_io(tokio::io::Interest::READABLE, || {
+        let mut iov = [io::IoSliceMut::new(buf)];
+        let msg = recvmsg::<SockaddrStorage>(
+            socket.as_raw_fd(),
+            &mut iov,
+            Some(&mut *cmsg),
+            MsgFlags::MSG_DONTWAIT,
+        )
+        .map_err(io::Error::from)?;
+        let source = msg
+            .address
+            .and_then(|a| {
+                a.as_sockaddr_in()
+                    .map(|v4| SocketAddr::V4((*v4).into()))
+                    .or_else(|| a.as_sockaddr_in6().map(|v6| SocketAddr::V6((*v6).into())))
+            })
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no source address"))?;
+        let mut segment = None;
+        for c in msg.cmsgs().map_err(io::Error::from)? {
+            if let ControlMessageOwned::UdpGroSegments(size) = c {
+                segment = usize::try_from(size).ok().filter(|s| *s > 0);
+            }
+        }
+        Ok((msg.bytes, source, segment))
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn recv_gro(
+    socket: &UdpSocket,
+    _: &mut [u8],
+    buf: &mut [u8],
+) -> io::Result<(usize, SocketAddr, Option<usize>)> {
+    socket
+        .try_recv_from(buf)
+        .map(|(n, source)| (n, source, None))
 }
 
 /// Resolves with the index of a readable socket (or one with an error to
@@ -461,10 +560,12 @@ impl<T: SocketTag> PacketSockets<T> {
             udp: Vec::new(),
             next_udp: 0,
             buf: BytesMut::zeroed(MAX_DATAGRAM),
+            cmsg: gro_cmsg_space(),
             outbox: VecDeque::new(),
             train: Train::default(),
             train_failures: 0,
             trains_sent: 0,
+            gro_batches: 0,
             tcp: HashMap::new(),
             tcp_tx,
             tcp_rx,
@@ -490,11 +591,12 @@ impl<T: SocketTag> PacketSockets<T> {
     /// Binds a UDP socket on `net`'s address (port chosen by the OS) for
     /// `tag`; its address, to hand to the core.
     pub fn bind_udp(&mut self, net: &Network, tag: T) -> io::Result<SocketAddr> {
-        let (addr, socket) = bind_udp(net)?;
+        let (addr, socket, gro) = bind_udp(net)?;
         self.udp.push(UdpEntry {
             addr,
             socket: Arc::new(socket),
             tag,
+            gro,
         });
         Ok(addr)
     }
@@ -631,18 +733,44 @@ impl<T: SocketTag> PacketSockets<T> {
         let Some(entry) = self.udp.get(i) else {
             return;
         };
-        for _ in 0..READ_BUDGET {
+        let mut delivered = 0;
+        while delivered < READ_BUDGET {
             refill(&mut self.buf);
-            match try_read(entry.addr, &entry.socket, &mut self.buf) {
-                SocketRead::Datagram(len, source) => on_datagram(Datagram {
-                    tag: entry.tag,
-                    local: entry.addr,
-                    source,
-                    buf: &mut self.buf,
-                    len,
-                }),
+            match try_read(
+                entry.addr,
+                &entry.socket,
+                entry.gro,
+                &mut self.cmsg,
+                &mut self.buf,
+            ) {
+                SocketRead::Datagram(len, source, segment) => {
+                    // One datagram, or a GRO batch: each datagram at the front
+                    // of the buffer in turn, split off when kept, skipped
+                    // over when not.
+                    let segment = segment.unwrap_or(len).max(1);
+                    if len > segment {
+                        self.gro_batches += 1;
+                    }
+                    let mut left = len;
+                    while left > 0 {
+                        let this = segment.min(left);
+                        let before = self.buf.len();
+                        on_datagram(Datagram {
+                            tag: entry.tag,
+                            local: entry.addr,
+                            source,
+                            buf: &mut self.buf,
+                            len: this,
+                        });
+                        left -= this;
+                        if left > 0 && self.buf.len() == before {
+                            self.buf.advance(this);
+                        }
+                        delivered += 1;
+                    }
+                }
                 SocketRead::Drained => return,
-                SocketRead::Skip => {}
+                SocketRead::Skip => delivered += 1,
             }
         }
     }
@@ -1036,6 +1164,84 @@ mod tests {
         // 100 of 1,200 bytes: 54 (the byte limit) and 46 with the 300;
         // then 20 alternating, which never make a train.
         assert_eq!(sockets.trains_sent, 2);
+    }
+
+    #[tokio::test]
+    async fn gso_trains_read_back_with_gro_are_the_datagrams_they_were() {
+        let lo = Network {
+            name: "lo".into(),
+            ip: IpAddr::from([127, 0, 0, 1]),
+            network_type: NetworkType::Loopback,
+        };
+        let mut sender = PacketSockets::<u8>::new(&[]);
+        let source = sender.bind_udp(&lo, 1).unwrap();
+        let mut receiver = PacketSockets::<u8>::new(&[]);
+        let destination = receiver.bind_udp(&lo, 2).unwrap();
+        let gro = receiver.udp[0].gro;
+        // The reactor learns the socket is writable with a first datagram.
+        sender.send_datagram(source, destination, &[0]);
+        sender.flush().await;
+        let mut expected: Vec<Vec<u8>> = vec![vec![0]];
+        let mut n = 0u8;
+        // Trains of 1,200-byte datagrams, each ended by a shorter one, and
+        // datagrams sent alone between them.
+        for round in 0..6 {
+            for _ in 0..(10 + round * 7) {
+                n = n.wrapping_add(1);
+                expected.push(vec![n; 1200]);
+            }
+            n = n.wrapping_add(1);
+            expected.push(vec![n; 100 + round]);
+        }
+        for d in &expected[1..] {
+            sender.send(
+                1,
+                Transmit {
+                    source,
+                    destination,
+                    transport: TransportProtocol::Udp,
+                    contents: Bytes::from(d.clone()),
+                },
+            );
+        }
+        sender.flush().await;
+        assert!(sender.trains_sent > 0);
+        // Keep every third datagram, modified in place; look at the rest only.
+        let mut got: Vec<Vec<u8>> = Vec::new();
+        let mut kept: Vec<(usize, Bytes)> = Vec::new();
+        while got.len() < expected.len() {
+            let Wake::Udp(i) = tokio::time::timeout(Duration::from_secs(5), receiver.wait(None))
+                .await
+                .expect("the datagrams arrive")
+            else {
+                panic!("only UDP here");
+            };
+            receiver.read_udp(i, |mut d| {
+                assert_eq!((d.tag, d.source), (2, source));
+                got.push(d.data().to_vec());
+                if got.len() % 3 == 0 {
+                    let len = d.data().len();
+                    d.data()[0] ^= 0xff;
+                    kept.push((got.len() - 1, d.keep(0..len)));
+                }
+            });
+        }
+        assert_eq!(got.len(), expected.len());
+        eprintln!(
+            "GRO {gro}: {} reads held several datagrams",
+            receiver.gro_batches
+        );
+        if gro {
+            assert!(receiver.gro_batches > 0, "the trains arrived whole");
+        }
+        for (k, (g, e)) in got.iter().zip(&expected).enumerate() {
+            assert_eq!(g, e, "datagram {k} (GRO {gro})");
+        }
+        for (k, b) in &kept {
+            let mut want = expected[*k].clone();
+            want[0] ^= 0xff;
+            assert_eq!(&b[..], &want[..], "kept datagram {k}");
+        }
     }
 
     #[tokio::test]
