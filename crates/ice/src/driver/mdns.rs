@@ -11,15 +11,21 @@
 //!   is shared with the system's responder and other transports), joined
 //!   to 224.0.0.251 on every IPv4 address gathered.
 //!
-//! Only IPv4 multicast is used; the answers carry A and AAAA records, so
-//! IPv6 host candidates are published and resolved over it as well.
+//! - With IPv6 addresses gathered, a second **IPv6 querier** (UDP on `[::]`
+//!   with an ephemeral port, `IPV6_MULTICAST_LOOP` on, 255 hops) sends the
+//!   same queries to `[ff02::fb]:5353` through the system's default
+//!   multicast interface; where that is refused (no IPv6 multicast route,
+//!   as in a loopback-only namespace) the IPv4 query alone resolves.
+//!
+//! The responder listens on IPv4 only; its answers carry A and AAAA
+//! records, so IPv6 host candidates are published over it as well.
 //! Addresses the network monitor finds later are published (their host
 //! candidates get names) but the responder does not join the group on
 //! their interfaces.
 
 use std::future::Future;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::task::Poll;
 use std::time::Instant;
 
@@ -60,6 +66,10 @@ pub(super) enum MdnsOutcome {
 pub(super) struct Mdns {
     resolver: MdnsResolver,
     querier: Option<UdpSocket>,
+    /// The IPv6 querier, when IPv6 addresses were gathered and it could be made.
+    querier6: Option<UdpSocket>,
+    /// IPv6 addresses were gathered: queries go to ff02::fb too.
+    have_v6: bool,
     responder: Option<(MdnsResponder, UdpSocket)>,
     /// Where IPv4 multicast leaves (the first IPv4 address gathered).
     interface: Option<Ipv4Addr>,
@@ -79,6 +89,16 @@ fn querier_socket(interface: Option<Ipv4Addr>) -> io::Result<UdpSocket> {
     }
     s.set_multicast_loop_v4(true)?;
     s.set_multicast_ttl_v4(MDNS_TTL)?;
+    s.set_nonblocking(true)?;
+    UdpSocket::from_std(s.into())
+}
+
+fn querier_socket_v6() -> io::Result<UdpSocket> {
+    let s = Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::UDP))?;
+    s.set_only_v6(true)?;
+    s.bind(&SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)).into())?;
+    s.set_multicast_loop_v6(true)?;
+    s.set_multicast_hops_v6(MDNS_TTL)?;
     s.set_nonblocking(true)?;
     UdpSocket::from_std(s.into())
 }
@@ -156,12 +176,15 @@ impl Mdns {
         } else {
             None
         };
+        let have_v6 = local.iter().any(|a| a.is_ipv6());
         Mdns {
             resolver: MdnsResolver::new(MdnsResolverConfig {
-                ipv6: false,
+                ipv6: have_v6,
                 ..Default::default()
             }),
             querier: None,
+            querier6: None,
+            have_v6,
             responder,
             interface: v4.first().copied(),
             have_v4: !v4.is_empty(),
@@ -188,6 +211,14 @@ impl Mdns {
             let socket = querier_socket(self.interface)?;
             tracing::debug!(local = ?socket.local_addr().ok(), interface = ?self.interface, "mDNS querier socket");
             self.querier = Some(socket);
+            if self.have_v6 {
+                match querier_socket_v6() {
+                    Ok(socket) => self.querier6 = Some(socket),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "no IPv6 mDNS querier: IPv4 queries only")
+                    }
+                }
+            }
         }
         self.resolver.resolve(now, name)?;
         self.waiting.push(candidate);
@@ -241,12 +272,13 @@ impl Mdns {
     pub(super) fn wait(&mut self) -> impl Future<Output = MdnsWake> + '_ {
         let Mdns {
             querier,
+            querier6,
             responder,
             buf,
             ..
         } = self;
         std::future::poll_fn(move |cx| {
-            if let Some(s) = querier {
+            for s in [&*querier, &*querier6].into_iter().flatten() {
                 if let Some((from, n)) = poll_socket(s, cx, buf) {
                     return Poll::Ready(MdnsWake::Querier(from, n));
                 }
@@ -264,10 +296,12 @@ impl Mdns {
     /// without waiting; whether any came.
     pub(super) fn read_some(&mut self, now: Instant) -> bool {
         let mut any = false;
-        for responder_side in [false, true] {
+        for (responder_side, v6) in [(false, false), (false, true), (true, false)] {
             for _ in 0..READ_BUDGET {
                 let socket = if responder_side {
                     self.responder.as_ref().map(|(_, s)| s)
+                } else if v6 {
+                    self.querier6.as_ref()
                 } else {
                     self.querier.as_ref()
                 };
@@ -325,8 +359,14 @@ impl Mdns {
     /// `send_to` waits only while the socket buffer is full, and a fresh
     /// socket's first send needs it (tokio learns writability from it).
     pub(super) async fn flush(&mut self, now: Instant) {
-        if let Some(q) = &self.querier {
+        if self.querier.is_some() {
             while let Some(t) = self.resolver.poll_transmit(&mut self.buf) {
+                let socket = if t.destination.is_ipv6() {
+                    self.querier6.as_ref()
+                } else {
+                    self.querier.as_ref()
+                };
+                let Some(q) = socket else { continue };
                 if let Err(e) = q.send_to(&self.buf[..t.len], t.destination).await {
                     tracing::debug!(destination = %t.destination, error = %e, "mDNS query not sent");
                 }
