@@ -373,10 +373,14 @@ fn fuzz(ctx: &Context) -> Outcome {
             // cargo-fuzz wants the crate directory as cwd and finds fuzz/ itself. Its
             // sanitizer flags need nightly features, which RUSTC_BOOTSTRAP unlocks on
             // a stable toolchain.
+            // One target directory for every fuzz crate: the registry crates they
+            // share (OpenSSL's bindings, ring, sctp-proto, the hashes) are built with
+            // the sanitizer flags once instead of once per crate.
             let mut run = cmd::cargo();
             run.current_dir(&dir)
                 .env("RUSTC_BOOTSTRAP", "1")
-                .args(["fuzz", "run", &target])
+                .args(["fuzz", "run", &target, "--target-dir"])
+                .arg(ctx.root.join("target/fuzz-build"))
                 .arg(&work);
             if seeds.is_dir() {
                 run.arg(&seeds);
