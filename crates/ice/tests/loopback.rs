@@ -18,14 +18,9 @@ use tokio::time::timeout;
 /// Generous: the machine is small and shared.
 const WAIT: Duration = Duration::from_secs(20);
 
-fn init_tracing() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_test_writer()
-        .try_init();
-}
+#[path = "support/tracing.rs"]
+mod tracing_support;
+use tracing_support::init_tracing;
 
 fn config(role: IceRole) -> DriverConfig {
     DriverConfig {

@@ -92,11 +92,7 @@ async fn two_peer_connections_talk_over_loopback() {
     a.send_data(chat, Bytes::from_static(b"ping"), false)
         .await
         .unwrap();
-    let got = until(&mut eb, |e| match e {
-        SessionEvent::DataChannelMessage { data, .. } => Some(data),
-        _ => None,
-    })
-    .await;
+    let got = until(&mut eb, signal::message).await;
     assert_eq!(&got[..], b"ping");
     b.send_data(theirs, Bytes::from_static(&[]), true)
         .await
@@ -338,11 +334,7 @@ async fn a_candidate_pool_is_taken_by_the_offer_and_connects() {
     a.send_data(channel, Bytes::from_static(b"pooled"), false)
         .await
         .unwrap();
-    let got = until(&mut eb, |e| match e {
-        SessionEvent::DataChannelMessage { data, .. } => Some(data),
-        _ => None,
-    })
-    .await;
+    let got = until(&mut eb, signal::message).await;
     assert_eq!(&got[..], b"pooled");
     a.close().await;
     b.close().await;

@@ -141,20 +141,12 @@ async fn relay_pair(url: &str, user: &str, pass: &str, tls: TurnTlsOptions) {
     a.send_data(chat, Bytes::from_static(b"through the relay"), false)
         .await
         .unwrap();
-    let got = until(&mut eb, |e| match e {
-        SessionEvent::DataChannelMessage { data, .. } => Some(data),
-        _ => None,
-    })
-    .await;
+    let got = until(&mut eb, signal::message).await;
     assert_eq!(&got[..], b"through the relay");
     b.send_data(theirs, Bytes::from_static(b"and back"), false)
         .await
         .unwrap();
-    let got = until(&mut ea, |e| match e {
-        SessionEvent::DataChannelMessage { data, .. } => Some(data),
-        _ => None,
-    })
-    .await;
+    let got = until(&mut ea, signal::message).await;
     assert_eq!(&got[..], b"and back");
 
     for pc in [&a, &b] {

@@ -988,20 +988,6 @@ impl<T: SocketTag> PacketSockets<T> {
                 ));
                 None
             }
-            TcpEvent::ConnectFailed {
-                tag,
-                base,
-                remote,
-                error,
-            } => {
-                self.tcp.remove(&(tag, base, remote));
-                Some(Wake::StreamClosed(StreamClosed {
-                    tag,
-                    local: base,
-                    remote,
-                    error: Some(error),
-                }))
-            }
             TcpEvent::Closed {
                 tag,
                 base,

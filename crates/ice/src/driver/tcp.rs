@@ -50,13 +50,6 @@ pub(super) enum TcpEvent<T> {
         remote: SocketAddr,
         stream: TcpStream,
     },
-    /// Opening a connection failed.
-    ConnectFailed {
-        tag: T,
-        base: SocketAddr,
-        remote: SocketAddr,
-        error: Error,
-    },
     /// One frame arrived (without its RFC 4571 length prefix).
     Frame {
         tag: T,
@@ -64,8 +57,8 @@ pub(super) enum TcpEvent<T> {
         remote: SocketAddr,
         data: BytesMut,
     },
-    /// The connection ended: an error, or `None` when the peer closed it or
-    /// the owner let it go.
+    /// The connection could not be opened or ended: an error, or `None`
+    /// when the peer closed it or the owner let it go.
     Closed {
         tag: T,
         base: SocketAddr,
@@ -144,18 +137,18 @@ pub(super) async fn connect<T: Copy + Send + 'static>(
         Ok(Err(e)) => {
             tracing::debug!(%remote, error = %e, "TCP connect failed");
             let error = Error::Io(e.kind());
-            TcpEvent::ConnectFailed {
+            TcpEvent::Closed {
                 tag,
                 base,
                 remote,
-                error,
+                error: Some(error),
             }
         }
-        Err(_) => TcpEvent::ConnectFailed {
+        Err(_) => TcpEvent::Closed {
             tag,
             base,
             remote,
-            error: Error::Io(std::io::ErrorKind::TimedOut),
+            error: Some(Error::Io(std::io::ErrorKind::TimedOut)),
         },
     };
     let _ = events.send(event).await;

@@ -195,6 +195,19 @@ impl RealClient {
         t.contents
     }
 
+    /// Creates a permission for `ip` and waits (5 s) until the server
+    /// grants it, with `coturn`'s log when it does not.
+    pub(super) fn permit(&mut self, ip: IpAddr, coturn: &Coturn) {
+        self.client.create_permission(Instant::now(), ip).unwrap();
+        assert!(
+            self.pump_until(secs(5), |c| c
+                .has(|e| *e == TurnEvent::PermissionCreated(ip))),
+            "permission: {:?}; coturn log:\n{}",
+            self.events,
+            coturn.log()
+        );
+    }
+
     pub(super) fn has(&self, f: impl Fn(&TurnEvent) -> bool) -> bool {
         self.events.iter().any(f)
     }
@@ -240,16 +253,7 @@ fn coturn_allocate_send_indication_channel_data_and_close() {
     let peer_addr = peer.local_addr().unwrap();
 
     // Permission, then Send and Data indications.
-    c.client
-        .create_permission(Instant::now(), peer_addr.ip())
-        .unwrap();
-    assert!(
-        c.pump_until(secs(5), |c| c
-            .has(|e| *e == TurnEvent::PermissionCreated(peer_addr.ip()))),
-        "permission: {:?}; coturn log:\n{}",
-        c.events,
-        coturn.log()
-    );
+    c.permit(peer_addr.ip(), &coturn);
     let sent = c.send_to(peer_addr, b"via a Send indication");
     assert_eq!(sent[0], 0x00);
     assert_eq!(recv(&peer), (b"via a Send indication".to_vec(), relayed));
@@ -440,16 +444,7 @@ fn allocate_and_relay(c: &mut RealClient, coturn: &Coturn, peer_ip: IpAddr) -> S
     let relayed = c.client.relayed_address().unwrap();
     let peer = UdpSocket::bind((peer_ip, 0)).expect("bind peer");
     let peer_addr = peer.local_addr().unwrap();
-    c.client
-        .create_permission(Instant::now(), peer_addr.ip())
-        .unwrap();
-    assert!(
-        c.pump_until(secs(5), |c| c
-            .has(|e| *e == TurnEvent::PermissionCreated(peer_addr.ip()))),
-        "permission: {:?}; coturn log:\n{}",
-        c.events,
-        coturn.log()
-    );
+    c.permit(peer_addr.ip(), coturn);
     c.send_to(peer_addr, b"out through the relay");
     assert_eq!(recv(&peer), (b"out through the relay".to_vec(), relayed));
     peer.send_to(b"back through the relay", relayed).unwrap();

@@ -149,3 +149,12 @@ pub(crate) async fn until<T>(
     .await
     .expect("timed out waiting for an event")
 }
+
+/// For [`until`]: the bytes of a data-channel message.
+#[allow(dead_code)] // not every including test uses it
+pub(crate) fn message(e: SessionEvent) -> Option<bytes::Bytes> {
+    match e {
+        SessionEvent::DataChannelMessage { data, .. } => Some(data),
+        _ => None,
+    }
+}
